@@ -1,0 +1,368 @@
+//! Planner: classified changes → the ordered steps that bring a live module to the new source.
+//!
+//! A step names its target by scope (enclosing class names) and name, and carries a *compile
+//! unit*: the new text of just that definition or statement, placed at its real line numbers and
+//! wrapped in `class X:` headers for its enclosing classes. Compiling the unit therefore gives
+//! the same code object the whole file would (real filename, lines, name mangling, the
+//! `__class__` cell for zero-argument `super()`), while only the changed text is compiled.
+
+use std::collections::HashSet;
+
+use crate::diff::{Change, ChangeKind, DefChange};
+use crate::tree::{DefKind, Definition, DefinitionTree, Item, StatementKind};
+
+/// What the applier does for one step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepAction {
+    /// Compile the unit and put the new code into every live function running the old version
+    /// (found by `old_line`), with new defaults, annotations and docstring. When `rebind` is set
+    /// (the decorators changed) the decorated result is also re-bound to the name.
+    UpdateFunction { rebind: bool },
+    /// The definition only moved: shift the line numbers of its live code by `new_line - old_line`.
+    ShiftLines,
+    /// Run the unit in its scope (module namespace, or the class namespace copied into the class):
+    /// added definitions, changed or added statements, classes whose header changed.
+    Execute,
+    /// Set the class docstring from the unit (a class header followed by the docstring).
+    SetClassDoc,
+    /// Record the class's new first line (`__firstlineno__`, read by `inspect` on 3.13+).
+    MoveClass,
+    /// Remove these names from the scope.
+    Delete { names: Vec<String> },
+    /// Deliberately not applied; the reason is reported.
+    Skip { reason: String },
+}
+
+/// One step of a [`PatchPlan`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatchStep {
+    pub action: StepAction,
+    /// Enclosing class names, outermost first; empty at module level.
+    pub scope: Vec<String>,
+    /// The definition's name, or for a statement the names it binds (joined with ", "), or its
+    /// first line when it binds nothing.
+    pub name: String,
+    /// `span.start` in the running version (0 if the item is new).
+    pub old_line: u32,
+    /// `span.start` in the new version (0 if the item was deleted).
+    pub new_line: u32,
+    /// Source to compile with the file's name; empty when the action needs none.
+    pub unit: String,
+    /// For `UpdateFunction` of a decorated function: the unit with the decorator lines blanked,
+    /// so running it evaluates defaults and annotations without running the decorators.
+    pub bare_unit: Option<String>,
+    /// Why this step exists, for reports: "body", "signature, docstring", "added", ...
+    pub detail: String,
+}
+
+impl PatchStep {
+    /// `Scope.name` as a user reads it.
+    pub fn dotted_name(&self) -> String {
+        let mut parts = self.scope.clone();
+        parts.push(self.name.clone());
+        parts.join(".")
+    }
+}
+
+/// Everything needed to bring one file's live module from the old tree to the new one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PatchPlan {
+    pub steps: Vec<PatchStep>,
+}
+
+impl PatchPlan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+/// Builds the plan for `changes` (from [`crate::diff::diff_trees`]`(old, new)`).
+/// `new_source` is the text `new` was parsed from.
+pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]) -> PatchPlan {
+    let mut steps = Vec::with_capacity(changes.len());
+    for change in changes {
+        let scope: Vec<String> = change.scope.iter().map(|s| s.to_string()).collect();
+        let enclosing = enclosing_classes(new, &change.scope);
+        let step = match (change.kind, change.old, change.new) {
+            (ChangeKind::Modified(flags), Some(Item::Def(old)), Some(Item::Def(def))) => {
+                for step in modified_def(new_source, &enclosing, old, def, flags) {
+                    steps.push(PatchStep { scope: scope.clone(), ..step });
+                }
+                continue;
+            }
+            (ChangeKind::Added, old, Some(item)) | (ChangeKind::StatementChanged, old, Some(item)) => {
+                added_or_changed(new_source, &enclosing, old, item)
+            }
+            (ChangeKind::Deleted, Some(item), _) => deleted(new, &change.scope, item),
+            _ => continue,
+        };
+        steps.push(PatchStep { scope, ..step });
+    }
+    PatchPlan { steps }
+}
+
+fn modified_def(
+    source: &str,
+    enclosing: &[&Definition],
+    old: &Definition,
+    def: &Definition,
+    flags: DefChange,
+) -> Vec<PatchStep> {
+    let base = PatchStep {
+        action: StepAction::ShiftLines,
+        scope: Vec::new(),
+        name: def.name.clone(),
+        old_line: old.span.start,
+        new_line: def.span.start,
+        unit: String::new(),
+        bare_unit: None,
+        detail: describe(flags),
+    };
+    if def.kind.is_class() {
+        if flags.header || flags.decorators {
+            let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.clone(), def.span.start);
+            return vec![PatchStep { action: StepAction::Execute, unit, ..base }];
+        }
+        // A body change alone needs no step of its own: the class's items carry the changes.
+        let mut steps = Vec::new();
+        if flags.docstring {
+            // The class header and its docstring; the docstring is the body's first statement.
+            let end = docstring_end(source, def);
+            let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.start..end, def.span.start);
+            steps.push(PatchStep { action: StepAction::SetClassDoc, unit, detail: "docstring".into(), ..base.clone() });
+        }
+        if flags.moved {
+            steps.push(PatchStep { action: StepAction::MoveClass, detail: "moved".into(), ..base });
+        }
+        return steps;
+    }
+    if !(flags.body || flags.header || flags.decorators || flags.docstring) {
+        return vec![base]; // only moved
+    }
+    let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.clone(), def.span.start);
+    let bare_unit = (def.def_line > def.span.start).then(|| blank_lines(&unit, def.span.start, def.def_line));
+    vec![PatchStep { action: StepAction::UpdateFunction { rebind: flags.decorators }, unit, bare_unit, ..base }]
+}
+
+fn added_or_changed(
+    source: &str,
+    enclosing: &[&Definition],
+    old: Option<&Item>,
+    item: &Item,
+) -> PatchStep {
+    let detail = if old.is_none() { "added" } else { "changed" };
+    let (name, indent, action) = match item {
+        Item::Def(d) => (d.name.clone(), d.indent.as_str(), StepAction::Execute),
+        Item::Stmt(s) => {
+            let action = match s.kind {
+                StatementKind::Plain => StepAction::Execute,
+                StatementKind::MainGuard => StepAction::Skip {
+                    reason: "the `if __name__ == \"__main__\"` block runs the program; it is not re-run".into(),
+                },
+                StatementKind::FutureImport => StepAction::Skip {
+                    reason: "a changed `from __future__` import needs a restart".into(),
+                },
+            };
+            (statement_name(source, item, &s.binds), s.indent.as_str(), action)
+        }
+    };
+    let unit = match action {
+        StepAction::Execute => compile_unit(source, enclosing, indent, item.byte_range(), item.span().start),
+        _ => String::new(),
+    };
+    PatchStep {
+        action,
+        scope: Vec::new(),
+        name,
+        old_line: old.map_or(0, |o| o.span().start),
+        new_line: item.span().start,
+        unit,
+        bare_unit: None,
+        detail: detail.into(),
+    }
+}
+
+fn deleted(new: &DefinitionTree, scope: &[&str], item: &Item) -> PatchStep {
+    let still_bound = bound_names(new, scope);
+    let (name, candidates): (String, Vec<String>) = match item {
+        Item::Def(d) => (d.name.clone(), vec![d.name.clone()]),
+        Item::Stmt(s) => (s.binds.join(", "), s.binds.clone()),
+    };
+    let names: Vec<String> = candidates.into_iter().filter(|n| !still_bound.contains(n.as_str())).collect();
+    let action = if names.is_empty() {
+        StepAction::Skip { reason: "removed statement bound no name that is gone now; nothing to undo".into() }
+    } else {
+        StepAction::Delete { names }
+    };
+    PatchStep {
+        action,
+        scope: Vec::new(),
+        name: if name.is_empty() { format!("statement at line {}", item.span().start) } else { name },
+        old_line: item.span().start,
+        new_line: 0,
+        unit: String::new(),
+        bare_unit: None,
+        detail: "deleted".into(),
+    }
+}
+
+/// Names bound at `scope` in the new tree (definitions and statements).
+fn bound_names<'t>(new: &'t DefinitionTree, scope: &[&str]) -> HashSet<&'t str> {
+    let items: &[Item] = match enclosing_classes(new, scope).last() {
+        Some(class) => &class.children,
+        None if scope.is_empty() => &new.items,
+        None => return HashSet::new(),
+    };
+    let mut names = HashSet::new();
+    for item in items {
+        match item {
+            Item::Def(d) => {
+                names.insert(d.name.as_str());
+            }
+            Item::Stmt(s) => names.extend(s.binds.iter().map(String::as_str)),
+        }
+    }
+    names
+}
+
+/// The chain of class definitions named by `scope` in `tree` (first match at each level).
+fn enclosing_classes<'t>(tree: &'t DefinitionTree, scope: &[&str]) -> Vec<&'t Definition> {
+    let mut chain = Vec::with_capacity(scope.len());
+    let mut items = &tree.items;
+    for name in scope {
+        let found = items.iter().filter_map(Item::as_def).find(|d| d.kind == DefKind::Class && d.name == *name);
+        match found {
+            Some(class) => {
+                chain.push(class);
+                items = &class.children;
+            }
+            None => break,
+        }
+    }
+    chain
+}
+
+fn statement_name(source: &str, item: &Item, binds: &[String]) -> String {
+    if !binds.is_empty() {
+        return binds.join(", ");
+    }
+    let text = &source[item.byte_range()];
+    let first = text.lines().next().unwrap_or_default().trim();
+    if first.chars().count() > 40 {
+        format!("{}…", first.chars().take(40).collect::<String>())
+    } else {
+        first.to_string()
+    }
+}
+
+/// The end of a class's docstring statement (byte offset), found as the end of the first line
+/// range that closes the string literal: the docstring is the first body statement, so it ends
+/// where the body text that `body_hash` covers begins, less whitespace.
+fn docstring_end(source: &str, class: &Definition) -> usize {
+    let text = &source[class.byte_range.clone()];
+    // The docstring is the first string literal after the header's colon at nesting depth 0.
+    let header_end = header_colon(text).map_or(0, |i| i + 1);
+    let after = &text[header_end..];
+    let start = after.find(['"', '\'']).map_or(0, |i| i + header_end);
+    let quote = &text[start..];
+    let delim = if quote.starts_with("\"\"\"") {
+        "\"\"\""
+    } else if quote.starts_with("'''") {
+        "'''"
+    } else if quote.starts_with('"') {
+        "\""
+    } else {
+        "'"
+    };
+    let mut i = start + delim.len();
+    let bytes = text.as_bytes();
+    while i < text.len() {
+        if bytes[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if text[i..].starts_with(delim) {
+            return class.byte_range.start + i + delim.len();
+        }
+        i += 1;
+    }
+    class.byte_range.end
+}
+
+/// Index of the `:` that ends a `class` header (outside brackets).
+fn header_colon(text: &str) -> Option<usize> {
+    let class_kw = text.find("class")?;
+    let mut depth = 0i32;
+    for (i, c) in text[class_kw..].char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ':' if depth == 0 => return Some(class_kw + i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The text at `range`, placed at line `first_line` with `indent`, inside `class` headers for
+/// `enclosing` on the lines just above it, blank lines before that.
+fn compile_unit(
+    source: &str,
+    enclosing: &[&Definition],
+    indent: &str,
+    range: std::ops::Range<usize>,
+    first_line: u32,
+) -> String {
+    let text = &source[range];
+    let headers = enclosing.len() as u32;
+    let blank = first_line.saturating_sub(1).saturating_sub(headers);
+    let mut unit = String::with_capacity(blank as usize + text.len() + 32 * enclosing.len() + 2);
+    unit.extend(std::iter::repeat_n('\n', blank as usize));
+    for class in enclosing {
+        unit.push_str(&class.indent);
+        unit.push_str("class ");
+        unit.push_str(&class.name);
+        unit.push_str(":\n");
+    }
+    unit.push_str(indent);
+    unit.push_str(text);
+    unit.push('\n');
+    unit
+}
+
+/// `unit` with lines `from..to` (1-based, `to` excluded) emptied, every other line in place.
+fn blank_lines(unit: &str, from: u32, to: u32) -> String {
+    let mut out = String::with_capacity(unit.len());
+    for (i, line) in unit.split_inclusive('\n').enumerate() {
+        let number = i as u32 + 1;
+        if number >= from && number < to {
+            out.push('\n');
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+fn describe(flags: DefChange) -> String {
+    let mut parts = Vec::new();
+    if flags.body {
+        parts.push("body");
+    }
+    if flags.header {
+        parts.push("signature");
+    }
+    if flags.decorators {
+        parts.push("decorators");
+    }
+    if flags.docstring {
+        parts.push("docstring");
+    }
+    if parts.is_empty() && flags.moved {
+        parts.push("moved");
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,152 @@
+use super::*;
+use crate::diff::diff_trees;
+use crate::parse::parse_definitions;
+
+fn plan(old: &str, new: &str) -> PatchPlan {
+    let old_tree = parse_definitions(old, (3, 13)).expect("old parses");
+    let new_tree = parse_definitions(new, (3, 13)).expect("new parses");
+    let changes = diff_trees(&old_tree, &new_tree);
+    plan_patch(new, &new_tree, &changes)
+}
+
+/// (dotted name, action summary) for each step.
+fn summary(plan: &PatchPlan) -> Vec<(String, String)> {
+    plan.steps
+        .iter()
+        .map(|s| {
+            let action = match &s.action {
+                StepAction::UpdateFunction { rebind: false } => "update".to_string(),
+                StepAction::UpdateFunction { rebind: true } => "update+rebind".to_string(),
+                StepAction::ShiftLines => format!("shift {}->{}", s.old_line, s.new_line),
+                StepAction::Execute => "execute".to_string(),
+                StepAction::SetClassDoc => "classdoc".to_string(),
+                StepAction::MoveClass => format!("moveclass {}->{}", s.old_line, s.new_line),
+                StepAction::Delete { names } => format!("delete {}", names.join(",")),
+                StepAction::Skip { .. } => "skip".to_string(),
+            };
+            (s.dotted_name(), action)
+        })
+        .collect()
+}
+
+fn s(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+/// (label, old source, new source, expected (dotted name, action) pairs).
+type Case<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+#[test]
+fn table() {
+    let cases: &[Case] = &[
+        ("nothing", "def f():\n    return 1\n", "def f():\n    return 1\n", &[]),
+        ("body", "def f():\n    return 1\n", "def f():\n    return 2\n", &[("f", "update")]),
+        ("defaults", "def f(a=1):\n    return a\n", "def f(a=2):\n    return a\n", &[("f", "update")]),
+        (
+            "decorator",
+            "def f():\n    return 1\n",
+            "@d\ndef f():\n    return 1\n",
+            &[("f", "update+rebind")],
+        ),
+        (
+            "moved",
+            "def f():\n    return 1\n",
+            "\n\ndef f():\n    return 1\n",
+            &[("f", "shift 1->3")],
+        ),
+        (
+            "added and deleted",
+            "def f():\n    pass\n",
+            "def g():\n    pass\n",
+            &[("g", "execute"), ("f", "delete f")],
+        ),
+        (
+            "method",
+            "class C:\n    def m(self):\n        return 1\n",
+            "class C:\n    def m(self):\n        return 2\n",
+            &[("C.m", "update")],
+        ),
+        (
+            "class attribute",
+            "class C:\n    x = 1\n",
+            "class C:\n    x = 2\n",
+            &[("C.x", "execute")],
+        ),
+        (
+            "class bases",
+            "class C:\n    x = 1\n",
+            "class C(object):\n    x = 2\n",
+            &[("C", "execute")],
+        ),
+        (
+            "statement changed and removed",
+            "A = 1\nB = 2\n",
+            "A = 3\n",
+            &[("A", "execute"), ("B", "delete B")],
+        ),
+        (
+            "removed print",
+            "print('hi')\nA = 1\n",
+            "A = 1\n",
+            &[("statement at line 1", "skip")],
+        ),
+        (
+            "main guard",
+            "if __name__ == '__main__':\n    main()\n",
+            "if __name__ == '__main__':\n    main(1)\n",
+            &[("if __name__ == '__main__':", "skip"), ("statement at line 1", "skip")],
+        ),
+        (
+            "rebound elsewhere",
+            "def f():\n    pass\n",
+            "f = lambda: 1\n",
+            &[("f", "execute"), ("f", "skip")],
+        ),
+        (
+            "class moved",
+            "class C:\n    def m(self):\n        pass\n",
+            "\nclass C:\n    def m(self):\n        pass\n",
+            &[("C", "moveclass 1->2"), ("C.m", "shift 2->3")],
+        ),
+        (
+            "class docstring",
+            "class C:\n    'a'\n    x = 1\n",
+            "class C:\n    'b'\n    x = 1\n",
+            &[("C", "classdoc")],
+        ),
+    ];
+    for (label, old, new, expected) in cases {
+        assert_eq!(summary(&plan(old, new)), s(expected), "case {label}");
+    }
+}
+
+#[test]
+fn unit_keeps_lines_and_class_scope() {
+    let old = "import os\n\nclass Outer:\n    class Inner:\n        @staticmethod\n        def m():\n            return 1\n";
+    let new = "import os\n\nclass Outer:\n    class Inner:\n        @staticmethod\n        def m():\n            return 2\n";
+    let p = plan(old, new);
+    assert_eq!(p.steps.len(), 1);
+    let unit = &p.steps[0].unit;
+    let lines: Vec<&str> = unit.lines().collect();
+    assert_eq!(lines[2], "class Outer:");
+    assert_eq!(lines[3], "    class Inner:");
+    assert_eq!(lines[4], "        @staticmethod");
+    assert_eq!(lines[6], "            return 2");
+    assert_eq!(p.steps[0].old_line, 5);
+}
+
+#[test]
+fn class_docstring_unit_is_header_and_docstring() {
+    let new = "class C(Base, metaclass=M):\n    \"\"\"New\n    doc.\"\"\"\n    x = 1\n";
+    let p = plan("class C(Base, metaclass=M):\n    \"\"\"Old.\"\"\"\n    x = 1\n", new);
+    assert_eq!(p.steps[0].unit, "class C(Base, metaclass=M):\n    \"\"\"New\n    doc.\"\"\"\n");
+}
+
+#[test]
+fn bare_unit_blanks_decorators_only() {
+    let old = "@a\n@b(\n  1)\ndef f(x=1):\n    return x\n";
+    let new = "@a\n@b(\n  1)\ndef f(x=2):\n    return x\n";
+    let p = plan(old, new);
+    assert_eq!(p.steps[0].unit, new);
+    assert_eq!(p.steps[0].bare_unit.as_deref(), Some("\n\n\ndef f(x=2):\n    return x\n"));
+}

@@ -1,0 +1,634 @@
+//! Applier: the one place that changes the user's program.
+//!
+//! A batch is applied in three phases, all under one hold of the GIL:
+//! 1. **prepare**: compile every unit, evaluate new defaults, find the live functions and work
+//!    out every swap. Nothing in the program changes; a file whose preparation fails is left
+//!    untouched and reported.
+//! 2. **commit**: assign `__code__`, defaults, annotations and docstrings, delete names. No user
+//!    code runs here (the cycle collector is paused so no finalizer runs either), so another
+//!    thread sees either none of the batch or all of it.
+//! 3. **execute**: run added definitions and changed statements in source order. This is user
+//!    code (decorators, module-level statements), so it comes last.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hotswap_core::plan::{PatchPlan, PatchStep, StepAction};
+use pyo3::prelude::*;
+use pyo3::types::{PyCode, PyDict, PyFunction, PyTuple, PyType};
+
+use crate::inventory::functions_running;
+use crate::report::Report;
+
+/// Depth of module-level code being re-run by a reload (read by `currently_reloading()`).
+pub static RELOADING: AtomicUsize = AtomicUsize::new(0);
+
+/// Class-namespace keys that a class body sets for itself; never copied onto the live class.
+const CLASS_BODY_KEYS: &[&str] = &[
+    "__module__",
+    "__qualname__",
+    "__classcell__",
+    "__firstlineno__",
+    "__static_attributes__",
+    "__doc__",
+    "__dict__",
+    "__weakref__",
+    "__classdictcell__",
+];
+
+/// One file's plan and the live modules loaded from it.
+pub struct FilePatch<'py> {
+    /// As Python sees it (`co_filename`, `__file__`).
+    pub filename: String,
+    /// For messages: relative to the working directory when possible.
+    pub display_path: String,
+    pub plan: PatchPlan,
+    pub module: Bound<'py, PyAny>,
+}
+
+/// What happened to one file.
+#[derive(Default)]
+pub struct FileOutcome {
+    pub report: Report,
+    /// Nothing was applied: preparation failed.
+    pub rejected: bool,
+    /// Indexes of steps that failed after the commit (their items stay "dirty").
+    pub failed_steps: Vec<usize>,
+}
+
+/// Work for the commit phase.
+struct Swap<'py> {
+    function: Bound<'py, PyAny>,
+    code: Bound<'py, PyAny>,
+    /// Attributes taken from a freshly evaluated definition (defaults, annotations, doc).
+    attrs: Option<Bound<'py, PyAny>>,
+}
+
+enum Deferred<'py> {
+    /// Run `code` in the scope; `step` indexes the plan.
+    Execute { step: usize, code: Bound<'py, PyAny>, scope: Scope<'py>, rebind: bool },
+    Delete { step: usize, scope: Scope<'py>, names: Vec<String> },
+}
+
+#[derive(Clone)]
+struct Scope<'py> {
+    module: Bound<'py, PyAny>,
+    /// The innermost enclosing class, if the step is inside one.
+    class: Option<Bound<'py, PyType>>,
+    path: Vec<String>,
+}
+
+struct Prepared<'py> {
+    swaps: Vec<Swap<'py>>,
+    class_attrs: Vec<(Bound<'py, PyType>, &'static str, Bound<'py, PyAny>)>,
+    deferred: Vec<Deferred<'py>>,
+    /// Steps fully done by the commit, reported once it has happened.
+    done: Vec<usize>,
+}
+
+/// Old code → new code, with the freshly evaluated function whose defaults, annotations and
+/// docstring go along (none for a pure line shift).
+type CodeSwap<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Option<Bound<'py, PyAny>>);
+
+/// Applies every file of a batch: prepare all, commit all, then execute.
+pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<FileOutcome> {
+    let mut outcomes: Vec<FileOutcome> = patches.iter().map(|_| FileOutcome::default()).collect();
+    let mut prepared: Vec<Option<Prepared<'py>>> = Vec::with_capacity(patches.len());
+    for (patch, outcome) in patches.iter().zip(outcomes.iter_mut()) {
+        match prepare_module(py, patch, &mut outcome.report) {
+            Ok(p) => prepared.push(Some(p)),
+            Err((line, err)) => {
+                let message = format!("not applied: {}", describe_exception(py, &err));
+                outcome.report.error(&patch.display_path, line, message);
+                outcome.rejected = true;
+                prepared.push(None);
+            }
+        }
+    }
+
+    commit(py, &prepared, patches, &mut outcomes);
+
+    for ((patch, prep), outcome) in patches.iter().zip(prepared).zip(outcomes.iter_mut()) {
+        if let Some(prep) = prep {
+            for &step in &prep.done {
+                record_done(patch, &patch.plan.steps[step], &mut outcome.report);
+            }
+            execute(py, patch, prep.deferred, outcome);
+        }
+    }
+    outcomes
+}
+
+/// Phase 2: assignments only, with the cycle collector paused.
+fn commit<'py>(
+    py: Python<'py>,
+    prepared: &[Option<Prepared<'py>>],
+    patches: &[FilePatch<'py>],
+    outcomes: &mut [FileOutcome],
+) {
+    let gc = py.import("gc").ok();
+    let was_enabled = gc
+        .as_ref()
+        .and_then(|gc| gc.call_method0("isenabled").ok())
+        .and_then(|v| v.extract::<bool>().ok())
+        .unwrap_or(false);
+    if let (Some(gc), true) = (&gc, was_enabled) {
+        let _ = gc.call_method0("disable");
+    }
+    for ((prep, patch), outcome) in prepared.iter().zip(patches).zip(outcomes.iter_mut()) {
+        let Some(prep) = prep else { continue };
+        for swap in &prep.swaps {
+            if let Err(err) = apply_swap(swap) {
+                let message = format!("could not update code: {}", describe_exception(py, &err));
+                outcome.report.error(&patch.display_path, 0, message);
+            }
+        }
+        for (class, attr, value) in &prep.class_attrs {
+            if let Err(err) = class.setattr(*attr, value) {
+                outcome.report.error(&patch.display_path, 0, describe_exception(py, &err));
+            }
+        }
+    }
+    if let (Some(gc), true) = (&gc, was_enabled) {
+        let _ = gc.call_method0("enable");
+    }
+}
+
+fn apply_swap(swap: &Swap<'_>) -> PyResult<()> {
+    swap.function.setattr("__code__", &swap.code)?;
+    if let Some(fresh) = &swap.attrs {
+        for attr in ["__defaults__", "__kwdefaults__", "__doc__", "__type_params__"] {
+            if let Ok(value) = fresh.getattr(attr) {
+                swap.function.setattr(attr, value)?;
+            }
+        }
+        // 3.14+ evaluates annotations lazily through `__annotate__`; copy that, not the result.
+        if fresh.hasattr("__annotate__")? {
+            swap.function.setattr("__annotate__", fresh.getattr("__annotate__")?)?;
+        } else {
+            swap.function.setattr("__annotations__", fresh.getattr("__annotations__")?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Phase 3: user code, in source order. A failing step is reported and the rest go on.
+fn execute<'py>(py: Python<'py>, patch: &FilePatch<'py>, deferred: Vec<Deferred<'py>>, outcome: &mut FileOutcome) {
+    for item in deferred {
+        let (step_index, result) = match item {
+            Deferred::Execute { step, code, scope, rebind } => {
+                let _ = rebind;
+                (step, run_in_scope(py, &code, &scope))
+            }
+            Deferred::Delete { step, scope, names } => (step, delete_names(&scope, &names)),
+        };
+        let step = &patch.plan.steps[step_index];
+        let line = step.new_line.max(step.old_line);
+        match result {
+            Ok(()) => record_done(patch, step, &mut outcome.report),
+            Err(err) => {
+                let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, &err));
+                outcome.report.error(&patch.display_path, line, message);
+                outcome.failed_steps.push(step_index);
+            }
+        }
+    }
+}
+
+fn record_done(patch: &FilePatch<'_>, step: &PatchStep, report: &mut Report) {
+    let module_name = patch.module.getattr("__name__").ok();
+    let module_name = module_name.and_then(|n| n.extract::<String>().ok()).unwrap_or_default();
+    let qualified = format!("{module_name}.{}", step.dotted_name());
+    let line = step.new_line.max(step.old_line);
+    let place = format!("{}:{}", patch.display_path, line);
+    match &step.action {
+        StepAction::Delete { .. } => {
+            log::info!(target: "hotswap", "deleted {qualified} ({place})");
+            report.deleted.push(qualified);
+        }
+        StepAction::Execute if step.old_line == 0 => {
+            log::info!(target: "hotswap", "added {qualified} ({place})");
+            report.added.push(qualified);
+        }
+        StepAction::ShiftLines | StepAction::MoveClass => {
+            log::debug!(target: "hotswap", "moved {qualified} ({place})");
+            report.moved.push(qualified);
+        }
+        StepAction::Skip { reason } => {
+            log::info!(target: "hotswap", "skipped {qualified} ({place}): {reason}");
+            report.notes.push(format!("skipped {qualified} ({place}): {reason}"));
+        }
+        _ => {
+            log::info!(target: "hotswap", "updated {qualified} ({place})");
+            report.updated.push(qualified);
+        }
+    }
+}
+
+type PrepareError = (u32, PyErr);
+
+/// Phase 1 for one module: compile and resolve everything, change nothing.
+fn prepare_module<'py>(
+    py: Python<'py>,
+    patch: &FilePatch<'py>,
+    report: &mut Report,
+) -> Result<Prepared<'py>, PrepareError> {
+    let module = &patch.module;
+    let flags = future_flags(py, module).map_err(|e| (0, e))?;
+    let mut prepared = Prepared { swaps: Vec::new(), class_attrs: Vec::new(), deferred: Vec::new(), done: Vec::new() };
+    // Old code objects whose live functions (and nested closures) get new code.
+    let mut code_pairs: Vec<CodeSwap<'py>> = Vec::new();
+
+    for (index, step) in patch.plan.steps.iter().enumerate() {
+        let at = |e: PyErr| (step.new_line.max(step.old_line), e);
+        let scope = resolve_scope(module, &step.scope).map_err(at)?;
+        match &step.action {
+            StepAction::UpdateFunction { rebind } => {
+                let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
+                let new_code = find_code(&unit, &step.scope, &step.name, step.new_line).map_err(at)?;
+                let bare = match &step.bare_unit {
+                    Some(bare) => compile(py, bare, &patch.filename, flags).map_err(at)?,
+                    None => unit.clone(),
+                };
+                let live = live_function(&scope, &step.name, step.old_line, &patch.filename).map_err(at)?;
+                let fresh = match fresh_function(py, &bare, &scope, &step.name) {
+                    Ok(f) => Some(f),
+                    // A default that needs a name this same edit adds: run the def in order instead.
+                    Err(_) if live.is_some() => None,
+                    Err(e) => return Err(at(e)),
+                };
+                match (live, fresh) {
+                    (Some(live), Some(fresh)) if same_freevars(&live.getattr("__code__").map_err(at)?, &new_code) => {
+                        code_pairs.push((live.getattr("__code__").map_err(at)?, new_code, Some(fresh)));
+                        if *rebind {
+                            prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope, rebind: true });
+                        } else {
+                            prepared.done.push(index);
+                        }
+                    }
+                    (live, _) => {
+                        if live.is_some() {
+                            report.notes.push(format!(
+                                "{}: its free variables changed, so it was defined anew; \
+                                 references to the old function keep the old code",
+                                step.dotted_name()
+                            ));
+                        }
+                        prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope, rebind: true });
+                    }
+                }
+            }
+            StepAction::ShiftLines => {
+                let delta = step.new_line as i64 - step.old_line as i64;
+                if let Some(live) = live_function(&scope, &step.name, step.old_line, &patch.filename).map_err(at)? {
+                    let old_code = live.getattr("__code__").map_err(at)?;
+                    let new_code = shift_lines(py, &old_code, delta).map_err(at)?;
+                    code_pairs.push((old_code, new_code, None));
+                }
+                prepared.done.push(index);
+            }
+            StepAction::Execute => {
+                let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
+                prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope, rebind: false });
+            }
+            StepAction::SetClassDoc => {
+                let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
+                let mut path = step.scope.clone();
+                path.push(step.name.clone());
+                let body = find_class_body(&unit, &path).map_err(at)?;
+                let ns = PyDict::new(py);
+                exec(py, &body, &module.getattr("__dict__").map_err(at)?, &ns).map_err(at)?;
+                let class = named_class(&scope, &step.name).map_err(at)?;
+                let doc = ns.get_item("__doc__").map_err(at)?.unwrap_or_else(|| py.None().into_bound(py));
+                prepared.class_attrs.push((class, "__doc__", doc));
+                prepared.done.push(index);
+            }
+            StepAction::MoveClass => {
+                let class = named_class(&scope, &step.name).map_err(at)?;
+                if class.hasattr("__firstlineno__").map_err(at)? {
+                    let line = step.new_line.into_pyobject(py).map_err(|e| at(e.into()))?.into_any();
+                    prepared.class_attrs.push((class, "__firstlineno__", line));
+                }
+                prepared.done.push(index);
+            }
+            StepAction::Delete { names } => {
+                prepared.deferred.push(Deferred::Delete { step: index, scope, names: names.clone() });
+            }
+            StepAction::Skip { .. } => prepared.done.push(index),
+        }
+    }
+
+    // Every function running an old code object, and every closure created from a nested code
+    // object inside it, gets the matching new code.
+    let mut olds = Vec::new();
+    let mut news = Vec::new();
+    let mut fresh_for = Vec::new();
+    for (old, new, fresh) in code_pairs {
+        let mut pairs = Vec::new();
+        nested_code_pairs(&old, &new, &mut pairs).map_err(|e| (0, e))?;
+        olds.push(old);
+        news.push(new);
+        fresh_for.push(fresh);
+        for (o, n) in pairs {
+            olds.push(o);
+            news.push(n);
+            fresh_for.push(None);
+        }
+    }
+    let running = functions_running(py, &olds).map_err(|e| (0, e))?;
+    for (i, functions) in running.into_iter().enumerate() {
+        for function in functions {
+            let current = function.getattr("__code__").map_err(|e| (0, e))?;
+            if !same_freevars(&current, &news[i]) {
+                let name: String = function.getattr("__qualname__").and_then(|n| n.extract()).unwrap_or_default();
+                report.notes.push(format!(
+                    "{name}: a closure created before the edit keeps its old code (its free variables changed)"
+                ));
+                continue;
+            }
+            prepared.swaps.push(Swap { function, code: news[i].clone(), attrs: fresh_for[i].clone() });
+        }
+    }
+    Ok(prepared)
+}
+
+/// The module, or the innermost class named by `path` inside it.
+fn resolve_scope<'py>(module: &Bound<'py, PyAny>, path: &[String]) -> PyResult<Scope<'py>> {
+    let mut class: Option<Bound<'py, PyType>> = None;
+    let mut current = module.clone();
+    for name in path {
+        let next = current.getattr(name.as_str())?;
+        let next_class = next.cast_into::<PyType>().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(format!("{name} is no longer a class in the running program"))
+        })?;
+        current = next_class.clone().into_any();
+        class = Some(next_class);
+    }
+    Ok(Scope { module: module.clone(), class, path: path.to_vec() })
+}
+
+fn named_class<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
+    let owner = match &scope.class {
+        Some(c) => c.clone().into_any(),
+        None => scope.module.clone(),
+    };
+    owner.getattr(name)?.cast_into::<PyType>().map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err(format!("{name} is no longer a class in the running program"))
+    })
+}
+
+/// The object bound to `name` in the scope's own namespace (not inherited).
+fn namespace_get<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let dict = match &scope.class {
+        Some(class) => class.getattr("__dict__")?,
+        None => scope.module.getattr("__dict__")?,
+    };
+    match dict.get_item(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if err.is_instance_of::<pyo3::exceptions::PyKeyError>(dict.py()) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// The live function that runs the definition `name` first seen at `line` of `filename`,
+/// found from its binding in the scope through decorators and wrappers.
+fn live_function<'py>(scope: &Scope<'py>, name: &str, line: u32, filename: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let Some(anchor) = namespace_get(scope, name)? else { return Ok(None) };
+    let mut seen = HashSet::new();
+    find_function(&anchor, name, line, filename, 0, &mut seen)
+}
+
+fn find_function<'py>(
+    obj: &Bound<'py, PyAny>,
+    name: &str,
+    line: u32,
+    filename: &str,
+    depth: u32,
+    seen: &mut HashSet<usize>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if depth > 8 || !seen.insert(obj.as_ptr() as usize) {
+        return Ok(None);
+    }
+    if obj.is_instance_of::<PyFunction>() {
+        let code = obj.getattr("__code__")?;
+        let matches = code.getattr("co_name")?.extract::<String>()? == name
+            && code.getattr("co_firstlineno")?.extract::<u32>()? == line
+            && code.getattr("co_filename")?.extract::<String>()? == filename;
+        if matches {
+            return Ok(Some(obj.clone()));
+        }
+        // A wrapper made by a decorator: the wrapped function is in its closure.
+        if let Ok(cells) = obj.getattr("__closure__") {
+            if !cells.is_none() {
+                for cell in cells.try_iter()? {
+                    if let Ok(content) = cell?.getattr("cell_contents") {
+                        if let Some(found) = find_function(&content, name, line, filename, depth + 1, seen)? {
+                            return Ok(Some(found));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for attr in ["__wrapped__", "__func__", "fget", "fset", "fdel", "func"] {
+        if let Ok(inner) = obj.getattr(attr) {
+            if let Some(found) = find_function(&inner, name, line, filename, depth + 1, seen)? {
+                return Ok(Some(found));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Runs the undecorated definition in a scratch namespace so its defaults and annotations are
+/// evaluated where the real ones would be (class body, then module), without binding anything.
+fn fresh_function<'py>(py: Python<'py>, bare: &Bound<'py, PyAny>, scope: &Scope<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    let globals = scope.module.getattr("__dict__")?;
+    let ns = PyDict::new(py);
+    match &scope.class {
+        None => exec(py, bare, &globals, &ns)?,
+        Some(class) => {
+            let body = find_class_body(bare, &scope.path)?;
+            ns.call_method1("update", (class.getattr("__dict__")?,))?;
+            exec(py, &body, &globals, &ns)?;
+            if let Some(cell) = ns.get_item("__classcell__")? {
+                cell.setattr("cell_contents", class)?;
+            }
+        }
+    }
+    ns.get_item(name)?
+        .ok_or_else(|| pyo3::exceptions::PyNameError::new_err(format!("{name} was not defined by its own source")))
+}
+
+/// Runs compiled module-level code in the scope: the module namespace, or a copy of the class
+/// namespace whose new or changed entries are then set on the live class.
+fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'py>) -> PyResult<()> {
+    let globals = scope.module.getattr("__dict__")?;
+    RELOADING.fetch_add(1, Ordering::SeqCst);
+    let _reset = ResetOnDrop(&RELOADING);
+    let Some(class) = &scope.class else {
+        return exec(py, unit, &globals, &globals);
+    };
+    let body = find_class_body(unit, &scope.path)?;
+    let ns = PyDict::new(py);
+    ns.call_method1("update", (class.getattr("__dict__")?,))?;
+    let before = ns.copy()?;
+    exec(py, &body, &globals, &ns)?;
+    if let Some(cell) = ns.get_item("__classcell__")? {
+        cell.setattr("cell_contents", class)?;
+    }
+    for (key, value) in ns.iter() {
+        let key_str: String = key.extract()?;
+        if CLASS_BODY_KEYS.contains(&key_str.as_str()) {
+            continue;
+        }
+        let unchanged = before.get_item(&key)?.is_some_and(|old| old.is(&value));
+        if unchanged {
+            continue;
+        }
+        class.setattr(key_str.as_str(), &value)?;
+        if value.get_type().hasattr("__set_name__")? {
+            value.call_method1("__set_name__", (class, key_str.as_str()))?;
+        }
+    }
+    Ok(())
+}
+
+struct ResetOnDrop<'a>(&'a AtomicUsize);
+impl Drop for ResetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn delete_names(scope: &Scope<'_>, names: &[String]) -> PyResult<()> {
+    for name in names {
+        if namespace_get(scope, name)?.is_none() {
+            continue;
+        }
+        match &scope.class {
+            Some(class) => class.delattr(name.as_str())?,
+            None => scope.module.delattr(name.as_str())?,
+        }
+    }
+    Ok(())
+}
+
+fn exec<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, globals: &Bound<'py, PyAny>, locals: &Bound<'py, PyAny>) -> PyResult<()> {
+    py.import("builtins")?.getattr("exec")?.call1((code, globals, locals))?;
+    Ok(())
+}
+
+fn compile<'py>(py: Python<'py>, source: &str, filename: &str, flags: i64) -> PyResult<Bound<'py, PyAny>> {
+    py.import("builtins")?.getattr("compile")?.call1((source, filename, "exec", flags, true))
+}
+
+/// Compiler flags of the module's `from __future__` imports, so units compile as the file did.
+fn future_flags(py: Python<'_>, module: &Bound<'_, PyAny>) -> PyResult<i64> {
+    let feature_type = py.import("__future__")?.getattr("_Feature")?;
+    let mut flags = 0i64;
+    let dict = module.getattr("__dict__")?.cast_into::<PyDict>()?;
+    for (_, value) in dict.iter() {
+        if value.is_instance(&feature_type)? {
+            flags |= value.getattr("compiler_flag")?.extract::<i64>()?;
+        }
+    }
+    Ok(flags)
+}
+
+fn code_consts<'py>(code: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let mut out = Vec::new();
+    for c in code.getattr("co_consts")?.try_iter()? {
+        let c = c?;
+        if c.is_instance_of::<PyCode>() {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+fn not_found(what: &str) -> PyErr {
+    pyo3::exceptions::PyLookupError::new_err(format!("{what} is not in the compiled unit"))
+}
+
+/// The body code of the innermost class in `path` inside a compiled unit.
+fn find_class_body<'py>(unit: &Bound<'py, PyAny>, path: &[String]) -> PyResult<Bound<'py, PyAny>> {
+    let mut code = unit.clone();
+    for name in path {
+        code = code_consts(&code)?
+            .into_iter()
+            .find(|c| c.getattr("co_name").and_then(|n| n.extract::<String>()).is_ok_and(|n| &n == name))
+            .ok_or_else(|| not_found(&format!("class {name}")))?;
+    }
+    Ok(code)
+}
+
+/// The code object of definition `name` starting at `line`, inside the class bodies of `scope`.
+fn find_code<'py>(unit: &Bound<'py, PyAny>, scope: &[String], name: &str, line: u32) -> PyResult<Bound<'py, PyAny>> {
+    let body = find_class_body(unit, scope)?;
+    for c in code_consts(&body)? {
+        let co_name: String = c.getattr("co_name")?.extract()?;
+        let first: u32 = c.getattr("co_firstlineno")?.extract()?;
+        if co_name == name && first == line {
+            return Ok(c);
+        }
+    }
+    Err(not_found(&format!("function {name} at line {line}")))
+}
+
+fn same_freevars(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> bool {
+    match (a.getattr("co_freevars"), b.getattr("co_freevars")) {
+        (Ok(x), Ok(y)) => x.eq(y).unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// Pairs of nested code objects (closures, lambdas, comprehensions) of `old` and `new`, matched
+/// by name and order of appearance, recursively.
+fn nested_code_pairs<'py>(
+    old: &Bound<'py, PyAny>,
+    new: &Bound<'py, PyAny>,
+    out: &mut Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+) -> PyResult<()> {
+    let olds = code_consts(old)?;
+    let mut news = code_consts(new)?;
+    for o in olds {
+        let name: String = o.getattr("co_name")?.extract()?;
+        let position = news
+            .iter()
+            .position(|n| n.getattr("co_name").and_then(|x| x.extract::<String>()).is_ok_and(|x| x == name));
+        if let Some(position) = position {
+            let n = news.remove(position);
+            nested_code_pairs(&o, &n, out)?;
+            out.push((o, n));
+        }
+    }
+    Ok(())
+}
+
+/// `code` with every line number moved by `delta`, nested code objects included. Line tables
+/// are relative to `co_firstlineno` on every supported version, so only that field changes.
+fn shift_lines<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, delta: i64) -> PyResult<Bound<'py, PyAny>> {
+    let mut consts = Vec::new();
+    for c in code.getattr("co_consts")?.try_iter()? {
+        let c = c?;
+        consts.push(if c.is_instance_of::<PyCode>() { shift_lines(py, &c, delta)? } else { c });
+    }
+    let first: i64 = code.getattr("co_firstlineno")?.extract()?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("co_firstlineno", first + delta)?;
+    kwargs.set_item("co_consts", PyTuple::new(py, consts)?)?;
+    code.call_method("replace", (), Some(&kwargs))
+}
+
+/// `Type: message` of an exception, for reports.
+pub fn describe_exception(py: Python<'_>, err: &PyErr) -> String {
+    let name = err.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
+    let value = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+    if value.is_empty() {
+        name
+    } else {
+        format!("{name}: {value}")
+    }
+}
+

@@ -1,0 +1,408 @@
+//! Engine: what each watched file is running now, and one reload from new bytes to a report.
+//!
+//! Locking rules (they keep the GIL and our locks from deadlocking each other):
+//! - `Engine::files` is only locked for pure-Rust work: never call Python or log while holding it.
+//! - The reload gate serialises reloads; it is only waited for with the GIL released.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, LazyLock, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
+
+use hotswap_core::diff::diff_trees;
+use hotswap_core::parse::parse_definitions;
+use hotswap_core::plan::{plan_patch, PatchPlan};
+use hotswap_core::source::{decode_source, DecodeError};
+use hotswap_core::tree::{DefinitionTree, Item};
+use hotswap_core::watch::content_hash;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::apply::{apply_batch, describe_exception, FilePatch};
+use crate::report::Report;
+
+/// The source a file's module is running, and its parsed tree (parsed on first need).
+struct FileRecord {
+    text: String,
+    hash: u64,
+    tree: Option<DefinitionTree>,
+}
+
+/// New state of one file, as the watcher or `reload_paths` saw it.
+pub enum FileInput {
+    Changed { path: PathBuf, content: Vec<u8>, hash: u64 },
+    Removed { path: PathBuf },
+    Unreadable { path: PathBuf, reason: String },
+}
+
+impl FileInput {
+    pub fn path(&self) -> &Path {
+        match self {
+            FileInput::Changed { path, .. } | FileInput::Removed { path } | FileInput::Unreadable { path, .. } => path,
+        }
+    }
+}
+
+pub struct Engine {
+    files: Mutex<HashMap<PathBuf, FileRecord>>,
+    gate: Gate,
+    /// `__file__` string → canonical path, so a batch does not stat every module again.
+    canonical: Mutex<HashMap<String, PathBuf>>,
+}
+
+pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine {
+    files: Mutex::new(HashMap::new()),
+    gate: Gate::default(),
+    canonical: Mutex::new(HashMap::new()),
+});
+
+/// The grammar the running interpreter accepts; set when the extension loads.
+pub static PYTHON_VERSION: OnceLock<(u8, u8)> = OnceLock::new();
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Engine {
+    /// Records the source a module was (or is about to be) loaded from, unless one is recorded.
+    pub fn record_source(&self, path: &Path, content: &[u8], replace: bool) -> Result<(), DecodeError> {
+        let text = decode_source(content)?;
+        let mut files = lock(&self.files);
+        if replace || !files.contains_key(path) {
+            files.insert(path.to_path_buf(), FileRecord { text, hash: content_hash(content), tree: None });
+        }
+        Ok(())
+    }
+
+    pub fn has_record(&self, path: &Path) -> bool {
+        lock(&self.files).contains_key(path)
+    }
+
+    /// Canonical form of a module's `__file__`, cached.
+    pub fn canonical_path(&self, file: &str) -> Option<PathBuf> {
+        if let Some(p) = lock(&self.canonical).get(file) {
+            return Some(p.clone());
+        }
+        let path = std::fs::canonicalize(file).ok()?;
+        lock(&self.canonical).insert(file.to_owned(), path.clone());
+        Some(path)
+    }
+
+    /// Applies a batch. Must be called without holding the GIL.
+    pub fn reload(&self, inputs: Vec<FileInput>) -> Report {
+        let _turn = self.gate.enter();
+        let started = Instant::now();
+        let mut report = Report::default();
+        let mut work = Vec::new();
+        let mut unrecorded = Vec::new();
+        for input in inputs {
+            report.paths.push(display_path(input.path()));
+            match input {
+                FileInput::Changed { path, content, hash } => match self.plan_file(&path, &content, hash) {
+                    Planned::Nothing => {}
+                    Planned::Unrecorded => unrecorded.push((path, content)),
+                    Planned::Error { line, message } => report.error(&display_path(&path), line, message),
+                    Planned::Errors(list) => {
+                        for (line, message) in list {
+                            report.error(&display_path(&path), line, message);
+                        }
+                    }
+                    Planned::Patch(w) => work.push(*w),
+                },
+                FileInput::Removed { path } => {
+                    if self.has_record(&path) {
+                        let note = format!(
+                            "{} was deleted; its module keeps running the code it has",
+                            display_path(&path)
+                        );
+                        log::warn!(target: "hotswap", "{note}");
+                        report.notes.push(note);
+                    }
+                }
+                FileInput::Unreadable { path, reason } => {
+                    report.error(&display_path(&path), 0, format!("cannot read: {reason}"));
+                }
+            }
+        }
+        let applied = if work.is_empty() && unrecorded.is_empty() {
+            Vec::new()
+        } else {
+            Python::attach(|py| self.apply(py, &work, &unrecorded, &mut report))
+        };
+        self.commit_records(work, applied);
+        report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        report
+    }
+
+    fn plan_file(&self, path: &Path, content: &[u8], hash: u64) -> Planned {
+        let old_text = {
+            let files = lock(&self.files);
+            match files.get(path) {
+                None => return Planned::Unrecorded,
+                Some(record) if record.hash == hash => return Planned::Nothing,
+                Some(record) => (record.tree.clone(), record.text.clone()),
+            }
+        };
+        let text = match decode_source(content) {
+            Ok(text) => text,
+            Err(err) => {
+                let line = match &err {
+                    DecodeError::Invalid { line, .. } | DecodeError::Binary { line } => *line,
+                    DecodeError::OtherEncoding(_) => 0,
+                };
+                match err {
+                    DecodeError::OtherEncoding(name) => match decode_with_python(content, &name) {
+                        Ok(text) => return self.plan_text(path, text, hash, old_text),
+                        Err(message) => return Planned::Error { line: 0, message },
+                    },
+                    err => return Planned::Error { line, message: format!("not applied: {err}") },
+                }
+            }
+        };
+        self.plan_text(path, text, hash, old_text)
+    }
+
+    fn plan_text(&self, path: &Path, text: String, hash: u64, old: (Option<DefinitionTree>, String)) -> Planned {
+        let version = *PYTHON_VERSION.get().unwrap_or(&(3, 9));
+        let new_tree = match parse_definitions(&text, version) {
+            Ok(tree) => tree,
+            Err(issues) => {
+                return Planned::Errors(
+                    issues
+                        .into_iter()
+                        .map(|i| (i.line, format!("syntax error (column {}): {}; not applied, the previous code keeps running", i.column, i.message)))
+                        .collect(),
+                )
+            }
+        };
+        let old_tree = match old.0 {
+            Some(tree) => tree,
+            None => match parse_definitions(&old.1, version) {
+                Ok(tree) => tree,
+                Err(_) => {
+                    // The running version never parsed (it cannot have been imported as is):
+                    // take the new text as the base from now on.
+                    return Planned::Patch(Box::new(FileWork {
+                        path: path.to_path_buf(),
+                        plan: PatchPlan::default(),
+                        text,
+                        tree: new_tree,
+                        hash,
+                    }));
+                }
+            },
+        };
+        let changes = diff_trees(&old_tree, &new_tree);
+        let plan = plan_patch(&text, &new_tree, &changes);
+        drop(changes);
+        Planned::Patch(Box::new(FileWork { path: path.to_path_buf(), plan, text, tree: new_tree, hash }))
+    }
+
+    /// Under the GIL: find the modules, apply every plan, refresh `linecache`.
+    fn apply(
+        &self,
+        py: Python<'_>,
+        work: &[FileWork],
+        unrecorded: &[(PathBuf, Vec<u8>)],
+        report: &mut Report,
+    ) -> Vec<FileResult> {
+        let modules = match self.loaded_modules(py) {
+            Ok(m) => m,
+            Err(err) => {
+                report.error("<engine>", 0, format!("cannot list modules: {}", describe_exception(py, &err)));
+                return work.iter().map(|_| FileResult::Rejected).collect();
+            }
+        };
+        for (path, content) in unrecorded {
+            if modules.contains_key(path) {
+                let _ = self.record_source(path, content, false);
+                report.error(
+                    &display_path(path),
+                    0,
+                    "hotswap has no record of the source this module was loaded from (it was imported \
+                     before hotswap.install() or watch()); the current text is recorded and later saves apply",
+                );
+            } else {
+                log::debug!(target: "hotswap", "{} is not imported; nothing to update", display_path(path));
+            }
+        }
+        let mut patches = Vec::new();
+        let mut owner = Vec::new();
+        for (index, w) in work.iter().enumerate() {
+            let Some(mods) = modules.get(&w.path) else {
+                log::debug!(target: "hotswap", "{} is not imported; nothing to update", display_path(&w.path));
+                continue;
+            };
+            for (module, filename) in mods {
+                patches.push(FilePatch {
+                    filename: filename.clone(),
+                    display_path: display_path(&w.path),
+                    plan: w.plan.clone(),
+                    module: module.clone(),
+                });
+                owner.push(index);
+            }
+        }
+        let outcomes = apply_batch(py, &patches);
+        let mut results: Vec<FileResult> = work.iter().map(|_| FileResult::Applied(Vec::new())).collect();
+        for ((patch, outcome), index) in patches.iter().zip(outcomes).zip(owner) {
+            if outcome.rejected {
+                results[index] = FileResult::Rejected;
+            } else {
+                if let FileResult::Applied(failed) = &mut results[index] {
+                    failed.extend(outcome.failed_steps.iter().map(|&s| patch.plan.steps[s].clone()));
+                }
+                refresh_linecache(py, &patch.filename, &work[index].text);
+            }
+            report.merge(outcome.report);
+        }
+        results
+    }
+
+    /// Canonical path → (module, its `__file__`) for every loaded module with a source file.
+    fn loaded_modules<'py>(&self, py: Python<'py>) -> PyResult<LoadedModules<'py>> {
+        let sys_modules = py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?;
+        let snapshot = PyList::new(py, sys_modules.values())?;
+        let mut out = LoadedModules::new();
+        for module in snapshot.iter() {
+            let Ok(file) = module.getattr("__file__") else { continue };
+            let Ok(file) = file.extract::<String>() else { continue };
+            if !file.ends_with(".py") {
+                continue;
+            }
+            if let Some(path) = self.canonical_path(&file) {
+                let entry = out.entry(path).or_default();
+                if !entry.iter().any(|(m, _)| m.is(&module)) {
+                    entry.push((module, file));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// After a batch: applied files run the new text now; failed items stay marked as changed.
+    fn commit_records(&self, work: Vec<FileWork>, results: Vec<FileResult>) {
+        let mut files = lock(&self.files);
+        let none_failed = FileResult::Applied(Vec::new());
+        for (index, w) in work.into_iter().enumerate() {
+            let result = results.get(index).unwrap_or(&none_failed);
+            let FileResult::Applied(failed) = result else { continue };
+            let mut tree = w.tree;
+            for step in failed {
+                mark_dirty(&mut tree.items, &step.scope, step.new_line.max(step.old_line));
+            }
+            files.insert(w.path, FileRecord { text: w.text, hash: w.hash, tree: Some(tree) });
+        }
+    }
+}
+
+/// Canonical path → every loaded module from that file, with its `__file__` string.
+type LoadedModules<'py> = HashMap<PathBuf, Vec<(Bound<'py, PyAny>, String)>>;
+
+struct FileWork {
+    path: PathBuf,
+    plan: PatchPlan,
+    text: String,
+    tree: DefinitionTree,
+    hash: u64,
+}
+
+enum Planned {
+    Nothing,
+    Unrecorded,
+    Error { line: u32, message: String },
+    Errors(Vec<(u32, String)>),
+    Patch(Box<FileWork>),
+}
+
+enum FileResult {
+    /// Applied; these steps failed and must be retried by the next save.
+    Applied(Vec<hotswap_core::plan::PatchStep>),
+    Rejected,
+}
+
+/// Makes the item at `line` in `scope` look changed to the next diff, so a step that failed is
+/// tried again on the next save instead of being taken as done.
+fn mark_dirty(items: &mut [Item], scope: &[String], line: u32) {
+    let mut items = items;
+    for name in scope {
+        let next = items.iter_mut().find_map(|item| match item {
+            Item::Def(d) if d.kind.is_class() && &d.name == name => Some(&mut d.children),
+            _ => None,
+        });
+        match next {
+            Some(children) => items = children,
+            None => return,
+        }
+    }
+    for item in items.iter_mut() {
+        match item {
+            Item::Def(d) if d.span.start == line => d.body_hash ^= DIRTY,
+            Item::Stmt(s) if s.span.start == line => s.text_hash ^= DIRTY,
+            _ => {}
+        }
+    }
+}
+
+const DIRTY: u64 = 0x9e37_79b9_7f4a_7c15;
+
+fn refresh_linecache(py: Python<'_>, filename: &str, text: &str) {
+    let result: PyResult<()> = (|| {
+        let linecache = py.import("linecache")?;
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        // mtime None: `checkcache` keeps the entry, so tracebacks show the code that runs.
+        let entry = (text.len(), py.None(), lines, filename);
+        linecache.getattr("cache")?.set_item(filename, entry)?;
+        Ok(())
+    })();
+    if let Err(err) = result {
+        log::debug!(target: "hotswap", "linecache not updated for {filename}: {}", describe_exception(py, &err));
+    }
+}
+
+fn decode_with_python(content: &[u8], encoding: &str) -> Result<String, String> {
+    Python::attach(|py| {
+        let bytes = pyo3::types::PyBytes::new(py, content);
+        match bytes.call_method1("decode", (encoding,)).and_then(|s| s.extract::<String>()) {
+            Ok(text) => Ok(text),
+            Err(err) => Err(format!("not applied: cannot decode as {encoding}: {}", describe_exception(py, &err))),
+        }
+    })
+}
+
+/// A path as the user knows it: relative to the working directory when under it.
+pub fn display_path(path: &Path) -> String {
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Ok(rel) = path.strip_prefix(&cwd) {
+            return rel.display().to_string();
+        }
+    }
+    path.display().to_string()
+}
+
+/// Lets one reload run at a time. Waiting happens with the GIL released by the caller.
+#[derive(Default)]
+struct Gate {
+    busy: Mutex<bool>,
+    free: Condvar,
+}
+
+struct GateTurn<'a>(&'a Gate);
+
+impl Gate {
+    fn enter(&self) -> GateTurn<'_> {
+        let mut busy = lock(&self.busy);
+        while *busy {
+            busy = self.free.wait(busy).unwrap_or_else(|p| p.into_inner());
+        }
+        *busy = true;
+        GateTurn(self)
+    }
+}
+
+impl Drop for GateTurn<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.busy) = false;
+        self.0.free.notify_one();
+    }
+}

@@ -1,0 +1,106 @@
+//! `hotswap._core`: the CPython extension. It owns the live side of the pipeline: the engine's
+//! record of what each file runs ([`engine`]), the applier ([`apply`]), the index of live
+//! functions ([`inventory`]) and the watcher thread's bridge into Python ([`watcher`]).
+
+mod apply;
+mod engine;
+mod inventory;
+mod report;
+mod watcher;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use hotswap_core::watch::content_hash;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::engine::{display_path, FileInput, ENGINE, PYTHON_VERSION};
+use crate::report::{Report, ReportError};
+
+/// Records `content` as the source `path` is being imported from (the import hook calls this).
+#[pyfunction]
+fn record_source(path: &str, content: &[u8]) -> PyResult<()> {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path));
+    ENGINE
+        .record_source(&path, content, true)
+        .map_err(|e| pyo3::exceptions::PyUnicodeDecodeError::new_err(e.to_string()))
+}
+
+/// Records, from disk, the source of every loaded module under `roots` that has no record yet.
+/// Returns how many were recorded.
+#[pyfunction]
+fn record_loaded(py: Python<'_>, roots: Vec<String>) -> PyResult<usize> {
+    let roots: Vec<PathBuf> = roots.iter().filter_map(|r| std::fs::canonicalize(r).ok()).collect();
+    let modules = py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?.copy()?;
+    let mut files = Vec::new();
+    for module in modules.values() {
+        let Ok(file) = module.getattr("__file__").and_then(|f| f.extract::<String>()) else { continue };
+        if !file.ends_with(".py") {
+            continue;
+        }
+        if let Some(path) = ENGINE.canonical_path(&file) {
+            if roots.iter().any(|r| path.starts_with(r)) && !ENGINE.has_record(&path) {
+                files.push(path);
+            }
+        }
+    }
+    let count = py.detach(|| {
+        files
+            .iter()
+            .filter(|path| match std::fs::read(path) {
+                Ok(bytes) => ENGINE.record_source(path, &bytes, false).is_ok(),
+                Err(_) => false,
+            })
+            .count()
+    });
+    Ok(count)
+}
+
+/// Reads `paths` now and applies them as one batch, as the watcher would.
+#[pyfunction]
+fn reload_paths(py: Python<'_>, paths: Vec<String>) -> Report {
+    let inputs: Vec<FileInput> = paths.iter().map(|p| read_input(Path::new(p))).collect();
+    py.detach(|| ENGINE.reload(inputs))
+}
+
+fn read_input(path: &Path) -> FileInput {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let path = std::fs::canonicalize(&absolute).unwrap_or(absolute);
+    match std::fs::read(&path) {
+        Ok(content) => FileInput::Changed { hash: content_hash(&content), content, path },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileInput::Removed { path },
+        Err(e) => FileInput::Unreadable { reason: e.to_string(), path },
+    }
+}
+
+/// True while a reload is re-running module-level code.
+#[pyfunction]
+fn currently_reloading() -> bool {
+    apply::RELOADING.load(Ordering::SeqCst) > 0
+}
+
+/// The path as hotswap reports it (relative to the working directory when under it).
+#[pyfunction]
+fn report_path(path: &str) -> String {
+    display_path(Path::new(path))
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let info = py.import("sys")?.getattr("version_info")?;
+    let version: (u8, u8) = (info.getattr("major")?.extract()?, info.getattr("minor")?.extract()?);
+    let _ = PYTHON_VERSION.set(version);
+    // Rust `log` records go to Python's `logging`; levels are read live so `-v` and user config apply.
+    let _ = pyo3_log::Logger::new(py, pyo3_log::Caching::Nothing)?.install();
+    m.add_class::<Report>()?;
+    m.add_class::<ReportError>()?;
+    m.add_class::<watcher::Watcher>()?;
+    m.add_function(wrap_pyfunction!(record_source, m)?)?;
+    m.add_function(wrap_pyfunction!(record_loaded, m)?)?;
+    m.add_function(wrap_pyfunction!(reload_paths, m)?)?;
+    m.add_function(wrap_pyfunction!(currently_reloading, m)?)?;
+    m.add_function(wrap_pyfunction!(report_path, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! `Report`: what one batch did, as the Python API and the log show it.
+
+use pyo3::prelude::*;
+
+/// One problem with one file: where, and what.
+#[pyclass(module = "hotswap._core", frozen, get_all)]
+#[derive(Clone, Debug)]
+pub struct ReportError {
+    pub path: String,
+    /// 1-based line, 0 when the problem is not at a line (unreadable file, ...).
+    pub line: u32,
+    pub message: String,
+}
+
+#[pymethods]
+impl ReportError {
+    fn __repr__(&self) -> String {
+        format!("{}: {}", self.location(), self.message)
+    }
+    fn __str__(&self) -> String {
+        self.__repr__()
+    }
+}
+
+impl ReportError {
+    pub fn location(&self) -> String {
+        if self.line > 0 {
+            format!("{}:{}", self.path, self.line)
+        } else {
+            self.path.clone()
+        }
+    }
+}
+
+/// What one reload batch changed in the running program.
+#[pyclass(module = "hotswap._core", frozen, get_all)]
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Qualified names (`pkg.mod.C.m`) whose code, value or line numbers were updated.
+    pub updated: Vec<String>,
+    /// Qualified names defined or statements run for the first time.
+    pub added: Vec<String>,
+    /// Qualified names removed from their module or class.
+    pub deleted: Vec<String>,
+    /// Qualified names that only moved; their line numbers were corrected.
+    pub moved: Vec<String>,
+    pub errors: Vec<ReportError>,
+    /// Other things worth knowing: skipped blocks, fallbacks, files not imported.
+    pub notes: Vec<String>,
+    /// Files this batch looked at.
+    pub paths: Vec<String>,
+    pub duration_ms: f64,
+}
+
+#[pymethods]
+impl Report {
+    fn __bool__(&self) -> bool {
+        self.changed()
+    }
+
+    fn __repr__(&self) -> String {
+        let mut parts = Vec::new();
+        for (label, names) in [("updated", &self.updated), ("added", &self.added), ("deleted", &self.deleted)] {
+            if !names.is_empty() {
+                parts.push(format!("{label}={}", py_list(names)));
+            }
+        }
+        if !self.errors.is_empty() {
+            let errors: Vec<String> = self.errors.iter().map(ReportError::__repr__).collect();
+            parts.push(format!("errors={}", py_list(&errors)));
+        }
+        if parts.is_empty() {
+            parts.push("no changes".into());
+        }
+        format!("<Report {} in {:.1} ms>", parts.join(" "), self.duration_ms)
+    }
+}
+
+/// `['a', 'b']`, as Python prints a list of simple strings.
+fn py_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+impl Report {
+    pub fn changed(&self) -> bool {
+        !(self.updated.is_empty() && self.added.is_empty() && self.deleted.is_empty())
+    }
+
+    /// Worth handing to a waiting caller: something changed or something went wrong.
+    pub fn is_significant(&self) -> bool {
+        self.changed() || !self.errors.is_empty()
+    }
+
+    pub fn error(&mut self, path: &str, line: u32, message: impl Into<String>) {
+        let error = ReportError { path: path.to_owned(), line, message: message.into() };
+        log::error!(target: "hotswap", "{}: {}", error.location(), error.message);
+        self.errors.push(error);
+    }
+
+    pub fn merge(&mut self, other: Report) {
+        self.updated.extend(other.updated);
+        self.added.extend(other.added);
+        self.deleted.extend(other.deleted);
+        self.moved.extend(other.moved);
+        self.errors.extend(other.errors);
+        self.notes.extend(other.notes);
+        self.paths.extend(other.paths);
+    }
+}

@@ -1,0 +1,160 @@
+//! The watcher as Python sees it: a core watcher whose batches go through the engine, with the
+//! reports queued for `wait_for_reload` and handed to the user's callback.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use hotswap_core::watch::{self, Batch, FileEvent, WatchConfig};
+use pyo3::exceptions::{PyTimeoutError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::engine::{FileInput, ENGINE};
+use crate::report::Report;
+
+/// Reports not yet collected by `wait_for_reload`, oldest first. Bounded: a program that never
+/// waits must not grow memory.
+#[derive(Default)]
+struct ReportQueue {
+    reports: Mutex<VecDeque<Report>>,
+    arrived: Condvar,
+}
+
+const QUEUE_LIMIT: usize = 256;
+
+impl ReportQueue {
+    fn push(&self, report: Report) {
+        let mut reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
+        if reports.len() == QUEUE_LIMIT {
+            reports.pop_front();
+        }
+        reports.push_back(report);
+        self.arrived.notify_all();
+    }
+
+    fn pop(&self, timeout: Option<Duration>) -> Option<Report> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(report) = reports.pop_front() {
+                return Some(report);
+            }
+            match deadline {
+                None => reports = self.arrived.wait(reports).unwrap_or_else(|p| p.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.checked_duration_since(Instant::now())?;
+                    reports = self.arrived.wait_timeout(reports, left).unwrap_or_else(|p| p.into_inner()).0;
+                }
+            }
+        }
+    }
+}
+
+/// Watches directories in a background thread and applies every settled batch of edits.
+#[pyclass(module = "hotswap._core")]
+pub struct Watcher {
+    inner: Mutex<Option<watch::Watcher>>,
+    roots: Vec<String>,
+    queue: Arc<ReportQueue>,
+}
+
+#[pymethods]
+impl Watcher {
+    #[new]
+    #[pyo3(signature = (roots, debounce_ms=5.0, on_reload=None))]
+    fn new(py: Python<'_>, roots: Vec<String>, debounce_ms: f64, on_reload: Option<Py<PyAny>>) -> PyResult<Self> {
+        if !(debounce_ms >= 0.0 && debounce_ms.is_finite()) {
+            return Err(PyValueError::new_err("debounce_ms must be a non-negative number"));
+        }
+        let config = WatchConfig {
+            roots: roots.iter().map(PathBuf::from).collect(),
+            debounce: Duration::from_secs_f64(debounce_ms / 1000.0),
+            ..WatchConfig::default()
+        };
+        let queue = Arc::new(ReportQueue::default());
+        let sink_queue = Arc::clone(&queue);
+        let sink = move |batch: Batch| {
+            let report = ENGINE.reload(batch.events.into_iter().map(to_input).collect());
+            if !report.is_significant() {
+                return;
+            }
+            sink_queue.push(report.clone());
+            if let Some(callback) = &on_reload {
+                Python::attach(|py| {
+                    if let Err(err) = callback.call1(py, (report,)) {
+                        log::error!(target: "hotswap", "on_reload callback raised:");
+                        err.print(py);
+                    }
+                });
+            }
+        };
+        let inner = py
+            .detach(|| watch::Watcher::start(config, sink))
+            .map_err(|e| PyValueError::new_err(e.0))?;
+        let roots = inner.roots().iter().map(|r| r.display().to_string()).collect();
+        Ok(Watcher { inner: Mutex::new(Some(inner)), roots, queue })
+    }
+
+    /// The directories watched (absolute, overlaps merged).
+    #[getter]
+    fn roots(&self) -> Vec<String> {
+        self.roots.clone()
+    }
+
+    /// Whether the watcher is still running.
+    #[getter]
+    fn running(&self) -> bool {
+        self.inner.lock().map(|w| w.is_some()).unwrap_or(false)
+    }
+
+    #[pyo3(signature = (timeout=None))]
+    fn wait_for_reload(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Report> {
+        let timeout = match timeout {
+            Some(t) if t.is_finite() && t >= 0.0 => Some(Duration::from_secs_f64(t)),
+            Some(t) if t.is_nan() || t < 0.0 => return Err(PyValueError::new_err("timeout must be >= 0")),
+            _ => None,
+        };
+        let queue = Arc::clone(&self.queue);
+        // Waiting in slices keeps Ctrl-C responsive.
+        let started = Instant::now();
+        loop {
+            let slice = Duration::from_millis(100);
+            let wait = timeout.map_or(slice, |t| t.saturating_sub(started.elapsed()).min(slice));
+            if let Some(report) = py.detach(|| queue.pop(Some(wait))) {
+                return Ok(report);
+            }
+            py.check_signals()?;
+            if timeout.is_some_and(|t| started.elapsed() >= t) {
+                return Err(PyTimeoutError::new_err("no reload finished within the timeout"));
+            }
+        }
+    }
+
+    /// Stops watching; idempotent.
+    fn stop(&self, py: Python<'_>) {
+        let taken = self.inner.lock().ok().and_then(|mut w| w.take());
+        if let Some(mut inner) = taken {
+            py.detach(move || inner.stop());
+        }
+    }
+}
+
+impl Drop for Watcher {
+    /// A watcher dropped without `stop()` is stopped on another thread: the caller may hold the
+    /// GIL, and the watcher thread may be waiting for it to finish a reload.
+    fn drop(&mut self) {
+        let taken = self.inner.get_mut().ok().and_then(|w| w.take());
+        if let Some(mut inner) = taken {
+            let _ = std::thread::Builder::new().name("hotswap-stop".into()).spawn(move || inner.stop());
+        }
+    }
+}
+
+fn to_input(event: FileEvent) -> FileInput {
+    match event {
+        FileEvent::Changed { path, content, hash } => FileInput::Changed { path, content, hash },
+        FileEvent::Removed { path } => FileInput::Removed { path },
+        FileEvent::Unreadable { path, reason } => FileInput::Unreadable { path, reason },
+    }
+}

@@ -1,0 +1,16 @@
+"""hotswap demo: a program that keeps running while you edit it.
+
+Run it with `./dev demo` (or `hotswap examples/demo/main.py`), then edit greeting.py.
+"""
+
+import time
+
+from greeting import Greeter, greet
+
+greeter = Greeter("world")
+ticks = 0  # program state: survives every edit
+
+while True:
+    ticks += 1
+    print(f"[{ticks:3}] {greet(ticks)} | {greeter.describe()}", flush=True)
+    time.sleep(1)

@@ -1,0 +1,147 @@
+"""hotswap: edit the source of a running Python program and it runs the new code at once.
+
+A changed function keeps its identity (every reference to it runs the new code), classes gain
+their new methods in place, and only the module-level statements that changed are re-run, so
+the program's state survives. The engine (file watching, parsing, diffing, patching) is written
+in Rust; this package is its Python face.
+
+Typical use::
+
+    import hotswap
+    hotswap.watch()          # the current directory, in a background thread
+
+or from the command line: ``hotswap script.py [args]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Callable, Iterable, Optional, Union
+
+from . import _core
+from ._core import Report, ReportError
+from ._importhook import install_import_hook
+
+__version__ = "0.1.0"
+__all__ = [
+    "Report",
+    "ReportError",
+    "Watcher",
+    "currently_reloading",
+    "install",
+    "reload_paths",
+    "watch",
+]
+
+log = logging.getLogger("hotswap")
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class Watcher:
+    """A running watcher: applies every saved edit under its roots until stopped.
+
+    Use it as a context manager to stop it on exit::
+
+        with hotswap.watch("src") as watcher:
+            report = watcher.wait_for_reload(timeout=10)
+    """
+
+    def __init__(self, core: _core.Watcher) -> None:
+        self._core = core
+
+    @property
+    def roots(self) -> list:
+        """The absolute directories being watched."""
+        return self._core.roots
+
+    @property
+    def running(self) -> bool:
+        """Whether the watcher has not been stopped."""
+        return self._core.running
+
+    def wait_for_reload(self, timeout: Optional[float] = None) -> Report:
+        """Return the report of the next batch that changed something or failed.
+
+        A batch that finished since the previous call and was not collected yet is returned at
+        once. Raises ``TimeoutError`` if none finishes within ``timeout`` seconds.
+        """
+        return self._core.wait_for_reload(timeout)
+
+    def stop(self) -> None:
+        """Stop watching. Safe to call more than once."""
+        self._core.stop()
+
+    def __enter__(self) -> "Watcher":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<hotswap.Watcher {state} roots={self.roots!r}>"
+
+
+def _absolute_roots(paths: Iterable[PathLike]) -> list:
+    roots = [os.path.abspath(os.fspath(p)) for p in paths]
+    return roots or [os.getcwd()]
+
+
+def install(root: Optional[Union[PathLike, Iterable[PathLike]]] = None) -> None:
+    """Record the source text of modules under ``root`` as they are imported.
+
+    The diff of the first edit then starts from the code that really runs, even if a file
+    changes before :func:`watch` starts. ``root`` is a directory or several (default: the
+    current directory). The command line calls this before running the program.
+    """
+    if root is None or isinstance(root, (str, os.PathLike)):
+        roots = _absolute_roots([] if root is None else [root])
+    else:
+        roots = _absolute_roots(root)
+    install_import_hook(roots)
+
+
+def watch(
+    *paths: PathLike,
+    debounce_ms: Optional[float] = None,
+    on_reload: Optional[Callable[[Report], object]] = None,
+) -> Watcher:
+    """Start applying edits to files under ``paths`` (default: the current directory).
+
+    Watching runs in a background thread. ``debounce_ms`` is how long a burst of writes to one
+    file must be quiet before it is read (default 5 ms). ``on_reload`` is called with the
+    :class:`Report` of every batch that changed something or failed.
+    """
+    roots = _absolute_roots(paths)
+    install_import_hook(roots)
+    _core.record_loaded(roots)
+    core = _core.Watcher(roots, 5.0 if debounce_ms is None else float(debounce_ms), on_reload)
+    log.debug("watching %s", ", ".join(core.roots))
+    return Watcher(core)
+
+
+def reload_paths(paths: Union[PathLike, Iterable[PathLike]]) -> Report:
+    """Apply the current content of ``paths`` now, as the watcher would, and return the report.
+
+    Modified, added and deleted files are all accepted.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    return _core.reload_paths([os.fspath(p) for p in paths])
+
+
+def currently_reloading() -> bool:
+    """True while a reload is re-running module-level code.
+
+    Guard state that must be created once::
+
+        if not hotswap.currently_reloading():
+            started = time.time()
+    """
+    return _core.currently_reloading()
+
+
+if sys.version_info < (3, 9):  # pragma: no cover
+    raise ImportError("hotswap needs Python 3.9 or newer")

@@ -1,0 +1,259 @@
+"""Command line: ``hotswap [options] script.py [args...]``, ``hotswap -m module [args...]``.
+
+The program runs exactly as under ``python`` (``__main__``, ``sys.argv``, ``sys.path[0]``, exit
+code, tracebacks), while edits to files under the watched directories are applied live.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import importlib.util
+import logging
+import os
+import sys
+import types
+from typing import List, NoReturn, Optional
+
+USAGE = """\
+usage: hotswap [options] script.py [args...]
+       hotswap [options] -m module[:function] [args...]
+       hotswap [options]                      (a live Python prompt)
+
+Runs a Python program and applies every edit saved under the watched directories to the
+running program, keeping its state.
+
+options:
+  -m MODULE[:FUNC]  run a module as a script (or call FUNC from it)
+  -w, --watch PATH  watch this directory (repeatable; default: the script's directory,
+                    or the current directory with -m and for the prompt)
+  --debounce MS     quiet time after a write before the file is read (default 5)
+  -i                open an interactive prompt after the program ends (still live)
+  -v, --verbose     say what is watched and every step of each update
+  -q, --quiet       only report errors
+  --version         print the version and exit
+  -h, --help        show this help and exit
+"""
+
+
+class Options:
+    def __init__(self) -> None:
+        self.module: Optional[str] = None
+        self.script: Optional[str] = None
+        self.args: List[str] = []
+        self.watch: List[str] = []
+        self.debounce: Optional[float] = None
+        self.interactive = False
+        self.verbosity = 0
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"hotswap: {message}\n{USAGE.splitlines()[0]}\n")
+    raise SystemExit(2)
+
+
+def parse_args(argv: List[str]) -> Options:
+    """Options stop at the script or module; everything after belongs to the program."""
+    opts = Options()
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+
+        def value(i: int = i, arg: str = arg) -> str:
+            if i + 1 >= len(argv):
+                _fail(f"{arg} needs a value")
+            return argv[i + 1]
+
+        if arg in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            raise SystemExit(0)
+        if arg == "--version":
+            from . import __version__
+
+            print(f"hotswap {__version__}")
+            raise SystemExit(0)
+        if arg == "-m":
+            opts.module = value()
+            opts.args = argv[i + 2 :]
+            return opts
+        if arg in ("-w", "--watch"):
+            opts.watch.append(value())
+            i += 2
+        elif arg.startswith("--watch="):
+            opts.watch.append(arg.split("=", 1)[1])
+            i += 1
+        elif arg == "--debounce" or arg.startswith("--debounce="):
+            text = arg.split("=", 1)[1] if "=" in arg else value()
+            try:
+                opts.debounce = float(text)
+            except ValueError:
+                _fail(f"--debounce needs a number of milliseconds, not {text!r}")
+            i += 1 if "=" in arg else 2
+        elif arg == "-i":
+            opts.interactive = True
+            i += 1
+        elif arg in ("-v", "--verbose"):
+            opts.verbosity += 1
+            i += 1
+        elif arg in ("-q", "--quiet"):
+            opts.verbosity -= 1
+            i += 1
+        elif arg == "--":
+            if i + 1 < len(argv):
+                opts.script, opts.args = argv[i + 1], argv[i + 2 :]
+            return opts
+        elif arg.startswith("-") and arg != "-":
+            _fail(f"unknown option {arg}")
+        else:
+            opts.script, opts.args = arg, argv[i + 1 :]
+            return opts
+    return opts
+
+
+def _configure_logging(verbosity: int) -> None:
+    logger = logging.getLogger("hotswap")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("hotswap: %(message)s"))
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(
+        logging.DEBUG if verbosity > 0 else logging.INFO if verbosity == 0 else logging.ERROR
+    )
+
+
+def _user_traceback(exc: BaseException) -> Optional[types.TracebackType]:
+    """The traceback without hotswap's own frames, as ``python script.py`` would show it."""
+    tb = exc.__traceback__
+    here = os.path.dirname(os.path.abspath(__file__))
+    while (
+        tb is not None and os.path.dirname(os.path.abspath(tb.tb_frame.f_code.co_filename)) == here
+    ):
+        tb = tb.tb_next
+    return tb
+
+
+def _fresh_main(path: Optional[str]) -> types.ModuleType:
+    main = types.ModuleType("__main__")
+    main.__dict__.update({"__builtins__": builtins, "__spec__": None, "__cached__": None})
+    if path is not None:
+        main.__file__ = path
+    sys.modules["__main__"] = main
+    return main
+
+
+def run_script(script: str, args: List[str]) -> types.ModuleType:
+    from . import _core
+
+    path = os.path.abspath(script)
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError as exc:
+        sys.stderr.write(
+            f"hotswap: can't open file {script!r}: [Errno {exc.errno}] {exc.strerror}\n"
+        )
+        raise SystemExit(2) from None
+    sys.argv[:] = [script, *args]
+    sys.path[0] = os.path.dirname(path)
+    main = _fresh_main(path)
+    _core.record_source(path, source)
+    code = compile(source, path, "exec", dont_inherit=True)
+    exec(code, main.__dict__)
+    return main
+
+
+def run_module(target: str, args: List[str]) -> types.ModuleType:
+    import runpy
+
+    from . import _core
+
+    name, _, function = target.partition(":")
+    sys.argv[:] = [target, *args]
+    sys.path[0] = os.getcwd()
+    if function:
+        module = importlib.import_module(name)
+        result = getattr(module, function)()
+        if isinstance(result, int) and not isinstance(result, bool):
+            raise SystemExit(result)
+        return module
+    spec = importlib.util.find_spec(name)
+    if spec is not None and spec.origin and spec.origin.endswith(".py"):
+        with open(spec.origin, "rb") as f:
+            _core.record_source(spec.origin, f.read())
+    sys.argv[0] = spec.origin if spec is not None and spec.origin else name
+    namespace = runpy.run_module(name, run_name="__main__", alter_sys=True)
+    module = types.ModuleType("__main__")
+    module.__dict__.update(namespace)
+    return module
+
+
+def interact(namespace: dict) -> None:
+    import code
+
+    try:
+        import readline
+        import rlcompleter
+
+        readline.set_completer(rlcompleter.Completer(namespace).complete)
+        readline.parse_and_bind("tab: complete")
+    except ImportError:  # pragma: no cover - platforms without readline
+        pass
+    banner = (
+        f"hotswap live prompt, Python {sys.version.split()[0]}: "
+        "modules imported from the watched directories are live"
+    )
+    code.interact(banner=banner, local=namespace, exitmsg="")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    import hotswap
+
+    opts = parse_args(sys.argv[1:] if argv is None else argv)
+    _configure_logging(opts.verbosity)
+    if opts.script is not None:
+        default_root = os.path.dirname(os.path.abspath(opts.script))
+    else:
+        default_root = os.getcwd()
+    roots = opts.watch or [default_root]
+    missing = [r for r in roots if not os.path.exists(r)]
+    if missing:
+        _fail(f"cannot watch {missing[0]!r}: no such file or directory")
+    hotswap.install(roots)
+    watcher = hotswap.watch(*roots, debounce_ms=opts.debounce)
+    log = logging.getLogger("hotswap")
+    log.debug("watching %s", ", ".join(watcher.roots))
+    status = 0
+    main_module: Optional[types.ModuleType] = None
+    try:
+        if opts.script is None and opts.module is None:
+            sys.argv[:] = [""]
+            sys.path[0] = ""
+            main_module = _fresh_main(None)
+            interact(main_module.__dict__)
+            return 0
+        try:
+            if opts.module is not None:
+                main_module = run_module(opts.module, opts.args)
+            else:
+                main_module = run_script(opts.script, opts.args)
+        except SystemExit:
+            if not opts.interactive:
+                raise
+            main_module = sys.modules.get("__main__")
+        except BaseException as exc:  # report it as python would, then exit like python
+            tb = _user_traceback(exc)
+            sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+            status = 130 if isinstance(exc, KeyboardInterrupt) else 1
+            main_module = sys.modules.get("__main__")
+            if not opts.interactive:
+                return status
+        if opts.interactive:
+            namespace = main_module.__dict__ if main_module is not None else {}
+            interact(namespace)
+        return status
+    finally:
+        watcher.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""The command line behaves like ``python`` and makes the program live."""
+
+import subprocess
+import sys
+import textwrap
+
+from conftest import run_cli
+
+
+def test_script_runs_like_python(project):
+    project.write(
+        "script.py",
+        """
+        import sys, os
+        print("name", __name__)
+        print("argv", sys.argv)
+        print("path0", os.path.basename(sys.path[0]))
+        sys.exit(3)
+        """,
+    )
+    result = run_cli(["script.py", "a", "--b"], cwd=project.root)
+    assert result.returncode == 3, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "name __main__"
+    assert lines[1] == "argv ['script.py', 'a', '--b']"
+    assert lines[2] == f"path0 {project.root.name}"
+
+
+def test_uncaught_exception_printed_like_python(project):
+    project.write(
+        "crash.py",
+        """
+        def inner():
+            raise RuntimeError("bad thing")
+
+        inner()
+        """,
+    )
+    ours = run_cli(["crash.py"], cwd=project.root)
+    theirs = subprocess.run(
+        [sys.executable, "crash.py"], cwd=project.root, capture_output=True, text=True
+    )
+    assert ours.returncode == theirs.returncode == 1
+    assert ours.stderr.splitlines()[-1] == "RuntimeError: bad thing"
+    tb = [line for line in ours.stderr.splitlines() if line.startswith("  File")]
+    expected = [line for line in theirs.stderr.splitlines() if line.startswith("  File")]
+    assert tb == expected
+
+
+def test_module_mode_and_function_mode(project):
+    project.write("pkg/__init__.py", "")
+    project.write(
+        "pkg/tool.py",
+        """
+        import sys
+        def main():
+            print("main called", sys.argv[1:])
+            return 5
+        if __name__ == "__main__":
+            print("as main", sys.argv[1:])
+        """,
+    )
+    result = run_cli(["-m", "pkg.tool", "x"], cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "as main ['x']"
+    result = run_cli(["-m", "pkg.tool:main", "y"], cwd=project.root)
+    assert result.returncode == 5, result.stderr
+    assert result.stdout.strip() == "main called ['y']"
+
+
+def test_version_and_help(project):
+    result = run_cli(["--version"], cwd=project.root)
+    assert result.returncode == 0 and result.stdout.startswith("hotswap ")
+    result = run_cli(["--help"], cwd=project.root)
+    assert result.returncode == 0 and "usage: hotswap" in result.stdout
+    result = run_cli(["--bogus"], cwd=project.root)
+    assert result.returncode == 2 and "unknown option --bogus" in result.stderr
+
+
+def test_missing_script(project):
+    result = run_cli(["nope.py"], cwd=project.root)
+    assert result.returncode == 2
+    assert "can't open file 'nope.py'" in result.stderr
+
+
+def test_live_edit_under_cli_is_logged(project):
+    project.write("mod.py", "def f():\n    return 1\n")
+    prog = project.start(cli=True, cli_args=("-v",))
+    prog.exec("import mod")
+    project.write("mod.py", "\ndef f():\n    return 2\n", how="atomic")
+    prog.wait_until("mod.f()", 2)
+    prog.wait_until("'updated mod.f (mod.py:2)' in open('.stderr.log').read()", True)
+    assert "watching" in prog.stderr
+
+
+def test_cli_script_itself_is_live(project):
+    project.write(
+        "loop.py",
+        """
+        import sys, time
+
+        def message():
+            return "before"
+
+        for _ in range(1000):
+            print(message(), flush=True)
+            if message() == "after":
+                sys.exit(0)
+            time.sleep(0.02)
+        sys.exit(1)
+        """,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotswap", "loop.py"],
+        cwd=project.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "before"
+        source = project.path("loop.py").read_text().replace('return "before"', 'return "after"')
+        project.path("loop.py").write_text(source)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "after" in out
+    assert "updated __main__.message" in err
+
+
+def test_quiet_hides_updates(project):
+    script = textwrap.dedent(
+        """
+        import time, pathlib
+        p = pathlib.Path("other.py")
+        import other
+        p.write_text("def g():\\n    return 2\\n")
+        for _ in range(500):
+            if other.g() == 2:
+                break
+            time.sleep(0.01)
+        print(other.g())
+        """
+    )
+    project.write("other.py", "def g():\n    return 1\n")
+    project.write("main.py", script)
+    result = run_cli(["-q", "main.py"], cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2"
+    assert "updated" not in result.stderr

@@ -1,0 +1,429 @@
+"""End-to-end: a real program, real files, the real watcher; assert what the program does next."""
+
+import pytest
+
+SAVE_STYLES = ["plain", "atomic", "vim", "two-step"]
+
+MOD_V1 = """
+    calls = 0
+
+    def f():
+        global calls
+        calls += 1
+        return "v1"
+"""
+MOD_V2 = MOD_V1.replace('"v1"', '"v2"')
+
+
+@pytest.mark.parametrize("how", SAVE_STYLES)
+def test_watcher_applies_every_save_style(project, how):
+    project.write("mod.py", MOD_V1)
+    prog = project.start()
+    prog.exec("import mod; from mod import f; held = f; f()")
+    prog.watch()
+    project.write("mod.py", MOD_V2, how=how)
+    report = prog.wait_reload()
+    assert "mod.f" in report["updated"], report
+    assert prog.eval("f()") == "v2"
+    assert prog.eval("held is mod.f") is True
+    assert prog.eval("mod.calls") == 2  # module state survived: calls was not reset
+
+
+def test_reload_paths_applies_without_watcher(project):
+    project.write("mod.py", MOD_V1)
+    prog = project.start()
+    prog.exec("import mod")
+    project.write("mod.py", MOD_V2)
+    report = prog.reload("mod.py")
+    assert report["updated"] == ["mod.f"]
+    assert report["bool"] is True
+    assert "updated=['mod.f']" in report["repr"]
+    assert prog.eval("mod.f()") == "v2"
+    again = prog.reload("mod.py")
+    assert again["bool"] is False and again["updated"] == []
+
+
+def test_every_reference_runs_the_new_code(project):
+    project.write(
+        "lib.py",
+        """
+        import functools
+
+        registry = []
+
+        def register(fn):
+            registry.append(fn)
+            return fn
+
+        def logged(fn):
+            @functools.wraps(fn)
+            def wrapper(*args, **kwargs):
+                return "logged:" + fn(*args, **kwargs)
+            return wrapper
+
+        @register
+        def callback():
+            return "old callback"
+
+        @logged
+        def decorated(x):
+            return f"old {x}"
+
+        def plain():
+            return "old plain"
+
+        class Greeter:
+            def hello(self, name):
+                return f"old hello {name}"
+        """,
+    )
+    project.write(
+        "user.py",
+        """
+        from lib import plain, decorated, Greeter
+        alias = plain
+        table = {"key": plain}
+        """,
+    )
+    prog = project.start()
+    prog.exec(
+        """
+        import lib, user
+        g = lib.Greeter()
+        bound = g.hello
+        """
+    )
+    text = project.path("lib.py").read_text().replace('"old ', '"new ').replace('f"old ', 'f"new ')
+    project.write("lib.py", text)
+    report = prog.reload("lib.py")
+    assert set(report["updated"]) == {
+        "lib.callback",
+        "lib.decorated",
+        "lib.plain",
+        "lib.Greeter.hello",
+    }, report
+    assert prog.eval("user.plain()") == "new plain"
+    assert prog.eval("user.alias()") == "new plain"
+    assert prog.eval("user.table['key']()") == "new plain"
+    assert prog.eval("lib.registry[0]()") == "new callback"
+    assert prog.eval("len(lib.registry)") == 1  # the decorator did not run again
+    assert prog.eval("user.decorated(1)") == "logged:new 1"
+    assert prog.eval("bound('ann')") == "new hello ann"
+    assert prog.eval("g.hello('bob')") == "new hello bob"
+
+
+def test_module_level_side_effects_are_not_rerun(project):
+    project.write("log.py", "events = []\n")
+    project.write(
+        "mod.py",
+        """
+        import log
+        log.events.append("imported")
+        LIMIT = 1
+
+        def f():
+            return LIMIT
+        """,
+    )
+    prog = project.start()
+    prog.exec("import mod, log")
+    project.write(
+        "mod.py",
+        """
+        import log
+        log.events.append("imported")
+        LIMIT = 2
+
+        def f():
+            return LIMIT * 10
+        """,
+    )
+    report = prog.reload("mod.py")
+    assert set(report["updated"]) == {"mod.LIMIT", "mod.f"}
+    assert prog.eval("mod.f()") == 20
+    assert prog.eval("log.events") == ["imported"]
+
+
+def test_added_and_deleted_functions(project):
+    project.write("mod.py", "def old():\n    return 1\n")
+    prog = project.start()
+    prog.exec("import mod")
+    project.write("mod.py", "def new():\n    return 2\n")
+    report = prog.reload("mod.py")
+    assert report["added"] == ["mod.new"]
+    assert report["deleted"] == ["mod.old"]
+    assert prog.eval("mod.new()") == 2
+    assert prog.eval("hasattr(mod, 'old')") is False
+
+
+def test_methods_added_changed_deleted_on_live_instances(project):
+    project.write(
+        "shapes.py",
+        """
+        class Square:
+            sides = 4
+
+            def __init__(self, size):
+                self.size = size
+
+            def area(self):
+                return self.size * self.size
+
+            def gone(self):
+                return "gone"
+        """,
+    )
+    prog = project.start()
+    prog.exec("import shapes; sq = shapes.Square(3); cls = shapes.Square")
+    project.write(
+        "shapes.py",
+        """
+        class Square:
+            sides = 40
+
+            def __init__(self, size):
+                self.size = size
+
+            def area(self):
+                return self.size * self.size + 1
+
+            def perimeter(self):
+                return self.sides * self.size
+        """,
+    )
+    report = prog.reload("shapes.py")
+    assert set(report["updated"]) == {"shapes.Square.sides", "shapes.Square.area"}, report
+    assert report["added"] == ["shapes.Square.perimeter"]
+    assert report["deleted"] == ["shapes.Square.gone"]
+    assert prog.eval("sq.area()") == 10
+    assert prog.eval("sq.perimeter()") == 120
+    assert prog.eval("hasattr(sq, 'gone')") is False
+    assert prog.eval("shapes.Square is cls and isinstance(sq, shapes.Square)") is True
+
+
+def test_line_shift_fixes_tracebacks_and_getsource(project):
+    project.write(
+        "mod.py",
+        """
+        def boom():
+            raise ValueError("boom")
+        """,
+    )
+    prog = project.start()
+    prog.exec(
+        """
+        import mod, traceback, inspect
+        def boom_line():
+            try:
+                mod.boom()
+            except ValueError as e:
+                return traceback.extract_tb(e.__traceback__)[-1].lineno
+        """
+    )
+    assert prog.eval("boom_line()") == 3
+    project.write(
+        "mod.py",
+        """
+        # three
+        # new
+        # lines
+
+        def boom():
+            raise ValueError("boom")
+        """,
+    )
+    report = prog.reload("mod.py")
+    assert report["moved"] == ["mod.boom"]
+    assert report["updated"] == []
+    assert prog.eval("boom_line()") == 7
+    assert prog.eval("inspect.getsource(mod.boom).splitlines()[0]") == "def boom():"
+    assert prog.eval("mod.boom.__code__.co_firstlineno") == 6
+
+
+def test_changed_function_traceback_shows_new_line_and_text(project):
+    project.write("mod.py", "def f():\n    return 1\n")
+    prog = project.start()
+    prog.exec("import mod, traceback")
+    project.write("mod.py", "\n\ndef f():\n    x = 1\n    raise KeyError('new')\n")
+    prog.reload("mod.py")
+    prog.exec(
+        """
+        try:
+            mod.f()
+        except KeyError as e:
+            frame = traceback.extract_tb(e.__traceback__)[-1]
+            where = (frame.lineno, frame.line)
+        """
+    )
+    assert prog.eval("where") == [5, "raise KeyError('new')"]
+
+
+def test_syntax_error_keeps_old_code_then_fix_applies(project):
+    project.write("mod.py", MOD_V1)
+    prog = project.start()
+    prog.exec("import mod")
+    prog.watch()
+    project.write("mod.py", "def f(:\n    return 'broken'\n")
+    report = prog.wait_reload()
+    assert report["errors"], report
+    error = report["errors"][0]
+    assert error["path"].endswith("mod.py") and error["line"] == 1
+    assert "syntax" in error["message"].lower()
+    assert prog.eval("mod.f()") == "v1"
+    project.write("mod.py", MOD_V2)
+    report = prog.wait_reload()
+    assert report["updated"] == ["mod.f"] and not report["errors"]
+    assert prog.eval("mod.f()") == "v2"
+
+
+def test_failing_statement_is_reported_and_retried(project):
+    project.write("mod.py", "X = 1\n")
+    prog = project.start()
+    prog.exec("import mod")
+    project.write("mod.py", "X = 1 / 0\n")
+    report = prog.reload("mod.py")
+    assert report["errors"] and "ZeroDivisionError" in report["errors"][0]["message"]
+    assert report["errors"][0]["line"] == 1
+    assert prog.eval("mod.X") == 1
+    project.write("mod.py", "X = 1 / 1\n")
+    assert prog.reload("mod.py")["updated"] == ["mod.X"]
+    assert prog.eval("mod.X") == 1.0
+
+
+def test_nested_closures_get_new_code(project):
+    project.write(
+        "mod.py",
+        """
+        def make(n):
+            def add(x):
+                return x + n
+            return add
+        """,
+    )
+    prog = project.start()
+    prog.exec("import mod; add2 = mod.make(2)")
+    project.write(
+        "mod.py",
+        """
+        def make(n):
+            def add(x):
+                return x + n * 100
+            return add
+        """,
+    )
+    prog.reload("mod.py")
+    assert prog.eval("add2(1)") == 201  # a closure made before the edit
+    assert prog.eval("mod.make(3)(1)") == 301  # and one made after
+
+
+def test_signature_defaults_and_docstring_update(project):
+    project.write("mod.py", 'def f(a, b=1, *, c=2):\n    "old doc"\n    return (a, b, c)\n')
+    prog = project.start()
+    prog.exec("import mod; g = mod.f")
+    project.write("mod.py", 'def f(a, b=10, *, c=20):\n    "new doc"\n    return (a, b, c)\n')
+    report = prog.reload("mod.py")
+    assert report["updated"] == ["mod.f"]
+    assert prog.eval("g(0)") == [0, 10, 20]
+    assert prog.eval("g.__doc__") == "new doc"
+
+
+def test_currently_reloading_guards_state(project):
+    project.write(
+        "mod.py",
+        """
+        import hotswap
+        if not hotswap.currently_reloading():
+            started = "first import"
+        seen = hotswap.currently_reloading()
+        """,
+    )
+    prog = project.start()
+    prog.exec("import mod")
+    assert prog.eval("mod.seen") is False
+    project.write(
+        "mod.py",
+        """
+        import hotswap
+        if not hotswap.currently_reloading():
+            started = "first import"
+        seen = bool(hotswap.currently_reloading())
+        """,
+    )
+    prog.reload("mod.py")
+    assert prog.eval("mod.seen") is True
+    assert prog.eval("mod.started") == "first import"
+    assert prog.eval("mod.hotswap.currently_reloading()") is False
+
+
+def test_main_guard_is_not_rerun(project):
+    project.write(
+        "mod.py",
+        """
+        runs = []
+        if __name__ == "__main__":
+            runs.append(1)
+        """,
+    )
+    prog = project.start()
+    prog.exec("import mod")
+    project.write(
+        "mod.py",
+        """
+        runs = []
+        if __name__ == "__main__":
+            runs.append(2)
+        """,
+    )
+    report = prog.reload("mod.py")
+    assert any("__main__" in note for note in report["notes"]), report
+    assert prog.eval("mod.runs") == []
+
+
+def test_deleted_file_keeps_module_running(project):
+    project.write("mod.py", MOD_V1)
+    prog = project.start()
+    prog.exec("import mod")
+    project.path("mod.py").unlink()
+    report = prog.reload("mod.py")
+    assert report["bool"] is False
+    assert any("deleted" in note for note in report["notes"])
+    assert prog.eval("mod.f()") == "v1"
+    project.write("mod.py", MOD_V2)
+    assert prog.reload("mod.py")["updated"] == ["mod.f"]
+
+
+def test_file_changed_before_watch_starts_is_diffed_from_what_runs(project):
+    project.write("mod.py", MOD_V1)
+    prog = project.start()  # the api driver calls hotswap.install() first
+    prog.exec("import mod")
+    project.write("mod.py", MOD_V2)
+    prog.watch()
+    project.write("mod.py", MOD_V2 + "\n    def extra():\n        return 3\n")
+    report = prog.wait_reload()
+    assert set(report["updated"]) == {"mod.f"} and report["added"] == ["mod.extra"], report
+    assert prog.eval("mod.f()") == "v2"
+
+
+def test_two_files_in_one_batch(project):
+    project.write("a.py", "def fa():\n    return 'a1'\n")
+    project.write("b.py", "def fb():\n    return 'b1'\n")
+    prog = project.start()
+    prog.exec("import a, b")
+    project.write("a.py", "def fa():\n    return 'a2'\n")
+    project.write("b.py", "def fb():\n    return 'b2'\n")
+    report = prog.call("reload", paths=[str(project.path("a.py")), str(project.path("b.py"))])[
+        "report"
+    ]
+    assert set(report["updated"]) == {"a.fa", "b.fb"}
+    assert prog.eval("(a.fa(), b.fb())") == ["a2", "b2"]
+
+
+def test_package_module_names_in_reports(project):
+    project.write("pkg/__init__.py", "")
+    project.write("pkg/mod.py", "def f():\n    return 1\n")
+    prog = project.start()
+    prog.exec("import pkg.mod")
+    prog.watch()
+    project.write("pkg/mod.py", "def f():\n    return 2\n")
+    report = prog.wait_reload()
+    assert report["updated"] == ["pkg.mod.f"]
