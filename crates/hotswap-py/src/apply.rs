@@ -66,8 +66,11 @@ struct Swap<'py> {
 
 enum Deferred<'py> {
     /// Run `code` in the scope; `step` indexes the plan.
-    Execute { step: usize, code: Bound<'py, PyAny>, scope: Scope<'py>, rebind: bool },
+    Execute { step: usize, code: Bound<'py, PyAny>, scope: Scope<'py> },
     Delete { step: usize, scope: Scope<'py>, names: Vec<String> },
+    /// A function whose new defaults need names that earlier statements of this edit bind:
+    /// evaluated and swapped in source order, after those statements ran.
+    LateUpdate { step: usize, function: Bound<'py, PyAny>, code: Bound<'py, PyAny>, bare: Bound<'py, PyAny>, scope: Scope<'py> },
 }
 
 #[derive(Clone)]
@@ -176,11 +179,14 @@ fn apply_swap(swap: &Swap<'_>) -> PyResult<()> {
 fn execute<'py>(py: Python<'py>, patch: &FilePatch<'py>, deferred: Vec<Deferred<'py>>, outcome: &mut FileOutcome) {
     for item in deferred {
         let (step_index, result) = match item {
-            Deferred::Execute { step, code, scope, rebind } => {
-                let _ = rebind;
-                (step, run_in_scope(py, &code, &scope))
-            }
+            Deferred::Execute { step, code, scope } => (step, run_in_scope(py, &code, &scope)),
             Deferred::Delete { step, scope, names } => (step, delete_names(&scope, &names)),
+            Deferred::LateUpdate { step, function, code, bare, scope } => {
+                let name = patch.plan.steps[step].name.clone();
+                let result = fresh_function(py, &bare, &scope, &name)
+                    .and_then(|fresh| apply_swap(&Swap { function, code, attrs: Some(fresh) }));
+                (step, result)
+            }
         };
         let step = &patch.plan.steps[step_index];
         let line = step.new_line.max(step.old_line);
@@ -253,15 +259,28 @@ fn prepare_module<'py>(
                 let live = live_function(&scope, &step.name, step.old_line, &patch.filename).map_err(at)?;
                 let fresh = match fresh_function(py, &bare, &scope, &step.name) {
                     Ok(f) => Some(f),
-                    // A default that needs a name this same edit adds: run the def in order instead.
-                    Err(_) if live.is_some() => None,
-                    Err(e) => return Err(at(e)),
+                    Err(e) => match &live {
+                        // A default may need a name this same edit binds earlier in the file.
+                        Some(live) if e.is_instance_of::<pyo3::exceptions::PyNameError>(py)
+                            && same_freevars(&live.getattr("__code__").map_err(at)?, &new_code) =>
+                        {
+                            prepared.deferred.push(Deferred::LateUpdate {
+                                step: index,
+                                function: live.clone(),
+                                code: new_code,
+                                bare,
+                                scope,
+                            });
+                            continue;
+                        }
+                        _ => return Err(at(e)),
+                    },
                 };
                 match (live, fresh) {
                     (Some(live), Some(fresh)) if same_freevars(&live.getattr("__code__").map_err(at)?, &new_code) => {
                         code_pairs.push((live.getattr("__code__").map_err(at)?, new_code, Some(fresh)));
                         if *rebind {
-                            prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope, rebind: true });
+                            prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope });
                         } else {
                             prepared.done.push(index);
                         }
@@ -274,7 +293,7 @@ fn prepare_module<'py>(
                                 step.dotted_name()
                             ));
                         }
-                        prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope, rebind: true });
+                        prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope });
                     }
                 }
             }
@@ -289,7 +308,7 @@ fn prepare_module<'py>(
             }
             StepAction::Execute => {
                 let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
-                prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope, rebind: false });
+                prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope });
             }
             StepAction::SetClassDoc => {
                 let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;

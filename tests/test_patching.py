@@ -1,0 +1,282 @@
+"""What each kind of edit does to the running program (applied through ``reload_paths``)."""
+
+import sys
+
+import pytest
+
+
+def edit(project, prog, name, old, new):
+    """Replace ``old`` by ``new`` in file ``name`` and apply it; return the report."""
+    path = project.path(name)
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {name}"
+    path.write_text(text.replace(old, new))
+    return prog.reload(name)
+
+
+def test_method_in_class_scope_keeps_mangling_and_super(project):
+    project.write(
+        "m.py",
+        """
+        class Base:
+            def hello(self):
+                return "base"
+
+        class Child(Base):
+            def __init__(self):
+                self.__secret = "s1"
+
+            def hello(self):
+                return "child"
+
+            def secret(self):
+                return "old"
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m; c = m.Child()")
+    report = edit(
+        project,
+        prog,
+        "m.py",
+        'def hello(self):\n        return "child"',
+        'def hello(self):\n        return "child+" + super().hello()',
+    )
+    assert report["updated"] == ["m.Child.hello"], report
+    assert prog.eval("c.hello()") == "child+base"
+    edit(project, prog, "m.py", 'return "old"', "return self.__secret")
+    assert prog.eval("c.secret()") == "s1"
+
+
+def test_super_added_to_method_that_had_no_class_cell(project):
+    project.write(
+        "m.py",
+        """
+        class Base:
+            def f(self):
+                return 1
+
+        class Child(Base):
+            def f(self):
+                return 2
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m; c = m.Child()")
+    report = edit(project, prog, "m.py", "return 2", "return 10 + super().f()")
+    assert prog.eval("c.f()") == 11
+    assert any("free variables changed" in n for n in report["notes"]), report
+
+
+def test_static_class_methods_and_properties(project):
+    project.write(
+        "m.py",
+        """
+        class K:
+            factor = 2
+
+            @staticmethod
+            def s():
+                return "s1"
+
+            @classmethod
+            def c(cls):
+                return cls.factor
+
+            @property
+            def p(self):
+                return "p1"
+
+            @p.setter
+            def p(self, value):
+                self.stored = value
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m; k = m.K()")
+    edit(project, prog, "m.py", 'return "s1"', 'return "s2"')
+    edit(project, prog, "m.py", "return cls.factor", "return cls.factor * 100")
+    edit(project, prog, "m.py", 'return "p1"', 'return "p2"')
+    edit(project, prog, "m.py", "self.stored = value", "self.stored = value * 2")
+    prog.exec("k.p = 21")
+    assert prog.eval("(m.K.s(), k.c(), k.p, k.stored)") == ["s2", 200, "p2", 42]
+
+
+def test_async_function_and_generator(project):
+    project.write(
+        "m.py",
+        """
+        async def fetch():
+            return "a1"
+
+        def gen():
+            yield 1
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m, asyncio")
+    edit(project, prog, "m.py", 'return "a1"', 'return "a2"')
+    edit(project, prog, "m.py", "yield 1", "yield 1\n    yield 2")
+    assert prog.eval("asyncio.run(m.fetch())") == "a2"
+    assert prog.eval("list(m.gen())") == [1, 2]
+
+
+def test_decorator_change_redecorates_and_rebinds(project):
+    project.write(
+        "m.py",
+        """
+        def shout(fn):
+            return lambda: fn().upper()
+
+        def f():
+            return "quiet"
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m; old = m.f")
+    report = edit(project, prog, "m.py", "def f():", "@shout\ndef f():")
+    assert report["updated"] == ["m.f"], report
+    assert prog.eval("m.f()") == "QUIET"
+    assert prog.eval("old()") == "quiet"
+
+
+def test_class_header_change_recreates_class(project):
+    project.write(
+        "m.py",
+        """
+        class A:
+            def who(self):
+                return "A"
+
+        class B:
+            def who(self):
+                return "B"
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m")
+    report = edit(project, prog, "m.py", "class B:", "class B(A):")
+    assert report["updated"] == ["m.B"], report
+    assert prog.eval("issubclass(m.B, m.A)") is True
+
+
+def test_moved_method_lines_follow(project):
+    project.write(
+        "m.py",
+        """
+        class C:
+            def f(self):
+                raise ValueError
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m")
+    report = edit(project, prog, "m.py", "class C:", "# one\n# two\nclass C:")
+    assert "m.C.f" in report["moved"], report
+    assert prog.eval("m.C.f.__code__.co_firstlineno") == 5
+    if sys.version_info >= (3, 13):
+        assert prog.eval("m.C.__firstlineno__") == 4
+
+
+def test_future_annotations_respected(project):
+    project.write(
+        "m.py",
+        """
+        from __future__ import annotations
+
+        def f(x: Undefined) -> AlsoUndefined:
+            return 1
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m")
+    edit(project, prog, "m.py", "return 1", "return 2")
+    assert prog.eval("m.f(0)") == 2
+    assert prog.eval("m.f.__annotations__['x']") == "Undefined"
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="type statements are valid on 3.12+")
+def test_syntax_newer_than_interpreter_is_reported(project):
+    project.write("m.py", "def f():\n    return 1\n")
+    prog = project.start()
+    prog.exec("import m")
+    report = edit(project, prog, "m.py", "return 1", "return 2\n\ntype Alias = int")
+    assert report["errors"] and "3.12" in report["errors"][0]["message"], report
+    assert report["errors"][0]["line"] == 4
+    assert prog.eval("m.f()") == 1
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="type statements need 3.12")
+def test_new_syntax_applies_where_supported(project):
+    project.write("m.py", "def f():\n    return 1\n")
+    prog = project.start()
+    prog.exec("import m")
+    report = edit(project, prog, "m.py", "return 1", "return 2\n\ntype Alias = int")
+    assert not report["errors"], report
+    assert prog.eval("(m.f(), m.Alias.__value__.__name__)") == [2, "int"]
+
+
+def test_closure_whose_free_variables_change(project):
+    project.write(
+        "m.py",
+        """
+        def make(n):
+            m = n * 2
+            def get():
+                return n
+            return get
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m; early = m.make(1)")
+    report = edit(project, prog, "m.py", "return n\n", "return n + m\n")
+    assert prog.eval("m.make(1)()") == 3  # new closures run the new code
+    assert prog.eval("early()") == 1  # the old closure cannot: it has no cell for m
+    assert any("closure created before the edit" in n for n in report["notes"]), report
+
+
+def test_new_module_imported_by_edit(project):
+    project.write("m.py", "def f():\n    return 1\n")
+    prog = project.start()
+    prog.exec("import m")
+    project.write("helper.py", "def h():\n    return 'helped'\n")
+    report = edit(
+        project,
+        prog,
+        "m.py",
+        "def f():\n    return 1",
+        "import helper\n\ndef f():\n    return helper.h()",
+    )
+    assert not report["errors"], report
+    assert prog.eval("m.f()") == "helped"
+
+
+def test_latin1_and_crlf_sources(project):
+    path = project.path("m.py")
+    path.write_bytes(b"# -*- coding: latin-1 -*-\r\ndef f():\r\n    return '\xe9t\xe9'\r\n")
+    prog = project.start()
+    prog.exec("import m")
+    path.write_bytes(b"# -*- coding: latin-1 -*-\r\ndef f():\r\n    return '\xe9t\xe9!'\r\n")
+    report = prog.reload("m.py")
+    assert report["updated"] == ["m.f"], report
+    assert prog.eval("m.f()") == "\u00e9t\u00e9!"
+
+
+def test_undecodable_file_is_reported(project):
+    project.write("m.py", "def f():\n    return 1\n")
+    prog = project.start()
+    prog.exec("import m")
+    project.path("m.py").write_bytes(b"def f():\n    return '\xff'\n")
+    report = prog.reload("m.py")
+    assert report["errors"] and report["errors"][0]["line"] == 2, report
+    assert "utf-8" in report["errors"][0]["message"]
+    assert prog.eval("m.f()") == 1
+
+
+def test_default_needing_a_new_global(project):
+    project.write("m.py", "def f(x=1):\n    return x\n")
+    prog = project.start()
+    prog.exec("import m; g = m.f")
+    report = edit(project, prog, "m.py", "def f(x=1):", "K = 7\n\ndef f(x=K):")
+    assert not report["errors"], report
+    assert prog.eval("(m.f(), g())") == [7, 7]
