@@ -149,3 +149,45 @@ def test_quiet_hides_updates(project):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "2"
     assert "updated" not in result.stderr
+
+
+def test_interactive_after_script_is_live(project):
+    project.write("mod.py", "def f():\n    return 1\n")
+    project.write("script.py", "import mod\nvalue = mod.f()\n")
+    commands = textwrap.dedent(
+        """
+        print("value", value)
+        import pathlib, time
+        _ = pathlib.Path("mod.py").write_text("def f():\\n    return 2\\n")
+        for _ in range(500):
+            if mod.f() == 2: break
+            time.sleep(0.01)
+
+        print("now", mod.f())
+        """
+    )
+    result = run_cli(["-i", "script.py"], cwd=project.root, input=commands)
+    assert result.returncode == 0, result.stderr
+    assert "value 1" in result.stdout
+    assert "now 2" in result.stdout
+
+
+def test_repl_without_arguments_is_live(project):
+    project.write("mod.py", "def f():\n    return 'old'\n")
+    commands = textwrap.dedent(
+        """
+        import mod, pathlib, time, sys
+        print("argv", sys.argv)
+        _ = pathlib.Path("mod.py").write_text("def f():\\n    return 'new'\\n")
+        for _ in range(500):
+            if mod.f() == 'new': break
+            time.sleep(0.01)
+
+        print("repl sees", mod.f())
+        """
+    )
+    result = run_cli([], cwd=project.root, input=commands)
+    assert result.returncode == 0, result.stderr
+    assert "argv ['']" in result.stdout
+    assert "repl sees new" in result.stdout
+    assert "hotswap live prompt" in result.stderr
