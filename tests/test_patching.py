@@ -280,3 +280,32 @@ def test_default_needing_a_new_global(project):
     report = edit(project, prog, "m.py", "def f(x=1):", "K = 7\n\ndef f(x=K):")
     assert not report["errors"], report
     assert prog.eval("(m.f(), g())") == [7, 7]
+
+
+def test_copies_sharing_the_code_object_are_updated(project):
+    project.write("m.py", "def f():\n    return 'old'\n")
+    prog = project.start()
+    prog.exec(
+        """
+        import m, types
+        copy = types.FunctionType(m.f.__code__, m.__dict__, "copy")
+        """
+    )
+    edit(project, prog, "m.py", "'old'", "'new'")
+    assert prog.eval("(m.f(), copy())") == ["new", "new"]
+
+
+def test_closures_made_before_and_after_install_are_found(project):
+    project.write(
+        "m.py",
+        """
+        def factory():
+            def inner():
+                return "old"
+            return inner
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m; made = [m.factory() for _ in range(3)]")
+    edit(project, prog, "m.py", '"old"', '"new"')
+    assert prog.eval("[f() for f in made]") == ["new", "new", "new"]

@@ -118,7 +118,7 @@ def watch(
     install_import_hook(roots)
     _core.record_loaded(roots)
     core = _core.Watcher(roots, 5.0 if debounce_ms is None else float(debounce_ms), on_reload)
-    log.debug("watching %s", ", ".join(core.roots))
+    log.debug("watching %s (live functions: %s)", ", ".join(core.roots), _core.enable_inventory())
     return Watcher(core)
 
 

@@ -220,8 +220,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         _fail(f"cannot watch {missing[0]!r}: no such file or directory")
     hotswap.install(roots)
     watcher = hotswap.watch(*roots, debounce_ms=opts.debounce)
-    log = logging.getLogger("hotswap")
-    log.debug("watching %s", ", ".join(watcher.roots))
     status = 0
     main_module: Optional[types.ModuleType] = None
     try:

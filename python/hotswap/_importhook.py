@@ -47,6 +47,7 @@ class RecordingSourceLoader(SourceFileLoader):
 def install_import_hook(roots: list) -> None:
     """Record sources under ``roots`` (added to any roots given before) from now on."""
     global _hook
+    _core.enable_inventory()
     for root in roots:
         if root not in _roots:
             _roots.append(root)

@@ -89,6 +89,13 @@ fn read_input(path: &Path) -> FileInput {
     }
 }
 
+/// Starts the index of live functions (3.12+: function watcher); returns how functions are found.
+#[pyfunction]
+fn enable_inventory(py: Python<'_>) -> PyResult<&'static str> {
+    inventory::enable(py)?;
+    Ok(inventory::backend())
+}
+
 /// True while a reload is re-running module-level code.
 #[pyfunction]
 fn currently_reloading() -> bool {
@@ -116,6 +123,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(record_loaded, m)?)?;
     m.add_function(wrap_pyfunction!(reload_paths, m)?)?;
     m.add_function(wrap_pyfunction!(currently_reloading, m)?)?;
+    m.add_function(wrap_pyfunction!(enable_inventory, m)?)?;
     m.add_function(wrap_pyfunction!(report_path, m)?)?;
     Ok(())
 }
