@@ -111,13 +111,13 @@ def watch(
     """Start applying edits to files under ``paths`` (default: the current directory).
 
     Watching runs in a background thread. ``debounce_ms`` is how long a burst of writes to one
-    file must be quiet before it is read (default 5 ms). ``on_reload`` is called with the
+    file must be quiet before it is read (default 2 ms). ``on_reload`` is called with the
     :class:`Report` of every batch that changed something or failed.
     """
     roots = _absolute_roots(paths)
     install_import_hook(roots)
     _core.record_loaded(roots)
-    core = _core.Watcher(roots, 5.0 if debounce_ms is None else float(debounce_ms), on_reload)
+    core = _core.Watcher(roots, debounce_ms, on_reload)
     log.debug("watching %s (live functions: %s)", ", ".join(core.roots), _core.enable_inventory())
     return Watcher(core)
 

@@ -27,7 +27,7 @@ options:
   -m MODULE[:FUNC]  run a module as a script (or call FUNC from it)
   -w, --watch PATH  watch this directory (repeatable; default: the script's directory,
                     or the current directory with -m and for the prompt)
-  --debounce MS     quiet time after a write before the file is read (default 5)
+  --debounce MS     quiet time after a write before the file is read (default 2)
   -i                open an interactive prompt after the program ends (still live)
   -v, --verbose     say what is watched and every step of each update
   -q, --quiet       only report errors

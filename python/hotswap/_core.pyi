@@ -26,7 +26,7 @@ class Watcher:
     def __init__(
         self,
         roots: List[str],
-        debounce_ms: float = 5.0,
+        debounce_ms: Optional[float] = None,
         on_reload: Optional[Callable[[Report], object]] = None,
     ) -> None: ...
     @property

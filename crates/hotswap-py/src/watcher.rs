@@ -62,16 +62,15 @@ pub struct Watcher {
 #[pymethods]
 impl Watcher {
     #[new]
-    #[pyo3(signature = (roots, debounce_ms=5.0, on_reload=None))]
-    fn new(py: Python<'_>, roots: Vec<String>, debounce_ms: f64, on_reload: Option<Py<PyAny>>) -> PyResult<Self> {
-        if !(debounce_ms >= 0.0 && debounce_ms.is_finite()) {
-            return Err(PyValueError::new_err("debounce_ms must be a non-negative number"));
+    #[pyo3(signature = (roots, debounce_ms=None, on_reload=None))]
+    fn new(py: Python<'_>, roots: Vec<String>, debounce_ms: Option<f64>, on_reload: Option<Py<PyAny>>) -> PyResult<Self> {
+        let mut config = WatchConfig { roots: roots.iter().map(PathBuf::from).collect(), ..WatchConfig::default() };
+        if let Some(ms) = debounce_ms {
+            if !(ms >= 0.0 && ms.is_finite()) {
+                return Err(PyValueError::new_err("debounce_ms must be a non-negative number"));
+            }
+            config.debounce = Duration::from_secs_f64(ms / 1000.0);
         }
-        let config = WatchConfig {
-            roots: roots.iter().map(PathBuf::from).collect(),
-            debounce: Duration::from_secs_f64(debounce_ms / 1000.0),
-            ..WatchConfig::default()
-        };
         let queue = Arc::new(ReportQueue::default());
         let sink_queue = Arc::clone(&queue);
         let sink = move |batch: Batch| {

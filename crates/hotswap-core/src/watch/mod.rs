@@ -33,12 +33,12 @@ pub struct WatchConfig {
 }
 
 impl Default for WatchConfig {
-    /// 5 ms is enough because writes are recognised by their close (IN_CLOSE_WRITE), not guessed
+    /// 2 ms is enough because writes are recognised by their close (IN_CLOSE_WRITE), not guessed
     /// from silence: the debounce only has to cover the few events of one save.
     fn default() -> Self {
         WatchConfig {
             roots: Vec::new(),
-            debounce: Duration::from_millis(5),
+            debounce: Duration::from_millis(2),
             extensions: vec!["py".to_string()],
         }
     }

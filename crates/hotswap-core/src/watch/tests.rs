@@ -155,7 +155,7 @@ fn watcher_can_be_shared_between_threads() {
 fn default_config() {
     let config = WatchConfig::default();
     assert!(config.roots.is_empty());
-    assert_eq!(config.debounce, Duration::from_millis(5));
+    assert_eq!(config.debounce, Duration::from_millis(2));
     assert_eq!(config.extensions, vec!["py".to_string()]);
 }
 
