@@ -31,6 +31,7 @@ __all__ = [
     "Watcher",
     "currently_reloading",
     "install",
+    "poll",
     "reload_paths",
     "watch",
 ]
@@ -107,17 +108,27 @@ def watch(
     *paths: PathLike,
     debounce_ms: Optional[float] = None,
     on_reload: Optional[Callable[[Report], object]] = None,
+    sync: str = "immediate",
 ) -> Watcher:
     """Start applying edits to files under ``paths`` (default: the current directory).
 
     Watching runs in a background thread. ``debounce_ms`` is how long a burst of writes to one
     file must be quiet before it is read (default 2 ms). ``on_reload`` is called with the
     :class:`Report` of every batch that changed something or failed.
+
+    ``sync`` chooses when an edit is applied:
+
+    - ``"immediate"`` (default): as soon as it is read, from the watcher thread, all of a batch
+      in one step while holding the GIL;
+    - ``"main"``: on the main thread, between two bytecodes (for GUI toolkits and programs whose
+      state belongs to the main thread); the main thread must be running Python code;
+    - ``"manual"``: only when the program calls :func:`poll`, e.g. between two frames of a game
+      loop.
     """
     roots = _absolute_roots(paths)
     install_import_hook(roots)
     _core.record_loaded(roots)
-    core = _core.Watcher(roots, debounce_ms, on_reload)
+    core = _core.Watcher(roots, debounce_ms, on_reload, sync)
     log.debug("watching %s (live functions: %s)", ", ".join(core.roots), _core.enable_inventory())
     return Watcher(core)
 
@@ -130,6 +141,15 @@ def reload_paths(paths: Union[PathLike, Iterable[PathLike]]) -> Report:
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     return _core.reload_paths([os.fspath(p) for p in paths])
+
+
+def poll() -> Report:
+    """Apply the edits waiting for watchers started with ``sync="manual"``, now, on this thread.
+
+    Returns the report of what was applied (falsy when nothing was waiting). Call it where the
+    program is between two consistent states, e.g. once per frame of a game loop.
+    """
+    return _core.poll()
 
 
 def currently_reloading() -> bool:

@@ -28,6 +28,9 @@ options:
   -w, --watch PATH  watch this directory (repeatable; default: the script's directory,
                     or the current directory with -m and for the prompt)
   --debounce MS     quiet time after a write before the file is read (default 2)
+  --sync MODE       when edits apply: immediate (default, from the watcher thread), main
+                    (on the main thread between two bytecodes) or manual (when the program
+                    calls hotswap.poll())
   -i                open an interactive prompt after the program ends (still live)
   -v, --verbose     say what is watched and every step of each update
   -q, --quiet       only report errors
@@ -43,6 +46,7 @@ class Options:
         self.args: List[str] = []
         self.watch: List[str] = []
         self.debounce: Optional[float] = None
+        self.sync = "immediate"
         self.interactive = False
         self.verbosity = 0
 
@@ -88,6 +92,11 @@ def parse_args(argv: List[str]) -> Options:
                 opts.debounce = float(text)
             except ValueError:
                 _fail(f"--debounce needs a number of milliseconds, not {text!r}")
+            i += 1 if "=" in arg else 2
+        elif arg == "--sync" or arg.startswith("--sync="):
+            opts.sync = arg.split("=", 1)[1] if "=" in arg else value()
+            if opts.sync not in ("immediate", "main", "manual"):
+                _fail(f"--sync must be immediate, main or manual, not {opts.sync!r}")
             i += 1 if "=" in arg else 2
         elif arg == "-i":
             opts.interactive = True
@@ -219,7 +228,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if missing:
         _fail(f"cannot watch {missing[0]!r}: no such file or directory")
     hotswap.install(roots)
-    watcher = hotswap.watch(*roots, debounce_ms=opts.debounce)
+    watcher = hotswap.watch(*roots, debounce_ms=opts.debounce, sync=opts.sync)
     status = 0
     main_module: Optional[types.ModuleType] = None
     try:

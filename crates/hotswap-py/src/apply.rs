@@ -138,38 +138,50 @@ fn commit<'py>(
     if let (Some(gc), true) = (&gc, was_enabled) {
         let _ = gc.call_method0("disable");
     }
+    // Replaced values are released only after the last swap: freeing one could run a user
+    // finalizer (`__del__`), which must not see half a batch.
+    let mut replaced = Vec::new();
     for ((prep, patch), outcome) in prepared.iter().zip(patches).zip(outcomes.iter_mut()) {
         let Some(prep) = prep else { continue };
         for swap in &prep.swaps {
-            if let Err(err) = apply_swap(swap) {
+            if let Err(err) = apply_swap(swap, &mut replaced) {
                 let message = format!("could not update code: {}", describe_exception(py, &err));
                 outcome.report.error(&patch.display_path, 0, message);
             }
         }
         for (class, attr, value) in &prep.class_attrs {
+            replaced.extend(class.getattr(*attr).ok());
             if let Err(err) = class.setattr(*attr, value) {
                 outcome.report.error(&patch.display_path, 0, describe_exception(py, &err));
             }
         }
     }
+    drop(replaced);
     if let (Some(gc), true) = (&gc, was_enabled) {
         let _ = gc.call_method0("enable");
     }
 }
 
-fn apply_swap(swap: &Swap<'_>) -> PyResult<()> {
-    swap.function.setattr("__code__", &swap.code)?;
+/// Sets the new code (and defaults, annotations, docstring) on a live function; the values it
+/// replaces go to `replaced`, for the caller to release when it is safe.
+fn apply_swap<'py>(swap: &Swap<'py>, replaced: &mut Vec<Bound<'py, PyAny>>) -> PyResult<()> {
+    let function = &swap.function;
+    let mut set = |attr: &str, value: Bound<'py, PyAny>| -> PyResult<()> {
+        replaced.extend(function.getattr(attr).ok());
+        function.setattr(attr, value)
+    };
+    set("__code__", swap.code.clone())?;
     if let Some(fresh) = &swap.attrs {
         for attr in ["__defaults__", "__kwdefaults__", "__doc__", "__type_params__"] {
             if let Ok(value) = fresh.getattr(attr) {
-                swap.function.setattr(attr, value)?;
+                set(attr, value)?;
             }
         }
         // 3.14+ evaluates annotations lazily through `__annotate__`; copy that, not the result.
         if fresh.hasattr("__annotate__")? {
-            swap.function.setattr("__annotate__", fresh.getattr("__annotate__")?)?;
+            set("__annotate__", fresh.getattr("__annotate__")?)?;
         } else {
-            swap.function.setattr("__annotations__", fresh.getattr("__annotations__")?)?;
+            set("__annotations__", fresh.getattr("__annotations__")?)?;
         }
     }
     Ok(())
@@ -183,8 +195,10 @@ fn execute<'py>(py: Python<'py>, patch: &FilePatch<'py>, deferred: Vec<Deferred<
             Deferred::Delete { step, scope, names } => (step, delete_names(&scope, &names)),
             Deferred::LateUpdate { step, function, code, bare, scope } => {
                 let name = patch.plan.steps[step].name.clone();
+                let mut replaced = Vec::new();
                 let result = fresh_function(py, &bare, &scope, &name)
-                    .and_then(|fresh| apply_swap(&Swap { function, code, attrs: Some(fresh) }));
+                    .and_then(|fresh| apply_swap(&Swap { function, code, attrs: Some(fresh) }, &mut replaced));
+                drop(replaced);
                 (step, result)
             }
         };

@@ -6,6 +6,7 @@ mod apply;
 mod engine;
 mod inventory;
 mod report;
+mod sync;
 mod watcher;
 
 use std::path::{Path, PathBuf};
@@ -96,6 +97,12 @@ fn enable_inventory(py: Python<'_>) -> PyResult<&'static str> {
     Ok(inventory::backend())
 }
 
+/// Applies the edits waiting for watchers in `manual` sync mode; returns what changed.
+#[pyfunction]
+fn poll(py: Python<'_>) -> Report {
+    sync::poll(py)
+}
+
 /// True while a reload is re-running module-level code.
 #[pyfunction]
 fn currently_reloading() -> bool {
@@ -124,6 +131,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reload_paths, m)?)?;
     m.add_function(wrap_pyfunction!(currently_reloading, m)?)?;
     m.add_function(wrap_pyfunction!(enable_inventory, m)?)?;
+    m.add_function(wrap_pyfunction!(poll, m)?)?;
     m.add_function(wrap_pyfunction!(report_path, m)?)?;
     Ok(())
 }

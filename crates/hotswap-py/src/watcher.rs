@@ -1,69 +1,38 @@
 //! The watcher as Python sees it: a core watcher whose batches go through the engine, with the
 //! reports queued for `wait_for_reload` and handed to the user's callback.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hotswap_core::watch::{self, Batch, FileEvent, WatchConfig};
 use pyo3::exceptions::{PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::engine::{FileInput, ENGINE};
+use crate::engine::FileInput;
 use crate::report::Report;
-
-/// Reports not yet collected by `wait_for_reload`, oldest first. Bounded: a program that never
-/// waits must not grow memory.
-#[derive(Default)]
-struct ReportQueue {
-    reports: Mutex<VecDeque<Report>>,
-    arrived: Condvar,
-}
-
-const QUEUE_LIMIT: usize = 256;
-
-impl ReportQueue {
-    fn push(&self, report: Report) {
-        let mut reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
-        if reports.len() == QUEUE_LIMIT {
-            reports.pop_front();
-        }
-        reports.push_back(report);
-        self.arrived.notify_all();
-    }
-
-    fn pop(&self, timeout: Option<Duration>) -> Option<Report> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let mut reports = self.reports.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if let Some(report) = reports.pop_front() {
-                return Some(report);
-            }
-            match deadline {
-                None => reports = self.arrived.wait(reports).unwrap_or_else(|p| p.into_inner()),
-                Some(deadline) => {
-                    let left = deadline.checked_duration_since(Instant::now())?;
-                    reports = self.arrived.wait_timeout(reports, left).unwrap_or_else(|p| p.into_inner()).0;
-                }
-            }
-        }
-    }
-}
+use crate::sync::{Delivery, SyncMode};
 
 /// Watches directories in a background thread and applies every settled batch of edits.
 #[pyclass(module = "hotswap._core")]
 pub struct Watcher {
     inner: Mutex<Option<watch::Watcher>>,
     roots: Vec<String>,
-    queue: Arc<ReportQueue>,
+    delivery: Arc<Delivery>,
 }
 
 #[pymethods]
 impl Watcher {
     #[new]
-    #[pyo3(signature = (roots, debounce_ms=None, on_reload=None))]
-    fn new(py: Python<'_>, roots: Vec<String>, debounce_ms: Option<f64>, on_reload: Option<Py<PyAny>>) -> PyResult<Self> {
+    #[pyo3(signature = (roots, debounce_ms=None, on_reload=None, sync="immediate"))]
+    fn new(
+        py: Python<'_>,
+        roots: Vec<String>,
+        debounce_ms: Option<f64>,
+        on_reload: Option<Py<PyAny>>,
+        sync: &str,
+    ) -> PyResult<Self> {
+        let mode = SyncMode::parse(sync)?;
         let mut config = WatchConfig { roots: roots.iter().map(PathBuf::from).collect(), ..WatchConfig::default() };
         if let Some(ms) = debounce_ms {
             if !(ms >= 0.0 && ms.is_finite()) {
@@ -71,28 +40,14 @@ impl Watcher {
             }
             config.debounce = Duration::from_secs_f64(ms / 1000.0);
         }
-        let queue = Arc::new(ReportQueue::default());
-        let sink_queue = Arc::clone(&queue);
-        let sink = move |batch: Batch| {
-            let report = ENGINE.reload(batch.events.into_iter().map(to_input).collect());
-            if !report.is_significant() {
-                return;
-            }
-            sink_queue.push(report.clone());
-            if let Some(callback) = &on_reload {
-                Python::attach(|py| {
-                    if let Err(err) = callback.call1(py, (report,)) {
-                        log::error!(target: "hotswap", "on_reload callback raised:");
-                        err.print(py);
-                    }
-                });
-            }
-        };
+        let delivery = Delivery::new(mode, on_reload);
+        let sink_delivery = Arc::clone(&delivery);
+        let sink = move |batch: Batch| sink_delivery.accept(batch.events.into_iter().map(to_input).collect());
         let inner = py
             .detach(|| watch::Watcher::start(config, sink))
             .map_err(|e| PyValueError::new_err(e.0))?;
         let roots = inner.roots().iter().map(|r| r.display().to_string()).collect();
-        Ok(Watcher { inner: Mutex::new(Some(inner)), roots, queue })
+        Ok(Watcher { inner: Mutex::new(Some(inner)), roots, delivery })
     }
 
     /// The directories watched (absolute, overlaps merged).
@@ -114,13 +69,13 @@ impl Watcher {
             Some(t) if t.is_nan() || t < 0.0 => return Err(PyValueError::new_err("timeout must be >= 0")),
             _ => None,
         };
-        let queue = Arc::clone(&self.queue);
+        let delivery = Arc::clone(&self.delivery);
         // Waiting in slices keeps Ctrl-C responsive.
         let started = Instant::now();
         loop {
             let slice = Duration::from_millis(100);
             let wait = timeout.map_or(slice, |t| t.saturating_sub(started.elapsed()).min(slice));
-            if let Some(report) = py.detach(|| queue.pop(Some(wait))) {
+            if let Some(report) = py.detach(|| delivery.next_report(wait)) {
                 return Ok(report);
             }
             py.check_signals()?;

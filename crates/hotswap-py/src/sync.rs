@@ -1,0 +1,193 @@
+//! When a settled batch is applied: at once on the watcher thread (`immediate`), on the main
+//! thread at its next bytecode boundary (`main`, through `Py_AddPendingCall`), or when the
+//! program calls `hotswap.poll()` (`manual`). Batches that wait are merged: the newest state of
+//! each file wins.
+
+use std::collections::VecDeque;
+use std::os::raw::{c_int, c_void};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+use crate::engine::{FileInput, ENGINE};
+use crate::report::Report;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncMode {
+    Immediate,
+    Main,
+    Manual,
+}
+
+impl SyncMode {
+    pub fn parse(name: &str) -> PyResult<SyncMode> {
+        match name {
+            "immediate" => Ok(SyncMode::Immediate),
+            "main" => Ok(SyncMode::Main),
+            "manual" => Ok(SyncMode::Manual),
+            other => Err(PyValueError::new_err(format!(
+                "sync must be 'immediate', 'main' or 'manual', not {other:?}"
+            ))),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Reports not yet collected by `wait_for_reload`, oldest first. Bounded: a program that never
+/// waits must not grow memory.
+#[derive(Default)]
+struct ReportQueue {
+    reports: Mutex<VecDeque<Report>>,
+    arrived: Condvar,
+}
+
+const QUEUE_LIMIT: usize = 256;
+
+/// What one watcher's batches go through: its mode, the batches waiting for their turn, the
+/// reports waiting for a reader, and the user's callback.
+pub struct Delivery {
+    mode: SyncMode,
+    waiting: Mutex<Vec<FileInput>>,
+    /// A pending call is queued on the main thread and has not run yet.
+    scheduled: AtomicBool,
+    reports: ReportQueue,
+    callback: Option<Py<PyAny>>,
+}
+
+/// Manual-mode deliveries, for `poll()`.
+static MANUAL: Mutex<Vec<Weak<Delivery>>> = Mutex::new(Vec::new());
+
+impl Delivery {
+    pub fn new(mode: SyncMode, callback: Option<Py<PyAny>>) -> Arc<Delivery> {
+        let delivery = Arc::new(Delivery {
+            mode,
+            waiting: Mutex::new(Vec::new()),
+            scheduled: AtomicBool::new(false),
+            reports: ReportQueue::default(),
+            callback,
+        });
+        if mode == SyncMode::Manual {
+            let mut manual = lock(&MANUAL);
+            manual.retain(|d| d.strong_count() > 0);
+            manual.push(Arc::downgrade(&delivery));
+        }
+        delivery
+    }
+
+    /// Called on the watcher thread (without the GIL) with each settled batch.
+    pub fn accept(self: &Arc<Self>, inputs: Vec<FileInput>) {
+        match self.mode {
+            SyncMode::Immediate => self.deliver(ENGINE.reload(inputs)),
+            SyncMode::Manual => merge_into(&mut lock(&self.waiting), inputs),
+            SyncMode::Main => {
+                merge_into(&mut lock(&self.waiting), inputs);
+                if !self.scheduled.swap(true, Ordering::SeqCst) {
+                    schedule_on_main(self);
+                }
+            }
+        }
+    }
+
+    /// Applies whatever is waiting; returns the report (empty if nothing was waiting).
+    /// Must be called without the GIL.
+    fn apply_waiting(&self) -> Report {
+        let inputs = std::mem::take(&mut *lock(&self.waiting));
+        if inputs.is_empty() {
+            return Report::default();
+        }
+        let report = ENGINE.reload(inputs);
+        self.deliver(report.clone());
+        report
+    }
+
+    fn deliver(&self, report: Report) {
+        if !report.is_significant() {
+            return;
+        }
+        {
+            let mut reports = lock(&self.reports.reports);
+            if reports.len() == QUEUE_LIMIT {
+                reports.pop_front();
+            }
+            reports.push_back(report.clone());
+            self.reports.arrived.notify_all();
+        }
+        if let Some(callback) = &self.callback {
+            Python::attach(|py| {
+                if let Err(err) = callback.call1(py, (report,)) {
+                    log::error!(target: "hotswap", "on_reload callback raised:");
+                    err.print(py);
+                }
+            });
+        }
+    }
+
+    /// The oldest uncollected report, waiting up to `timeout`. Must be called without the GIL.
+    pub fn next_report(&self, timeout: Duration) -> Option<Report> {
+        let deadline = Instant::now() + timeout;
+        let mut reports = lock(&self.reports.reports);
+        loop {
+            if let Some(report) = reports.pop_front() {
+                return Some(report);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            reports = self.reports.arrived.wait_timeout(reports, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+}
+
+/// Adds `inputs` to the waiting ones; a path seen again replaces its older state.
+fn merge_into(waiting: &mut Vec<FileInput>, inputs: Vec<FileInput>) {
+    for input in inputs {
+        waiting.retain(|w| w.path() != input.path());
+        waiting.push(input);
+    }
+}
+
+/// Applies the batches of every manual-mode watcher now; the merged report.
+pub fn poll(py: Python<'_>) -> Report {
+    let deliveries: Vec<Arc<Delivery>> = lock(&MANUAL).iter().filter_map(Weak::upgrade).collect();
+    let mut report = Report::default();
+    for delivery in deliveries {
+        let applied = py.detach(|| delivery.apply_waiting());
+        report.duration_ms += applied.duration_ms;
+        report.merge(applied);
+    }
+    report
+}
+
+fn schedule_on_main(delivery: &Arc<Delivery>) {
+    let raw = Arc::into_raw(Arc::clone(delivery)) as *mut c_void;
+    // `Py_AddPendingCall` may be called from any thread without the GIL. Its queue is small and
+    // can be full for a moment: retry briefly.
+    for _ in 0..1000 {
+        // SAFETY: `run_on_main` takes back exactly the reference `into_raw` made, once.
+        if unsafe { ffi::Py_AddPendingCall(Some(run_on_main), raw) } == 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    log::error!(target: "hotswap", "could not schedule the reload on the main thread; it applies with the next save");
+    delivery.scheduled.store(false, Ordering::SeqCst);
+    // SAFETY: the pending call was never queued, so this reference is still ours to release.
+    drop(unsafe { Arc::from_raw(raw as *const Delivery) });
+}
+
+/// Runs on the main thread, with the GIL, between two bytecodes of the program.
+extern "C" fn run_on_main(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the reference `schedule_on_main` leaked for this call.
+    let delivery = unsafe { Arc::from_raw(arg as *const Delivery) };
+    delivery.scheduled.store(false, Ordering::SeqCst);
+    // Returning -1 would raise into the program: every failure is reported instead.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Python::attach(|py| py.detach(|| delivery.apply_waiting()));
+    }));
+    0
+}
