@@ -84,8 +84,8 @@ class Program:
             )
         return answer
 
-    def exec(self, code: str) -> None:
-        self.call("exec", code=textwrap.dedent(code))
+    def exec(self, code: str, timeout: float = TIMEOUT) -> None:
+        self.call("exec", timeout=timeout, code=textwrap.dedent(code))
 
     def eval(self, expr: str):
         return self.call("eval", expr=expr)["value"]
