@@ -102,7 +102,7 @@ def test_cli_script_itself_is_live(project):
         def message():
             return "before"
 
-        for _ in range(1000):
+        for _ in range(3000):
             print(message(), flush=True)
             if message() == "after":
                 sys.exit(0)
@@ -121,7 +121,7 @@ def test_cli_script_itself_is_live(project):
         assert proc.stdout.readline().strip() == "before"
         source = project.path("loop.py").read_text().replace('return "before"', 'return "after"')
         project.path("loop.py").write_text(source)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=90)
     finally:
         proc.kill()
     assert proc.returncode == 0, err

@@ -18,7 +18,7 @@ def test_ten_thousand_reloads_do_not_leak(project):
     assert project.path("m.py").read_text().count("\n") >= 200
     prog = project.start()
     prog.exec(
-        f"""
+        """
         import gc, os, weakref, hotswap, m
 
         def rss_kb():
@@ -26,7 +26,7 @@ def test_ten_thousand_reloads_do_not_leak(project):
                 return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
         helpers = "".join(
-            f"def helper_{{i}}(x):\\n    y = x + {{i}}\\n    return y * 2\\n\\n" for i in range(60)
+            f"def helper_{i}(x):\\n    y = x + {i}\\n    return y * 2\\n\\n" for i in range(60)
         )
         old_codes = []
 
@@ -35,7 +35,7 @@ def test_ten_thousand_reloads_do_not_leak(project):
                 if n % 100 == 0:
                     old_codes.append(weakref.ref(m.changing.__code__))
                 with open("m.py", "w") as f:
-                    f.write(helpers + f"def changing():\\n    return {{n}}\\n")
+                    f.write(helpers + f"def changing():\\n    return {n}\\n")
                 report = hotswap.reload_paths(["m.py"])
                 assert report.updated == ["m.changing"], report
                 assert m.changing() == n

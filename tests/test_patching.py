@@ -282,6 +282,9 @@ def test_default_needing_a_new_global(project):
     assert prog.eval("(m.f(), g())") == [7, 7]
 
 
+@pytest.mark.skipif(
+    sys.version_info < (3, 12), reason="copies are found through the function-watcher index (3.12+)"
+)
 def test_copies_sharing_the_code_object_are_updated(project):
     project.write("m.py", "def f():\n    return 'old'\n")
     prog = project.start()

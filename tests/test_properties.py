@@ -9,13 +9,10 @@ import importlib
 import itertools
 import sys
 
+import hotswap
 import pytest
-
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-import hotswap  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 NAMES = ["alpha", "beta", "gamma", "delta"]
 KINDS = ["def", "decorated", "method", "uses_const"]

@@ -82,7 +82,7 @@ pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]
     let mut steps = Vec::with_capacity(changes.len());
     for change in changes {
         let scope: Vec<String> = change.scope.iter().map(|s| s.to_string()).collect();
-        let enclosing = enclosing_classes(new, &change.scope);
+        let enclosing = enclosing_classes(new, &change.scope, change.new.map(|item| item.byte_range().start));
         let step = match (change.kind, change.old, change.new) {
             (ChangeKind::Modified(flags), Some(Item::Def(old)), Some(Item::Def(def))) => {
                 for step in modified_def(new_source, &enclosing, old, def, flags) {
@@ -208,7 +208,7 @@ fn deleted(new: &DefinitionTree, scope: &[&str], item: &Item) -> PatchStep {
 
 /// Names bound at `scope` in the new tree (definitions and statements).
 fn bound_names<'t>(new: &'t DefinitionTree, scope: &[&str]) -> HashSet<&'t str> {
-    let items: &[Item] = match enclosing_classes(new, scope).last() {
+    let items: &[Item] = match enclosing_classes(new, scope, None).last() {
         Some(class) => &class.children,
         None if scope.is_empty() => &new.items,
         None => return HashSet::new(),
@@ -225,12 +225,19 @@ fn bound_names<'t>(new: &'t DefinitionTree, scope: &[&str]) -> HashSet<&'t str> 
     names
 }
 
-/// The chain of class definitions named by `scope` in `tree` (first match at each level).
-fn enclosing_classes<'t>(tree: &'t DefinitionTree, scope: &[&str]) -> Vec<&'t Definition> {
+/// The chain of class definitions named by `scope` in `tree`. A scope can define a class name
+/// twice, so at each level this is the class containing byte offset `at` (the item a change is
+/// about) when given, else the last class of that name (the one the running module binds).
+fn enclosing_classes<'t>(tree: &'t DefinitionTree, scope: &[&str], at: Option<usize>) -> Vec<&'t Definition> {
     let mut chain = Vec::with_capacity(scope.len());
     let mut items = &tree.items;
     for name in scope {
-        let found = items.iter().filter_map(Item::as_def).find(|d| d.kind == DefKind::Class && d.name == *name);
+        let mut classes =
+            items.iter().filter_map(Item::as_def).filter(|d| d.kind == DefKind::Class && d.name == *name);
+        let found = match at {
+            Some(at) => classes.find(|d| d.byte_range.contains(&at)),
+            None => classes.last(),
+        };
         match found {
             Some(class) => {
                 chain.push(class);
@@ -274,6 +281,8 @@ fn docstring_end(source: &str, class: &Definition) -> usize {
     } else {
         "'"
     };
+    // Scanned as bytes: `i` can stop inside a multi-byte character (or step over one after a
+    // backslash), and only the ASCII delimiter's end is ever returned, always a char boundary.
     let mut i = start + delim.len();
     let bytes = text.as_bytes();
     while i < text.len() {
@@ -281,7 +290,7 @@ fn docstring_end(source: &str, class: &Definition) -> usize {
             i += 2;
             continue;
         }
-        if text[i..].starts_with(delim) {
+        if bytes[i..].starts_with(delim.as_bytes()) {
             return class.byte_range.start + i + delim.len();
         }
         i += 1;

@@ -17,7 +17,7 @@ use hotswap_core::plan::{PatchPlan, PatchStep, StepAction};
 use pyo3::prelude::*;
 use pyo3::types::{PyCode, PyDict, PyFunction, PyTuple, PyType};
 
-use crate::inventory::functions_running;
+use crate::inventory::{functions_running, Lookup};
 use crate::report::Report;
 
 /// Depth of module-level code being re-run by a reload (read by `currently_reloading()`).
@@ -89,9 +89,15 @@ struct Prepared<'py> {
     done: Vec<usize>,
 }
 
-/// Old code → new code, with the freshly evaluated function whose defaults, annotations and
-/// docstring go along (none for a pure line shift).
-type CodeSwap<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Option<Bound<'py, PyAny>>);
+/// Old code → new code for one definition: the new code, the freshly evaluated function whose
+/// defaults, annotations and docstring go along (none for a pure line shift), and the live
+/// function found from the definition's binding.
+struct CodeSwap<'py> {
+    old: Bound<'py, PyAny>,
+    new: Bound<'py, PyAny>,
+    fresh: Option<Bound<'py, PyAny>>,
+    live: Bound<'py, PyAny>,
+}
 
 /// Applies every file of a batch: prepare all, commit all, then execute.
 pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<FileOutcome> {
@@ -292,7 +298,8 @@ fn prepare_module<'py>(
                 };
                 match (live, fresh) {
                     (Some(live), Some(fresh)) if same_freevars(&live.getattr("__code__").map_err(at)?, &new_code) => {
-                        code_pairs.push((live.getattr("__code__").map_err(at)?, new_code, Some(fresh)));
+                        let old = live.getattr("__code__").map_err(at)?;
+                        code_pairs.push(CodeSwap { old, new: new_code, fresh: Some(fresh), live });
                         if *rebind {
                             prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope });
                         } else {
@@ -316,7 +323,7 @@ fn prepare_module<'py>(
                 if let Some(live) = live_function(&scope, &step.name, step.old_line, &patch.filename).map_err(at)? {
                     let old_code = live.getattr("__code__").map_err(at)?;
                     let new_code = shift_lines(py, &old_code, delta).map_err(at)?;
-                    code_pairs.push((old_code, new_code, None));
+                    code_pairs.push(CodeSwap { old: old_code, new: new_code, fresh: None, live });
                 }
                 prepared.done.push(index);
             }
@@ -353,22 +360,25 @@ fn prepare_module<'py>(
 
     // Every function running an old code object, and every closure created from a nested code
     // object inside it, gets the matching new code.
-    let mut olds = Vec::new();
+    let mut lookups = Vec::new();
     let mut news = Vec::new();
     let mut fresh_for = Vec::new();
-    for (old, new, fresh) in code_pairs {
+    for swap in code_pairs {
         let mut pairs = Vec::new();
-        nested_code_pairs(&old, &new, &mut pairs).map_err(|e| (0, e))?;
-        olds.push(old);
-        news.push(new);
-        fresh_for.push(fresh);
+        nested_code_pairs(&swap.old, &swap.new, &mut pairs).map_err(|e| (0, e))?;
+        lookups.push(Lookup { code: swap.old, known: Some(swap.live) });
+        news.push(swap.new);
+        fresh_for.push(swap.fresh);
         for (o, n) in pairs {
-            olds.push(o);
+            if is_transient(&o) {
+                continue;
+            }
+            lookups.push(Lookup { code: o, known: None });
             news.push(n);
             fresh_for.push(None);
         }
     }
-    let running = functions_running(py, &olds).map_err(|e| (0, e))?;
+    let running = functions_running(py, &lookups).map_err(|e| (0, e))?;
     for (i, functions) in running.into_iter().enumerate() {
         for function in functions {
             let current = function.getattr("__code__").map_err(|e| (0, e))?;
@@ -607,6 +617,13 @@ fn find_code<'py>(unit: &Bound<'py, PyAny>, scope: &[String], name: &str, line: 
         }
     }
     Err(not_found(&format!("function {name} at line {line}")))
+}
+
+/// Code whose functions only live while it runs (comprehensions, generator expressions on
+/// 3.9–3.11): no live function can be waiting to be updated.
+fn is_transient(code: &Bound<'_, PyAny>) -> bool {
+    let name: String = code.getattr("co_name").and_then(|n| n.extract()).unwrap_or_default();
+    matches!(name.as_str(), "<listcomp>" | "<setcomp>" | "<dictcomp>" | "<genexpr>")
 }
 
 fn same_freevars(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> bool {

@@ -9,9 +9,11 @@
 //!   watcher (create, destroy and code-change events) and seeded once, when hotswap is
 //!   installed, by one pass over the objects the cycle collector tracks. A lookup costs a hash
 //!   probe per code object, whatever the size of the heap.
-//! - Python 3.9–3.11 have no function watchers: one `gc.get_referrers` call per batch (every
-//!   function is tracked by the collector, and its traverse visits its code object). Its cost
-//!   grows with the heap; `benches/RESULTS.md` has the numbers.
+//! - Python 3.9–3.11 have no function watchers. A changed module-level function or method is
+//!   the live function found from its binding (through its decorators), so no scan is needed;
+//!   only closures and lambdas nested in a changed function are looked for with one
+//!   `gc.get_referrers` call per batch, whose cost grows with the heap (`benches/RESULTS.md`).
+//!   Copies made with `types.FunctionType(f.__code__, ...)` are not found there.
 
 use pyo3::prelude::*;
 
@@ -20,7 +22,7 @@ pub fn backend() -> &'static str {
     if cfg!(Py_3_12) {
         "function-watcher index"
     } else {
-        "gc.get_referrers per batch"
+        "bindings, and a heap scan for closures"
     }
 }
 
@@ -37,19 +39,35 @@ pub fn enable(py: Python<'_>) -> PyResult<()> {
     }
 }
 
-/// Live functions for each of `codes`, in the same order.
-pub fn functions_running<'py>(
-    py: Python<'py>,
-    codes: &[Bound<'py, PyAny>],
-) -> PyResult<Vec<Vec<Bound<'py, PyAny>>>> {
-    if codes.is_empty() {
+/// One code object to find the live functions of.
+pub struct Lookup<'py> {
+    pub code: Bound<'py, PyAny>,
+    /// The function found from the definition's binding, when there is one.
+    pub known: Option<Bound<'py, PyAny>>,
+}
+
+/// Live functions for each lookup, in the same order.
+pub fn functions_running<'py>(py: Python<'py>, lookups: &[Lookup<'py>]) -> PyResult<Vec<Vec<Bound<'py, PyAny>>>> {
+    if lookups.is_empty() {
         return Ok(Vec::new());
     }
     #[cfg(Py_3_12)]
-    if let Some(found) = watched::lookup(py, codes) {
-        return Ok(found);
+    {
+        let codes: Vec<Bound<'py, PyAny>> = lookups.iter().map(|l| l.code.clone()).collect();
+        if let Some(found) = watched::lookup(py, &codes) {
+            return Ok(found);
+        }
     }
-    scan_referrers(py, codes)
+    let unknown: Vec<Bound<'py, PyAny>> =
+        lookups.iter().filter(|l| l.known.is_none()).map(|l| l.code.clone()).collect();
+    let mut scanned = if unknown.is_empty() { Vec::new() } else { scan_referrers(py, &unknown)? }.into_iter();
+    Ok(lookups
+        .iter()
+        .map(|l| match &l.known {
+            Some(function) => vec![function.clone()],
+            None => scanned.next().unwrap_or_default(),
+        })
+        .collect())
 }
 
 fn scan_referrers<'py>(py: Python<'py>, codes: &[Bound<'py, PyAny>]) -> PyResult<Vec<Vec<Bound<'py, PyAny>>>> {

@@ -150,3 +150,29 @@ fn bare_unit_blanks_decorators_only() {
     assert_eq!(p.steps[0].unit, new);
     assert_eq!(p.steps[0].bare_unit.as_deref(), Some("\n\n\ndef f(x=2):\n    return x\n"));
 }
+
+#[test]
+fn class_docstring_with_non_ascii_text() {
+    // The docstring's end used to be searched with `str` slicing at every byte: a multi-byte
+    // character (or one after a backslash) in a class docstring made the planner panic.
+    let new = "class C:\n    \"\"\"Café \\é au lait.\"\"\"\n    x = 1\n";
+    let p = plan("class C:\n    \"\"\"Café.\"\"\"\n    x = 1\n", new);
+    assert_eq!(summary(&p), s(&[("C", "classdoc")]));
+    assert_eq!(p.steps[0].unit, "class C:\n    \"\"\"Café \\é au lait.\"\"\"\n");
+}
+
+#[test]
+fn class_defined_twice_uses_the_class_of_the_change() {
+    // The enclosing classes of a change used to be the first classes of those names: a method
+    // of the second `X` got a unit without its `class G:` header (so its code was not found),
+    // and a deletion in the second `C` was checked against the names of the first.
+    let old = "class X:\n    pass\nclass X:\n    class G:\n        def f(self):\n            return 0\n";
+    let new = "class X:\n    pass\nclass X:\n    class G:\n        def f(self):\n            return 1\n";
+    let p = plan(old, new);
+    assert_eq!(summary(&p), s(&[("X.G.f", "update")]));
+    assert_eq!(p.steps[0].unit, "\n\nclass X:\n    class G:\n        def f(self):\n            return 1\n");
+
+    let old = "class C:\n    pass\nclass C:\n    a = 1\n    a = 2\n";
+    let new = "class C:\n    pass\nclass C:\n    a = 1\n";
+    assert_eq!(summary(&plan(old, new)), s(&[("C.a", "skip")]));
+}
