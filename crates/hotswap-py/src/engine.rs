@@ -56,6 +56,9 @@ pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine {
     canonical: Mutex::new(HashMap::new()),
 });
 
+/// Clears the cached `logging` levels (see the extension's init).
+pub static LOG_LEVELS: OnceLock<pyo3_log::ResetHandle> = OnceLock::new();
+
 /// The grammar the running interpreter accepts; set when the extension loads.
 pub static PYTHON_VERSION: OnceLock<(u8, u8)> = OnceLock::new();
 
@@ -127,7 +130,13 @@ impl Engine {
         let applied = if work.is_empty() && unrecorded.is_empty() {
             Vec::new()
         } else {
-            Python::attach(|py| self.apply(py, &work, &unrecorded, &mut report))
+            Python::attach(|py| {
+                // Levels set since the last batch apply from here on (we hold the GIL anyway).
+                if let Some(levels) = LOG_LEVELS.get() {
+                    levels.reset();
+                }
+                self.apply(py, &work, &unrecorded, &mut report)
+            })
         };
         self.commit_records(work, applied);
         report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;

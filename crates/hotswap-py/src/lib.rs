@@ -121,8 +121,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let info = py.import("sys")?.getattr("version_info")?;
     let version: (u8, u8) = (info.getattr("major")?.extract()?, info.getattr("minor")?.extract()?);
     let _ = PYTHON_VERSION.set(version);
-    // Rust `log` records go to Python's `logging`; levels are read live so `-v` and user config apply.
-    let _ = pyo3_log::Logger::new(py, pyo3_log::Caching::Nothing)?.install();
+    // Rust `log` records go to Python's `logging`. Levels are cached, so a message the user's
+    // configuration filters out costs no GIL on the watcher thread; each batch refreshes them.
+    if let Ok(handle) = pyo3_log::Logger::new(py, pyo3_log::Caching::LoggersAndLevels)?.install() {
+        let _ = engine::LOG_LEVELS.set(handle);
+    }
     m.add_class::<Report>()?;
     m.add_class::<ReportError>()?;
     m.add_class::<watcher::Watcher>()?;
