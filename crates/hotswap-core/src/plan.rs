@@ -236,7 +236,7 @@ fn enclosing_classes<'t>(tree: &'t DefinitionTree, scope: &[&str], at: Option<us
             items.iter().filter_map(Item::as_def).filter(|d| d.kind == DefKind::Class && d.name == *name);
         let found = match at {
             Some(at) => classes.find(|d| d.byte_range.contains(&at)),
-            None => classes.last(),
+            None => classes.next_back(),
         };
         match found {
             Some(class) => {

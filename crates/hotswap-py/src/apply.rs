@@ -107,6 +107,14 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
         match prepare_module(py, patch, &mut outcome.report) {
             Ok(p) => prepared.push(Some(p)),
             Err((line, err)) => {
+                // A compile error knows its own line better than the step does.
+                let line = err
+                    .value(py)
+                    .getattr("lineno")
+                    .ok()
+                    .filter(|_| err.is_instance_of::<pyo3::exceptions::PySyntaxError>(py))
+                    .and_then(|l| l.extract::<u32>().ok())
+                    .unwrap_or(line);
                 let message = format!("not applied: {}", describe_exception(py, &err));
                 outcome.report.error(&patch.display_path, line, message);
                 outcome.rejected = true;

@@ -13,7 +13,7 @@ use hotswap_core::diff::diff_trees;
 use hotswap_core::parse::parse_definitions;
 use hotswap_core::plan::{plan_patch, PatchPlan};
 use hotswap_core::source::{decode_source, DecodeError};
-use hotswap_core::tree::{DefinitionTree, Item};
+use hotswap_core::tree::{DefinitionTree, Item, SyntaxIssue};
 use hotswap_core::watch::content_hash;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -68,8 +68,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Engine {
     /// Records the source a module was (or is about to be) loaded from, unless one is recorded.
-    pub fn record_source(&self, path: &Path, content: &[u8], replace: bool) -> Result<(), DecodeError> {
-        let text = decode_source(content)?;
+    pub fn record_source(&self, path: &Path, content: &[u8], replace: bool) -> Result<(), String> {
+        let text = decode_text(content).map_err(|(_, message)| message)?;
         let mut files = lock(&self.files);
         if replace || !files.contains_key(path) {
             files.insert(path.to_path_buf(), FileRecord { text, hash: content_hash(content), tree: None });
@@ -122,8 +122,12 @@ impl Engine {
                         report.notes.push(note);
                     }
                 }
-                FileInput::Unreadable { path, reason } => {
+                // Only files the program runs matter; anything else is noise.
+                FileInput::Unreadable { path, reason } if self.has_record(&path) => {
                     report.error(&display_path(&path), 0, format!("cannot read: {reason}"));
+                }
+                FileInput::Unreadable { path, reason } => {
+                    log::debug!(target: "hotswap", "{}: cannot read ({reason}); not imported", display_path(&path));
                 }
             }
         }
@@ -152,37 +156,17 @@ impl Engine {
                 Some(record) => (record.tree.clone(), record.text.clone()),
             }
         };
-        let text = match decode_source(content) {
-            Ok(text) => text,
-            Err(err) => {
-                let line = match &err {
-                    DecodeError::Invalid { line, .. } | DecodeError::Binary { line } => *line,
-                    DecodeError::OtherEncoding(_) => 0,
-                };
-                match err {
-                    DecodeError::OtherEncoding(name) => match decode_with_python(content, &name) {
-                        Ok(text) => return self.plan_text(path, text, hash, old_text),
-                        Err(message) => return Planned::Error { line: 0, message },
-                    },
-                    err => return Planned::Error { line, message: format!("not applied: {err}") },
-                }
-            }
-        };
-        self.plan_text(path, text, hash, old_text)
+        match decode_text(content) {
+            Ok(text) => self.plan_text(path, text, hash, old_text),
+            Err((line, message)) => Planned::Error { line, message: format!("not applied: {message}") },
+        }
     }
 
     fn plan_text(&self, path: &Path, text: String, hash: u64, old: (Option<DefinitionTree>, String)) -> Planned {
         let version = *PYTHON_VERSION.get().unwrap_or(&(3, 9));
         let new_tree = match parse_definitions(&text, version) {
             Ok(tree) => tree,
-            Err(issues) => {
-                return Planned::Errors(
-                    issues
-                        .into_iter()
-                        .map(|i| (i.line, format!("syntax error (column {}): {}; not applied, the previous code keeps running", i.column, i.message)))
-                        .collect(),
-                )
-            }
+            Err(issues) => return Planned::Errors(syntax_errors(path, &text, issues)),
         };
         let old_tree = match old.0 {
             Some(tree) => tree,
@@ -224,7 +208,10 @@ impl Engine {
         };
         for (path, content) in unrecorded {
             if modules.contains_key(path) {
-                let _ = self.record_source(path, content, false);
+                if let Err(message) = self.record_source(path, content, false) {
+                    report.error(&display_path(path), 0, format!("cannot record its source: {message}"));
+                    continue;
+                }
                 report.error(
                     &display_path(path),
                     0,
@@ -366,6 +353,41 @@ fn refresh_linecache(py: Python<'_>, filename: &str, text: &str) {
     })();
     if let Err(err) = result {
         log::debug!(target: "hotswap", "linecache not updated for {filename}: {}", describe_exception(py, &err));
+    }
+}
+
+/// Source bytes → text: UTF-8, BOM and PEP 263 cookies for UTF-8/Latin-1/ASCII in Rust, any
+/// other declared encoding through Python's codecs. An error carries its line (0 if none).
+fn decode_text(content: &[u8]) -> Result<String, (u32, String)> {
+    match decode_source(content) {
+        Ok(text) => Ok(text),
+        Err(DecodeError::OtherEncoding(name)) => decode_with_python(content, &name).map_err(|m| (0, m)),
+        Err(err @ (DecodeError::Invalid { line, .. } | DecodeError::Binary { line })) => Err((line, err.to_string())),
+    }
+}
+
+/// The syntax errors to report. ruff finds every error in one pass, but after an unclosed
+/// bracket it reports where the parse gave up, not where the bracket is; CPython's compiler
+/// names the first error as Python users know it. When they disagree on the first line,
+/// CPython's error is the one reported.
+fn syntax_errors(path: &Path, text: &str, issues: Vec<SyntaxIssue>) -> Vec<(u32, String)> {
+    let describe = |line: u32, column: u32, message: &str| {
+        (line, format!("syntax error (column {column}): {message}; not applied, the previous code keeps running"))
+    };
+    let ruff: Vec<(u32, String)> = issues.iter().map(|i| describe(i.line, i.column, &i.message)).collect();
+    let first_ruff_line = issues.first().map_or(0, |i| i.line);
+    let cpython = Python::attach(|py| -> Option<(u32, u32, String)> {
+        let compile = py.import("builtins").ok()?.getattr("compile").ok()?;
+        let err = compile.call1((text, path.display().to_string(), "exec", 0, true)).err()?;
+        let value = err.value(py);
+        let line = value.getattr("lineno").ok()?.extract::<u32>().ok()?;
+        let column = value.getattr("offset").ok()?.extract::<u32>().unwrap_or(0);
+        let message = value.getattr("msg").ok()?.extract::<String>().ok()?;
+        Some((line, column, message))
+    });
+    match cpython {
+        Some((line, column, message)) if line != first_ruff_line => vec![describe(line, column, &message)],
+        _ => ruff,
     }
 }
 

@@ -23,9 +23,7 @@ use crate::report::{Report, ReportError};
 #[pyfunction]
 fn record_source(path: &str, content: &[u8]) -> PyResult<()> {
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path));
-    ENGINE
-        .record_source(&path, content, true)
-        .map_err(|e| pyo3::exceptions::PyUnicodeDecodeError::new_err(e.to_string()))
+    ENGINE.record_source(&path, content, true).map_err(pyo3::exceptions::PyValueError::new_err)
 }
 
 /// Records, from disk, the source of every loaded module under `roots` that has no record yet.

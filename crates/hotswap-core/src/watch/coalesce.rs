@@ -251,10 +251,8 @@ impl Coalescer {
             Err(e) => {
                 let reason = e.to_string();
                 let known = self.known.get(path);
-                // A directory that merely has a watched-looking name was never a file of ours.
-                if known.is_none() && path.is_dir() {
-                    return Outcome::Nothing;
-                }
+                // Reported even for a path we never emitted: the program may run that file
+                // (imported before watching began); whoever receives it decides if it matters.
                 if known == Some(&Known::Unreadable(reason.clone())) {
                     return Outcome::Nothing;
                 }

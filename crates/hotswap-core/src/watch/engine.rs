@@ -121,9 +121,15 @@ pub(super) fn run<F: FnMut(Batch)>(
     ready: Sender<Result<(), WatchError>>,
     sink: F,
 ) {
-    let backend = notify::recommended_watcher(move |res| {
-        let _ = backend_tx.send(Msg::Fs(res));
-    });
+    // Symlinked directories are not followed: a link to a parent would make the kernel hand
+    // back the same watch under the link's path, and every later event would carry that path.
+    let backend_config = notify::Config::default().with_follow_symlinks(false);
+    let backend = RecommendedWatcher::new(
+        move |res| {
+            let _ = backend_tx.send(Msg::Fs(res));
+        },
+        backend_config,
+    );
     let backend = match backend {
         Ok(backend) => backend,
         Err(e) => {
