@@ -371,12 +371,16 @@ fn prepare_module<'py>(
     let mut lookups = Vec::new();
     let mut news = Vec::new();
     let mut fresh_for = Vec::new();
+    // A pure line shift keeps every free variable; new code must be checked.
+    let mut check_freevars = Vec::new();
     for swap in code_pairs {
         let mut pairs = Vec::new();
         nested_code_pairs(&swap.old, &swap.new, &mut pairs).map_err(|e| (0, e))?;
+        let new_code = swap.fresh.is_some();
         lookups.push(Lookup { code: swap.old, known: Some(swap.live) });
         news.push(swap.new);
         fresh_for.push(swap.fresh);
+        check_freevars.push(new_code);
         for (o, n) in pairs {
             if is_transient(&o) {
                 continue;
@@ -384,13 +388,14 @@ fn prepare_module<'py>(
             lookups.push(Lookup { code: o, known: None });
             news.push(n);
             fresh_for.push(None);
+            check_freevars.push(new_code);
         }
     }
     let running = functions_running(py, &lookups).map_err(|e| (0, e))?;
     for (i, functions) in running.into_iter().enumerate() {
         for function in functions {
             let current = function.getattr("__code__").map_err(|e| (0, e))?;
-            if !same_freevars(&current, &news[i]) {
+            if check_freevars[i] && !same_freevars(&current, &news[i]) {
                 let name: String = function.getattr("__qualname__").and_then(|n| n.extract()).unwrap_or_default();
                 report.notes.push(format!(
                     "{name}: a closure created before the edit keeps its old code (its free variables changed)"
@@ -667,15 +672,18 @@ fn nested_code_pairs<'py>(
 /// `code` with every line number moved by `delta`, nested code objects included. Line tables
 /// are relative to `co_firstlineno` on every supported version, so only that field changes.
 fn shift_lines<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, delta: i64) -> PyResult<Bound<'py, PyAny>> {
-    let mut consts = Vec::new();
-    for c in code.getattr("co_consts")?.try_iter()? {
-        let c = c?;
-        consts.push(if c.is_instance_of::<PyCode>() { shift_lines(py, &c, delta)? } else { c });
-    }
     let first: i64 = code.getattr("co_firstlineno")?.extract()?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("co_firstlineno", first + delta)?;
-    kwargs.set_item("co_consts", PyTuple::new(py, consts)?)?;
+    // Most functions have no nested code: then the constants stay as they are.
+    let consts = code.getattr("co_consts")?.cast_into::<PyTuple>()?;
+    if consts.iter().any(|c| c.is_instance_of::<PyCode>()) {
+        let shifted = consts
+            .iter()
+            .map(|c| if c.is_instance_of::<PyCode>() { shift_lines(py, &c, delta) } else { Ok(c) })
+            .collect::<PyResult<Vec<_>>>()?;
+        kwargs.set_item("co_consts", PyTuple::new(py, shifted)?)?;
+    }
     code.call_method("replace", (), Some(&kwargs))
 }
 

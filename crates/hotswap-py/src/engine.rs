@@ -131,6 +131,7 @@ impl Engine {
                 }
             }
         }
+        let planned_ms = started.elapsed().as_secs_f64() * 1000.0;
         let applied = if work.is_empty() && unrecorded.is_empty() {
             Vec::new()
         } else {
@@ -142,8 +143,14 @@ impl Engine {
                 self.apply(py, &work, &unrecorded, &mut report)
             })
         };
+        let applied_ms = started.elapsed().as_secs_f64() * 1000.0;
         self.commit_records(work, applied);
         report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        log::debug!(
+            target: "hotswap",
+            "batch: planned in {planned_ms:.1} ms, applied by {applied_ms:.1} ms, done in {:.1} ms",
+            report.duration_ms
+        );
         report
     }
 
