@@ -262,55 +262,75 @@ fn statement_name(source: &str, item: &Item, binds: &[String]) -> String {
     }
 }
 
-/// The end of a class's docstring statement (byte offset), found as the end of the first line
-/// range that closes the string literal: the docstring is the first body statement, so it ends
-/// where the body text that `body_hash` covers begins, less whitespace.
+/// The end of a class's docstring statement (byte offset): the string literal that is the
+/// first token after the colon ending the header. The header is scanned from the `class`
+/// keyword's line, skipping comments and string literals and counting brackets, so quotes in
+/// comments and colons or brackets in strings are not taken for syntax. Without a docstring
+/// (it was removed) this is the end of the class: the whole class gives `__doc__ = None`.
+///
+/// Scanned as bytes: a position can fall inside a multi-byte character (or step over one after
+/// a backslash); only ASCII delimiters' ends are returned, always char boundaries.
 fn docstring_end(source: &str, class: &Definition) -> usize {
     let text = &source[class.byte_range.clone()];
-    // The docstring is the first string literal after the header's colon at nesting depth 0.
-    let header_end = header_colon(text).map_or(0, |i| i + 1);
-    let after = &text[header_end..];
-    let start = after.find(['"', '\'']).map_or(0, |i| i + header_end);
-    let quote = &text[start..];
-    let delim = if quote.starts_with("\"\"\"") {
-        "\"\"\""
-    } else if quote.starts_with("'''") {
-        "'''"
-    } else if quote.starts_with('"') {
-        "\""
-    } else {
-        "'"
-    };
-    // Scanned as bytes: `i` can stop inside a multi-byte character (or step over one after a
-    // backslash), and only the ASCII delimiter's end is ever returned, always a char boundary.
-    let mut i = start + delim.len();
     let bytes = text.as_bytes();
-    while i < text.len() {
-        if bytes[i] == b'\\' {
-            i += 2;
-            continue;
+    // Skip the decorator lines (line endings: `\n`, `\r\n` or `\r`).
+    let (mut i, mut lines) = (0, class.def_line - class.span.start);
+    while lines > 0 && i < bytes.len() {
+        if bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+            lines -= 1;
         }
-        if bytes[i..].starts_with(delim.as_bytes()) {
-            return class.byte_range.start + i + delim.len();
+        i += 1;
+    }
+    let mut depth = 0i32;
+    let mut after_colon = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' | b'\'' => {
+                let end = string_end(bytes, i);
+                if after_colon {
+                    return class.byte_range.start + end;
+                }
+                i = end;
+                continue;
+            }
+            // String prefixes (`r`, `u`) may precede the docstring's quote; anything else
+            // after the colon means there is no docstring.
+            b' ' | b'\t' | b'\x0c' | b'\r' | b'\n' | b'\\' => {}
+            b'r' | b'R' | b'u' | b'U' if after_colon => {}
+            _ if after_colon => break,
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b':' if depth == 0 => after_colon = true,
+            _ => {}
         }
         i += 1;
     }
     class.byte_range.end
 }
 
-/// Index of the `:` that ends a `class` header (outside brackets).
-fn header_colon(text: &str) -> Option<usize> {
-    let class_kw = text.find("class")?;
-    let mut depth = 0i32;
-    for (i, c) in text[class_kw..].char_indices() {
-        match c {
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth -= 1,
-            ':' if depth == 0 => return Some(class_kw + i),
-            _ => {}
+/// The end (exclusive) of the string literal whose opening quote is at `start`.
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let quote = bytes[start];
+    let triple = bytes[start..].starts_with(&[quote; 3]);
+    let delim: &[u8] = if triple { &bytes[start..start + 3] } else { &bytes[start..start + 1] };
+    let mut i = start + delim.len();
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            i += 2;
+            continue;
         }
+        if bytes[i..].starts_with(delim) {
+            return i + delim.len();
+        }
+        i += 1;
     }
-    None
+    bytes.len()
 }
 
 /// The text at `range`, placed at line `first_line` with `indent`, inside `class` headers for

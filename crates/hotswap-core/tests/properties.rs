@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use hotswap_core::diff::{diff_trees, Change, ChangeKind};
 use hotswap_core::parse::parse_definitions;
@@ -15,6 +15,7 @@ use hotswap_core::tree::{Definition, DefinitionTree, Item, StatementKind};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
+use support::live::{bindings_after, find_item};
 use support::{byte_edit, case, mutate};
 
 const PY: (u8, u8) = (3, 13);
@@ -33,186 +34,41 @@ fn plan(old: &DefinitionTree, new_source: &str, new: &DefinitionTree) -> PatchPl
     plan_patch(new_source, new, &diff_trees(old, new))
 }
 
-/// The item starting at `line` inside the classes named by `scope` (any class of that name, so
-/// that items of a class that is redefined later are found too).
-fn find_item<'t>(items: &'t [Item], scope: &[String], line: u32) -> Option<&'t Item> {
-    match scope.split_first() {
-        None => items.iter().find(|item| item.span().start == line),
-        Some((name, rest)) => items
-            .iter()
-            .filter_map(Item::as_def)
-            .filter(|d| d.kind.is_class() && d.name == *name)
-            .find_map(|class| find_item(&class.children, rest, line)),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
-// The live module, abstractly: namespaces and what their names are bound to.
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Value {
-    /// A class, with its namespace (an index into `Live::spaces`).
-    Class(usize),
-    Other,
-}
-
-/// Namespaces of a running module: `spaces[0]` is the module, every class object has its own.
-/// A class that is redefined keeps its (now unreachable) namespace, as the old class object
-/// does in Python.
-struct Live {
-    spaces: Vec<BTreeMap<String, Value>>,
-}
-
-impl Live {
-    /// What importing a module with this tree binds. The `if __name__ == "__main__":` block never
-    /// runs on import, so the names bound only there are not bound.
-    fn import(tree: &DefinitionTree) -> Live {
-        let mut live = Live { spaces: vec![BTreeMap::new()] };
-        live.run(0, &tree.items);
-        live
-    }
-
-    fn run(&mut self, space: usize, items: &[Item]) {
-        for item in items {
-            self.run_item(space, item);
-        }
-    }
-
-    fn run_item(&mut self, space: usize, item: &Item) {
-        match item {
-            Item::Def(d) if d.kind.is_class() => {
-                self.spaces.push(BTreeMap::new());
-                let id = self.spaces.len() - 1;
-                self.run(id, &d.children);
-                self.spaces[space].insert(d.name.clone(), Value::Class(id));
-            }
-            Item::Def(d) => {
-                self.spaces[space].insert(d.name.clone(), Value::Other);
-            }
-            Item::Stmt(s) if s.kind == StatementKind::MainGuard => {}
-            Item::Stmt(s) => {
-                for name in &s.binds {
-                    self.spaces[space].insert(name.clone(), Value::Other);
-                }
-            }
-        }
-    }
-
-    /// The namespace a step's scope names, as the applier finds it: by attribute lookup from
-    /// the module, through classes only.
-    fn resolve(&self, scope: &[String]) -> Option<usize> {
-        let mut space = 0;
-        for name in scope {
-            match self.spaces[space].get(name) {
-                Some(Value::Class(id)) => space = *id,
-                _ => return None,
-            }
-        }
-        Some(space)
-    }
-
-    /// Scope path → names bound there, for every class reachable from the module, except the
-    /// classes bound to a name in `redefined`.
-    fn names(&self, redefined: &BTreeSet<Vec<String>>) -> BTreeMap<Vec<String>, BTreeSet<String>> {
-        let mut out = BTreeMap::new();
-        let mut stack = vec![(Vec::new(), 0)];
-        while let Some((path, space)) = stack.pop() {
-            for (name, value) in &self.spaces[space] {
-                let mut inner = path.clone();
-                inner.push(name.clone());
-                if let (Value::Class(id), false) = (value, redefined.contains(&inner)) {
-                    stack.push((inner, *id));
-                }
-            }
-            out.insert(path, self.spaces[space].keys().cloned().collect());
-        }
-        out
-    }
-
-    /// Applies `plan` abstractly, the way the applier does: every step's scope is resolved
-    /// against the module as it was before the patch, then the steps run in order.
-    /// - `Execute` runs the new item at `new_line` in its scope: a definition binds its name (a
-    ///   class with a fresh namespace of the new class body), a statement binds its `binds`.
-    /// - `UpdateFunction { rebind: true }` binds the name to the (decorated) function.
-    /// - `Delete { names }` unbinds the names.
-    /// - Everything else binds nothing.
-    /// Steps whose scope goes through a name in `redefined` are left out.
-    fn apply(&mut self, plan: &PatchPlan, new: &DefinitionTree, redefined: &BTreeSet<Vec<String>>) -> Result<(), String> {
-        let spaces: Vec<Option<usize>> = plan.steps.iter().map(|s| self.resolve(&s.scope)).collect();
-        for (step, space) in plan.steps.iter().zip(spaces) {
-            let through_redefined = (1..=step.scope.len()).any(|n| redefined.contains(&step.scope[..n]));
-            if through_redefined || matches!(step.action, StepAction::Skip { .. }) {
-                continue;
-            }
-            let Some(space) = space else {
-                return Err(format!("the scope of {step:?} is not a class in the running module"));
-            };
-            match &step.action {
-                StepAction::Execute => {
-                    let item = find_item(&new.items, &step.scope, step.new_line)
-                        .ok_or_else(|| format!("no new item for {step:?}"))?;
-                    self.run_item(space, item);
-                }
-                StepAction::UpdateFunction { rebind: true } => {
-                    self.spaces[space].insert(step.name.clone(), Value::Other);
-                }
-                StepAction::Delete { names } => {
-                    for name in names {
-                        self.spaces[space].remove(name);
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Adds `path + [name]` for every name that more than one item of a scope binds, in every class
-/// scope reachable through class names (all classes of a name, so both of a class defined twice).
-fn redefined(items: &[Item], path: &mut Vec<String>, out: &mut BTreeSet<Vec<String>>) {
-    let mut seen = BTreeSet::new();
-    for item in items {
-        let names = match item {
-            Item::Def(d) => vec![d.name.clone()],
-            Item::Stmt(s) if s.kind == StatementKind::MainGuard => Vec::new(),
-            Item::Stmt(s) => s.binds.clone(),
-        };
-        for name in names {
-            if !seen.insert(name.clone()) {
-                let mut redefined = path.clone();
-                redefined.push(name);
-                out.insert(redefined);
-            }
-        }
-        if let Item::Def(d) = item {
-            if d.kind.is_class() {
-                path.push(d.name.clone());
-                redefined(&d.children, path, out);
-                path.pop();
-            }
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// What must get a step: matched definitions, matched as documented in diff.rs (by name and
-// occurrence within a scope; a function never matches a class).
+// What must get a step: items are matched as documented in diff.rs (definitions by name and
+// occurrence within a scope, a function never with a class; statements by key), and only in
+// classes matched in both versions whose bases and decorators are unchanged.
 
 #[derive(Debug)]
 enum Expect {
-    /// The function's code changed: `UpdateFunction` from `old_line` to `new_line`.
+    /// The function's code changed: `UpdateFunction`.
     Update,
     /// Only comment or whitespace-only lines changed, and it moved: `ShiftLines` or `UpdateFunction`.
     ShiftOrUpdate,
     /// Same text, moved: exactly `ShiftLines`.
     Shift,
-    /// Same text, same place: no step for it.
+    /// Same text, same place: no `UpdateFunction` or `ShiftLines` for it.
     Nothing,
-    /// A class's bases or decorators changed: re-created by `Execute`; its children are covered.
-    ClassExecute,
+    /// An added definition or statement, a changed statement: `Execute`.
+    Execute,
+    /// A class's bases or decorators changed: re-created by `Execute`, which covers its body.
+    /// When no other class has its scope path (`sole`), no step goes inside it.
+    Recreate { sole: bool },
     /// A class moved: `MoveClass`.
     MoveClass,
+    /// An added or changed main guard: `Skip`.
+    Skip,
+    /// A deleted item: `Delete` or `Skip`.
+    Removed,
+}
+
+struct Expected {
+    expect: Expect,
+    scope: Vec<String>,
+    /// The definition's name (statement steps are found by their lines).
+    name: Option<String>,
+    old_line: u32,
+    new_line: u32,
 }
 
 /// `text` with `\r\n` as `\n`.
@@ -263,65 +119,110 @@ struct Sides<'s> {
 }
 
 impl Sides<'_> {
-    fn expectations<'t>(
-        &self,
-        old: &'t [Item],
-        new: &'t [Item],
-        scope: &mut Vec<String>,
-        out: &mut Vec<(Expect, Vec<String>, &'t Definition, &'t Definition)>,
-    ) {
+    /// `unique`: every class of `scope` is the only class of its name in its own scope.
+    fn expectations(&self, old: &[Item], new: &[Item], scope: &mut Vec<String>, unique: bool, out: &mut Vec<Expected>) {
         let mut old_defs = HashMap::new();
+        let mut old_stmts = HashMap::new();
         let mut seen: HashMap<&str, usize> = HashMap::new();
-        for d in old.iter().filter_map(Item::as_def) {
-            let n = seen.entry(d.name.as_str()).or_default();
-            old_defs.insert((d.name.as_str(), *n), d);
-            *n += 1;
+        for (i, item) in old.iter().enumerate() {
+            match item {
+                Item::Def(d) => {
+                    let n = seen.entry(d.name.as_str()).or_default();
+                    old_defs.insert((d.name.as_str(), *n), i);
+                    *n += 1;
+                }
+                Item::Stmt(s) => drop(old_stmts.insert(s.key.as_str(), i)),
+            }
         }
         seen.clear();
-        for new_def in new.iter().filter_map(Item::as_def) {
-            let n = seen.entry(new_def.name.as_str()).or_default();
-            let old_def = old_defs.get(&(new_def.name.as_str(), *n)).copied();
-            *n += 1;
-            let Some(old_def) = old_def.filter(|o| o.kind.is_class() == new_def.kind.is_class()) else { continue };
-            let moved = old_def.span.start != new_def.span.start;
-            let expect = if new_def.kind.is_class() {
-                if header_lines(self.old_source, old_def) != header_lines(self.new_source, new_def) {
-                    out.push((Expect::ClassExecute, scope.clone(), old_def, new_def));
+        let mut matched = vec![false; old.len()];
+        let mut expect = |expect, name: Option<&str>, old_line, new_line| {
+            let name = name.map(str::to_string);
+            out.push(Expected { expect, scope: scope.clone(), name, old_line, new_line });
+        };
+        let mut classes = Vec::new();
+        for item in new {
+            let start = item.span().start;
+            let (old_def, new_def) = match item {
+                Item::Stmt(s) => {
+                    let kind = if s.kind == StatementKind::MainGuard { Expect::Skip } else { Expect::Execute };
+                    let Some(&i) = old_stmts.get(s.key.as_str()) else {
+                        expect(kind, None, 0, start);
+                        continue;
+                    };
+                    matched[i] = true;
+                    let (old_range, new_range) = (old[i].byte_range(), item.byte_range());
+                    if lf(&self.old_source[old_range]) != lf(&self.new_source[new_range]) {
+                        expect(kind, None, old[i].span().start, start);
+                    }
                     continue;
                 }
-                if moved {
-                    out.push((Expect::MoveClass, scope.clone(), old_def, new_def));
-                }
-                scope.push(new_def.name.clone());
-                self.expectations(&old_def.children, &new_def.children, scope, out);
-                scope.pop();
-                continue;
-            } else {
-                let old_text = lf(&self.old_source[old_def.byte_range.clone()]);
-                let new_text = lf(&self.new_source[new_def.byte_range.clone()]);
-                match (code_signature(&old_text) == code_signature(&new_text), old_text == new_text, moved) {
-                    (false, _, _) => Expect::Update,
-                    (true, false, true) => Expect::ShiftOrUpdate,
-                    (true, true, true) => Expect::Shift,
-                    (true, true, false) => Expect::Nothing,
-                    (true, false, false) => continue, // comments only: either is fine
+                Item::Def(new_def) => {
+                    let n = seen.entry(new_def.name.as_str()).or_default();
+                    let found = old_defs.get(&(new_def.name.as_str(), *n)).copied();
+                    *n += 1;
+                    let pair = found.filter(|&i| old[i].as_def().unwrap().kind.is_class() == new_def.kind.is_class());
+                    let Some(i) = pair else {
+                        expect(Expect::Execute, Some(&new_def.name), 0, start);
+                        continue;
+                    };
+                    matched[i] = true;
+                    (old[i].as_def().unwrap(), new_def)
                 }
             };
-            out.push((expect, scope.clone(), old_def, new_def));
+            let (old_line, name) = (old_def.span.start, Some(new_def.name.as_str()));
+            let moved = old_line != start;
+            if new_def.kind.is_class() {
+                let named = |items: &[Item]| {
+                    let classes = items.iter().filter_map(Item::as_def).filter(|d| d.kind.is_class());
+                    classes.filter(|d| d.name == new_def.name).count()
+                };
+                let sole = unique && named(old) == 1 && named(new) == 1;
+                if header_lines(self.old_source, old_def) != header_lines(self.new_source, new_def) {
+                    expect(Expect::Recreate { sole }, name, old_line, start);
+                } else {
+                    if moved {
+                        expect(Expect::MoveClass, name, old_line, start);
+                    }
+                    classes.push((old_def, new_def, sole));
+                }
+                continue;
+            }
+            let old_text = lf(&self.old_source[old_def.byte_range.clone()]);
+            let new_text = lf(&self.new_source[new_def.byte_range.clone()]);
+            let kind = match (code_signature(&old_text) == code_signature(&new_text), old_text == new_text, moved) {
+                (false, _, _) => Expect::Update,
+                (true, false, true) => Expect::ShiftOrUpdate,
+                (true, true, true) => Expect::Shift,
+                (true, true, false) => Expect::Nothing,
+                (true, false, false) => continue, // comments only: either is fine
+            };
+            expect(kind, name, old_line, start);
+        }
+        for (item, _) in old.iter().zip(matched).filter(|(_, m)| !m) {
+            expect(Expect::Removed, None, item.span().start, 0);
+        }
+        for (old_def, new_def, sole) in classes {
+            scope.push(new_def.name.clone());
+            self.expectations(&old_def.children, &new_def.children, scope, sole, out);
+            scope.pop();
         }
     }
 }
 
-fn satisfies(expect: &Expect, step: &PatchStep, scope: &[String], old: &Definition, new: &Definition) -> bool {
-    let same = step.scope == scope && step.name == new.name;
-    let lines = step.old_line == old.span.start && step.new_line == new.span.start;
-    match (expect, &step.action) {
-        (Expect::Update | Expect::ShiftOrUpdate, StepAction::UpdateFunction { .. }) => same && lines,
-        (Expect::Shift | Expect::ShiftOrUpdate, StepAction::ShiftLines) => same && lines,
-        (Expect::ClassExecute, StepAction::Execute) => same && step.new_line == new.span.start,
-        (Expect::MoveClass, StepAction::MoveClass) => same && lines,
-        _ => false,
-    }
+fn satisfies(e: &Expected, step: &PatchStep) -> bool {
+    let same = step.scope == e.scope && e.name.as_ref().is_none_or(|n| *n == step.name);
+    let lines = step.old_line == e.old_line && step.new_line == e.new_line;
+    let action = matches!(
+        (&e.expect, &step.action),
+        (Expect::Update | Expect::ShiftOrUpdate, StepAction::UpdateFunction { .. })
+            | (Expect::Shift | Expect::ShiftOrUpdate, StepAction::ShiftLines)
+            | (Expect::Execute | Expect::Recreate { .. }, StepAction::Execute)
+            | (Expect::MoveClass, StepAction::MoveClass)
+            | (Expect::Skip, StepAction::Skip { .. })
+            | (Expect::Removed, StepAction::Delete { .. } | StepAction::Skip { .. })
+    );
+    same && lines && action
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,7 +253,8 @@ fn check_unit(step: &PatchStep, unit: &str, bare: bool, source: &str, new: &Defi
     for (number, line) in unit_lines.iter().enumerate().skip(first - 1).map(|(i, l)| (i as u32 + 1, l)) {
         let expected = if bare && number < def_line { "" } else { source_lines[number as usize - 1] };
         // The item's last line may be followed by a comment, which the unit leaves out.
-        let cut = number == span.end && expected.strip_prefix(*line).is_some_and(|rest| rest.trim_start().starts_with('#'));
+        let comment_after = |rest: &str| rest.trim_start().starts_with('#');
+        let cut = number == span.end && expected.strip_prefix(*line).is_some_and(comment_after);
         if (*line != expected && !cut) || number > span.end {
             return Err(format!("unit line {number} is {line:?}, the source's is {expected:?}"));
         }
@@ -370,7 +272,8 @@ fn check_unit(step: &PatchStep, unit: &str, bare: bool, source: &str, new: &Defi
 // ---------------------------------------------------------------------------------------------
 // Diff symmetry.
 
-/// (scope, item label, start line) of every change of `kind`, sorted, from the side `pick`.
+/// (scope, item label, start line) of every change of `kind`, sorted: of its new item if
+/// `new_side`, else of its old one.
 fn changed_items(changes: &[Change<'_>], kind: ChangeKind, new_side: bool) -> Vec<(String, String, u32)> {
     let mut out: Vec<_> = changes
         .iter()
@@ -424,37 +327,26 @@ proptest! {
     }
 
     /// (b) Applying the plan to the module as the old source left it binds, per scope, the
-    /// names a fresh import of the new source binds (never the names bound only inside
-    /// `if __name__ == "__main__":`, which an import does not run).
-    ///
-    /// Deliberate exception, redefined names: when more than one item of a scope binds a name
-    /// (in the old or the new source), the name itself is compared, but not the class scope
-    /// beneath it, and the steps addressed through it are not applied. Steps name their target
-    /// by scope and name, and the plan re-runs only changed and added items, so the running
-    /// module can keep the wrong one of the bindings:
-    /// - deleting or moving the later binding does not re-run the earlier one (`class C` then
-    ///   `C = 1`; deleting `C = 1` leaves `C` bound to 1, and the steps for `C`'s body fail: the
-    ///   applier finds no class `C`);
-    /// - changes inside a class that a later item of its scope redefines are applied to the
-    ///   binding that is live, the later class.
+    /// names a fresh import of the new source binds. Names bound only inside `if __name__ ==
+    /// "__main__":` are not bound by an import. Two deliberate exceptions, redefined names and
+    /// main-guard names, are documented at [`bindings_after`].
     #[test]
     fn plan_reproduces_new_bindings(case in case()) {
         let (old_source, new_source) = case.sources();
         let (old, new) = (parse(&old_source)?, parse(&new_source)?);
         let plan = plan(&old, &new_source, &new);
-        let mut skip = BTreeSet::new();
-        redefined(&old.items, &mut Vec::new(), &mut skip);
-        redefined(&new.items, &mut Vec::new(), &mut skip);
-        let mut live = Live::import(&old);
-        live.apply(&plan, &new, &skip).map_err(|e| TestCaseError::fail(format!("{e}\n{plan:#?}")))?;
-        prop_assert_eq!(live.names(&skip), Live::import(&new).names(&skip), "plan: {:#?}", plan);
+        let (got, expected) = bindings_after(&old, &new, &plan)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{plan:#?}")))?;
+        prop_assert_eq!(got, expected, "plan: {:#?}", plan);
     }
 
-    /// (c) Every changed function gets an `UpdateFunction`, every moved one a `ShiftLines` (or
-    /// the re-creation of its class covers it), a moved class a `MoveClass`, an unchanged
-    /// function nothing; the same source twice gives an empty plan.
+    /// (c) Every changed function gets an `UpdateFunction`, every moved one a `ShiftLines`, a
+    /// class whose bases or decorators changed an `Execute` (which covers its body), a moved
+    /// class a `MoveClass`, an added item or changed statement an `Execute` (a main guard a
+    /// `Skip`), a deleted item a `Delete` or `Skip`, all at the right lines; an unchanged
+    /// function gets nothing, and the same source twice gives an empty plan.
     #[test]
-    fn changed_definitions_get_steps(case in case()) {
+    fn changed_items_get_steps(case in case()) {
         let (old_source, new_source) = case.sources();
         let (old, new) = (parse(&old_source)?, parse(&new_source)?);
         prop_assert!(plan(&old, &old_source, &old).is_empty());
@@ -462,18 +354,22 @@ proptest! {
         let plan = plan(&old, &new_source, &new);
         let mut expected = Vec::new();
         let sides = Sides { old_source: &old_source, new_source: &new_source };
-        sides.expectations(&old.items, &new.items, &mut Vec::new(), &mut expected);
-        for (expect, scope, o, n) in &expected {
-            if let Expect::Nothing = expect {
-                let stray = plan.steps.iter().find(|s| {
-                    s.scope == *scope && s.name == n.name && s.old_line == o.span.start
-                        && matches!(s.action, StepAction::UpdateFunction { .. } | StepAction::ShiftLines)
-                });
-                prop_assert!(stray.is_none(), "unchanged {} got {:?}", n.qualname, stray);
+        sides.expectations(&old.items, &new.items, &mut Vec::new(), true, &mut expected);
+        for e in &expected {
+            if let Expect::Nothing = e.expect {
+                let stray = plan.steps.iter().find(|s| s.scope == e.scope && Some(&s.name) == e.name.as_ref()
+                    && s.old_line == e.old_line
+                    && matches!(s.action, StepAction::UpdateFunction { .. } | StepAction::ShiftLines));
+                prop_assert!(stray.is_none(), "unchanged {:?} got {:?}", e.name, stray);
             } else {
-                let found = plan.steps.iter().any(|s| satisfies(expect, s, scope, o, n));
-                prop_assert!(found, "{:?} expected for {} ({} -> {}), plan: {:#?}",
-                    expect, n.qualname, o.span.start, n.span.start, plan);
+                let found = plan.steps.iter().find(|s| satisfies(e, s));
+                prop_assert!(found.is_some(), "{:?} expected for {:?}.{:?} ({} -> {}), plan: {:#?}",
+                    e.expect, e.scope, e.name, e.old_line, e.new_line, plan);
+            }
+            if let (Expect::Recreate { sole: true }, Some(name)) = (&e.expect, &e.name) {
+                let inside = [e.scope.clone(), vec![name.clone()]].concat();
+                let stray = plan.steps.iter().find(|s| s.scope.starts_with(&inside));
+                prop_assert!(stray.is_none(), "step inside re-created class {}: {:?}", name, stray);
             }
         }
     }

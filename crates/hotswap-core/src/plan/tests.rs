@@ -176,3 +176,31 @@ fn class_defined_twice_uses_the_class_of_the_change() {
     let new = "class C:\n    pass\nclass C:\n    a = 1\n";
     assert_eq!(summary(&plan(old, new)), s(&[("C.a", "skip")]));
 }
+
+#[test]
+fn class_docstring_unit_skips_comments_and_strings_in_the_header() {
+    // The docstring used to be the first quote after the first `:` after the first "class":
+    // a quote in a comment, or a colon or bracket in a string of the header, cut the unit short
+    // (`class C:  # it'`), and it did not compile.
+    let cases = [
+        ("class C:  # it's C\n", "    \"\"\"Old.\"\"\"\n", "    \"\"\"New.\"\"\"\n"),
+        ("class C(Base, tag=\"):'\"):\n    # a 'quoted' comment\n", "    'Old.'\n", "    r'New.'\n"),
+        ("@dataclass(doc=':')  # note: it's\nclass C:\n", "    \"Old.\"\n", "    \"\"\"New\n    doc.\"\"\"\n"),
+    ];
+    for (header, old_doc, new_doc) in cases {
+        let new = format!("{header}{new_doc}    x = 1\n");
+        let p = plan(&format!("{header}{old_doc}    x = 1\n"), &new);
+        assert_eq!(summary(&p), s(&[("C", "classdoc")]), "{new}");
+        assert_eq!(p.steps[0].unit, format!("{header}{new_doc}"));
+    }
+}
+
+#[test]
+fn class_docstring_removed_unit_is_the_whole_class() {
+    // Without a docstring the unit is the whole class (so `__doc__` comes out None); the first
+    // quote of the body used to end it, mid-statement here.
+    let new = "class C:\n    x = f(\"a\", 1)\n";
+    let p = plan("class C:\n    \"Doc.\"\n    x = f(\"a\", 1)\n", new);
+    let classdoc = p.steps.iter().find(|s| s.action == StepAction::SetClassDoc).expect("a classdoc step");
+    assert_eq!(classdoc.unit, new);
+}

@@ -8,14 +8,16 @@
 //! and comments are inserted into the rendered text at random lines, which shifts everything
 //! below them (also inside functions, docstrings and between a decorator and its `def`).
 
+pub mod live;
+
 use proptest::prelude::*;
 use proptest::sample::Index;
 
 /// Every name a definition, assignment or main-guard binding can get.
 pub const NAMES: &[&str] = &["f", "g", "C", "D", "x", "p"];
 const PARAMS: &[&str] = &["", "a", "a=1", "a, *args", "b: int = 2"];
-const BASES: &[&str] = &["", "()", "(Base)", "(Base, metaclass=Meta)", "(object)"];
-const DECORATORS: &[&str] = &["dec", "dec(1)", "functools.cache"];
+const BASES: &[&str] = &["", "()", "(Base)", "(Base, metaclass=Meta)", "(object)", "(Base, tag=\"):'\")"];
+const DECORATORS: &[&str] = &["dec", "dec(1)", "functools.cache", "dataclass"];
 const IMPORTS: &[&str] = &["import os", "import sys", "from os import path"];
 
 #[derive(Clone, Debug)]
@@ -64,7 +66,7 @@ pub enum Node {
     /// `name = value`, optionally followed by a comment.
     Assign { name: &'static str, value: u8, comment: bool },
     Import(u8),
-    /// `print(value)`
+    /// `print(value, "x")`
     Print(u8),
     /// `if __name__ == "__main__":` running `print(value)`, optionally binding `name`.
     MainGuard { name: Option<&'static str>, value: u8 },
@@ -92,6 +94,8 @@ pub enum Edit {
     Bases { target: Index, bases: u8 },
     Params { target: Index, params: u8 },
     Docstring { target: Index, doc: Option<Doc> },
+    /// Change the text of an existing docstring only.
+    DocText { target: Index, text: u8 },
     ToggleTabs { target: Index },
     ToggleAsync { target: Index },
     ToggleBodyKind { target: Index },
@@ -152,7 +156,7 @@ fn text(module: &Module, trivia: &[(Index, Trivia)], crlf: bool) -> String {
 }
 
 fn render_doc(doc: &Doc, indent: &str, out: &mut Vec<String>) {
-    let word = if doc.text % 2 == 0 { "Doc" } else { "Dóc \\\\ «é»" };
+    let word = if doc.text.is_multiple_of(2) { "Doc" } else { "Dóc \\\\ «é»" };
     if doc.two_lines {
         out.push(format!("{indent}\"\"\"{word} {}.", doc.text));
         out.push(format!("{indent}more.\"\"\""));
@@ -225,7 +229,7 @@ fn render_node(node: &Node, indent: &str, in_class: bool, out: &mut Vec<String>)
             out.push(format!("{indent}{name} = {value}{comment}"));
         }
         Node::Import(i) => out.push(format!("{indent}{}", IMPORTS[*i as usize])),
-        Node::Print(v) => out.push(format!("{indent}print({v})")),
+        Node::Print(v) => out.push(format!("{indent}print({v}, \"x\")")),
         Node::MainGuard { name, value } => {
             out.push(format!("{indent}if __name__ == \"__main__\":"));
             out.push(format!("{inner}print({value})"));
@@ -289,6 +293,7 @@ pub fn apply_edit(module: &mut Module, edit: &Edit) {
         | Edit::Bases { target, .. }
         | Edit::Params { target, .. }
         | Edit::Docstring { target, .. }
+        | Edit::DocText { target, .. }
         | Edit::ToggleTabs { target }
         | Edit::ToggleAsync { target }
         | Edit::ToggleBodyKind { target } => target,
@@ -327,6 +332,8 @@ pub fn apply_edit(module: &mut Module, edit: &Edit) {
         (Edit::Params { params, .. }, Node::Func(f)) => f.params = *params,
         (Edit::Docstring { doc, .. }, Node::Func(Func { doc: d, .. }))
         | (Edit::Docstring { doc, .. }, Node::Class(Class { doc: d, .. })) => *d = doc.clone(),
+        (Edit::DocText { text, .. }, Node::Func(Func { doc: Some(d), .. }))
+        | (Edit::DocText { text, .. }, Node::Class(Class { doc: Some(d), .. })) => d.text = *text,
         (Edit::ToggleTabs { .. }, Node::Func(f)) => f.tabs = !f.tabs,
         (Edit::ToggleAsync { .. }, Node::Func(f)) => f.is_async = !f.is_async,
         (Edit::ToggleBodyKind { .. }, Node::Func(f)) => {
@@ -396,7 +403,8 @@ fn class(items: BoxedStrategy<Node>) -> impl Strategy<Value = Class> {
 }
 
 fn assign() -> impl Strategy<Value = Node> {
-    (name(), value(), prop::bool::weighted(0.1)).prop_map(|(name, value, comment)| Node::Assign { name, value, comment })
+    let comment = prop::bool::weighted(0.1);
+    (name(), value(), comment).prop_map(|(name, value, comment)| Node::Assign { name, value, comment })
 }
 
 /// Items of a class body; `nested` allows a class inside (one level).
@@ -447,6 +455,7 @@ fn edit() -> impl Strategy<Value = Edit> {
         1 => (i(), 0..BASES.len() as u8).prop_map(|(target, bases)| Edit::Bases { target, bases }),
         1 => (i(), 0..PARAMS.len() as u8).prop_map(|(target, params)| Edit::Params { target, params }),
         1 => (i(), prop::option::of(doc())).prop_map(|(target, doc)| Edit::Docstring { target, doc }),
+        1 => (i(), value()).prop_map(|(target, text)| Edit::DocText { target, text }),
         1 => i().prop_map(|target| Edit::ToggleTabs { target }),
         1 => i().prop_map(|target| Edit::ToggleAsync { target }),
         1 => i().prop_map(|target| Edit::ToggleBodyKind { target }),
