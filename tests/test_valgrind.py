@@ -61,6 +61,10 @@ def test_extension_is_clean_under_memcheck(tmp_path):
         env=env,
         timeout=600,
     )
+    if "Fatal error at startup" in result.stderr:
+        # The 3.14/3.15 interpreters provisioned from Debian run on their own newer dynamic
+        # loader, which valgrind 3.19 cannot instrument; 3.9-3.13 are checked.
+        pytest.skip("valgrind cannot start this interpreter (its dynamic loader is unsupported)")
     assert "done 19" in result.stdout, result.stderr[-3000:]
     blocks = re.split(r"\n==\d+== \n", result.stderr)
     ours = [
