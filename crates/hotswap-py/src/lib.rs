@@ -16,7 +16,7 @@ use hotswap_core::watch::content_hash;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::engine::{display_path, FileInput, ENGINE, PYTHON_VERSION};
+use crate::engine::{FileInput, ENGINE, PYTHON_VERSION};
 use crate::report::{Report, ReportError};
 
 /// Records `content` as the source `path` is being imported from (the import hook calls this).
@@ -107,12 +107,6 @@ fn currently_reloading() -> bool {
     apply::RELOADING.load(Ordering::SeqCst) > 0
 }
 
-/// The path as hotswap reports it (relative to the working directory when under it).
-#[pyfunction]
-fn report_path(path: &str) -> String {
-    display_path(Path::new(path))
-}
-
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -133,6 +127,5 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(currently_reloading, m)?)?;
     m.add_function(wrap_pyfunction!(enable_inventory, m)?)?;
     m.add_function(wrap_pyfunction!(poll, m)?)?;
-    m.add_function(wrap_pyfunction!(report_path, m)?)?;
     Ok(())
 }
