@@ -38,6 +38,8 @@ def report_dict(report):
         "deleted": list(report.deleted),
         "moved": list(report.moved),
         "notes": list(report.notes),
+        "rude": [{"path": e.path, "line": e.line, "message": e.message} for e in report.rude],
+        "recreated": list(report.recreated),
         "errors": [{"path": e.path, "line": e.line, "message": e.message} for e in report.errors],
         "duration_ms": report.duration_ms,
         "bool": bool(report),

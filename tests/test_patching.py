@@ -140,7 +140,38 @@ def test_decorator_change_redecorates_and_rebinds(project):
     assert prog.eval("old()") == "quiet"
 
 
-def test_class_header_change_recreates_class(project):
+def test_class_base_change_is_made_in_place_when_the_layout_allows(project):
+    project.write(
+        "m.py",
+        """
+        class A:
+            def who(self):
+                return "A"
+
+        class A2:
+            def who(self):
+                return "A2"
+
+            def extra(self):
+                return "extra"
+
+        class B(A):
+            count = 0
+
+            def hello(self):
+                return "hello " + self.who()
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m; b = m.B(); B = m.B; m.B.count = 3")
+    report = edit(project, prog, "m.py", "class B(A):", "class B(A2):")
+    assert report["updated"] == ["m.B"], report
+    assert report["rude"] == [] and report["recreated"] == [], report
+    assert prog.eval("B is m.B and isinstance(b, m.B)") is True
+    assert prog.eval("(b.hello(), b.extra(), m.B.count)") == ["hello A2", "extra", 3]
+
+
+def test_class_base_change_that_cannot_be_made_in_place_recreates_and_says_so(project):
     project.write(
         "m.py",
         """
@@ -154,10 +185,13 @@ def test_class_header_change_recreates_class(project):
         """,
     )
     prog = project.start()
-    prog.exec("import m")
+    prog.exec("import m; old = m.B")
+    # CPython refuses `B.__bases__ = (A,)` when B's only base was `object`.
     report = edit(project, prog, "m.py", "class B:", "class B(A):")
-    assert report["updated"] == ["m.B"], report
-    assert prog.eval("issubclass(m.B, m.A)") is True
+    assert report["recreated"] == ["m.B"], report
+    (rude,) = report["rude"]
+    assert rude["line"] == 6 and "base classes changed" in rude["message"], rude
+    assert prog.eval("issubclass(m.B, m.A) and m.B is not old") is True
 
 
 def test_moved_method_lines_follow(project):

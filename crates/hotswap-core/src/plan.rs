@@ -27,6 +27,14 @@ pub enum StepAction {
     SetClassDoc,
     /// Record the class's new first line (`__firstlineno__`, read by `inspect` on 3.13+).
     MoveClass,
+    /// The class's header or decorators changed, or statements in its body did. The unit is the
+    /// whole class statement. The applier rebuilds the class from it in a scratch namespace
+    /// when the live class needs that (header changed; dataclass, enum, `NamedTuple`: classes
+    /// whose members are generated from the body) and carries the result into the live class,
+    /// which keeps its identity; the statement steps of its body are then covered by the
+    /// rebuild. `keep` are the names bound by its unchanged statements and by its definitions
+    /// (updated in place by their own steps): their live values stay.
+    RefreshClass { header: bool, keep: Vec<String> },
     /// Remove these names from the scope.
     Delete { names: Vec<String> },
     /// Deliberately not applied; the reason is reported.
@@ -53,6 +61,8 @@ pub struct PatchStep {
     pub bare_unit: Option<String>,
     /// Why this step exists, for reports: "body", "signature, docstring", "added", ...
     pub detail: String,
+    /// The item is a statement (not a `def` or `class`): a class rebuild covers it.
+    pub statement: bool,
 }
 
 impl PatchStep {
@@ -80,11 +90,34 @@ impl PatchPlan {
 /// `new_source` is the text `new` was parsed from.
 pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]) -> PatchPlan {
     let mut steps = Vec::with_capacity(changes.len());
+    // Class scopes with changed statements, and the changed statements themselves (by offset).
+    let mut statement_scopes: HashSet<Vec<&str>> = HashSet::new();
+    let mut changed_statements: HashSet<usize> = HashSet::new();
+    for change in changes {
+        let item = change.new.or(change.old);
+        if !change.scope.is_empty() && item.is_some_and(|i| i.as_stmt().is_some()) {
+            statement_scopes.insert(change.scope.clone());
+        }
+        if let Some(item @ Item::Stmt(_)) = change.new {
+            changed_statements.insert(item.byte_range().start);
+        }
+    }
     for change in changes {
         let scope: Vec<String> = change.scope.iter().map(|s| s.to_string()).collect();
         let enclosing = enclosing_classes(new, &change.scope, change.new.map(|item| item.byte_range().start));
         let step = match (change.kind, change.old, change.new) {
             (ChangeKind::Modified(flags), Some(Item::Def(old)), Some(Item::Def(def))) => {
+                let mut path = change.scope.clone();
+                path.push(def.name.as_str());
+                let statements_changed = statement_scopes.contains(&path);
+                let refresh = def.kind.is_class() && (flags.header || flags.decorators || statements_changed);
+                if refresh {
+                    steps.push(refresh_class(new_source, &enclosing, old, def, flags, &changed_statements));
+                    steps.last_mut().expect("just pushed").scope = scope.clone();
+                    if flags.header || flags.decorators {
+                        continue; // the rebuild sets the docstring and first line too
+                    }
+                }
                 for step in modified_def(new_source, &enclosing, old, def, flags) {
                     steps.push(PatchStep { scope: scope.clone(), ..step });
                 }
@@ -117,12 +150,9 @@ fn modified_def(
         unit: String::new(),
         bare_unit: None,
         detail: describe(flags),
+        statement: false,
     };
     if def.kind.is_class() {
-        if flags.header || flags.decorators {
-            let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.clone(), def.span.start);
-            return vec![PatchStep { action: StepAction::Execute, unit, ..base }];
-        }
         // A body change alone needs no step of its own: the class's items carry the changes.
         let mut steps = Vec::new();
         if flags.docstring {
@@ -151,6 +181,7 @@ fn added_or_changed(
     item: &Item,
 ) -> PatchStep {
     let detail = if old.is_none() { "added" } else { "changed" };
+    let statement = item.as_stmt().is_some();
     let (name, indent, action) = match item {
         Item::Def(d) => (d.name.clone(), d.indent.as_str(), StepAction::Execute),
         Item::Stmt(s) => {
@@ -179,6 +210,7 @@ fn added_or_changed(
         unit,
         bare_unit: None,
         detail: detail.into(),
+        statement,
     }
 }
 
@@ -203,6 +235,43 @@ fn deleted(new: &DefinitionTree, scope: &[&str], item: &Item) -> PatchStep {
         unit: String::new(),
         bare_unit: None,
         detail: "deleted".into(),
+        statement: item.as_stmt().is_some(),
+    }
+}
+
+/// The [`StepAction::RefreshClass`] step of a class whose header, decorators or statements
+/// changed. `changed` holds the byte offsets (new source) of changed or added statements.
+fn refresh_class(
+    source: &str,
+    enclosing: &[&Definition],
+    old: &Definition,
+    def: &Definition,
+    flags: DefChange,
+    changed: &HashSet<usize>,
+) -> PatchStep {
+    let mut keep = Vec::new();
+    for child in &def.children {
+        match child {
+            Item::Def(d) => keep.push(d.name.clone()),
+            Item::Stmt(s) if !changed.contains(&child.byte_range().start) => keep.extend(s.binds.iter().cloned()),
+            Item::Stmt(_) => {}
+        }
+    }
+    keep.sort();
+    keep.dedup();
+    let header = flags.header || flags.decorators;
+    let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.clone(), def.span.start);
+    let detail = if header { describe(flags) } else { "class body statements".to_string() };
+    PatchStep {
+        action: StepAction::RefreshClass { header, keep },
+        scope: Vec::new(),
+        name: def.name.clone(),
+        old_line: old.span.start,
+        new_line: def.span.start,
+        unit,
+        bare_unit: None,
+        detail,
+        statement: false,
     }
 }
 

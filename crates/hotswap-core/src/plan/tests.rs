@@ -23,6 +23,9 @@ fn summary(plan: &PatchPlan) -> Vec<(String, String)> {
                 StepAction::MoveClass => format!("moveclass {}->{}", s.old_line, s.new_line),
                 StepAction::Delete { names } => format!("delete {}", names.join(",")),
                 StepAction::Skip { .. } => "skip".to_string(),
+                StepAction::RefreshClass { header, keep } => {
+                    format!("refresh{} keep={}", if *header { "+header" } else { "" }, keep.join(","))
+                }
             };
             (s.dotted_name(), action)
         })
@@ -68,15 +71,15 @@ fn table() {
         ),
         (
             "class attribute",
-            "class C:\n    x = 1\n",
-            "class C:\n    x = 2\n",
-            &[("C.x", "execute")],
+            "class C:\n    x = 1\n    y = 1\n    def m(self):\n        pass\n",
+            "class C:\n    x = 2\n    y = 1\n    def m(self):\n        pass\n",
+            &[("C", "refresh keep=m,y"), ("C.x", "execute")],
         ),
         (
             "class bases",
             "class C:\n    x = 1\n",
             "class C(object):\n    x = 2\n",
-            &[("C", "execute")],
+            &[("C", "refresh+header keep="), ("C.x", "execute")],
         ),
         (
             "statement changed and removed",
@@ -174,7 +177,7 @@ fn class_defined_twice_uses_the_class_of_the_change() {
 
     let old = "class C:\n    pass\nclass C:\n    a = 1\n    a = 2\n";
     let new = "class C:\n    pass\nclass C:\n    a = 1\n";
-    assert_eq!(summary(&plan(old, new)), s(&[("C.a", "skip")]));
+    assert_eq!(summary(&plan(old, new)), s(&[("C", "refresh keep=a"), ("C.a", "skip")]));
 }
 
 #[test]
