@@ -94,6 +94,9 @@ struct Prepared<'py> {
     /// `functools` caches (`lru_cache`, `cache`) in front of updated functions: cleared after
     /// the commit, so no stale result is served for the new code.
     caches: Vec<Bound<'py, PyAny>>,
+    /// Objects that hold code and update themselves (`obj.__conform__(new_code)`), called
+    /// after the commit.
+    conforms: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
     /// Class paths whose members changed (for the class hooks), and those whose `__init__`
     /// changed (for `__migrate__`).
     touched: Vec<Vec<String>>,
@@ -150,6 +153,11 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
             for cache in &prep.caches {
                 if let Err(err) = cache.call_method0("cache_clear") {
                     outcome.report.error(&patch.display_path, 0, format!("cache not cleared: {}", describe_exception(py, &err)));
+                }
+            }
+            for (target, code) in &prep.conforms {
+                if let Err(err) = target.call_method1("__conform__", (code,)) {
+                    outcome.report.error(&patch.display_path, 0, format!("__conform__ failed: {}", describe_exception(py, &err)));
                 }
             }
             let mut init_changed = prep.init_changed.clone();
@@ -470,6 +478,7 @@ fn prepare_module<'py>(
         deferred: Vec::new(),
         done: Vec::new(),
         caches: Vec::new(),
+        conforms: Vec::new(),
         touched: Vec::new(),
         init_changed: HashSet::new(),
     };
@@ -518,8 +527,21 @@ fn prepare_module<'py>(
                     None => unit.clone(),
                 };
                 let live = live_function(&scope, &step.name, step.old_line, &patch.filename).map_err(at)?;
-                if live.is_some() {
+                let conforming = conformers(&scope, &step.name).map_err(at)?;
+                if live.is_none() && !conforming.is_empty() && !rebind {
+                    // An object that transforms code takes the new code itself (`__conform__`).
+                    prepared.conforms.extend(conforming.into_iter().map(|c| (c, new_code.clone())));
+                    prepared.done.push(index);
+                    continue;
+                }
+                if let Some(live) = &live {
                     prepared.caches.extend(caches_in_front(&scope, &step.name).map_err(at)?);
+                    prepared.conforms.extend(conforming.into_iter().map(|c| (c, new_code.clone())));
+                    let old_code = live.getattr("__code__").map_err(at)?;
+                    let qualified = format!("{}.{}", module_name(patch), step.dotted_name());
+                    if let Some(message) = suspended_frames(py, &old_code, &qualified).map_err(at)? {
+                        report.rude(&patch.display_path, step.new_line, message);
+                    }
                 }
                 let fresh = match fresh_function(py, &bare, &scope, &step.name) {
                     Ok(f) => Some(f),
@@ -557,6 +579,7 @@ fn prepare_module<'py>(
                                  references to the old function keep the old code",
                                 step.dotted_name()
                             ));
+                            report.recreated.push(format!("{}.{}", module_name(patch), step.dotted_name()));
                         }
                         prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope });
                     }
@@ -664,6 +687,52 @@ fn plan_rebuilds(py: Python<'_>, patch: &FilePatch<'_>) -> Result<HashMap<Vec<St
         }
     }
     Ok(rebuilds)
+}
+
+/// Objects between a name's binding and its function that take new code themselves through
+/// `__conform__(new_code)` (the protocol jurigged defines for code-transforming wrappers).
+fn conformers<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let mut out = Vec::new();
+    let mut current = namespace_get(scope, name)?;
+    let mut depth = 0;
+    while let Some(obj) = current {
+        if depth > 8 || obj.is_instance_of::<PyFunction>() {
+            break;
+        }
+        depth += 1;
+        if obj.get_type().hasattr("__conform__")? && !obj.is_instance_of::<PyType>() {
+            out.push(obj.clone());
+        }
+        current = ["__wrapped__", "__func__", "func"].iter().find_map(|attr| obj.getattr(*attr).ok());
+    }
+    Ok(out)
+}
+
+/// A generator, coroutine or async generator suspended in `code` keeps running it until it
+/// finishes: a frame cannot change code. Says so when there are any (a heap scan, done only
+/// for generator and coroutine functions).
+fn suspended_frames(py: Python<'_>, code: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<String>> {
+    const SUSPENDABLE: i64 = 0x20 | 0x80 | 0x200; // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
+    if code.getattr("co_flags")?.extract::<i64>()? & SUSPENDABLE == 0 {
+        return Ok(None);
+    }
+    // 3.11+: the generator holds its frame and so the code; 3.9–3.10: a frame object does.
+    let (mut generators, mut frames) = (0, 0);
+    for obj in py.import("gc")?.getattr("get_referrers")?.call1((code,))?.try_iter()? {
+        let obj = obj?;
+        for (code_attr, frame_attr) in [("gi_code", "gi_frame"), ("cr_code", "cr_frame"), ("ag_code", "ag_frame")] {
+            if obj.getattr(code_attr).is_ok_and(|c| c.is(code)) && obj.getattr(frame_attr).is_ok_and(|f| !f.is_none()) {
+                generators += 1;
+            }
+        }
+        if obj.hasattr("f_lasti")? && obj.getattr("f_code").is_ok_and(|c| c.is(code)) {
+            frames += 1;
+        }
+    }
+    let count = if generators > 0 { generators } else { frames };
+    Ok((count > 0).then(|| {
+        format!("{name}: {count} suspended generator/coroutine object(s) keep running the old code until they finish; new calls run the new code")
+    }))
 }
 
 /// `functools` caches (`lru_cache`, `cache`) between a name's binding and its function.

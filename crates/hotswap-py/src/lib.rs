@@ -6,6 +6,7 @@ mod apply;
 mod classes;
 mod engine;
 mod inventory;
+mod propagate;
 mod report;
 mod sync;
 mod watcher;
