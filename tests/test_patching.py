@@ -266,7 +266,45 @@ def test_closure_whose_free_variables_change(project):
     report = edit(project, prog, "m.py", "return n\n", "return n + m\n")
     assert prog.eval("m.make(1)()") == 3  # new closures run the new code
     assert prog.eval("early()") == 1  # the old closure cannot: it has no cell for m
-    assert any("closure created before the edit" in n for n in report["notes"]), report
+    (rude,) = report["rude"]
+    assert "closure created before the edit keeps its old code" in rude["message"], report
+
+
+def test_closure_with_new_free_variables_is_rebuilt_by_its_module_statement(project):
+    project.write(
+        "m.py",
+        """
+        def make(n):
+            def get():
+                return n
+            return get
+
+        handler = make(1)
+        handlers = {"a": make(2)}
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m")
+    report = edit(
+        project,
+        prog,
+        "m.py",
+        "    def get():\n        return n\n",
+        "    k = 10\n    def get():\n        return n * k\n",
+    )
+    assert prog.eval("(m.handler(), m.handlers['a']())") == [10, 20]
+    assert report["rude"] == [], report
+    assert any("m.handler: re-ran line 8" in n for n in report["notes"]), report
+
+
+def test_statement_using_a_changed_value_is_run_again(project):
+    project.write("m.py", "LIMIT = 1\nDOUBLE = LIMIT * 2\nlog = []\nlog.append(DOUBLE)\n")
+    prog = project.start()
+    prog.exec("import m")
+    report = edit(project, prog, "m.py", "LIMIT = 1", "LIMIT = 5")
+    assert report["updated"] == ["m.LIMIT", "m.DOUBLE"], report
+    # `log.append(...)` binds nothing: it is not run again, so nothing is registered twice.
+    assert prog.eval("(m.DOUBLE, m.log)") == [10, [2]]
 
 
 def test_new_module_imported_by_edit(project):

@@ -39,6 +39,10 @@ pub enum StepAction {
     Delete { names: Vec<String> },
     /// Deliberately not applied; the reason is reported.
     Skip { reason: String },
+    /// An unchanged module-level statement that uses a changed function (a factory, as in
+    /// `handler = make_handler(3)`): run again only if a name it binds holds a closure of that
+    /// function which could not take the new code (its free variables changed).
+    ExecuteIfStale,
 }
 
 /// One step of a [`PatchPlan`].
@@ -131,7 +135,102 @@ pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]
         };
         steps.push(PatchStep { scope, ..step });
     }
+    rerun_dependents(new_source, new, changes, &mut steps);
     PatchPlan { steps }
+}
+
+/// Unchanged module-level statements that use what this edit changed: a statement reading a
+/// changed value (`DOUBLE = LIMIT * 2` after `LIMIT` changed) is run again, in source order and
+/// transitively, so the module holds what a fresh import would; one calling a changed function
+/// gets an [`StepAction::ExecuteIfStale`] step.
+fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], steps: &mut Vec<PatchStep>) {
+    let mut values: HashSet<&str> = HashSet::new();
+    let mut functions: HashSet<&str> = HashSet::new();
+    let mut changed_items: HashSet<usize> = HashSet::new();
+    for change in changes.iter().filter(|c| c.scope.is_empty()) {
+        if let Some(item) = change.new {
+            changed_items.insert(item.byte_range().start);
+        }
+        match (change.kind, change.new.or(change.old)) {
+            (_, Some(Item::Stmt(s))) => values.extend(s.binds.iter().map(String::as_str)),
+            (ChangeKind::Modified(_), Some(Item::Def(d))) if !d.kind.is_class() => {
+                functions.insert(d.name.as_str());
+            }
+            (_, Some(Item::Def(d))) => {
+                values.insert(d.name.as_str());
+            }
+            _ => {}
+        }
+    }
+    if values.is_empty() && functions.is_empty() {
+        return;
+    }
+    for item in &new.items {
+        let Item::Stmt(stmt) = item else { continue };
+        if stmt.kind != StatementKind::Plain || stmt.binds.is_empty() || changed_items.contains(&item.byte_range().start) {
+            continue;
+        }
+        let used = identifiers_used(&source[item.byte_range()]);
+        let reads_value = used.iter().find(|n| values.contains(*n) && !stmt.binds.iter().any(|b| b == *n));
+        let calls_function = used.iter().find(|n| functions.contains(*n));
+        let (action, detail) = match (reads_value, calls_function) {
+            (Some(name), _) => (StepAction::Execute, format!("uses {name}, which changed")),
+            (None, Some(name)) => (StepAction::ExecuteIfStale, format!("built by {name}, which changed")),
+            (None, None) => continue,
+        };
+        if action == StepAction::Execute {
+            values.extend(stmt.binds.iter().map(String::as_str));
+        }
+        let step = PatchStep {
+            action,
+            scope: Vec::new(),
+            name: stmt.binds.join(", "),
+            old_line: stmt.span.start,
+            new_line: stmt.span.start,
+            unit: compile_unit(source, &[], &stmt.indent, item.byte_range(), stmt.span.start),
+            bare_unit: None,
+            detail,
+            statement: true,
+        };
+        // Before the first later module-level step, so steps stay in source order.
+        let at = steps
+            .iter()
+            .position(|s| s.scope.is_empty() && s.new_line > step.new_line)
+            .unwrap_or(steps.len());
+        steps.insert(at, step);
+    }
+}
+
+/// The names a statement's text reads: identifiers outside string literals and comments, not
+/// after a `.` (attribute names) and not keywords.
+fn identifiers_used(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'#' {
+            while i < bytes.len() && bytes[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'"' || c == b'\'' {
+            i = string_end(bytes, i);
+        } else if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 {
+            let start = i;
+            while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric() || bytes[i] >= 0x80) {
+                i += 1;
+            }
+            let after_dot = text[..start].trim_end().ends_with('.');
+            // A string prefix (`f"..."`, `rb'...'`) is not a name.
+            let prefix = i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'');
+            if !after_dot && !prefix {
+                out.push(&text[start..i]);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
 }
 
 fn modified_def(

@@ -485,6 +485,8 @@ fn prepare_module<'py>(
     // Old code objects whose live functions (and nested closures) get new code.
     let mut code_pairs: Vec<CodeSwap<'py>> = Vec::new();
     let rebuilds = plan_rebuilds(py, patch)?;
+    // `ExecuteIfStale` steps, decided once the closures that cannot take new code are known.
+    let mut stale_candidates: Vec<(usize, Bound<'py, PyAny>, Scope<'py>)> = Vec::new();
 
     for (index, step) in patch.plan.steps.iter().enumerate() {
         let at = |e: PyErr| (step.new_line.max(step.old_line), e);
@@ -621,6 +623,10 @@ fn prepare_module<'py>(
             StepAction::Delete { names } => {
                 prepared.deferred.push(Deferred::Delete { step: index, scope, names: names.clone() });
             }
+            StepAction::ExecuteIfStale => {
+                let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
+                stale_candidates.push((index, unit, scope));
+            }
             StepAction::Skip { .. } => prepared.done.push(index),
         }
     }
@@ -651,20 +657,82 @@ fn prepare_module<'py>(
         }
     }
     let running = functions_running(py, &lookups).map_err(|e| (0, e))?;
+    let mut stale: Vec<Bound<'py, PyAny>> = Vec::new();
     for (i, functions) in running.into_iter().enumerate() {
         for function in functions {
             let current = function.getattr("__code__").map_err(|e| (0, e))?;
             if check_freevars[i] && !same_freevars(&current, &news[i]) {
-                let name: String = function.getattr("__qualname__").and_then(|n| n.extract()).unwrap_or_default();
-                report.notes.push(format!(
-                    "{name}: a closure created before the edit keeps its old code (its free variables changed)"
-                ));
+                stale.push(function);
                 continue;
             }
             prepared.swaps.push(Swap { function, code: news[i].clone(), attrs: fresh_for[i].clone() });
         }
     }
+    // Closures that cannot take the new code are rebuilt by re-running the module-level
+    // statement that made them from their factory, when there is one.
+    let mut rebuilt: HashSet<usize> = HashSet::new();
+    for (index, unit, scope) in stale_candidates {
+        let step = &patch.plan.steps[index];
+        let mut holds_stale = false;
+        for name in step.name.split(", ") {
+            if let Some(value) = namespace_get(&scope, name).map_err(|e| (step.new_line, e))? {
+                for closure in stale.iter().filter(|c| contains(&value, c)) {
+                    holds_stale = true;
+                    rebuilt.insert(closure.as_ptr() as usize);
+                }
+            }
+        }
+        if holds_stale {
+            report.notes.push(format!(
+                "{}.{}: re-ran line {} to rebuild closures whose free variables changed ({})",
+                module_name(patch),
+                step.name,
+                step.new_line,
+                step.detail
+            ));
+            prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope });
+        }
+    }
+    for closure in stale.iter().filter(|c| !rebuilt.contains(&(c.as_ptr() as usize))) {
+        let name: String = closure.getattr("__qualname__").and_then(|n| n.extract()).unwrap_or_default();
+        report.rude(
+            &patch.display_path,
+            0,
+            format!("{name}: a closure created before the edit keeps its old code (its free variables changed)"),
+        );
+    }
+    prepared.deferred.sort_by_key(Deferred::step);
     Ok(prepared)
+}
+
+/// `value` is `target`, or holds it directly (list, tuple, set, dict values).
+fn contains(value: &Bound<'_, PyAny>, target: &Bound<'_, PyAny>) -> bool {
+    if value.is(target) {
+        return true;
+    }
+    let items = if let Ok(dict) = value.cast::<PyDict>() { Some(dict.values().into_any()) } else { None };
+    let iterable = match &items {
+        Some(values) => values.clone(),
+        None if value.is_instance_of::<pyo3::types::PyList>()
+            || value.is_instance_of::<PyTuple>()
+            || value.is_instance_of::<pyo3::types::PySet>() =>
+        {
+            value.clone()
+        }
+        None => return false,
+    };
+    iterable.try_iter().is_ok_and(|mut it| it.any(|v| v.is_ok_and(|v| v.is(target))))
+}
+
+impl Deferred<'_> {
+    fn step(&self) -> usize {
+        match self {
+            Deferred::Execute { step, .. }
+            | Deferred::Delete { step, .. }
+            | Deferred::LateUpdate { step, .. }
+            | Deferred::Rebuild { step, .. } => *step,
+        }
+    }
 }
 
 /// Class path → the statement steps its rebuild covers, for every `RefreshClass` step whose live
