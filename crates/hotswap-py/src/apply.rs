@@ -960,6 +960,11 @@ fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'p
         if unchanged {
             continue;
         }
+        if matches!(key_str.as_str(), "__annotate_func__" | "__annotate__") {
+            // 3.14+: the unit's annotate function only knows this statement's annotations.
+            merge_annotations(py, class, &value)?;
+            continue;
+        }
         class.setattr(key_str.as_str(), &value)?;
         if value.get_type().hasattr("__set_name__")? {
             value.call_method1("__set_name__", (class, key_str.as_str()))?;
@@ -1001,6 +1006,26 @@ fn keep_lambdas<'py>(scope: &Scope<'py>, lambdas: Vec<(String, Bound<'py, PyAny>
         scope.module.setattr(name.as_str(), &old)?;
     }
     Ok(())
+}
+
+/// Adds the annotations an `__annotate__` function of a compiled statement gives to the
+/// class's annotations (Python 3.14+ evaluates class annotations lazily through it).
+fn merge_annotations<'py>(py: Python<'py>, class: &Bound<'py, PyType>, annotate: &Bound<'py, PyAny>) -> PyResult<()> {
+    if annotate.is_none() {
+        return Ok(());
+    }
+    let added = match annotate.call1((1,)) {
+        Ok(values) => values,
+        Err(_) => {
+            let annotationlib = py.import("annotationlib")?;
+            let forward_ref = annotationlib.getattr("Format")?.getattr("FORWARDREF")?;
+            annotationlib.getattr("call_annotate_function")?.call1((annotate, forward_ref))?
+        }
+    };
+    let merged = PyDict::new(py);
+    merged.call_method1("update", (class.getattr("__annotations__")?,))?;
+    merged.call_method1("update", (added,))?;
+    class.setattr("__annotations__", merged)
 }
 
 struct ResetOnDrop<'a>(&'a AtomicUsize);
