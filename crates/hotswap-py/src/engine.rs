@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use hotswap_core::diff::diff_trees;
 use hotswap_core::parse::parse_definitions;
-use hotswap_core::plan::{plan_patch, PatchPlan};
+use hotswap_core::plan::{module_docstring_step, plan_patch, PatchPlan};
 use hotswap_core::source::{decode_source, DecodeError};
 use hotswap_core::tree::{DefinitionTree, Item, SyntaxIssue};
 use hotswap_core::watch::content_hash;
@@ -194,7 +194,10 @@ impl Engine {
             },
         };
         let changes = diff_trees(&old_tree, &new_tree);
-        let plan = plan_patch(&text, &new_tree, &changes);
+        let mut plan = plan_patch(&text, &new_tree, &changes);
+        if let Some(step) = module_docstring_step(&text, &new_tree, old_tree.docstring_hash) {
+            plan.steps.insert(0, step);
+        }
         drop(changes);
         Planned::Patch(Box::new(FileWork { path: path.to_path_buf(), plan, text, tree: new_tree, hash }))
     }
