@@ -19,6 +19,7 @@ USAGE = """\
 usage: hotswap [options] script.py [args...]
        hotswap [options] -m module[:function] [args...]
        hotswap [options]                      (a live Python prompt)
+       hotswap attach [-w PATH]... PID        (make a running program live; Python 3.14+)
 
 Runs a Python program and applies every edit saved under the watched directories to the
 running program, keeping its state.
@@ -32,6 +33,8 @@ options:
                     (on the main thread between two bytecodes) or manual (when the program
                     calls hotswap.poll())
   -i                open an interactive prompt after the program ends (still live)
+  --no-children     do not make Python processes the program starts live (by default
+                    they are: forked ones always, others through HOTSWAP_WATCH)
   -v, --verbose     say what is watched and every step of each update
   -q, --quiet       only report errors
   --version         print the version and exit
@@ -49,6 +52,7 @@ class Options:
         self.sync = "immediate"
         self.interactive = False
         self.verbosity = 0
+        self.children = True
 
 
 def _fail(message: str) -> NoReturn:
@@ -100,6 +104,9 @@ def parse_args(argv: List[str]) -> Options:
             i += 1 if "=" in arg else 2
         elif arg == "-i":
             opts.interactive = True
+            i += 1
+        elif arg == "--no-children":
+            opts.children = False
             i += 1
         elif arg in ("-v", "--verbose"):
             opts.verbosity += 1
@@ -214,10 +221,47 @@ def interact(namespace: dict) -> None:
     code.interact(banner=banner, local=namespace, exitmsg="")
 
 
+def _quieter_in_forked_children(verbosity: int) -> None:
+    """A forked child applies each edit too: it only says so with -v, and names itself."""
+
+    def child() -> None:
+        logger = logging.getLogger("hotswap")
+        for handler in logger.handlers:
+            handler.setFormatter(logging.Formatter(f"hotswap[{os.getpid()}]: %(message)s"))
+        if verbosity <= 0:
+            logger.setLevel(logging.WARNING if verbosity == 0 else logging.ERROR)
+
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=child)
+
+
+def _live_children(opts: Options, roots: List[str]) -> None:
+    """Python processes the program starts watch the same roots (see ``_autostart``)."""
+    _quieter_in_forked_children(opts.verbosity)
+    if "hotswap._autostart" in sys.modules:  # started with HOTSWAP_WATCH set: this CLI watches
+        sys.modules["hotswap._autostart"].stop()
+    if not opts.children:
+        for name in ("HOTSWAP_WATCH", "HOTSWAP_MAIN", "HOTSWAP_SYNC", "HOTSWAP_DEBOUNCE"):
+            os.environ.pop(name, None)
+        return
+    os.environ["HOTSWAP_WATCH"] = os.pathsep.join(os.path.abspath(r) for r in roots)
+    if opts.script is not None:
+        os.environ["HOTSWAP_MAIN"] = os.path.abspath(opts.script)
+    os.environ["HOTSWAP_SYNC"] = opts.sync
+    if opts.debounce is not None:
+        os.environ["HOTSWAP_DEBOUNCE"] = str(opts.debounce)
+    os.environ["HOTSWAP_VERBOSITY"] = str(opts.verbosity)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     import hotswap
 
-    opts = parse_args(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["attach"]:
+        from ._attach import attach_main
+
+        return attach_main(args[1:])
+    opts = parse_args(args)
     _configure_logging(opts.verbosity)
     if opts.script is not None:
         default_root = os.path.dirname(os.path.abspath(opts.script))
@@ -227,6 +271,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     missing = [r for r in roots if not os.path.exists(r)]
     if missing:
         _fail(f"cannot watch {missing[0]!r}: no such file or directory")
+    _live_children(opts, roots)
     hotswap.install(roots)
     watcher = hotswap.watch(*roots, debounce_ms=opts.debounce, sync=opts.sync)
     status = 0

@@ -4,7 +4,9 @@
 
 mod apply;
 mod engine;
+mod fork;
 mod inventory;
+mod liveloop;
 mod report;
 mod sync;
 mod watcher;
@@ -127,5 +129,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(currently_reloading, m)?)?;
     m.add_function(wrap_pyfunction!(enable_inventory, m)?)?;
     m.add_function(wrap_pyfunction!(poll, m)?)?;
+    fork::register(m)?;
+    liveloop::register(m)?;
     Ok(())
 }
