@@ -269,9 +269,11 @@ def test_forking_while_edits_apply_never_deadlocks(project):
         watcher = hotswap.watch(".")
         print("ready", flush=True)
         failures = 0
-        for i in range(60):
+        for i in range(100):
             pid = os.fork()
             if pid == 0:
+                # Goes through the engine's gate and records: inherited held, this would hang.
+                hotswap.reload_paths(["work.py"])
                 work.answer()
                 os._exit(0)
             _, status = os.waitpid(pid, 0)

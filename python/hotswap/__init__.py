@@ -31,6 +31,7 @@ __all__ = [
     "Watcher",
     "currently_reloading",
     "install",
+    "live_loop",
     "poll",
     "reload_paths",
     "watch",
@@ -150,6 +151,22 @@ def poll() -> Report:
     program is between two consistent states, e.g. once per frame of a game loop.
     """
     return _core.poll()
+
+
+def live_loop(iterable: Optional[Iterable] = None) -> Iterable:
+    """Iterate over ``iterable`` (forever when omitted) in a ``for`` loop whose body is live.
+
+    An edit to the loop's body applies from its next iteration, with the loop's local variables
+    intact; a new body that raises is reported and the previous one keeps running::
+
+        for request in hotswap.live_loop(requests()):
+            handle(request)
+
+    See the README ("Processes, loops and attaching") for what a live body can contain.
+    """
+    from ._liveloop import LiveLoop
+
+    return LiveLoop(iterable, sys._getframe(1))
 
 
 def currently_reloading() -> bool:

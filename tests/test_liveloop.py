@@ -1,0 +1,166 @@
+"""``hotswap.live_loop``: a running loop takes its new body at the next iteration."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from conftest import TIMEOUT
+from test_processes import Lines, hotswap_cli
+
+# Each line on stdin is one iteration; the loop reports its locals after each one.
+LOOP = """\
+import json, sys
+import hotswap
+
+def main():
+    total = 0
+    history = []
+    for line in hotswap.live_loop(sys.stdin):
+        command = line.strip()
+        if command == "stop":
+            break
+        total += 1
+        history.append(command)
+        print(json.dumps({"total": total, "history": history}), flush=True)
+    print(json.dumps({"after": total, "command": command, "history": history}), flush=True)
+
+main()
+"""
+
+
+def iterate_until_step(program: Lines, command: str, key: str, step: int) -> dict:
+    """Iterates until ``key`` grows by ``step`` in one iteration (the new body ran)."""
+    deadline = time.monotonic() + TIMEOUT
+    previous = None
+    while True:
+        program.send(command)
+        line = program.next()
+        if previous is not None and line[key] - previous == step:
+            return line
+        previous = line[key]
+        assert time.monotonic() < deadline, f"{line}\n{program.stderr}"
+        time.sleep(0.02)
+
+
+def test_running_loop_takes_its_new_body_with_locals_intact(project):
+    project.write("app.py", LOOP)
+    program = Lines(hotswap_cli("app.py"), project.root)
+    try:
+        program.send("a")
+        assert program.next() == {"total": 1, "history": ["a"]}
+        project.write("app.py", LOOP.replace("total += 1", "total += 100"), how="atomic")
+        line = iterate_until_step(program, "b", "total", 100)
+        assert line["history"][0] == "a"
+        # The new body keeps the loop's state from one iteration to the next.
+        program.send("c")
+        assert program.next()["total"] == line["total"] + 100
+        program.send("stop")
+        after = program.next()
+        # The variables the new body set are the function's own after the loop.
+        assert after["after"] == line["total"] + 100 and after["command"] == "stop"
+        assert after["history"][-1] == "c"
+        assert program.proc.wait(timeout=TIMEOUT) == 0, program.stderr
+        assert "live loop runs its new body" in program.stderr
+    finally:
+        program.close()
+
+
+def test_new_body_that_raises_is_reported_and_the_previous_one_runs(project):
+    project.write("app.py", LOOP)
+    program = Lines(hotswap_cli("app.py"), project.root)
+    try:
+        program.send("a")
+        assert program.next()["total"] == 1
+        broken = LOOP.replace("total += 1", "total += 1 // (command != 'boom')")
+        project.write("app.py", broken, how="atomic")
+        # Wait until the new body runs (it works for other commands).
+        deadline = time.monotonic() + TIMEOUT
+        while "live loop runs its new body" not in program.stderr:
+            assert time.monotonic() < deadline, program.stderr
+            program.send("x")
+            program.next()
+            time.sleep(0.02)
+        program.send("boom")
+        line = program.next()
+        # The previous body ran the same item, from the locals before the failed iteration.
+        assert line["history"][-1] == "boom"
+        assert line["history"].count("boom") == 1
+        assert "app.py:11: the live loop's new body raised ZeroDivisionError" in program.stderr
+        program.send("stop")
+        assert program.next()["after"] == line["total"]
+    finally:
+        program.close()
+
+
+def test_new_body_with_return_is_refused_and_the_old_one_keeps_running(project):
+    project.write("app.py", LOOP)
+    program = Lines(hotswap_cli("app.py"), project.root)
+    try:
+        program.send("a")
+        assert program.next()["total"] == 1
+        edited = LOOP.replace("            break\n", "            return\n")
+        edited = edited.replace("total += 1", "total += 100")
+        project.write("app.py", edited, how="atomic")
+        deadline = time.monotonic() + TIMEOUT
+        while "uses return" not in program.stderr:
+            assert time.monotonic() < deadline, program.stderr
+            program.send("b")
+            assert program.next()["total"] < 100
+            time.sleep(0.02)
+        assert "app.py:10: the live loop's new body uses return" in program.stderr
+    finally:
+        program.close()
+
+
+def test_live_loop_in_the_main_block(project):
+    source = """\
+    import json, sys
+    import hotswap
+
+    if __name__ == "__main__":
+        count = 0
+        for line in hotswap.live_loop(sys.stdin):
+            count += 1
+            print(json.dumps({"count": count}), flush=True)
+        print(json.dumps({"final": count}), flush=True)
+    """
+    project.write("app.py", source)
+    program = Lines(hotswap_cli("app.py"), project.root)
+    try:
+        program.send("a")
+        assert program.next() == {"count": 1}
+        project.write("app.py", source.replace("count += 1", "count += 10"), how="atomic")
+        line = iterate_until_step(program, "b", "count", 10)
+        program.proc.stdin.close()
+        assert program.next() == {"final": line["count"]}
+    finally:
+        program.close()
+
+
+def test_live_loop_without_hotswap_is_a_plain_loop(project):
+    project.write(
+        "app.py",
+        """\
+        import json, hotswap
+
+        def f():
+            seen = []
+            for i in hotswap.live_loop(range(3)):
+                seen.append(i)
+            n = 0
+            for _ in hotswap.live_loop():
+                n += 1
+                if n == 5:
+                    break
+            return seen, n
+
+        print(json.dumps(f()))
+        """,
+    )
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=project.root, capture_output=True, text=True, timeout=30
+    )
+    assert json.loads(result.stdout) == [[0, 1, 2], 5], result.stderr
