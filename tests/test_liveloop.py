@@ -164,3 +164,83 @@ def test_live_loop_without_hotswap_is_a_plain_loop(project):
         [sys.executable, "app.py"], cwd=project.root, capture_output=True, text=True, timeout=30
     )
     assert json.loads(result.stdout) == [[0, 1, 2], 5], result.stderr
+
+
+MAIN_LOOP = """\
+import json, sys
+
+def main():
+    total = 0
+    while True:
+        command = sys.stdin.readline().strip()
+        if command in ("", "stop"):
+            break
+        total += 1
+        print(json.dumps({"total": total}), flush=True)
+    print(json.dumps({"after": total}), flush=True)
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_cli_makes_the_scripts_while_true_loop_live(project):
+    project.write("app.py", MAIN_LOOP)
+    program = Lines(hotswap_cli("app.py"), project.root)
+    try:
+        program.send("a")
+        assert program.next() == {"total": 1}
+        project.write("app.py", MAIN_LOOP.replace("total += 1", "total += 100"), how="atomic")
+        line = iterate_until_step(program, "b", "total", 100)
+        program.send("stop")
+        assert program.next() == {"after": line["total"]}
+        assert program.proc.wait(timeout=TIMEOUT) == 0, program.stderr
+    finally:
+        program.close()
+
+
+def test_which_loops_the_cli_makes_live(project):
+    project.write(
+        "app.py",
+        """\
+        import json, sys
+
+        def main():
+            while True:
+                break
+
+        def leaves():
+            while True:
+                return  # a live body cannot return: left as it is
+
+        while True:  # top level outside the main block: a reload would re-run it
+            break
+
+        print(json.dumps([
+            "_live_while" in main.__code__.co_names,
+            "_live_while" in leaves.__code__.co_names,
+            "_live_while" in sys._getframe().f_code.co_names,
+        ]))
+        """,
+    )
+    project.write(
+        "guarded.py",
+        """        import json, sys
+
+        if __name__ == "__main__":
+            while True:
+                break
+            print(json.dumps("_live_while" in sys._getframe().f_code.co_names))
+        """,
+    )
+
+    def run(*args):
+        result = subprocess.run(
+            hotswap_cli(*args), cwd=project.root, capture_output=True, text=True, timeout=30
+        )
+        return json.loads(result.stdout)
+
+    assert run("app.py") == [True, False, False]
+    assert run("guarded.py") is True
+    assert run("--no-live-loops", "app.py") == [False, False, False]
+    assert run("--no-live-loops", "guarded.py") is False

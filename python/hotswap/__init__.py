@@ -164,9 +164,12 @@ def live_loop(iterable: Optional[Iterable] = None) -> Iterable:
 
     See the README ("Processes, loops and attaching") for what a live body can contain.
     """
+    import itertools
+
     from ._liveloop import LiveLoop
 
-    return LiveLoop(iterable, sys._getframe(1))
+    frame = sys._getframe(1)
+    return LiveLoop(itertools.count() if iterable is None else iterable, frame)
 
 
 def currently_reloading() -> bool:

@@ -35,6 +35,8 @@ options:
   -i                open an interactive prompt after the program ends (still live)
   --no-children     do not make Python processes the program starts live (by default
                     they are: forked ones always, others through HOTSWAP_WATCH)
+  --no-live-loops   leave the script's `while True:` loops as they are (by default a
+                    running one takes its new body at its next iteration)
   -v, --verbose     say what is watched and every step of each update
   -q, --quiet       only report errors
   --version         print the version and exit
@@ -53,6 +55,7 @@ class Options:
         self.interactive = False
         self.verbosity = 0
         self.children = True
+        self.live_loops = True
 
 
 def _fail(message: str) -> NoReturn:
@@ -108,6 +111,9 @@ def parse_args(argv: List[str]) -> Options:
         elif arg == "--no-children":
             opts.children = False
             i += 1
+        elif arg == "--no-live-loops":
+            opts.live_loops = False
+            i += 1
         elif arg in ("-v", "--verbose"):
             opts.verbosity += 1
             i += 1
@@ -157,7 +163,23 @@ def _fresh_main(path: Optional[str]) -> types.ModuleType:
     return main
 
 
-def run_script(script: str, args: List[str]) -> types.ModuleType:
+def _compile_main(source: bytes, path: str, live_loops: bool) -> types.CodeType:
+    """The script's code, with its main ``while True:`` loops made live (see ``_liveloop``)."""
+    if live_loops:
+        import ast
+
+        from ._liveloop import make_main_loops_live
+
+        try:
+            tree = ast.parse(source, path)
+        except (SyntaxError, ValueError):
+            tree = None  # compiled as is below, so the error reads as under python
+        if tree is not None and make_main_loops_live(tree):
+            return compile(tree, path, "exec", dont_inherit=True)
+    return compile(source, path, "exec", dont_inherit=True)
+
+
+def run_script(script: str, args: List[str], live_loops: bool = False) -> types.ModuleType:
     from . import _core
 
     path = os.path.abspath(script)
@@ -173,7 +195,7 @@ def run_script(script: str, args: List[str]) -> types.ModuleType:
     sys.path[0] = os.path.dirname(path)
     main = _fresh_main(path)
     _core.record_source(path, source)
-    code = compile(source, path, "exec", dont_inherit=True)
+    code = _compile_main(source, path, live_loops)
     exec(code, main.__dict__)
     return main
 
@@ -287,7 +309,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             if opts.module is not None:
                 main_module = run_module(opts.module, opts.args)
             else:
-                main_module = run_script(opts.script, opts.args)
+                main_module = run_script(opts.script, opts.args, opts.live_loops)
         except SystemExit:
             if not opts.interactive:
                 raise

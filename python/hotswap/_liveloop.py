@@ -21,7 +21,7 @@ import logging
 import os
 import sys
 from types import CodeType, FrameType
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from . import _core
 
@@ -30,6 +30,7 @@ log = logging.getLogger("hotswap")
 _ITEM = "__hotswap_item__"
 _BROKE = "__hotswap_broke__"
 _CO_OPTIMIZED = 0x0001
+_NOTHING = object()
 
 
 def _is_live_call(node: ast.expr) -> bool:
@@ -40,16 +41,33 @@ def _is_live_call(node: ast.expr) -> bool:
     return name == "live_loop"
 
 
-def _live_loops(tree: ast.Module) -> Dict[Tuple[str, ...], List[ast.For]]:
-    """Every ``for ... in live_loop(...)`` statement, by enclosing scope, in source order."""
-    found: Dict[Tuple[str, ...], List[ast.For]] = {}
+def _is_while_true(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.While)
+        and isinstance(node.test, ast.Constant)
+        and node.test.value in (True, 1)
+    )
+
+
+Loop = Union[ast.For, ast.While]
+
+
+def _header_end(loop: Loop) -> int:
+    header = loop.iter if isinstance(loop, ast.For) else loop.test
+    return getattr(header, "end_lineno", None) or loop.lineno
+
+
+def _live_loops(tree: ast.Module) -> Dict[Tuple[str, ...], List[Loop]]:
+    """Every ``for ... in live_loop(...)`` and ``while True:`` statement, by enclosing scope,
+    in source order (``while True:`` loops are live in the main script run by the CLI)."""
+    found: Dict[Tuple[str, ...], List[Loop]] = {}
 
     def visit(statements: List[ast.stmt], scope: Tuple[str, ...]) -> None:
         for node in statements:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 visit(node.body, scope + (node.name,))
                 continue
-            if isinstance(node, ast.For) and _is_live_call(node.iter):
+            if (isinstance(node, ast.For) and _is_live_call(node.iter)) or _is_while_true(node):
                 found.setdefault(scope, []).append(node)
             for field in ("body", "orelse", "finalbody", "handlers", "cases"):
                 children = getattr(node, field, None)
@@ -64,7 +82,7 @@ def _live_loops(tree: ast.Module) -> Dict[Tuple[str, ...], List[ast.For]]:
     return found
 
 
-def _unsupported(loop: ast.For) -> Optional[Tuple[int, str]]:
+def _unsupported(loop: Loop) -> Optional[Tuple[int, str]]:
     """Why a body cannot run outside its function (``return`` ...), with the line."""
     if loop.orelse:
         return loop.lineno, "has an else clause"
@@ -92,11 +110,11 @@ def _display(path: str) -> str:
     return os.path.relpath(path, cwd) if path.startswith(cwd.rstrip(os.sep) + os.sep) else path
 
 
-class LiveLoop:
-    """The iterator ``live_loop`` returns; see :func:`hotswap.live_loop`."""
+class LiveLoop(_core.LiveIter):
+    """The iterator ``live_loop`` returns; see :func:`hotswap.live_loop`. Iteration itself is
+    ``_core.LiveIter.__next__``, which calls ``_next`` only when something may have changed."""
 
-    def __init__(self, iterable: Optional[Iterable[Any]], frame: FrameType) -> None:
-        self._items: Iterator[Any] = iter(itertools.count() if iterable is None else iterable)
+    def __init__(self, iterable: Iterable[Any], frame: FrameType) -> None:
         self._frame: Optional[FrameType] = frame
         self._filename = frame.f_code.co_filename
         self._module_level = not frame.f_code.co_flags & _CO_OPTIMIZED
@@ -109,6 +127,10 @@ class LiveLoop:
         self._line = frame.f_lineno
         self._ns: Optional[Dict[str, Any]] = None
         self._done = False
+        self._kind: type = ast.For
+        # Variables shared with closures: kept in step with the frame at each iteration.
+        code = frame.f_code
+        self._cells = () if self._module_level else code.co_cellvars + code.co_freevars
         running = _core.running_source(self._filename)
         if running is None:
             log.debug("%s: live_loop in a file hotswap does not watch", self._filename)
@@ -120,41 +142,37 @@ class LiveLoop:
             return
         for scope, nodes in loops.items():
             for index, node in enumerate(nodes):
-                if node.lineno <= self._line <= (node.iter.end_lineno or node.lineno):
+                if node.lineno <= self._line <= _header_end(node):
                     self._where = (scope, index)
                     self._line = node.lineno
+                    self._kind = type(node)
         if self._where is None:
             log.debug("%s:%d: live_loop is not the iterable of a for statement", *self._at())
 
     def _at(self) -> Tuple[str, int]:
         return _display(self._filename), self._line
 
-    def __iter__(self) -> "LiveLoop":
-        return self
-
-    def __next__(self) -> Any:
-        try:
-            return self._next()
-        except BaseException:
-            self._finish()
-            raise
-
-    def _next(self) -> Any:
+    def _next(self, item: Any = _NOTHING) -> Any:
         while True:
             if self._done:
                 raise StopIteration
-            item = next(self._items)
-            if self._where is not None:
-                self._check()
+            if item is _NOTHING:
+                item = self._next_item()
+            self._check()
             if self._body is None:
                 self._sync_back()
+                self.fast = True
                 return item
             if self._ns is None:
                 self._ns = self._frame_locals()
+            if self._cells:
+                self._pull_cells()
             before = dict(self._ns)
             while True:
                 try:
                     broke = self._run(self._body, item)
+                    if self._cells:
+                        self._push(self._ns)
                     break
                 except Exception as exc:
                     if not self._fallbacks:
@@ -167,8 +185,10 @@ class LiveLoop:
                     self._body, self._body_ran = self._fallbacks.pop(), True
                     if self._body is None:
                         self._sync_back()
+                        self.fast = True
                         return item
             self._body_ran = True
+            item = _NOTHING
             if broke:
                 self._done = True
                 raise StopIteration
@@ -186,6 +206,12 @@ class LiveLoop:
             ns.pop(_BROKE, None)
 
     def _check(self) -> None:
+        generation = _core.source_generation()
+        if generation == self.generation:
+            return
+        self.generation = generation
+        if self._where is None:
+            return
         current = _core.running_source_hash(self._filename)
         if current is None or current == self._seen:
             return
@@ -208,6 +234,13 @@ class LiveLoop:
             return
         loop = nodes[index]
         self._line = loop.lineno
+        if type(loop) is not self._kind:
+            log.warning(
+                "%s:%d: the live loop is no longer a loop of the same kind; its body stays as "
+                "it is",
+                *self._at(),
+            )
+            return
         problem = _unsupported(loop)
         if problem is not None:
             log.error(
@@ -221,8 +254,10 @@ class LiveLoop:
         not_broken = ast.Assign(
             targets=[ast.Name(id=_BROKE, ctx=ast.Store())], value=ast.Constant(False)
         )
+        # `for [] in ((),)`: a while loop's body runs once per item and binds nothing.
+        target = loop.target if isinstance(loop, ast.For) else ast.List(elts=[], ctx=ast.Store())
         runner = ast.For(
-            target=loop.target,
+            target=target,
             iter=ast.Name(id=_ITEM, ctx=ast.Load()),
             body=loop.body,
             orelse=[not_broken],
@@ -245,6 +280,7 @@ class LiveLoop:
         if self._body_ran:  # a body that never completed an iteration is no fallback
             self._fallbacks.append(self._body)
         self._body, self._body_ran = body, False
+        self.fast = False
         log.info("%s:%d: live loop runs its new body from this iteration on", *self._at())
 
     def _report_failure(self, exc: BaseException) -> None:
@@ -271,23 +307,103 @@ class LiveLoop:
     def _sync_back(self) -> None:
         """Writes the variables the new bodies set back to the frame."""
         ns, self._ns = self._ns, None
+        if ns is not None and not self._module_level:
+            self._push(ns)
+
+    def _push(self, values: Dict[str, Any]) -> None:
         frame = self._frame
-        if ns is None or frame is None or self._module_level:
+        if frame is None:
             return
         if sys.version_info >= (3, 13):
             proxy = frame.f_locals  # PEP 667: writes go to the frame's variables
-            for name, value in ns.items():
+            for name, value in values.items():
                 proxy[name] = value
             return
         import ctypes
 
-        frame.f_locals.update(ns)
+        frame.f_locals.update(values)
         ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(0))
+
+    def _pull_cells(self) -> None:
+        """Closures may have changed shared variables since the last iteration."""
+        assert self._frame is not None and self._ns is not None
+        current = self._frame.f_locals
+        for name in self._cells:
+            try:
+                self._ns[name] = current[name]
+            except KeyError:  # an empty cell
+                pass
 
     def _finish(self) -> None:
         self._done = True
+        self.fast = False
         self._sync_back()
         self._frame = None
+
+
+def _live_while() -> LiveLoop:
+    """What a ``while True:`` loop of the main script iterates over once made live."""
+    return LiveLoop(itertools.repeat(()), sys._getframe(1))  # ``for [] in``: binds nothing
+
+
+def make_main_loops_live(tree: ast.Module) -> int:
+    """Turns each ``while True:`` loop of the main script that is inside a function or the
+    ``if __name__ == "__main__":`` block into ``for [] in _live_while():`` (same lines, no new
+    variable), unless its body uses what a live body cannot (``return``, ``yield``...). Loops
+    at the top level elsewhere are left alone: a reload re-runs changed top-level statements.
+    Returns how many loops became live."""
+    count = 0
+
+    def is_main_guard(node: ast.stmt) -> bool:
+        test = getattr(node, "test", None)
+        return (
+            isinstance(node, ast.If)
+            and isinstance(test, ast.Compare)
+            and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__"
+            and len(test.comparators) == 1
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == "__main__"
+        )
+
+    def rewrite(statements: List[Any], live: bool) -> None:
+        nonlocal count
+        for position, node in enumerate(statements):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                rewrite(node.body, True)
+                continue
+            if isinstance(node, ast.ClassDef):
+                rewrite(node.body, False)
+                continue
+            if live and _is_while_true(node) and _unsupported(node) is None:
+                module = ast.Call(
+                    func=ast.Name(id="__import__", ctx=ast.Load()),
+                    args=[ast.Constant("hotswap._liveloop")],
+                    keywords=[],
+                )
+                package = ast.Attribute(value=module, attr="_liveloop", ctx=ast.Load())
+                function = ast.Attribute(value=package, attr="_live_while", ctx=ast.Load())
+                call = ast.Call(func=function, args=[], keywords=[])
+                for child in ast.walk(call):
+                    ast.copy_location(child, node.test)
+                loop = ast.For(
+                    target=ast.List(elts=[], ctx=ast.Store()),
+                    iter=call,
+                    body=node.body,
+                    orelse=[],
+                    type_comment=None,
+                )
+                node = statements[position] = ast.copy_location(loop, node)
+                ast.copy_location(node.target, node)
+                count += 1
+            inner_live = live or is_main_guard(node)
+            for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                children = getattr(node, field, None)
+                if isinstance(children, list):
+                    rewrite(children, inner_live)
+
+    rewrite(tree.body, False)
+    return count
 
 
 def live_loop(iterable: Optional[Iterable[Any]] = None) -> LiveLoop:
@@ -301,4 +417,4 @@ def live_loop(iterable: Optional[Iterable[Any]] = None) -> LiveLoop:
     and writes them back when the loop ends. A body that uses ``return``, ``yield``, ``await``
     or ``nonlocal``, or a loop with an ``else`` clause, is reported and not applied.
     """
-    return LiveLoop(iterable, sys._getframe(1))
+    return LiveLoop(itertools.count() if iterable is None else iterable, sys._getframe(1))

@@ -295,6 +295,7 @@ impl Engine {
                 mark_dirty(&mut tree.items, &step.scope, step.new_line.max(step.old_line));
             }
             files.insert(w.path, FileRecord { text: w.text, hash: w.hash, tree: Some(tree) });
+            crate::liveloop::source_changed();
         }
     }
 }
