@@ -409,3 +409,38 @@ def test_attach_errors_are_clear(project):
         hotswap_cli("attach"), cwd=project.root, capture_output=True, text=True, timeout=TIMEOUT
     )
     assert result.returncode == 2 and "give its PID" in result.stderr
+
+
+def test_hotswap_watch_variable_makes_any_python_program_live(project):
+    """What ``HOTSWAP_WATCH=. gunicorn ...`` relies on: no CLI, no import of hotswap."""
+    project.write("work.py", WORK_OLD)
+    project.write(
+        "main.py",
+        """\
+        import json, sys
+        import work
+        for line in sys.stdin:
+            print(json.dumps({"answer": work.answer(), "live": "hotswap" in sys.modules}))
+            sys.stdout.flush()
+        """,
+    )
+    program = Lines([sys.executable, "main.py"], project.root, env={"HOTSWAP_WATCH": "."})
+    try:
+        program.send("?")
+        assert program.next() == {"answer": "old", "live": True}
+        project.write("work.py", WORK_NEW, how="atomic")
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            program.send("?")
+            if program.next()["answer"] == "new":
+                break
+            assert time.monotonic() < deadline, program.stderr
+            time.sleep(0.02)
+    finally:
+        program.close()
+    program = Lines([sys.executable, "main.py"], project.root)
+    try:
+        program.send("?")
+        assert program.next() == {"answer": "new", "live": False}
+    finally:
+        program.close()

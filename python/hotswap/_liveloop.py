@@ -300,8 +300,8 @@ class LiveLoop(_core.LiveIter):
 
     def _frame_locals(self) -> Dict[str, Any]:
         assert self._frame is not None
-        if self._module_level:
-            return self._frame.f_globals
+        if self._module_level:  # the module's globals (or a class body's namespace) itself
+            return self._frame.f_locals
         return dict(self._frame.f_locals)
 
     def _sync_back(self) -> None:
