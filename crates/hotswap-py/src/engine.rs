@@ -477,7 +477,7 @@ impl Engine {
         }
     }
 
-    /// The text and hash of every recorded file: what this process runs.
+    /// The path and hash of every recorded file: what this process runs.
     pub fn recorded_hashes(&self) -> Vec<(PathBuf, u64)> {
         lock(&self.files).iter().map(|(path, record)| (path.clone(), record.hash)).collect()
     }
