@@ -444,3 +444,37 @@ def test_hotswap_watch_variable_makes_any_python_program_live(project):
         assert program.next() == {"answer": "new", "live": False}
     finally:
         program.close()
+
+
+def test_forked_child_keeps_the_manual_sync_mode(project):
+    project.write("work.py", WORK_OLD)
+    project.write(
+        "main.py",
+        """\
+        import json, os, sys, time
+        import hotswap
+        import work
+
+        watcher = hotswap.watch(".", sync="manual")
+        pid = os.fork()
+        if pid == 0:
+            print(json.dumps({"child": work.answer()}), flush=True)
+            deadline = time.monotonic() + 10
+            while work.answer() == "old" and time.monotonic() < deadline:
+                time.sleep(0.01)
+                report = hotswap.poll()  # the edit waits for the child's own poll()
+            print(json.dumps({"child": work.answer(), "updated": list(report.updated)}))
+            sys.stdout.flush()
+            os._exit(0)
+        os.waitpid(pid, 0)
+        watcher.stop()
+        """,
+    )
+    program = Lines([sys.executable, "main.py"], project.root)
+    try:
+        assert program.next() == {"child": "old"}
+        project.write("work.py", WORK_NEW, how="atomic")
+        assert program.next() == {"child": "new", "updated": ["work.answer"]}
+        assert program.proc.wait(timeout=TIMEOUT) == 0
+    finally:
+        program.close()
