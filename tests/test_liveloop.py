@@ -244,3 +244,48 @@ def test_which_loops_the_cli_makes_live(project):
     assert run("guarded.py") is True
     assert run("--no-live-loops", "app.py") == [False, False, False]
     assert run("--no-live-loops", "guarded.py") is False
+
+
+def test_closures_share_the_live_bodys_variables(project):
+    source = """\
+    import json, sys
+    import hotswap
+
+    def main():
+        count = 0
+
+        def peek():
+            return count
+
+        def bump():
+            nonlocal count
+            count += 1000
+
+        for line in hotswap.live_loop(sys.stdin):
+            seen = peek()
+            if line.strip() == "bump":
+                bump()
+            else:
+                count += 1
+            print(json.dumps({"seen": seen, "count": count}), flush=True)
+
+    main()
+    """
+    project.write("app.py", source)
+    program = Lines(hotswap_cli("app.py"), project.root)
+    try:
+        program.send("a")
+        assert program.next() == {"seen": 0, "count": 1}
+        project.write("app.py", source.replace("count += 1\n", "count += 10\n"), how="atomic")
+        line = iterate_until_step(program, "b", "count", 10)
+        # The closure sees what the new body set in the previous iteration...
+        program.send("c")
+        assert program.next() == {"seen": line["count"], "count": line["count"] + 10}
+        # ... and the new body sees what a closure set, from the next iteration on (within the
+        # iteration that called it, the body still reads its own copy).
+        program.send("bump")
+        assert program.next()["count"] == line["count"] + 10
+        program.send("d")
+        assert program.next() == {"seen": line["count"] + 1010, "count": line["count"] + 1020}
+    finally:
+        program.close()

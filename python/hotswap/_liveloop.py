@@ -165,14 +165,13 @@ class LiveLoop(_core.LiveIter):
                 return item
             if self._ns is None:
                 self._ns = self._frame_locals()
-            if self._cells:
-                self._pull_cells()
+            pulled = self._pull_cells() if self._cells else {}
             before = dict(self._ns)
             while True:
                 try:
                     broke = self._run(self._body, item)
                     if self._cells:
-                        self._push(self._ns)
+                        self._settle_cells(pulled)
                     break
                 except Exception as exc:
                     if not self._fallbacks:
@@ -324,15 +323,32 @@ class LiveLoop(_core.LiveIter):
         frame.f_locals.update(values)
         ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(0))
 
-    def _pull_cells(self) -> None:
+    def _pull_cells(self) -> Dict[str, Any]:
         """Closures may have changed shared variables since the last iteration."""
         assert self._frame is not None and self._ns is not None
         current = self._frame.f_locals
+        pulled = {}
         for name in self._cells:
             try:
-                self._ns[name] = current[name]
+                pulled[name] = self._ns[name] = current[name]
             except KeyError:  # an empty cell
                 pass
+        return pulled
+
+    def _settle_cells(self, pulled: Dict[str, Any]) -> None:
+        """After an iteration: shared variables the body rebound go to the frame (where
+        closures see them); the others take what a closure may have set meanwhile."""
+        assert self._frame is not None and self._ns is not None
+        ns = self._ns
+        current = self._frame.f_locals
+        rebound = {}
+        for name in self._cells:
+            if name in ns and (name not in pulled or ns[name] is not pulled[name]):
+                rebound[name] = ns[name]
+            elif name in current:
+                ns[name] = current[name]
+        if rebound:
+            self._push(rebound)
 
     def _finish(self) -> None:
         self._done = True
