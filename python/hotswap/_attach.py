@@ -74,6 +74,18 @@ def start_in_target(roots: List[str], verbosity: int) -> str:
     return f"watching {', '.join(watcher.roots)} (Python {sys.version.split()[0]})"
 
 
+def _alive(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) would terminate it on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pass
+    return True
+
+
 def _fail(message: str, code: int = 1) -> int:
     sys.stderr.write(f"hotswap attach: {message}\n")
     return code
@@ -123,12 +135,15 @@ def attach_main(argv: List[str]) -> int:
             f"{sys.version.split()[0]}. Run attach with the target's Python 3.14+ interpreter, "
             "or start the program under hotswap instead."
         )
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not _alive(pid):
         return _fail(f"no process with PID {pid}")
-    except PermissionError:
-        return _fail(f"permission denied for PID {pid} (it belongs to another user)")
+    if os.name == "posix":
+        try:
+            os.kill(pid, 0)
+        except PermissionError:
+            return _fail(f"permission denied for PID {pid} (it belongs to another user)")
+        except OSError:
+            pass
     directory = tempfile.mkdtemp(prefix="hotswap-attach-")
     script = os.path.join(directory, "attach.py")
     status = os.path.join(directory, "status")
@@ -160,9 +175,7 @@ def attach_main(argv: List[str]) -> int:
                     "code (a long sleep, a lock, input()) runs it when it gets back to Python. "
                     "Nothing was changed."
                 )
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not _alive(pid):
                 return _fail(f"PID {pid} exited before it ran the attach script")
             time.sleep(0.01)
         with open(status) as f:
