@@ -31,6 +31,14 @@ main()
 """
 
 
+def wait_stderr(program: Lines, text: str) -> None:
+    """stderr is read by another thread: wait for ``text`` to arrive."""
+    deadline = time.monotonic() + TIMEOUT
+    while text not in program.stderr:
+        assert time.monotonic() < deadline, program.stderr
+        time.sleep(0.01)
+
+
 def iterate_until_step(program: Lines, command: str, key: str, step: int) -> dict:
     """Iterates until ``key`` grows by ``step`` in one iteration (the new body ran)."""
     deadline = time.monotonic() + TIMEOUT
@@ -63,7 +71,7 @@ def test_running_loop_takes_its_new_body_with_locals_intact(project):
         assert after["after"] == line["total"] + 100 and after["command"] == "stop"
         assert after["history"][-1] == "c"
         assert program.proc.wait(timeout=TIMEOUT) == 0, program.stderr
-        assert "live loop runs its new body" in program.stderr
+        wait_stderr(program, "live loop runs its new body")
     finally:
         program.close()
 
@@ -88,7 +96,7 @@ def test_new_body_that_raises_is_reported_and_the_previous_one_runs(project):
         # The previous body ran the same item, from the locals before the failed iteration.
         assert line["history"][-1] == "boom"
         assert line["history"].count("boom") == 1
-        assert "app.py:11: the live loop's new body raised ZeroDivisionError" in program.stderr
+        wait_stderr(program, "app.py:11: the live loop's new body raised ZeroDivisionError")
         program.send("stop")
         assert program.next()["after"] == line["total"]
     finally:
@@ -110,7 +118,7 @@ def test_new_body_with_return_is_refused_and_the_old_one_keeps_running(project):
             program.send("b")
             assert program.next()["total"] < 100
             time.sleep(0.02)
-        assert "app.py:10: the live loop's new body uses return" in program.stderr
+        wait_stderr(program, "app.py:10: the live loop's new body uses return")
     finally:
         program.close()
 
