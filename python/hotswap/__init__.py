@@ -23,14 +23,18 @@ from typing import Callable, Iterable, Optional, Union
 from . import _core
 from ._core import Report, ReportError
 from ._importhook import install_import_hook
+from ._patch import Patch, PatchError, patch
 
 __version__ = "0.1.0"
 __all__ = [
+    "Patch",
+    "PatchError",
     "Report",
     "ReportError",
     "Watcher",
     "currently_reloading",
     "install",
+    "patch",
     "poll",
     "reload_paths",
     "watch",

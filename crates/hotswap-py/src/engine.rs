@@ -77,6 +77,11 @@ impl Engine {
         Ok(())
     }
 
+    /// The text the module loaded from `path` runs, if recorded.
+    pub fn recorded_text(&self, path: &Path) -> Option<String> {
+        lock(&self.files).get(path).map(|record| record.text.clone())
+    }
+
     pub fn has_record(&self, path: &Path) -> bool {
         lock(&self.files).contains_key(path)
     }

@@ -5,6 +5,7 @@
 mod apply;
 mod engine;
 mod inventory;
+mod patching;
 mod report;
 mod sync;
 mod watcher;
@@ -127,5 +128,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(currently_reloading, m)?)?;
     m.add_function(wrap_pyfunction!(enable_inventory, m)?)?;
     m.add_function(wrap_pyfunction!(poll, m)?)?;
+    m.add_function(wrap_pyfunction!(patching::reload_source, m)?)?;
+    m.add_function(wrap_pyfunction!(patching::recorded_source, m)?)?;
+    m.add_function(wrap_pyfunction!(patching::definitions, m)?)?;
     Ok(())
 }
