@@ -19,6 +19,7 @@ USAGE = """\
 usage: hotswap [options] script.py [args...]
        hotswap [options] -m module[:function] [args...]
        hotswap [options]                      (a live Python prompt)
+       hotswap [options] --loop module:function [args...]
 
 Runs a Python program and applies every edit saved under the watched directories to the
 running program, keeping its state.
@@ -32,6 +33,8 @@ options:
                     (on the main thread between two bytecodes) or manual (when the program
                     calls hotswap.poll())
   -i                open an interactive prompt after the program ends (still live)
+  --loop MOD:FUNC   call FUNC, then call it again after each edit of its module or of the
+                    modules it loaded; Ctrl-C stops
   -v, --verbose     say what is watched and every step of each update
   -q, --quiet       only report errors
   --version         print the version and exit
@@ -49,6 +52,7 @@ class Options:
         self.sync = "immediate"
         self.interactive = False
         self.verbosity = 0
+        self.loop: Optional[str] = None
 
 
 def _fail(message: str) -> NoReturn:
@@ -79,6 +83,10 @@ def parse_args(argv: List[str]) -> Options:
         if arg == "-m":
             opts.module = value()
             opts.args = argv[i + 2 :]
+            return opts
+        if arg == "--loop" or arg.startswith("--loop="):
+            opts.loop = arg.split("=", 1)[1] if "=" in arg else value()
+            opts.args = argv[i + 1 if "=" in arg else i + 2 :]
             return opts
         if arg in ("-w", "--watch"):
             opts.watch.append(value())
@@ -232,6 +240,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     status = 0
     main_module: Optional[types.ModuleType] = None
     try:
+        if opts.loop is not None:
+            from ._devloop import run_loop
+
+            return run_loop(opts.loop, opts.args, watcher)
         if opts.script is None and opts.module is None:
             sys.argv[:] = [""]
             sys.path[0] = ""
