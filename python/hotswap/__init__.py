@@ -167,5 +167,18 @@ def currently_reloading() -> bool:
     return _core.currently_reloading()
 
 
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext hotswap``: modules imported in IPython/Jupyter become live (see ``ipython``)."""
+    from .ipython import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    from .ipython import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
 if sys.version_info < (3, 9):  # pragma: no cover
     raise ImportError("hotswap needs Python 3.9 or newer")
