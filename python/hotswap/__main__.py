@@ -236,6 +236,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if missing:
         _fail(f"cannot watch {missing[0]!r}: no such file or directory")
     hotswap.install(roots)
+    from ._frameworks import install as turn_off_restart_reloaders
+
+    turn_off_restart_reloaders()
     watcher = hotswap.watch(*roots, debounce_ms=opts.debounce, sync=opts.sync)
     status = 0
     main_module: Optional[types.ModuleType] = None
