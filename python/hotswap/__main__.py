@@ -33,6 +33,11 @@ options:
                     (on the main thread between two bytecodes) or manual (when the program
                     calls hotswap.poll())
   -i                open an interactive prompt after the program ends (still live)
+  --test ARGS       after each applied edit, run the tests (pytest ARGS: paths and options,
+                    one shell-quoted string, repeatable) that import a changed module, in
+                    this process; edits then apply on the main thread unless --sync is given
+  --revert-on-fail  with --test: take back an edit whose tests fail in the running program
+                    (the file is not changed)
   --loop MOD:FUNC   call FUNC, then call it again after each edit of its module or of the
                     modules it loaded; Ctrl-C stops
   -v, --verbose     say what is watched and every step of each update
@@ -53,6 +58,9 @@ class Options:
         self.interactive = False
         self.verbosity = 0
         self.loop: Optional[str] = None
+        self.test_args: List[str] = []
+        self.revert_on_fail = False
+        self.sync_given = False
 
 
 def _fail(message: str) -> NoReturn:
@@ -101,7 +109,16 @@ def parse_args(argv: List[str]) -> Options:
             except ValueError:
                 _fail(f"--debounce needs a number of milliseconds, not {text!r}")
             i += 1 if "=" in arg else 2
+        elif arg == "--test" or arg.startswith("--test="):
+            import shlex
+
+            opts.test_args.extend(shlex.split(arg.split("=", 1)[1] if "=" in arg else value()))
+            i += 1 if "=" in arg else 2
+        elif arg == "--revert-on-fail":
+            opts.revert_on_fail = True
+            i += 1
         elif arg == "--sync" or arg.startswith("--sync="):
+            opts.sync_given = True
             opts.sync = arg.split("=", 1)[1] if "=" in arg else value()
             if opts.sync not in ("immediate", "main", "manual"):
                 _fail(f"--sync must be immediate, main or manual, not {opts.sync!r}")
@@ -239,7 +256,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     from ._frameworks import install as turn_off_restart_reloaders
 
     turn_off_restart_reloaders()
-    watcher = hotswap.watch(*roots, debounce_ms=opts.debounce, sync=opts.sync)
+    on_reload = None
+    if opts.test_args or opts.revert_on_fail:
+        from ._testrun import TestOnReload
+
+        if not opts.test_args:
+            _fail("--revert-on-fail needs --test")
+        on_reload = TestOnReload(opts.test_args, opts.revert_on_fail, roots)
+        if not opts.sync_given:
+            opts.sync = "main"
+    watcher = hotswap.watch(*roots, debounce_ms=opts.debounce, sync=opts.sync, on_reload=on_reload)
     status = 0
     main_module: Optional[types.ModuleType] = None
     try:

@@ -130,6 +130,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(poll, m)?)?;
     m.add_function(wrap_pyfunction!(patching::reload_source, m)?)?;
     m.add_function(wrap_pyfunction!(patching::recorded_source, m)?)?;
+    m.add_function(wrap_pyfunction!(patching::previous_source, m)?)?;
     m.add_function(wrap_pyfunction!(patching::definitions, m)?)?;
     Ok(())
 }

@@ -38,6 +38,12 @@ pub fn recorded_source(path: &str) -> Option<String> {
     ENGINE.recorded_text(&canonical(path))
 }
 
+/// The text the module loaded from `path` ran before the last batch that changed it.
+#[pyfunction]
+pub fn previous_source(path: &str) -> Option<String> {
+    ENGINE.previous_text(&canonical(path))
+}
+
 /// One item of [`definitions`]: (kind, qualname or statement key, start, end, first line, last
 /// line, indent). `start..end` are character offsets into the text (decorators included, the
 /// trailing newline not); kind is "function", "async function", "class" or "statement".
