@@ -221,6 +221,28 @@ def run_module(target: str, args: List[str]) -> types.ModuleType:
     return module
 
 
+def _keep_history(readline: types.ModuleType) -> None:
+    """Share the normal REPL's history file: read it now, write it back on exit."""
+    import atexit
+
+    path = os.environ.get("PYTHON_HISTORY") or os.path.join(
+        os.path.expanduser("~"), ".python_history"
+    )
+    if readline.get_current_history_length() == 0:
+        try:
+            readline.read_history_file(path)
+        except OSError:
+            pass
+
+    def write() -> None:
+        try:
+            readline.write_history_file(path)
+        except OSError:
+            pass
+
+    atexit.register(write)
+
+
 def interact(namespace: dict) -> None:
     import code
 
@@ -229,7 +251,12 @@ def interact(namespace: dict) -> None:
         import rlcompleter
 
         readline.set_completer(rlcompleter.Completer(namespace).complete)
-        readline.parse_and_bind("tab: complete")
+        if "libedit" in (readline.__doc__ or ""):  # pragma: no cover - macOS's readline
+            readline.parse_and_bind("bind ^I rl_complete")
+        else:
+            readline.parse_and_bind("tab: complete")
+        if sys.stdin.isatty():
+            _keep_history(readline)
     except ImportError:  # pragma: no cover - platforms without readline
         pass
     banner = (
