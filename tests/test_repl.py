@@ -15,7 +15,8 @@ UP = "\x1b[A"
 
 def spawn(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHON_HISTORY", "PYTHONSTARTUP")}
-    env.update(HOME=str(tmp_path), TERM="xterm")
+    (tmp_path / "startup.py").write_text("STARTED = 'yes'\n")
+    env.update(HOME=str(tmp_path), TERM="xterm", PYTHONSTARTUP=str(tmp_path / "startup.py"))
     child = pexpect.spawn(
         sys.executable,
         ["-m", "hotswap"],
@@ -39,6 +40,7 @@ def run(child, line, expected):
 def test_prompt_is_live_with_completion_and_history(tmp_path):
     (tmp_path / "shapes.py").write_text("def describe_shape(unit):\n    return 'old ' + unit\n")
     child = spawn(tmp_path)
+    run(child, "STARTED", "'yes'")  # PYTHONSTARTUP ran, as in the normal prompt
     run(child, "import shapes", "import shapes")
     # Tab completes the attribute, as in the normal REPL.
     child.send("shapes.desc\t")

@@ -74,6 +74,14 @@ def test_without_revert_failures_are_reported_and_unrelated_edits_run_no_tests(t
     child.expect("1 failed")
     child.expect("tests FAILED for calc")
     child.expect("program sees 6")  # kept: no --revert-on-fail
+    # Editing the tests applies too: a changed test and a new one run, asserts still explain.
+    (tmp_path / "tests" / "test_calc.py").write_text(
+        TESTS.replace("== 5", "== 6") + "\n\ndef test_new():\n    assert calc.add(1, 1) == 2\n"
+    )
+    child.expect("test_calc changed; running tests/test_calc.py")
+    child.expect("assert 1 == 2")
+    child.expect("1 failed.*1 passed")
+    child.expect("tests FAILED for test_calc")
     child.sendintr()
     child.expect(pexpect.EOF)
 

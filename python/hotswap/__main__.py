@@ -243,6 +243,19 @@ def _keep_history(readline: types.ModuleType) -> None:
     atexit.register(write)
 
 
+def _run_startup_file(namespace: dict) -> None:
+    """``PYTHONSTARTUP``, as the normal prompt runs it."""
+    path = os.environ.get("PYTHONSTARTUP")
+    if not path or not os.path.isfile(path):
+        return
+    try:
+        with open(path, "rb") as f:
+            exec(compile(f.read(), path, "exec"), namespace)
+    except Exception as exc:
+        tb = _user_traceback(exc)
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+
+
 def interact(namespace: dict) -> None:
     import code
 
@@ -304,6 +317,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             sys.argv[:] = [""]
             sys.path[0] = ""
             main_module = _fresh_main(None)
+            _run_startup_file(main_module.__dict__)
             interact(main_module.__dict__)
             return 0
         try:

@@ -68,15 +68,18 @@ class _Loader(importlib.abc.Loader):
 
 
 class _Finder(importlib.abc.MetaPathFinder):
+    def __init__(self) -> None:
+        self.finding: set = set()
+
     def find_spec(self, name, path, target=None):
         adjust = ADJUST.get(name)
-        if adjust is None:
+        if adjust is None or name in self.finding:
             return None
-        sys.meta_path.remove(self)
+        self.finding.add(name)  # the search below asks this finder again: say no then
         try:
             spec = importlib.util.find_spec(name)
         finally:
-            sys.meta_path.insert(0, self)
+            self.finding.discard(name)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return None
         spec.loader = _Loader(spec.loader, adjust)

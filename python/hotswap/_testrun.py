@@ -12,10 +12,13 @@ program is paused while the tests run and never runs an edit that is about to be
 
 from __future__ import annotations
 
+import _thread
 import ast
 import logging
 import os
 import sys
+import threading
+import time
 from typing import Dict, Iterable, List, Set
 
 from . import _core
@@ -60,6 +63,31 @@ def _related(a: str, b: str) -> bool:
     return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
 
+class _RecordTestModules:
+    """Records the test modules pytest just imported (through its assertion rewriter, not
+    hotswap's import hook), so saving a test file later is applied like any other edit."""
+
+    def __init__(self, roots: List[str]) -> None:
+        self.roots = roots
+
+    def pytest_collection_finish(self, session) -> None:
+        _core.record_loaded(self.roots)
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        self.interrupted = True
+
+
+def _interrupt_program() -> None:
+    """Hand a Ctrl-C that hit the test run to the program: raised inside hotswap's callback it
+    would be reported and dropped, so it is raised again once the callback has returned."""
+
+    def later() -> None:
+        time.sleep(0.05)
+        _thread.interrupt_main()
+
+    threading.Thread(target=later, name="hotswap-interrupt", daemon=True).start()
+
+
 class TestOnReload:
     """The ``on_reload`` callback of ``hotswap --test``."""
 
@@ -91,6 +119,12 @@ class TestOnReload:
         return options
 
     def __call__(self, report) -> None:
+        try:
+            self._test(report)
+        except KeyboardInterrupt:
+            _interrupt_program()
+
+    def _test(self, report) -> None:
         if report.errors or not (report.updated or report.added or report.deleted):
             return
         changed = self._changed_modules([*report.updated, *report.added, *report.deleted])
@@ -110,9 +144,10 @@ class TestOnReload:
             return
         shown = ", ".join(os.path.relpath(t, self.cwd) for t in tests)
         print(f"hotswap: {what} changed; running {shown}", file=sys.stderr, flush=True)
+        from .pytest_plugin import _rewrite_asserts
+
+        _rewrite_asserts(report, None)  # edited test modules keep pytest's assert messages
         status = self._run(self._options() + options + tests)
-        # Test modules pytest imported are recorded too, so editing them later applies.
-        _core.record_loaded(self.roots)
         if status in (0, 5):  # passed, or no tests collected
             print(f"hotswap: tests passed for {what}", file=sys.stderr, flush=True)
             return
@@ -151,7 +186,11 @@ class TestOnReload:
             return 0
         saved_argv = sys.argv[:]
         try:
-            return int(pytest.main(argv))
+            recorder = _RecordTestModules(self.roots)
+            status = int(pytest.main(argv, plugins=[recorder]))
+            if getattr(recorder, "interrupted", False):
+                raise KeyboardInterrupt
+            return status
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # a crash of the test run must not end the program

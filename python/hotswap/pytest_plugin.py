@@ -246,7 +246,7 @@ def _describe(report) -> str:
     return "hotswap: " + ("; ".join(parts) or "applied")
 
 
-def _rewrite_asserts(report, config: pytest.Config) -> None:
+def _rewrite_asserts(report, config: Optional[pytest.Config]) -> None:
     """Give the test functions a save updated pytest's assertion messages back.
 
     The engine compiles new code from the plain source; in a module pytest rewrote when it
