@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -64,7 +65,7 @@ def get(url: str, proc: subprocess.Popen, expect_prefix: str) -> str:
     body = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}: {proc.stdout.read()}")
+            raise AssertionError(f"server exited with {proc.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 body = response.read().decode()
@@ -76,35 +77,64 @@ def get(url: str, proc: subprocess.Popen, expect_prefix: str) -> str:
     raise AssertionError(f"{url} answered {body!r}, not {expect_prefix}...")
 
 
-def serve_and_edit(tmp_path, app_file: str, source: str, argv: list, port: int) -> None:
+class Server:
+    """``python -m hotswap ARGV`` in the background, its output collected line by line."""
+
+    def __init__(self, cwd, argv: list) -> None:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hotswap", *argv],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        self.lines: list = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for_output(self, text: str) -> None:
+        deadline = time.monotonic() + TIMEOUT
+        while text not in self.output:
+            assert time.monotonic() < deadline, f"{text!r} not in the output:\n{self.output}"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(timeout=10)
+
+
+def serve_and_edit(tmp_path, app_file: str, source: str, argv: list, port: int) -> Server:
     (tmp_path / app_file).write_text(source)
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hotswap", *argv],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    server = Server(tmp_path, argv)
     try:
         url = f"http://127.0.0.1:{port}/"
-        first = get(url, proc, "v1 ")
-        assert first == f"v1 hits=1 pid={proc.pid}"
+        first = get(url, server.proc, "v1 ")
+        assert first == f"v1 hits=1 pid={server.proc.pid}"
         (tmp_path / app_file).write_text(source.replace('f"v1 hits', 'f"v2 hits'))
-        second = get(url, proc, "v2 ")
+        second = get(url, server.proc, "v2 ")
         hits = int(second.split("hits=")[1].split()[0])
         assert hits >= 2  # the list of hits survived the edit
-        assert second == f"v2 hits={hits} pid={proc.pid}"
+        assert second == f"v2 hits={hits} pid={server.proc.pid}"
+        server.wait_for_output("hotswap: updated ")
+        return server
     finally:
-        proc.terminate()
-        try:
-            output = proc.communicate(timeout=10)[0]
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output = proc.communicate()[0]
-    return output
+        server.stop()
 
 
 def test_uvicorn_starlette_with_its_reload_flag(tmp_path):
@@ -112,7 +142,7 @@ def test_uvicorn_starlette_with_its_reload_flag(tmp_path):
     pytest.importorskip("uvicorn")
     port = free_port()
     argv = ["-m", "uvicorn", "app:app", "--port", str(port), "--reload"]
-    output = serve_and_edit(tmp_path, "app.py", STARLETTE_APP, argv, port)
+    output = serve_and_edit(tmp_path, "app.py", STARLETTE_APP, argv, port).output
     assert "uvicorn's restarting reloader is off" in output
     assert "updated app.home" in output
 
@@ -121,7 +151,7 @@ def test_flask_run_debug(tmp_path):
     pytest.importorskip("flask")
     port = free_port()
     argv = ["-m", "flask", "--app", "app", "run", "--debug", "--port", str(port)]
-    output = serve_and_edit(tmp_path, "app.py", FLASK_APP, argv, port)
+    output = serve_and_edit(tmp_path, "app.py", FLASK_APP, argv, port).output
     assert "werkzeug's restarting reloader is off" in output
     assert "updated app.home" in output
 
@@ -129,5 +159,7 @@ def test_flask_run_debug(tmp_path):
 def test_flask_app_run_script(tmp_path):
     pytest.importorskip("flask")
     port = free_port()
-    output = serve_and_edit(tmp_path, "server.py", FLASK_APP, ["server.py", str(port)], port)
+    argv = ["server.py", str(port)]
+    output = serve_and_edit(tmp_path, "server.py", FLASK_APP, argv, port).output
     assert "werkzeug's restarting reloader is off" in output
+    assert "updated __main__.home" in output
