@@ -94,3 +94,16 @@ def test_revert_on_fail_needs_test(tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 2
+
+
+def test_options_parse():
+    from hotswap.__main__ import parse_args
+
+    argv = ["--test", "tests -k 'a or b'", "--test=more", "--revert-on-fail", "s.py", "x"]
+    opts = parse_args(argv)
+    assert opts.test_args == ["tests", "-k", "a or b", "more"]
+    assert opts.revert_on_fail and opts.script == "s.py" and opts.args == ["x"]
+    assert not opts.sync_given
+    opts = parse_args(["-w", "src", "--sync", "immediate", "--loop", "m:f", "-v", "a"])
+    assert (opts.loop, opts.args, opts.watch) == ("m:f", ["-v", "a"], ["src"])
+    assert opts.sync_given
