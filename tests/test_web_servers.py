@@ -53,6 +53,29 @@ if __name__ == "__main__":
 """
 
 
+DJANGO_FILES = {
+    "settings.py": (
+        'SECRET_KEY = "test"\nDEBUG = True\nALLOWED_HOSTS = ["127.0.0.1"]\n'
+        'ROOT_URLCONF = "urls"\nINSTALLED_APPS = []\nDATABASES = {}\nMIDDLEWARE = []\n'
+    ),
+    "urls.py": (
+        "from django.urls import path\n\nimport views\n\nurlpatterns = [path('', views.home)]\n"
+    ),
+}
+DJANGO_VIEWS = """\
+import os
+
+from django.http import HttpResponse
+
+HITS = []
+
+
+def home(request):
+    HITS.append(1)
+    return HttpResponse(f"v1 hits={len(HITS)} pid={os.getpid()}")
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -163,3 +186,14 @@ def test_flask_app_run_script(tmp_path):
     output = serve_and_edit(tmp_path, "server.py", FLASK_APP, argv, port).output
     assert "werkzeug's restarting reloader is off" in output
     assert "updated __main__.home" in output
+
+
+def test_django_runserver(tmp_path):
+    pytest.importorskip("django")
+    for name, text in DJANGO_FILES.items():
+        (tmp_path / name).write_text(text)
+    port = free_port()
+    argv = ["-m", "django", "runserver", f"127.0.0.1:{port}", "--settings=settings"]
+    output = serve_and_edit(tmp_path, "views.py", DJANGO_VIEWS, argv, port).output
+    assert "Django's restarting autoreloader is off" in output
+    assert "updated views.home" in output

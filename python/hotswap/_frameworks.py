@@ -1,9 +1,9 @@
 """Web frameworks under the ``hotswap`` command: their restart-based reloaders are turned off.
 
-``flask run --debug``, ``app.run(debug=True)`` (werkzeug) and ``uvicorn --reload`` restart the
-whole process on every save, which throws away the state hotswap keeps. When the program runs
-under the ``hotswap`` command, those modules are adjusted right after they are imported so the
-server runs in this process and edits are applied in place instead.
+``flask run --debug``, ``app.run(debug=True)`` (werkzeug), ``uvicorn --reload`` and Django's
+``runserver`` restart the whole process on every save, which throws away the state hotswap
+keeps. When the program runs under the ``hotswap`` command, those modules are adjusted right
+after they are imported so the server runs in this process and edits are applied in place.
 """
 
 from __future__ import annotations
@@ -45,7 +45,19 @@ def _uvicorn_config(module) -> None:
     config.__init__ = __init__
 
 
+def _django_autoreload(module) -> None:
+    def run_with_reloader(main_func, *args, **kwargs):
+        log.info("Django's restarting autoreloader is off: hotswap applies edits in place")
+        try:
+            main_func(*args, **kwargs)
+        except KeyboardInterrupt:
+            pass
+
+    module.run_with_reloader = run_with_reloader
+
+
 ADJUST: Dict[str, Callable] = {
+    "django.utils.autoreload": _django_autoreload,
     "werkzeug.serving": _werkzeug_serving,
     "uvicorn.config": _uvicorn_config,
 }
