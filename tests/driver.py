@@ -31,6 +31,10 @@ def to_json(value):
         return repr(value)
 
 
+def error_dict(error):
+    return {"path": error.path, "line": error.line, "message": error.message}
+
+
 def report_dict(report):
     return {
         "updated": list(report.updated),
@@ -38,7 +42,10 @@ def report_dict(report):
         "deleted": list(report.deleted),
         "moved": list(report.moved),
         "notes": list(report.notes),
-        "errors": [{"path": e.path, "line": e.line, "message": e.message} for e in report.errors],
+        "errors": [error_dict(e) for e in report.errors],
+        "rude": [error_dict(e) for e in getattr(report, "rude", [])],
+        "recreated": list(getattr(report, "recreated", [])),
+        "paths": list(getattr(report, "paths", [])),
         "duration_ms": report.duration_ms,
         "bool": bool(report),
         "repr": repr(report),
