@@ -11,7 +11,8 @@ run through the real watcher (``Program.watch()``, ``Project.write``, ``Program.
 The scenarios live in ``test_scenarios_<category>.py``; pytest ids are ``category/name``.
 
 ``python tests/scenarios.py --count`` prints the number of scenarios per category;
-``--xfails`` lists the scenarios marked as expected failures with their causes.
+``--xfails`` lists the scenarios marked as expected failures with their causes; ``--run`` runs
+them with the current interpreter and prints passed/xfailed/skipped/failed per category.
 
 Conventions for expectations:
 
@@ -320,7 +321,53 @@ def all_scenarios() -> list:
     return out
 
 
+def run_and_tally(extra: list) -> int:
+    """Runs the scenario tests with this interpreter and prints outcomes per category."""
+    import subprocess
+    import tempfile
+    import xml.etree.ElementTree as ET
+
+    here = Path(__file__).parent
+    files = sorted(str(p) for p in here.glob("test_scenarios_*.py"))
+    with tempfile.TemporaryDirectory() as tmp:
+        xml = Path(tmp) / "junit.xml"
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        code = subprocess.call([*cmd, f"--junitxml={xml}", *files, *extra])
+        root = ET.parse(xml).getroot()
+    counts: dict = {}
+    for case in root.iter("testcase"):
+        name = case.get("name", "")
+        if "[" not in name:
+            category, mode = "cli", "plain"
+        else:
+            category = name.split("[", 1)[1].split("/", 1)[0]
+            mode = name.split("[", 1)[0].replace("test_", "")
+        outcome = "passed"
+        for child in case:
+            if child.tag == "skipped":
+                outcome = "xfailed" if child.get("type") == "pytest.xfail" else "skipped"
+            elif child.tag in ("failure", "error"):
+                outcome = "failed"
+        row = counts.setdefault(category, {})
+        row[(mode, outcome)] = row.get((mode, outcome), 0) + 1
+    version = ".".join(map(str, sys.version_info[:2]))
+    print(f"\nPython {version}: scenario outcomes per category (reload runs / watcher runs)")
+    kinds = ("passed", "xfailed", "skipped", "failed")
+    print(f"{'category':<14} " + " ".join(f"{k:>15}" for k in kinds))
+    for category in sorted(counts):
+        row = counts[category]
+        cells = []
+        for k in kinds:
+            cells.append(
+                f"{row.get(('reload', k), 0) + row.get(('plain', k), 0)}/{row.get(('watch', k), 0)}"
+            )
+        print(f"{category:<14} " + " ".join(f"{c:>15}" for c in cells))
+    return code
+
+
 def main(argv: list) -> int:
+    if "--run" in argv:
+        return run_and_tally([a for a in argv if a != "--run"])
     if "--xfails" in argv:
         for sc in all_scenarios():
             if sc.xfail:
@@ -329,7 +376,7 @@ def main(argv: list) -> int:
                 print(f"- `{sc.id}` (watcher run only): {sc.xfail_watch}")
         return 0
     if "--count" not in argv:
-        print("usage: python tests/scenarios.py --count | --xfails", file=sys.stderr)
+        print("usage: python tests/scenarios.py --count | --xfails | --run", file=sys.stderr)
         return 2
     counts: dict = {}
     for sc in all_scenarios():

@@ -164,9 +164,11 @@ SCENARIOS = [
                 '@hotswap.after_reload\ndef _after():\n    LOG.append("after:" + VERSION)\n',
                 "",
             ),
-            expect={"m.LOG": ["before:1"]},
+            expect={"m.LOG[0]": "before:1"},
         ),
-        E(("m.py", "return 1", "return 2"), expect={"m.LOG": ["before:1", "before:1"]}),
+        # whether the removed hook ran after its own removal is not specified; after the next
+        # edit only the remaining before-hook runs
+        E(("m.py", "return 1", "return 2"), expect={"m.LOG[-1]": "before:1"}),
     ),
     S(
         C,
