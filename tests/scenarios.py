@@ -80,7 +80,8 @@ class Edit:
     ``changes`` items: ``(file, text)`` replaces the whole file; ``(file, old, new)`` replaces
     the single occurrence of ``old``. ``reload`` overrides the paths passed to ``reload_paths``
     (default: the changed files, in order). ``run`` is executed after the reload, before the
-    expectations are evaluated.
+    expectations are evaluated. ``how`` is how the files are written (``Project.write``: plain,
+    atomic, vim, two-step).
     """
 
     changes: list
@@ -97,6 +98,7 @@ class Edit:
     stderr: tuple = ()
     reload: Optional[list] = None
     run: str = ""
+    how: str = "plain"
 
 
 @dataclass
@@ -293,9 +295,7 @@ def run_scenario(project, sc: Scenario, mode: str) -> None:
             if name not in changed:
                 changed.append(name)
         for name in changed:
-            path = project.path(name)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(current[name])
+            project.write(name, current[name], how=edit.how)
         if mode == "reload":
             report = prog.reload(*(edit.reload if edit.reload is not None else changed))
         else:

@@ -41,6 +41,7 @@ SCENARIOS = [
             ("m.py", "return 1", "return 2"),
             expect={"k.f()": 2, "m.K().f()": 2},
             updated=("m.K.f",),
+            how="atomic",
         ),
         watch=True,
     ),
@@ -656,6 +657,113 @@ SCENARIOS = [
         "import m\nK0 = m.K",
         E(("m.py", "doc1", "doc2"), expect={"m.K.__doc__": "doc2", "K0 is m.K": True}),
     ),
+    S(
+        C,
+        "class_level_state_survives",
+        {
+            "m.py": """
+            class K:
+                instances = []
+
+                def __init__(self):
+                    K.instances.append(self)
+
+                def f(self):
+                    return 1
+            """
+        },
+        "import m\nk = m.K()\nm.K()",
+        E(("m.py", "return 1", "return 2"), expect={"len(m.K.instances)": 2, "k.f()": 2}),
+    ),
+    S(
+        C,
+        "init_subclass_new_subclass_added",
+        {
+            "m.py": """
+            class Base:
+                registry = []
+
+                def __init_subclass__(cls, **kw):
+                    super().__init_subclass__(**kw)
+                    Base.registry.append(cls.__name__)
+
+            class A(Base):
+                pass
+            """
+        },
+        "import m",
+        E(
+            (
+                "m.py",
+                "class A(Base):\n    pass\n",
+                "class A(Base):\n    pass\n\n\nclass B(Base):\n    pass\n",
+            ),
+            expect={"m.Base.registry": ["A", "B"]},
+            added=("m.B",),
+        ),
+    ),
+    S(
+        C,
+        "eq_added_makes_unhashable",
+        {"m.py": "class K:\n    X = 1\n"},
+        "import m\nk = m.K()",
+        E(
+            ("m.py", "X = 1", "X = 1\n\n    def __eq__(self, other):\n        return True"),
+            expect={"k == 1": True, "raises(lambda: hash(k))": "TypeError"},
+        ),
+    ),
+    S(
+        C,
+        "dunder_new_changed",
+        {
+            "m.py": """
+            class K:
+                def __new__(cls, *args):
+                    obj = super().__new__(cls)
+                    obj.tag = "n1"
+                    return obj
+            """
+        },
+        "import m",
+        E(("m.py", '"n1"', '"n2"'), expect={"m.K().tag": "n2"}),
+    ),
+    S(
+        C,
+        "slots_class_method_added",
+        {
+            "m.py": "class K:\n    __slots__ = ('a',)\n\n"
+            "    def __init__(self):\n        self.a = 1\n"
+        },
+        "import m\nk = m.K()",
+        E(
+            (
+                "m.py",
+                "self.a = 1\n",
+                "self.a = 1\n\n    def twice(self):\n        return self.a * 2\n",
+            ),
+            expect={"k.twice()": 2},
+        ),
+    ),
+    S(
+        C,
+        "generic_class_method",
+        {
+            "m.py": """
+            from typing import Generic, TypeVar
+
+            T = TypeVar("T")
+
+            class Box(Generic[T]):
+                def __init__(self, item: T):
+                    self.item = item
+
+                def get(self) -> T:
+                    return self.item
+            """
+        },
+        "import m\nb = m.Box[int](3)",
+        E(("m.py", "return self.item", "return [self.item]"), expect={"b.get()": [3]}),
+    ),
 ]
 
 
@@ -663,12 +771,14 @@ SCENARIOS = [
 WHY_1 = "__abstractmethods__ not recomputed after the class is updated"
 WHY_2 = "ABC subclass cache not cleared after update (_abc_caches_clear): isinstance stays True"
 WHY_3 = "class header change re-creates the class instead of assigning __bases__"
+WHY_4 = "__eq__ added in place: __hash__ is not set to None as class creation would do"
 xfail(
     SCENARIOS,
     {
         "abc_new_abstractmethod": WHY_1,
         "protocol_runtime_checkable": WHY_2,
         "base_class_changed": WHY_3,
+        "eq_added_makes_unhashable": WHY_4,
     },
 )
 

@@ -414,6 +414,42 @@ SCENARIOS = [
         "import m\nk = m.K()",
         E(("m.py", 'return "a"', 'return "b"'), expect={"k.name": "B"}),
     ),
+    S(
+        C,
+        "singledispatchmethod_impl",
+        {
+            "m.py": """
+            from functools import singledispatchmethod
+
+            class K:
+                @singledispatchmethod
+                def show(self, x):
+                    return "obj"
+
+                @show.register
+                def _(self, x: int):
+                    return "int1"
+            """
+        },
+        "import m\nk = m.K()",
+        E(("m.py", '"int1"', '"int2"'), expect={"k.show(1)": "int2", "k.show('a')": "obj"}),
+    ),
+    S(
+        C,
+        "asynccontextmanager",
+        {
+            "m.py": """
+            from contextlib import asynccontextmanager
+
+            @asynccontextmanager
+            async def ctx():
+                yield "a1"
+            """
+        },
+        "import m, asyncio\nctx = m.ctx\n"
+        "async def use(cm):\n    async with cm() as v:\n        return v",
+        E(("m.py", '"a1"', '"a2"'), expect={"asyncio.run(use(ctx))": "a2"}),
+    ),
 ]
 
 

@@ -263,9 +263,26 @@ SCENARIOS = [
         {"m.py": "def f():\n    return 1\n"},
         "from m import f",
         E(("m.py", "return 1", "return 2"), expect={"f()": 2}),
-        E(("m.py", "return 2", "return 3"), expect={"f()": 3}),
-        E(("m.py", "return 3", "return 1"), expect={"f()": 1}),
+        E(("m.py", "return 2", "return 3"), expect={"f()": 3}, how="atomic"),
+        E(("m.py", "return 3", "return 1"), expect={"f()": 1}, how="vim"),
         watch=True,
+    ),
+    S(
+        C,
+        "global_statement_state_kept",
+        {"m.py": "N = 0\n\ndef inc():\n    global N\n    N += 1\n    return N\n"},
+        "import m\nm.inc(); m.inc()",
+        E(("m.py", "N += 1", "N += 10"), expect={"m.inc()": 12}),
+    ),
+    S(
+        C,
+        "keyword_only_added",
+        {"m.py": "def f(a):\n    return a\n"},
+        "import m\ng = m.f",
+        E(
+            ("m.py", "def f(a):\n    return a", "def f(a, *, scale=3):\n    return a * scale"),
+            expect={"g(2)": 6, "g(2, scale=1)": 2},
+        ),
     ),
 ]
 

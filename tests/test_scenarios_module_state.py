@@ -15,6 +15,7 @@ SCENARIOS = [
             ("m.py", "LIMIT = 10", "LIMIT = 20"),
             expect={"(m.LIMIT, get())": [20, 20]},
             updated=("m.LIMIT",),
+            how="vim",
         ),
         watch=True,
     ),
@@ -231,6 +232,40 @@ SCENARIOS = [
         "import m\nnext(m._ids)",
         E(("m.py", "return 1", "return 2"), expect={"m.TOKEN": 0, "next(m._ids)": 2}),
     ),
+    S(
+        C,
+        "module_getattr_changed",
+        {"m.py": "def __getattr__(name):\n    return 'v1:' + name\n"},
+        "import m",
+        E(("m.py", "'v1:'", "'v2:'"), expect={"m.anything": "v2:anything"}),
+    ),
+    S(
+        C,
+        "function_inside_if_block",
+        {"m.py": "import sys\n\nif sys.version_info >= (3,):\n    def f():\n        return 1\n"},
+        "import m\ng = m.f",
+        E(("m.py", "return 1", "return 2"), expect={"g()": 2, "m.f()": 2}),
+    ),
+    S(
+        C,
+        "try_import_fallback_edit",
+        {
+            "m.py": "try:\n    import json as codec\nexcept ImportError:\n    codec = None\n\n"
+            "def f():\n    return codec.__name__\n"
+        },
+        "import m",
+        E(
+            ("m.py", "return codec.__name__", "return codec.__name__.upper()"),
+            expect={"m.f()": "JSON"},
+        ),
+    ),
+    S(
+        C,
+        "table_built_by_loop",
+        {"m.py": "TABLE = {}\nfor i in range(3):\n    TABLE[i] = i * 2\n"},
+        "import m\nt = m.TABLE",
+        E(("m.py", "i * 2", "i * 3"), expect={"m.TABLE": {"0": 0, "1": 3, "2": 6}}),
+    ),
 ]
 
 
@@ -244,6 +279,7 @@ WHY_6 = (
     "batch not applied in dependency order: importer's statements run before provider defines"
     " the name"
 )
+WHY_7 = "function in an if-block: block re-run makes a new function; held references keep old code"
 xfail(
     SCENARIOS,
     {
@@ -252,6 +288,7 @@ xfail(
         "star_import_respects_all": WHY_3,
         "dependent_statement_rerun": WHY_4,
         "module_docstring": WHY_5,
+        "function_inside_if_block": WHY_7,
     },
     {
         "package_init_reexport_follows": WHY_6,

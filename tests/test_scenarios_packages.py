@@ -192,6 +192,18 @@ SCENARIOS = [
             expect={"b.K is a.K": True, "k.f()": "a2"},
         ),
     ),
+    S(
+        C,
+        "new_module_and_importer_in_batch",
+        {"pkg/__init__.py": "X = 1\n"},
+        "import pkg",
+        E(
+            ("pkg/new.py", "def thing():\n    return 'new'\n"),
+            ("pkg/__init__.py", "X = 1\n", "X = 1\nfrom .new import thing\n"),
+            expect={"pkg.thing()": "new"},
+        ),
+        watch=True,
+    ),
 ]
 
 

@@ -170,6 +170,17 @@ SCENARIOS = [
             recreated=("m.B",),
         ),
     ),
+    S(
+        C,
+        "slots_added_to_plain_class",
+        {"m.py": "class K:\n    def __init__(self):\n        self.a = 1\n"},
+        "import m\nk = m.K()",
+        E(
+            ("m.py", "class K:\n", "class K:\n    __slots__ = ('a',)\n\n"),
+            expect={"k.a": 1},
+            rude=(("m.py", None, "slots"),),
+        ),
+    ),
 ]
 
 
@@ -189,6 +200,7 @@ xfail(
         "slot_removed": WHY_2,
         "slots_change_beside_method_edit": WHY_2,
         "slots_dataclass_field_added": WHY_2,
+        "slots_added_to_plain_class": WHY_2,
         "namedtuple_field_added": WHY_3,
         "base_layout_incompatible": WHY_4,
     },
