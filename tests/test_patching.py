@@ -140,7 +140,38 @@ def test_decorator_change_redecorates_and_rebinds(project):
     assert prog.eval("old()") == "quiet"
 
 
-def test_class_header_change_recreates_class(project):
+def test_class_base_change_is_made_in_place_when_the_layout_allows(project):
+    project.write(
+        "m.py",
+        """
+        class A:
+            def who(self):
+                return "A"
+
+        class A2:
+            def who(self):
+                return "A2"
+
+            def extra(self):
+                return "extra"
+
+        class B(A):
+            count = 0
+
+            def hello(self):
+                return "hello " + self.who()
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m; b = m.B(); B = m.B; m.B.count = 3")
+    report = edit(project, prog, "m.py", "class B(A):", "class B(A2):")
+    assert report["updated"] == ["m.B"], report
+    assert report["rude"] == [] and report["recreated"] == [], report
+    assert prog.eval("B is m.B and isinstance(b, m.B)") is True
+    assert prog.eval("(b.hello(), b.extra(), m.B.count)") == ["hello A2", "extra", 3]
+
+
+def test_class_base_change_that_cannot_be_made_in_place_recreates_and_says_so(project):
     project.write(
         "m.py",
         """
@@ -154,10 +185,13 @@ def test_class_header_change_recreates_class(project):
         """,
     )
     prog = project.start()
-    prog.exec("import m")
+    prog.exec("import m; old = m.B")
+    # CPython refuses `B.__bases__ = (A,)` when B's only base was `object`.
     report = edit(project, prog, "m.py", "class B:", "class B(A):")
-    assert report["updated"] == ["m.B"], report
-    assert prog.eval("issubclass(m.B, m.A)") is True
+    assert report["recreated"] == ["m.B"], report
+    (rude,) = report["rude"]
+    assert rude["line"] == 6 and "base classes changed" in rude["message"], rude
+    assert prog.eval("issubclass(m.B, m.A) and m.B is not old") is True
 
 
 def test_moved_method_lines_follow(project):
@@ -232,7 +266,45 @@ def test_closure_whose_free_variables_change(project):
     report = edit(project, prog, "m.py", "return n\n", "return n + m\n")
     assert prog.eval("m.make(1)()") == 3  # new closures run the new code
     assert prog.eval("early()") == 1  # the old closure cannot: it has no cell for m
-    assert any("closure created before the edit" in n for n in report["notes"]), report
+    (rude,) = report["rude"]
+    assert "closure created before the edit keeps its old code" in rude["message"], report
+
+
+def test_closure_with_new_free_variables_is_rebuilt_by_its_module_statement(project):
+    project.write(
+        "m.py",
+        """
+        def make(n):
+            def get():
+                return n
+            return get
+
+        handler = make(1)
+        handlers = {"a": make(2)}
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m")
+    report = edit(
+        project,
+        prog,
+        "m.py",
+        "    def get():\n        return n\n",
+        "    k = 10\n    def get():\n        return n * k\n",
+    )
+    assert prog.eval("(m.handler(), m.handlers['a']())") == [10, 20]
+    assert report["rude"] == [], report
+    assert any("m.handler: re-ran line 8" in n for n in report["notes"]), report
+
+
+def test_statement_using_a_changed_value_is_run_again(project):
+    project.write("m.py", "LIMIT = 1\nDOUBLE = LIMIT * 2\nlog = []\nlog.append(DOUBLE)\n")
+    prog = project.start()
+    prog.exec("import m")
+    report = edit(project, prog, "m.py", "LIMIT = 1", "LIMIT = 5")
+    assert report["updated"] == ["m.LIMIT", "m.DOUBLE"], report
+    # `log.append(...)` binds nothing: it is not run again, so nothing is registered twice.
+    assert prog.eval("(m.DOUBLE, m.log)") == [10, [2]]
 
 
 def test_new_module_imported_by_edit(project):

@@ -23,14 +23,18 @@ from typing import Callable, Iterable, Optional, Union
 from . import _core
 from ._core import Report, ReportError
 from ._importhook import install_import_hook
+from ._state import after_reload, before_reload, keep
 
 __version__ = "0.1.0"
 __all__ = [
     "Report",
     "ReportError",
     "Watcher",
+    "after_reload",
+    "before_reload",
     "currently_reloading",
     "install",
+    "keep",
     "poll",
     "reload_paths",
     "watch",

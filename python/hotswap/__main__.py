@@ -31,6 +31,9 @@ options:
   --sync MODE       when edits apply: immediate (default, from the watcher thread), main
                     (on the main thread between two bytecodes) or manual (when the program
                     calls hotswap.poll())
+  --on-rude ACTION  after an edit that cannot be applied in place (e.g. a class whose
+                    instance layout changed): warn (default) and keep running, or restart
+                    the program with the same arguments
   -i                open an interactive prompt after the program ends (still live)
   -v, --verbose     say what is watched and every step of each update
   -q, --quiet       only report errors
@@ -47,6 +50,7 @@ class Options:
         self.watch: List[str] = []
         self.debounce: Optional[float] = None
         self.sync = "immediate"
+        self.on_rude = "warn"
         self.interactive = False
         self.verbosity = 0
 
@@ -97,6 +101,11 @@ def parse_args(argv: List[str]) -> Options:
             opts.sync = arg.split("=", 1)[1] if "=" in arg else value()
             if opts.sync not in ("immediate", "main", "manual"):
                 _fail(f"--sync must be immediate, main or manual, not {opts.sync!r}")
+            i += 1 if "=" in arg else 2
+        elif arg == "--on-rude" or arg.startswith("--on-rude="):
+            opts.on_rude = arg.split("=", 1)[1] if "=" in arg else value()
+            if opts.on_rude not in ("warn", "restart"):
+                _fail(f"--on-rude must be warn or restart, not {opts.on_rude!r}")
             i += 1 if "=" in arg else 2
         elif arg == "-i":
             opts.interactive = True
@@ -214,10 +223,38 @@ def interact(namespace: dict) -> None:
     code.interact(banner=banner, local=namespace, exitmsg="")
 
 
+def _restart_command(cli_args: List[str]) -> List[str]:
+    """The command that started this program: interpreter options, ``-m hotswap``, arguments."""
+    orig = getattr(sys, "orig_argv", None)
+    if orig and "hotswap" in " ".join(orig):
+        return list(orig)
+    return [sys.executable, "-m", "hotswap", *cli_args]
+
+
+def _restart_on_rude(cli_args: List[str]):
+    """An ``on_reload`` callback that restarts the process after a rude edit."""
+    log = logging.getLogger("hotswap")
+
+    def on_reload(report) -> None:
+        if not report.rude:
+            return
+        log.warning("restarting: an edit could not be applied in place (--on-rude restart)")
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        command = _restart_command(cli_args)
+        os.execv(command[0], command)
+
+    return on_reload
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     import hotswap
 
-    opts = parse_args(sys.argv[1:] if argv is None else argv)
+    cli_args = sys.argv[1:] if argv is None else list(argv)
+    opts = parse_args(cli_args)
     _configure_logging(opts.verbosity)
     if opts.script is not None:
         default_root = os.path.dirname(os.path.abspath(opts.script))
@@ -228,7 +265,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if missing:
         _fail(f"cannot watch {missing[0]!r}: no such file or directory")
     hotswap.install(roots)
-    watcher = hotswap.watch(*roots, debounce_ms=opts.debounce, sync=opts.sync)
+    on_reload = _restart_on_rude(cli_args) if opts.on_rude == "restart" else None
+    watcher = hotswap.watch(*roots, debounce_ms=opts.debounce, sync=opts.sync, on_reload=on_reload)
     status = 0
     main_module: Optional[types.ModuleType] = None
     try:

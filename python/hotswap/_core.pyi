@@ -17,6 +17,8 @@ class Report:
     deleted: List[str]
     moved: List[str]
     errors: List[ReportError]
+    rude: List[ReportError]
+    recreated: List[str]
     notes: List[str]
     paths: List[str]
     duration_ms: float

@@ -20,8 +20,9 @@
 //!   only if at least one flag is set.
 //! - A function is one unit: the definitions nested in it are not diffed separately.
 //! - A class emits its own `Modified` change if any flag is set, and then its children are diffed
-//!   recursively with `scope` extended by the class name, unless its `header` or `decorators`
-//!   changed: then the whole class is re-run and its children are not diffed.
+//!   recursively with `scope` extended by the class name, also when its `header` or
+//!   `decorators` changed: the class is then rebuilt, and its children's changes tell which of
+//!   its members keep their live values.
 //! - Statements: a matched key with a different text hash → `StatementChanged` (only possible
 //!   for name-keyed `=` keys: a `#` key is the text itself, so a text change there shows up as
 //!   `Deleted` + `Added`). A matched key with the same text → nothing, even if it moved.
@@ -192,7 +193,7 @@ impl<'t> Differ<'t> {
         if flags.any() {
             self.push(ChangeKind::Modified(flags), Some(old_item), Some(new_item));
         }
-        if new.kind.is_class() && !flags.header && !flags.decorators {
+        if new.kind.is_class() {
             self.scope.push(new.name.as_str());
             self.scope(&old.children, &new.children);
             self.scope.pop();

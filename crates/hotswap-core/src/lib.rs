@@ -6,6 +6,7 @@
 //! extension crate applies to the live program.
 
 pub mod diff;
+pub mod imports;
 pub mod parse;
 pub mod plan;
 pub mod source;

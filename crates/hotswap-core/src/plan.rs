@@ -27,10 +27,22 @@ pub enum StepAction {
     SetClassDoc,
     /// Record the class's new first line (`__firstlineno__`, read by `inspect` on 3.13+).
     MoveClass,
+    /// The class's header or decorators changed, or statements in its body did. The unit is the
+    /// whole class statement. The applier rebuilds the class from it in a scratch namespace
+    /// when the live class needs that (header changed; dataclass, enum, `NamedTuple`: classes
+    /// whose members are generated from the body) and carries the result into the live class,
+    /// which keeps its identity; the statement steps of its body are then covered by the
+    /// rebuild. `keep` are the names bound by its unchanged statements and by its definitions
+    /// (updated in place by their own steps): their live values stay.
+    RefreshClass { header: bool, keep: Vec<String> },
     /// Remove these names from the scope.
     Delete { names: Vec<String> },
     /// Deliberately not applied; the reason is reported.
     Skip { reason: String },
+    /// An unchanged module-level statement that uses a changed function (a factory, as in
+    /// `handler = make_handler(3)`): run again only if a name it binds holds a closure of that
+    /// function which could not take the new code (its free variables changed).
+    ExecuteIfStale,
 }
 
 /// One step of a [`PatchPlan`].
@@ -53,6 +65,8 @@ pub struct PatchStep {
     pub bare_unit: Option<String>,
     /// Why this step exists, for reports: "body", "signature, docstring", "added", ...
     pub detail: String,
+    /// The item is a statement (not a `def` or `class`): a class rebuild covers it.
+    pub statement: bool,
 }
 
 impl PatchStep {
@@ -80,11 +94,34 @@ impl PatchPlan {
 /// `new_source` is the text `new` was parsed from.
 pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]) -> PatchPlan {
     let mut steps = Vec::with_capacity(changes.len());
+    // Class scopes with changed statements, and the changed statements themselves (by offset).
+    let mut statement_scopes: HashSet<Vec<&str>> = HashSet::new();
+    let mut changed_statements: HashSet<usize> = HashSet::new();
+    for change in changes {
+        let item = change.new.or(change.old);
+        if !change.scope.is_empty() && item.is_some_and(|i| i.as_stmt().is_some()) {
+            statement_scopes.insert(change.scope.clone());
+        }
+        if let Some(item @ Item::Stmt(_)) = change.new {
+            changed_statements.insert(item.byte_range().start);
+        }
+    }
     for change in changes {
         let scope: Vec<String> = change.scope.iter().map(|s| s.to_string()).collect();
         let enclosing = enclosing_classes(new, &change.scope, change.new.map(|item| item.byte_range().start));
         let step = match (change.kind, change.old, change.new) {
             (ChangeKind::Modified(flags), Some(Item::Def(old)), Some(Item::Def(def))) => {
+                let mut path = change.scope.clone();
+                path.push(def.name.as_str());
+                let statements_changed = statement_scopes.contains(&path);
+                let refresh = def.kind.is_class() && (flags.header || flags.decorators || statements_changed);
+                if refresh {
+                    steps.push(refresh_class(new_source, &enclosing, old, def, flags, &changed_statements));
+                    steps.last_mut().expect("just pushed").scope = scope.clone();
+                    if flags.header || flags.decorators {
+                        continue; // the rebuild sets the docstring and first line too
+                    }
+                }
                 for step in modified_def(new_source, &enclosing, old, def, flags) {
                     steps.push(PatchStep { scope: scope.clone(), ..step });
                 }
@@ -98,7 +135,102 @@ pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]
         };
         steps.push(PatchStep { scope, ..step });
     }
+    rerun_dependents(new_source, new, changes, &mut steps);
     PatchPlan { steps }
+}
+
+/// Unchanged module-level statements that use what this edit changed: a statement reading a
+/// changed value (`DOUBLE = LIMIT * 2` after `LIMIT` changed) is run again, in source order and
+/// transitively, so the module holds what a fresh import would; one calling a changed function
+/// gets an [`StepAction::ExecuteIfStale`] step.
+fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], steps: &mut Vec<PatchStep>) {
+    let mut values: HashSet<&str> = HashSet::new();
+    let mut functions: HashSet<&str> = HashSet::new();
+    let mut changed_items: HashSet<usize> = HashSet::new();
+    for change in changes.iter().filter(|c| c.scope.is_empty()) {
+        if let Some(item) = change.new {
+            changed_items.insert(item.byte_range().start);
+        }
+        match (change.kind, change.new.or(change.old)) {
+            (_, Some(Item::Stmt(s))) => values.extend(s.binds.iter().map(String::as_str)),
+            (ChangeKind::Modified(_), Some(Item::Def(d))) if !d.kind.is_class() => {
+                functions.insert(d.name.as_str());
+            }
+            (_, Some(Item::Def(d))) => {
+                values.insert(d.name.as_str());
+            }
+            _ => {}
+        }
+    }
+    if values.is_empty() && functions.is_empty() {
+        return;
+    }
+    for item in &new.items {
+        let Item::Stmt(stmt) = item else { continue };
+        if stmt.kind != StatementKind::Plain || stmt.binds.is_empty() || changed_items.contains(&item.byte_range().start) {
+            continue;
+        }
+        let used = identifiers_used(&source[item.byte_range()]);
+        let reads_value = used.iter().find(|n| values.contains(*n) && !stmt.binds.iter().any(|b| b == *n));
+        let calls_function = used.iter().find(|n| functions.contains(*n));
+        let (action, detail) = match (reads_value, calls_function) {
+            (Some(name), _) => (StepAction::Execute, format!("uses {name}, which changed")),
+            (None, Some(name)) => (StepAction::ExecuteIfStale, format!("built by {name}, which changed")),
+            (None, None) => continue,
+        };
+        if action == StepAction::Execute {
+            values.extend(stmt.binds.iter().map(String::as_str));
+        }
+        let step = PatchStep {
+            action,
+            scope: Vec::new(),
+            name: stmt.binds.join(", "),
+            old_line: stmt.span.start,
+            new_line: stmt.span.start,
+            unit: compile_unit(source, &[], &stmt.indent, item.byte_range(), stmt.span.start),
+            bare_unit: None,
+            detail,
+            statement: true,
+        };
+        // Before the first later module-level step, so steps stay in source order.
+        let at = steps
+            .iter()
+            .position(|s| s.scope.is_empty() && s.new_line > step.new_line)
+            .unwrap_or(steps.len());
+        steps.insert(at, step);
+    }
+}
+
+/// The names a statement's text reads: identifiers outside string literals and comments, not
+/// after a `.` (attribute names) and not keywords.
+fn identifiers_used(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'#' {
+            while i < bytes.len() && bytes[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'"' || c == b'\'' {
+            i = string_end(bytes, i);
+        } else if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 {
+            let start = i;
+            while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric() || bytes[i] >= 0x80) {
+                i += 1;
+            }
+            let after_dot = text[..start].trim_end().ends_with('.');
+            // A string prefix (`f"..."`, `rb'...'`) is not a name.
+            let prefix = i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'');
+            if !after_dot && !prefix {
+                out.push(&text[start..i]);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
 }
 
 fn modified_def(
@@ -117,12 +249,9 @@ fn modified_def(
         unit: String::new(),
         bare_unit: None,
         detail: describe(flags),
+        statement: false,
     };
     if def.kind.is_class() {
-        if flags.header || flags.decorators {
-            let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.clone(), def.span.start);
-            return vec![PatchStep { action: StepAction::Execute, unit, ..base }];
-        }
         // A body change alone needs no step of its own: the class's items carry the changes.
         let mut steps = Vec::new();
         if flags.docstring {
@@ -151,6 +280,7 @@ fn added_or_changed(
     item: &Item,
 ) -> PatchStep {
     let detail = if old.is_none() { "added" } else { "changed" };
+    let statement = item.as_stmt().is_some();
     let (name, indent, action) = match item {
         Item::Def(d) => (d.name.clone(), d.indent.as_str(), StepAction::Execute),
         Item::Stmt(s) => {
@@ -179,6 +309,7 @@ fn added_or_changed(
         unit,
         bare_unit: None,
         detail: detail.into(),
+        statement,
     }
 }
 
@@ -203,6 +334,43 @@ fn deleted(new: &DefinitionTree, scope: &[&str], item: &Item) -> PatchStep {
         unit: String::new(),
         bare_unit: None,
         detail: "deleted".into(),
+        statement: item.as_stmt().is_some(),
+    }
+}
+
+/// The [`StepAction::RefreshClass`] step of a class whose header, decorators or statements
+/// changed. `changed` holds the byte offsets (new source) of changed or added statements.
+fn refresh_class(
+    source: &str,
+    enclosing: &[&Definition],
+    old: &Definition,
+    def: &Definition,
+    flags: DefChange,
+    changed: &HashSet<usize>,
+) -> PatchStep {
+    let mut keep = Vec::new();
+    for child in &def.children {
+        match child {
+            Item::Def(d) => keep.push(d.name.clone()),
+            Item::Stmt(s) if !changed.contains(&child.byte_range().start) => keep.extend(s.binds.iter().cloned()),
+            Item::Stmt(_) => {}
+        }
+    }
+    keep.sort();
+    keep.dedup();
+    let header = flags.header || flags.decorators;
+    let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.clone(), def.span.start);
+    let detail = if header { describe(flags) } else { "class body statements".to_string() };
+    PatchStep {
+        action: StepAction::RefreshClass { header, keep },
+        scope: Vec::new(),
+        name: def.name.clone(),
+        old_line: old.span.start,
+        new_line: def.span.start,
+        unit,
+        bare_unit: None,
+        detail,
+        statement: false,
     }
 }
 

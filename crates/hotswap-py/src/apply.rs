@@ -10,13 +10,14 @@
 //! 3. **execute**: run added definitions and changed statements in source order. This is user
 //!    code (decorators, module-level statements), so it comes last.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hotswap_core::plan::{PatchPlan, PatchStep, StepAction};
 use pyo3::prelude::*;
 use pyo3::types::{PyCode, PyDict, PyFunction, PyTuple, PyType};
 
+use crate::classes::{generated_kind, instances_of, invalidate_abc_caches, refresh_derived, transplant, Rebuilt};
 use crate::inventory::{functions_running, Lookup};
 use crate::report::Report;
 
@@ -71,6 +72,9 @@ enum Deferred<'py> {
     /// A function whose new defaults need names that earlier statements of this edit bind:
     /// evaluated and swapped in source order, after those statements ran.
     LateUpdate { step: usize, function: Bound<'py, PyAny>, code: Bound<'py, PyAny>, bare: Bound<'py, PyAny>, scope: Scope<'py> },
+    /// Rebuild a class from its new statement and carry it into the live class; `covered` are
+    /// the statement steps of its body, which the rebuild applies.
+    Rebuild { step: usize, code: Bound<'py, PyAny>, scope: Scope<'py>, class: Bound<'py, PyType>, keep: Vec<String>, covered: Vec<usize> },
 }
 
 #[derive(Clone)]
@@ -87,6 +91,16 @@ struct Prepared<'py> {
     deferred: Vec<Deferred<'py>>,
     /// Steps fully done by the commit, reported once it has happened.
     done: Vec<usize>,
+    /// `functools` caches (`lru_cache`, `cache`) in front of updated functions: cleared after
+    /// the commit, so no stale result is served for the new code.
+    caches: Vec<Bound<'py, PyAny>>,
+    /// Objects that hold code and update themselves (`obj.__conform__(new_code)`), called
+    /// after the commit.
+    conforms: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+    /// Class paths whose members changed (for the class hooks), and those whose `__init__`
+    /// changed (for `__migrate__`).
+    touched: Vec<Vec<String>>,
+    init_changed: HashSet<Vec<String>>,
 }
 
 /// Old code → new code for one definition: the new code, the freshly evaluated function whose
@@ -103,6 +117,11 @@ struct CodeSwap<'py> {
 pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<FileOutcome> {
     let mut outcomes: Vec<FileOutcome> = patches.iter().map(|_| FileOutcome::default()).collect();
     let mut prepared: Vec<Option<Prepared<'py>>> = Vec::with_capacity(patches.len());
+    for (patch, outcome) in patches.iter().zip(outcomes.iter_mut()) {
+        if !patch.plan.is_empty() {
+            run_module_hooks(py, patch, BEFORE_HOOKS, &mut outcome.report);
+        }
+    }
     for (patch, outcome) in patches.iter().zip(outcomes.iter_mut()) {
         match prepare_module(py, patch, &mut outcome.report) {
             Ok(p) => prepared.push(Some(p)),
@@ -125,15 +144,105 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
 
     commit(py, &prepared, patches, &mut outcomes);
 
+    let mut classes_changed = false;
     for ((patch, prep), outcome) in patches.iter().zip(prepared).zip(outcomes.iter_mut()) {
         if let Some(prep) = prep {
             for &step in &prep.done {
                 record_done(patch, &patch.plan.steps[step], &mut outcome.report);
             }
-            execute(py, patch, prep.deferred, outcome);
+            for cache in &prep.caches {
+                if let Err(err) = cache.call_method0("cache_clear") {
+                    outcome.report.error(&patch.display_path, 0, format!("cache not cleared: {}", describe_exception(py, &err)));
+                }
+            }
+            for (target, code) in &prep.conforms {
+                if let Err(err) = target.call_method1("__conform__", (code,)) {
+                    outcome.report.error(&patch.display_path, 0, format!("__conform__ failed: {}", describe_exception(py, &err)));
+                }
+            }
+            let mut init_changed = prep.init_changed.clone();
+            execute(py, patch, prep.deferred, outcome, &mut init_changed);
+            classes_changed |= !prep.touched.is_empty();
+            class_hooks(py, patch, &prep.touched, &init_changed, &mut outcome.report);
+        }
+    }
+    if classes_changed {
+        if let Err(err) = invalidate_abc_caches(py) {
+            log::debug!(target: "hotswap", "isinstance caches not reset: {}", describe_exception(py, &err));
+        }
+    }
+    for (patch, outcome) in patches.iter().zip(outcomes.iter_mut()) {
+        if !patch.plan.is_empty() && !outcome.rejected {
+            run_module_hooks(py, patch, AFTER_HOOKS, &mut outcome.report);
         }
     }
     outcomes
+}
+
+/// Module globals holding the callbacks registered by `hotswap.before_reload` and
+/// `hotswap.after_reload` (qualified name → function, so registering again replaces).
+const BEFORE_HOOKS: &str = "__hotswap_before_reload__";
+const AFTER_HOOKS: &str = "__hotswap_after_reload__";
+
+fn run_module_hooks(py: Python<'_>, patch: &FilePatch<'_>, key: &str, report: &mut Report) {
+    let Ok(globals) = patch.module.getattr("__dict__") else { return };
+    let Ok(Some(hooks)) = globals.cast::<PyDict>().map(|g| g.get_item(key).ok().flatten()) else { return };
+    let Ok(hooks) = hooks.cast_into::<PyDict>() else { return };
+    let callbacks: Vec<Bound<'_, PyAny>> = hooks.values().iter().collect();
+    for callback in callbacks {
+        if let Err(err) = callback.call0() {
+            let name = callback.getattr("__qualname__").map(|n| n.to_string()).unwrap_or_default();
+            let line = callback.getattr("__code__").and_then(|c| c.getattr("co_firstlineno")).and_then(|l| l.extract()).unwrap_or(0);
+            report.error(&patch.display_path, line, format!("reload hook {name} failed: {}", describe_exception(py, &err)));
+        }
+    }
+}
+
+/// After a module's edits: each changed class recomputes what Python derived from its members,
+/// existing instances are migrated where `__init__` or the fields changed and the class has a
+/// `__migrate__` method, and the class's `__reloaded__` hook runs.
+fn class_hooks(py: Python<'_>, patch: &FilePatch<'_>, touched: &[Vec<String>], init_changed: &HashSet<Vec<String>>, report: &mut Report) {
+    let mut seen = HashSet::new();
+    for path in touched {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let Ok(scope) = resolve_scope(&patch.module, path) else { continue };
+        let Some(class) = scope.class else { continue };
+        let qualified = format!("{}.{}", module_name(patch), path.join("."));
+        let fail = |report: &mut Report, what: &str, err: PyErr| {
+            report.error(&patch.display_path, 0, format!("{qualified}: {what} failed: {}", describe_exception(py, &err)));
+        };
+        if let Err(err) = refresh_derived(py, &class) {
+            fail(report, "updating abstract methods / protocol members", err);
+        }
+        if init_changed.contains(path) && class.hasattr("__migrate__").unwrap_or(false) {
+            match instances_of(py, &class) {
+                Ok(instances) => {
+                    let mut failed = 0;
+                    for instance in &instances {
+                        if let Err(err) = instance.call_method0("__migrate__") {
+                            failed += 1;
+                            if failed == 1 {
+                                fail(report, "__migrate__", err);
+                            }
+                        }
+                    }
+                    report.notes.push(format!("{qualified}: migrated {} existing instance(s)", instances.len() - failed));
+                }
+                Err(err) => fail(report, "finding instances", err),
+            }
+        }
+        if let Ok(hook) = class.getattr("__reloaded__") {
+            if let Err(err) = hook.call0() {
+                fail(report, "__reloaded__", err);
+            }
+        }
+    }
+}
+
+fn module_name(patch: &FilePatch<'_>) -> String {
+    patch.module.getattr("__name__").and_then(|n| n.extract::<String>()).unwrap_or_default()
 }
 
 /// Phase 2: assignments only, with the cycle collector paused.
@@ -202,9 +311,19 @@ fn apply_swap<'py>(swap: &Swap<'py>, replaced: &mut Vec<Bound<'py, PyAny>>) -> P
 }
 
 /// Phase 3: user code, in source order. A failing step is reported and the rest go on.
-fn execute<'py>(py: Python<'py>, patch: &FilePatch<'py>, deferred: Vec<Deferred<'py>>, outcome: &mut FileOutcome) {
+fn execute<'py>(
+    py: Python<'py>,
+    patch: &FilePatch<'py>,
+    deferred: Vec<Deferred<'py>>,
+    outcome: &mut FileOutcome,
+    init_changed: &mut HashSet<Vec<String>>,
+) {
     for item in deferred {
         let (step_index, result) = match item {
+            Deferred::Rebuild { step, code, scope, class, keep, covered } => {
+                rebuild(py, patch, step, &code, &scope, &class, &keep, &covered, outcome, init_changed);
+                continue;
+            }
             Deferred::Execute { step, code, scope } => (step, run_in_scope(py, &code, &scope)),
             Deferred::Delete { step, scope, names } => (step, delete_names(&scope, &names)),
             Deferred::LateUpdate { step, function, code, bare, scope } => {
@@ -229,10 +348,94 @@ fn execute<'py>(py: Python<'py>, patch: &FilePatch<'py>, deferred: Vec<Deferred<
     }
 }
 
+/// Runs a [`Deferred::Rebuild`] and reports it (and the statement steps it covers).
+#[allow(clippy::too_many_arguments)]
+fn rebuild<'py>(
+    py: Python<'py>,
+    patch: &FilePatch<'py>,
+    index: usize,
+    code: &Bound<'py, PyAny>,
+    scope: &Scope<'py>,
+    class: &Bound<'py, PyType>,
+    keep: &[String],
+    covered: &[usize],
+    outcome: &mut FileOutcome,
+    init_changed: &mut HashSet<Vec<String>>,
+) {
+    let step = &patch.plan.steps[index];
+    let line = step.new_line.max(step.old_line);
+    let qualified = format!("{}.{}", module_name(patch), step.dotted_name());
+    let mut path = step.scope.clone();
+    path.push(step.name.clone());
+    let result = scratch_definition(py, code, scope, &step.name).and_then(|new| transplant(py, class, &new, keep));
+    match result {
+        Ok(Rebuilt::InPlace { fields_changed, notes }) => {
+            if fields_changed {
+                init_changed.insert(path);
+            }
+            outcome.report.notes.extend(notes);
+            record_done(patch, step, &mut outcome.report);
+            for &c in covered {
+                record_done(patch, &patch.plan.steps[c], &mut outcome.report);
+            }
+        }
+        Ok(Rebuilt::Incompatible { replacement, reason }) => {
+            let bound = match &scope.class {
+                Some(owner) => owner.setattr(step.name.as_str(), &replacement),
+                None => scope.module.setattr(step.name.as_str(), &replacement),
+            };
+            match bound {
+                Ok(()) => {
+                    outcome.report.rude(
+                        &patch.display_path,
+                        line,
+                        format!(
+                            "{qualified} not updated in place: {reason}; it was re-created from the new source \
+                             (existing instances and references keep the old class)"
+                        ),
+                    );
+                    outcome.report.recreated.push(qualified);
+                }
+                Err(err) => {
+                    let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, &err));
+                    outcome.report.error(&patch.display_path, line, message);
+                    outcome.failed_steps.push(index);
+                }
+            }
+        }
+        Err(err) => {
+            let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, &err));
+            outcome.report.error(&patch.display_path, line, message);
+            outcome.failed_steps.push(index);
+            outcome.failed_steps.extend_from_slice(covered);
+        }
+    }
+}
+
+/// Runs a definition's unit in a scratch namespace (a copy of the class namespace inside a
+/// class) and returns what it defined, without binding it in the program.
+fn scratch_definition<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    let globals = scope.module.getattr("__dict__")?;
+    RELOADING.fetch_add(1, Ordering::SeqCst);
+    let _reset = ResetOnDrop(&RELOADING);
+    let ns = PyDict::new(py);
+    match &scope.class {
+        None => exec(py, unit, &globals, &ns)?,
+        Some(class) => {
+            let body = find_class_body(unit, &scope.path)?;
+            ns.call_method1("update", (class.getattr("__dict__")?,))?;
+            exec(py, &body, &globals, &ns)?;
+            if let Some(cell) = ns.get_item("__classcell__")? {
+                cell.setattr("cell_contents", class)?;
+            }
+        }
+    }
+    ns.get_item(name)?
+        .ok_or_else(|| pyo3::exceptions::PyNameError::new_err(format!("{name} was not defined by its own source")))
+}
+
 fn record_done(patch: &FilePatch<'_>, step: &PatchStep, report: &mut Report) {
-    let module_name = patch.module.getattr("__name__").ok();
-    let module_name = module_name.and_then(|n| n.extract::<String>().ok()).unwrap_or_default();
-    let qualified = format!("{module_name}.{}", step.dotted_name());
+    let qualified = format!("{}.{}", module_name(patch), step.dotted_name());
     let line = step.new_line.max(step.old_line);
     let place = format!("{}:{}", patch.display_path, line);
     match &step.action {
@@ -269,14 +472,55 @@ fn prepare_module<'py>(
 ) -> Result<Prepared<'py>, PrepareError> {
     let module = &patch.module;
     let flags = future_flags(py, module).map_err(|e| (0, e))?;
-    let mut prepared = Prepared { swaps: Vec::new(), class_attrs: Vec::new(), deferred: Vec::new(), done: Vec::new() };
+    let mut prepared = Prepared {
+        swaps: Vec::new(),
+        class_attrs: Vec::new(),
+        deferred: Vec::new(),
+        done: Vec::new(),
+        caches: Vec::new(),
+        conforms: Vec::new(),
+        touched: Vec::new(),
+        init_changed: HashSet::new(),
+    };
     // Old code objects whose live functions (and nested closures) get new code.
     let mut code_pairs: Vec<CodeSwap<'py>> = Vec::new();
+    let rebuilds = plan_rebuilds(py, patch)?;
+    // `ExecuteIfStale` steps, decided once the closures that cannot take new code are known.
+    let mut stale_candidates: Vec<(usize, Bound<'py, PyAny>, Scope<'py>)> = Vec::new();
 
     for (index, step) in patch.plan.steps.iter().enumerate() {
         let at = |e: PyErr| (step.new_line.max(step.old_line), e);
+        if step.statement && rebuilds.contains_key(&step.scope) {
+            continue; // applied by the rebuild of its class
+        }
         let scope = resolve_scope(module, &step.scope).map_err(at)?;
+        let changes_members = !matches!(step.action, StepAction::ShiftLines | StepAction::MoveClass | StepAction::Skip { .. });
+        if !step.scope.is_empty() && changes_members {
+            prepared.touched.push(step.scope.clone());
+            if step.name == "__init__" {
+                prepared.init_changed.insert(step.scope.clone());
+            }
+        }
         match &step.action {
+            StepAction::RefreshClass { keep, .. } => {
+                let mut path = step.scope.clone();
+                path.push(step.name.clone());
+                prepared.touched.push(path.clone());
+                let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
+                match (rebuilds.get(&path), named_class(&scope, &step.name)) {
+                    (Some(covered), Ok(class)) => prepared.deferred.push(Deferred::Rebuild {
+                        step: index,
+                        code: unit,
+                        scope,
+                        class,
+                        keep: keep.clone(),
+                        covered: covered.clone(),
+                    }),
+                    // No live class of that name any more: define it anew.
+                    (_, Err(_)) => prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope }),
+                    (None, Ok(_)) => {} // a plain class: its members' own steps are the update
+                }
+            }
             StepAction::UpdateFunction { rebind } => {
                 let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
                 let new_code = find_code(&unit, &step.scope, &step.name, step.new_line).map_err(at)?;
@@ -285,6 +529,22 @@ fn prepare_module<'py>(
                     None => unit.clone(),
                 };
                 let live = live_function(&scope, &step.name, step.old_line, &patch.filename).map_err(at)?;
+                let conforming = conformers(&scope, &step.name).map_err(at)?;
+                if live.is_none() && !conforming.is_empty() && !rebind {
+                    // An object that transforms code takes the new code itself (`__conform__`).
+                    prepared.conforms.extend(conforming.into_iter().map(|c| (c, new_code.clone())));
+                    prepared.done.push(index);
+                    continue;
+                }
+                if let Some(live) = &live {
+                    prepared.caches.extend(caches_in_front(&scope, &step.name).map_err(at)?);
+                    prepared.conforms.extend(conforming.into_iter().map(|c| (c, new_code.clone())));
+                    let old_code = live.getattr("__code__").map_err(at)?;
+                    let qualified = format!("{}.{}", module_name(patch), step.dotted_name());
+                    if let Some(message) = suspended_frames(py, &old_code, &qualified).map_err(at)? {
+                        report.rude(&patch.display_path, step.new_line, message);
+                    }
+                }
                 let fresh = match fresh_function(py, &bare, &scope, &step.name) {
                     Ok(f) => Some(f),
                     Err(e) => match &live {
@@ -321,6 +581,7 @@ fn prepare_module<'py>(
                                  references to the old function keep the old code",
                                 step.dotted_name()
                             ));
+                            report.recreated.push(format!("{}.{}", module_name(patch), step.dotted_name()));
                         }
                         prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope });
                     }
@@ -362,6 +623,10 @@ fn prepare_module<'py>(
             StepAction::Delete { names } => {
                 prepared.deferred.push(Deferred::Delete { step: index, scope, names: names.clone() });
             }
+            StepAction::ExecuteIfStale => {
+                let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
+                stale_candidates.push((index, unit, scope));
+            }
             StepAction::Skip { .. } => prepared.done.push(index),
         }
     }
@@ -392,20 +657,168 @@ fn prepare_module<'py>(
         }
     }
     let running = functions_running(py, &lookups).map_err(|e| (0, e))?;
+    let mut stale: Vec<Bound<'py, PyAny>> = Vec::new();
     for (i, functions) in running.into_iter().enumerate() {
         for function in functions {
             let current = function.getattr("__code__").map_err(|e| (0, e))?;
             if check_freevars[i] && !same_freevars(&current, &news[i]) {
-                let name: String = function.getattr("__qualname__").and_then(|n| n.extract()).unwrap_or_default();
-                report.notes.push(format!(
-                    "{name}: a closure created before the edit keeps its old code (its free variables changed)"
-                ));
+                stale.push(function);
                 continue;
             }
             prepared.swaps.push(Swap { function, code: news[i].clone(), attrs: fresh_for[i].clone() });
         }
     }
+    // Closures that cannot take the new code are rebuilt by re-running the module-level
+    // statement that made them from their factory, when there is one.
+    let mut rebuilt: HashSet<usize> = HashSet::new();
+    for (index, unit, scope) in stale_candidates {
+        let step = &patch.plan.steps[index];
+        let mut holds_stale = false;
+        for name in step.name.split(", ") {
+            if let Some(value) = namespace_get(&scope, name).map_err(|e| (step.new_line, e))? {
+                for closure in stale.iter().filter(|c| contains(&value, c)) {
+                    holds_stale = true;
+                    rebuilt.insert(closure.as_ptr() as usize);
+                }
+            }
+        }
+        if holds_stale {
+            report.notes.push(format!(
+                "{}.{}: re-ran line {} to rebuild closures whose free variables changed ({})",
+                module_name(patch),
+                step.name,
+                step.new_line,
+                step.detail
+            ));
+            prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope });
+        }
+    }
+    for closure in stale.iter().filter(|c| !rebuilt.contains(&(c.as_ptr() as usize))) {
+        let name: String = closure.getattr("__qualname__").and_then(|n| n.extract()).unwrap_or_default();
+        report.rude(
+            &patch.display_path,
+            0,
+            format!("{name}: a closure created before the edit keeps its old code (its free variables changed)"),
+        );
+    }
+    prepared.deferred.sort_by_key(Deferred::step);
     Ok(prepared)
+}
+
+/// `value` is `target`, or holds it directly (list, tuple, set, dict values).
+fn contains(value: &Bound<'_, PyAny>, target: &Bound<'_, PyAny>) -> bool {
+    if value.is(target) {
+        return true;
+    }
+    let items = if let Ok(dict) = value.cast::<PyDict>() { Some(dict.values().into_any()) } else { None };
+    let iterable = match &items {
+        Some(values) => values.clone(),
+        None if value.is_instance_of::<pyo3::types::PyList>()
+            || value.is_instance_of::<PyTuple>()
+            || value.is_instance_of::<pyo3::types::PySet>() =>
+        {
+            value.clone()
+        }
+        None => return false,
+    };
+    iterable.try_iter().is_ok_and(|mut it| it.any(|v| v.is_ok_and(|v| v.is(target))))
+}
+
+impl Deferred<'_> {
+    fn step(&self) -> usize {
+        match self {
+            Deferred::Execute { step, .. }
+            | Deferred::Delete { step, .. }
+            | Deferred::LateUpdate { step, .. }
+            | Deferred::Rebuild { step, .. } => *step,
+        }
+    }
+}
+
+/// Class path → the statement steps its rebuild covers, for every `RefreshClass` step whose live
+/// class must be rebuilt: its header changed, or its members are generated from its body.
+fn plan_rebuilds(py: Python<'_>, patch: &FilePatch<'_>) -> Result<HashMap<Vec<String>, Vec<usize>>, PrepareError> {
+    let steps = &patch.plan.steps;
+    let mut rebuilds = HashMap::new();
+    for step in steps {
+        let StepAction::RefreshClass { header, .. } = &step.action else { continue };
+        let at = |e: PyErr| (step.new_line.max(step.old_line), e);
+        let scope = resolve_scope(&patch.module, &step.scope).map_err(at)?;
+        let Ok(class) = named_class(&scope, &step.name) else { continue };
+        let mut path = step.scope.clone();
+        path.push(step.name.clone());
+        let covered: Vec<usize> = (0..steps.len()).filter(|&i| steps[i].statement && steps[i].scope == path).collect();
+        // A changed `__slots__` changes the instance layout: only a rebuild can tell if it fits.
+        let slots = covered.iter().any(|&i| steps[i].name.split(", ").any(|n| n == "__slots__"));
+        if *header || slots || generated_kind(py, &class).map_err(at)?.is_some() {
+            rebuilds.insert(path, covered);
+        }
+    }
+    Ok(rebuilds)
+}
+
+/// Objects between a name's binding and its function that take new code themselves through
+/// `__conform__(new_code)` (the protocol jurigged defines for code-transforming wrappers).
+fn conformers<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let mut out = Vec::new();
+    let mut current = namespace_get(scope, name)?;
+    let mut depth = 0;
+    while let Some(obj) = current {
+        if depth > 8 || obj.is_instance_of::<PyFunction>() {
+            break;
+        }
+        depth += 1;
+        if obj.get_type().hasattr("__conform__")? && !obj.is_instance_of::<PyType>() {
+            out.push(obj.clone());
+        }
+        current = ["__wrapped__", "__func__", "func"].iter().find_map(|attr| obj.getattr(*attr).ok());
+    }
+    Ok(out)
+}
+
+/// A generator, coroutine or async generator suspended in `code` keeps running it until it
+/// finishes: a frame cannot change code. Says so when there are any (a heap scan, done only
+/// for generator and coroutine functions).
+fn suspended_frames(py: Python<'_>, code: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<String>> {
+    const SUSPENDABLE: i64 = 0x20 | 0x80 | 0x200; // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
+    if code.getattr("co_flags")?.extract::<i64>()? & SUSPENDABLE == 0 {
+        return Ok(None);
+    }
+    // 3.11+: the generator holds its frame and so the code; 3.9–3.10: a frame object does.
+    let (mut generators, mut frames) = (0, 0);
+    for obj in py.import("gc")?.getattr("get_referrers")?.call1((code,))?.try_iter()? {
+        let obj = obj?;
+        for (code_attr, frame_attr) in [("gi_code", "gi_frame"), ("cr_code", "cr_frame"), ("ag_code", "ag_frame")] {
+            if obj.getattr(code_attr).is_ok_and(|c| c.is(code)) && obj.getattr(frame_attr).is_ok_and(|f| !f.is_none()) {
+                generators += 1;
+            }
+        }
+        if obj.hasattr("f_lasti")? && obj.getattr("f_code").is_ok_and(|c| c.is(code)) {
+            frames += 1;
+        }
+    }
+    let count = if generators > 0 { generators } else { frames };
+    Ok((count > 0).then(|| {
+        format!("{name}: {count} suspended generator/coroutine object(s) keep running the old code until they finish; new calls run the new code")
+    }))
+}
+
+/// `functools` caches (`lru_cache`, `cache`) between a name's binding and its function.
+fn caches_in_front<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let mut out = Vec::new();
+    let mut current = namespace_get(scope, name)?;
+    let mut depth = 0;
+    while let Some(obj) = current {
+        if depth > 8 {
+            break;
+        }
+        depth += 1;
+        if obj.hasattr("cache_clear")? && obj.hasattr("cache_info")? {
+            out.push(obj.clone());
+        }
+        current = ["__wrapped__", "__func__", "fget", "func"].iter().find_map(|attr| obj.getattr(*attr).ok());
+    }
+    Ok(out)
 }
 
 /// The module, or the innermost class named by `path` inside it.

@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::apply::{apply_batch, describe_exception, FilePatch};
+use crate::propagate::{batch_order, refresh_importers, snapshot, Importer};
 use crate::report::Report;
 
 /// The source a file's module is running, and its parsed tree (parsed on first need).
@@ -246,7 +247,32 @@ impl Engine {
                 owner.push(index);
             }
         }
+        // Dependencies first: a file may use what another file of the batch adds.
+        let texts: Vec<&str> = owner.iter().map(|&i| work[i].text.as_str()).collect();
+        let order = batch_order(&patches, &texts);
+        let mut slots: Vec<Option<FilePatch<'_>>> = patches.into_iter().map(Some).collect();
+        let patches: Vec<FilePatch<'_>> = order.iter().filter_map(|&i| slots[i].take()).collect();
+        let owner: Vec<usize> = order.iter().map(|&i| owner[i]).collect();
+        let before = snapshot(py, &patches);
         let outcomes = apply_batch(py, &patches);
+        let importers = || {
+            let files = lock(&self.files);
+            let mut out = Vec::new();
+            for (path, mods) in &modules {
+                let text = match work.iter().find(|w| &w.path == path) {
+                    Some(w) => w.text.clone(),
+                    None => match files.get(path) {
+                        Some(record) => record.text.clone(),
+                        None => continue,
+                    },
+                };
+                for (module, _) in mods {
+                    out.push(Importer { module: module.clone(), text: text.clone() });
+                }
+            }
+            out
+        };
+        refresh_importers(py, &patches, &before, importers, report);
         let mut results: Vec<FileResult> = work.iter().map(|_| FileResult::Applied(Vec::new())).collect();
         for ((patch, outcome), index) in patches.iter().zip(outcomes).zip(owner) {
             if outcome.rejected {

@@ -3,8 +3,10 @@
 //! functions ([`inventory`]) and the watcher thread's bridge into Python ([`watcher`]).
 
 mod apply;
+mod classes;
 mod engine;
 mod inventory;
+mod propagate;
 mod report;
 mod sync;
 mod watcher;

@@ -45,6 +45,12 @@ pub struct Report {
     /// Qualified names that only moved; their line numbers were corrected.
     pub moved: Vec<String>,
     pub errors: Vec<ReportError>,
+    /// Edits that could not be applied in place ("rude" edits), with where and why: a running
+    /// generator's code, a class whose instance layout changed, ...
+    pub rude: Vec<ReportError>,
+    /// Qualified names re-created by running their new definition: their identity changed,
+    /// so references to the old object keep the old behaviour (the reason is in `rude`).
+    pub recreated: Vec<String>,
     /// Other things worth knowing: skipped blocks, fallbacks, files not imported.
     pub notes: Vec<String>,
     /// Files this batch looked at.
@@ -65,6 +71,10 @@ impl Report {
                 parts.push(format!("{label}={}", py_list(names)));
             }
         }
+        if !self.rude.is_empty() {
+            let rude: Vec<String> = self.rude.iter().map(ReportError::__repr__).collect();
+            parts.push(format!("rude={}", py_list(&rude)));
+        }
         if !self.errors.is_empty() {
             let errors: Vec<String> = self.errors.iter().map(ReportError::__repr__).collect();
             parts.push(format!("errors={}", py_list(&errors)));
@@ -84,12 +94,19 @@ fn py_list(items: &[String]) -> String {
 
 impl Report {
     pub fn changed(&self) -> bool {
-        !(self.updated.is_empty() && self.added.is_empty() && self.deleted.is_empty())
+        !(self.updated.is_empty() && self.added.is_empty() && self.deleted.is_empty() && self.recreated.is_empty())
     }
 
     /// Worth handing to a waiting caller: something changed or something went wrong.
     pub fn is_significant(&self) -> bool {
-        self.changed() || !self.errors.is_empty()
+        self.changed() || !self.errors.is_empty() || !self.rude.is_empty()
+    }
+
+    /// An edit that could not be applied in place.
+    pub fn rude(&mut self, path: &str, line: u32, message: impl Into<String>) {
+        let entry = ReportError { path: path.to_owned(), line, message: message.into() };
+        log::warn!(target: "hotswap", "{}: {}", entry.location(), entry.message);
+        self.rude.push(entry);
     }
 
     pub fn error(&mut self, path: &str, line: u32, message: impl Into<String>) {
@@ -104,6 +121,8 @@ impl Report {
         self.deleted.extend(other.deleted);
         self.moved.extend(other.moved);
         self.errors.extend(other.errors);
+        self.rude.extend(other.rude);
+        self.recreated.extend(other.recreated);
         self.notes.extend(other.notes);
         self.paths.extend(other.paths);
     }

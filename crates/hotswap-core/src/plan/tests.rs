@@ -23,6 +23,10 @@ fn summary(plan: &PatchPlan) -> Vec<(String, String)> {
                 StepAction::MoveClass => format!("moveclass {}->{}", s.old_line, s.new_line),
                 StepAction::Delete { names } => format!("delete {}", names.join(",")),
                 StepAction::Skip { .. } => "skip".to_string(),
+                StepAction::ExecuteIfStale => "execute-if-stale".to_string(),
+                StepAction::RefreshClass { header, keep } => {
+                    format!("refresh{} keep={}", if *header { "+header" } else { "" }, keep.join(","))
+                }
             };
             (s.dotted_name(), action)
         })
@@ -68,15 +72,15 @@ fn table() {
         ),
         (
             "class attribute",
-            "class C:\n    x = 1\n",
-            "class C:\n    x = 2\n",
-            &[("C.x", "execute")],
+            "class C:\n    x = 1\n    y = 1\n    def m(self):\n        pass\n",
+            "class C:\n    x = 2\n    y = 1\n    def m(self):\n        pass\n",
+            &[("C", "refresh keep=m,y"), ("C.x", "execute")],
         ),
         (
             "class bases",
             "class C:\n    x = 1\n",
             "class C(object):\n    x = 2\n",
-            &[("C", "execute")],
+            &[("C", "refresh+header keep="), ("C.x", "execute")],
         ),
         (
             "statement changed and removed",
@@ -174,7 +178,7 @@ fn class_defined_twice_uses_the_class_of_the_change() {
 
     let old = "class C:\n    pass\nclass C:\n    a = 1\n    a = 2\n";
     let new = "class C:\n    pass\nclass C:\n    a = 1\n";
-    assert_eq!(summary(&plan(old, new)), s(&[("C.a", "skip")]));
+    assert_eq!(summary(&plan(old, new)), s(&[("C", "refresh keep=a"), ("C.a", "skip")]));
 }
 
 #[test]
@@ -203,4 +207,21 @@ fn class_docstring_removed_unit_is_the_whole_class() {
     let p = plan("class C:\n    \"Doc.\"\n    x = f(\"a\", 1)\n", new);
     let classdoc = p.steps.iter().find(|s| s.action == StepAction::SetClassDoc).expect("a classdoc step");
     assert_eq!(classdoc.unit, new);
+}
+
+#[test]
+fn statements_using_changed_values_are_run_again_in_source_order() {
+    let old = "LIMIT = 1\nDOUBLE = LIMIT * 2\nQUAD = DOUBLE * 2\nOTHER = 'LIMIT'\nobj.LIMIT = 3\nx = obj.LIMIT\n";
+    let new = "LIMIT = 5\nDOUBLE = LIMIT * 2\nQUAD = DOUBLE * 2\nOTHER = 'LIMIT'\nobj.LIMIT = 3\nx = obj.LIMIT\n";
+    let p = plan(old, new);
+    assert_eq!(summary(&p), s(&[("LIMIT", "execute"), ("DOUBLE", "execute"), ("QUAD", "execute")]));
+    assert_eq!(p.steps[1].unit, "\nDOUBLE = LIMIT * 2\n");
+    assert_eq!(p.steps[2].detail, "uses DOUBLE, which changed");
+}
+
+#[test]
+fn statements_calling_a_changed_factory_are_run_again_only_if_stale() {
+    let old = "def make(n):\n    return lambda: n\nh = make(1)\nprint(make)\n";
+    let new = "def make(n):\n    return lambda: n + 1\nh = make(1)\nprint(make)\n";
+    assert_eq!(summary(&plan(old, new)), s(&[("make", "update"), ("h", "execute-if-stale")]));
 }

@@ -1,0 +1,407 @@
+//! Classes updated in place: rebuilding a class whose members are generated from its body
+//! (dataclasses, enums, `NamedTuple`) or whose header changed, and what runs after a class
+//! changed (abstract methods, protocol members, the class's own hooks).
+//!
+//! A rebuild runs the new class statement in a scratch namespace, then carries the scratch
+//! class's members into the live class: the live class keeps its identity (so `isinstance`,
+//! pickling, registries and existing instances keep working), members bound by unchanged
+//! statements keep their live values (state survives), members of changed statements and
+//! generated members (`__init__`, `__repr__`, `_member_map_`, ...) are taken from the scratch
+//! class, with every reference to the scratch class redirected to the live one.
+
+use std::collections::HashSet;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFunction, PyList, PyTuple, PyType};
+
+/// Namespace keys that are never carried from the scratch class: they belong to the class
+/// object itself or to its layout.
+const NEVER_CARRIED: &[&str] = &["__dict__", "__weakref__", "__module__", "__qualname__", "_abc_impl", "__slots__"];
+
+/// What a rebuild did.
+pub enum Rebuilt<'py> {
+    /// The live class now has the new members.
+    InPlace { fields_changed: bool, notes: Vec<String> },
+    /// The live class could not take the new definition; `replacement` must be bound instead.
+    Incompatible { replacement: Bound<'py, PyAny>, reason: String },
+}
+
+/// Why `live` must be rebuilt when statements of its body change, if it must: its members
+/// are generated from the body by its decorator or metaclass.
+pub fn generated_kind(py: Python<'_>, live: &Bound<'_, PyType>) -> PyResult<Option<&'static str>> {
+    let dict = live.getattr("__dict__")?;
+    let has = |key: &str| dict.contains(key).unwrap_or(false);
+    if has("__dataclass_fields__") {
+        return Ok(Some("dataclass"));
+    }
+    if live.is_instance(&py.import("enum")?.getattr("EnumMeta")?)? {
+        return Ok(Some("enum"));
+    }
+    if has("_fields") && live.is_subclass(&py.get_type::<PyTuple>())? {
+        return Ok(Some("NamedTuple"));
+    }
+    if has("__attrs_attrs__") {
+        return Ok(Some("attrs class"));
+    }
+    Ok(None)
+}
+
+/// Carries the class `new` (the scratch class built from the new source) into `live`.
+pub fn transplant<'py>(
+    py: Python<'py>,
+    live: &Bound<'py, PyType>,
+    new: &Bound<'py, PyAny>,
+    keep: &[String],
+) -> PyResult<Rebuilt<'py>> {
+    let incompatible = |reason: String| Ok(Rebuilt::Incompatible { replacement: new.clone(), reason });
+    let Ok(new) = new.cast::<PyType>() else {
+        return incompatible("its decorators no longer return a class".into());
+    };
+    if new.is(live) {
+        return Ok(Rebuilt::InPlace { fields_changed: false, notes: Vec::new() });
+    }
+    if !new.get_type().is(live.get_type()) {
+        return incompatible(format!(
+            "its metaclass changed ({} to {})",
+            live.get_type().name()?,
+            new.get_type().name()?
+        ));
+    }
+    let live_dict = live.getattr("__dict__")?;
+    let new_dict = new.getattr("__dict__")?;
+    let entry = |dict: &Bound<'py, PyAny>, key: &str| -> PyResult<Option<Bound<'py, PyAny>>> {
+        if dict.contains(key)? {
+            Ok(Some(dict.get_item(key)?))
+        } else {
+            Ok(None)
+        }
+    };
+    let same = |key: &str| -> PyResult<bool> {
+        Ok(match (entry(&live_dict, key)?, entry(&new_dict, key)?) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.eq(b)?,
+            _ => false,
+        })
+    };
+    if !same("__slots__")? || live.getattr("__basicsize__")?.ne(new.getattr("__basicsize__")?)? {
+        return incompatible("its `__slots__` changed, which changes the layout of its instances".into());
+    }
+    if !same("_fields")? {
+        return incompatible("its NamedTuple fields changed, which changes its instances' layout".into());
+    }
+    let new_bases = new.getattr("__bases__")?;
+    if live.getattr("__bases__")?.ne(&new_bases)? {
+        if let Err(err) = live.setattr("__bases__", &new_bases) {
+            let reason = crate::apply::describe_exception(py, &err);
+            return incompatible(format!("its base classes changed and the live class cannot take them ({reason})"));
+        }
+    }
+
+    let mut notes = Vec::new();
+    let fields_before = dataclass_fields(py, live)?;
+    // New objects → the live objects that stand for them.
+    let mut same_as: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)> = Vec::new();
+    let members = enum_members(live, new, &mut same_as, &mut notes)?;
+    for key in keep.iter().filter(|k| !members.contains(k.as_str())) {
+        if let (Some(live_value), Some(new_value)) = (entry(&live_dict, key)?, entry(&new_dict, key)?) {
+            same_as.push((new_value, live_value));
+        }
+    }
+    let keep: HashSet<&str> = keep.iter().map(String::as_str).filter(|k| !members.contains(*k)).collect();
+    let type_setattr = py.get_type::<PyType>().getattr("__setattr__")?;
+    let type_delattr = py.get_type::<PyType>().getattr("__delattr__")?;
+    let new_items = PyList::new(py, new_dict.call_method0("items")?.try_iter()?.collect::<PyResult<Vec<_>>>()?)?;
+    for pair in new_items.iter() {
+        let (key, value): (String, Bound<'py, PyAny>) = pair.extract()?;
+        if NEVER_CARRIED.contains(&key.as_str()) || is_layout_descriptor(&value) {
+            continue;
+        }
+        if keep.contains(key.as_str()) && live_dict.contains(key.as_str())? {
+            continue;
+        }
+        let value = remap(py, &value, new, live, &same_as)?;
+        redirect_cells(&value, new, live, 0)?;
+        if entry(&live_dict, &key)?.is_some_and(|current| current.is(&value)) {
+            continue;
+        }
+        type_setattr.call1((live, key.as_str(), &value))?;
+        if value.get_type().hasattr("__set_name__")? && !value.is_instance_of::<PyType>() {
+            value.call_method1("__set_name__", (live, key.as_str()))?;
+        }
+    }
+    let live_keys: Vec<String> = live_dict.try_iter()?.map(|k| k?.extract()).collect::<PyResult<_>>()?;
+    for key in live_keys {
+        if new_dict.contains(key.as_str())? || keep.contains(key.as_str()) || NEVER_CARRIED.contains(&key.as_str()) {
+            continue;
+        }
+        let value = live_dict.get_item(key.as_str())?;
+        let generated = is_special(&key) || members.contains(key.as_str());
+        if generated && !is_layout_descriptor(&value) {
+            type_delattr.call1((live, key.as_str()))?;
+        }
+    }
+    let fields_changed = fields_before != dataclass_fields(py, live)?;
+    Ok(Rebuilt::InPlace { fields_changed, notes })
+}
+
+/// Enum members: each member of the new class that the live class has too is matched with the
+/// live member, which keeps its identity (`Color.RED is old_reference`) and takes the new
+/// value; a member whose value cannot change in place (an `int` subclass member whose value
+/// changed) and new members are carried over re-classed. Returns the member names.
+fn enum_members<'py>(
+    live: &Bound<'py, PyType>,
+    new: &Bound<'py, PyType>,
+    same_as: &mut Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+    notes: &mut Vec<String>,
+) -> PyResult<HashSet<String>> {
+    let mut names = HashSet::new();
+    let (Ok(live_map), Ok(new_map)) = (live.getattr("_member_map_"), new.getattr("_member_map_")) else {
+        return Ok(names);
+    };
+    let (Ok(live_map), Ok(new_map)) = (live_map.cast_into::<PyDict>(), new_map.cast_into::<PyDict>()) else {
+        return Ok(names);
+    };
+    for (name, live_member) in live_map.iter() {
+        names.insert(name.extract::<String>()?);
+        let _ = live_member;
+    }
+    for (name, new_member) in new_map.iter() {
+        let name: String = name.extract()?;
+        names.insert(name.clone());
+        let Some(live_member) = live_map.get_item(&name)? else { continue };
+        let live_value = live_member.getattr("_value_")?;
+        let new_value = new_member.getattr("_value_")?;
+        let plain = live_member.hasattr("__dict__")? && !live_member.is_instance_of::<pyo3::types::PyInt>()
+            && !live_member.is_instance_of::<pyo3::types::PyString>();
+        if plain {
+            let state = new_member.getattr("__dict__")?;
+            live_member.getattr("__dict__")?.call_method1("update", (state,))?;
+            same_as.push((new_member, live_member));
+        } else if live_value.eq(&new_value)? {
+            same_as.push((new_member, live_member));
+        } else {
+            notes.push(format!(
+                "{}.{name}: its value changed and cannot change in place; references to the old member keep the old value",
+                live.name()?
+            ));
+        }
+    }
+    Ok(names)
+}
+
+/// `value` with the scratch class's objects replaced by the live ones: matched objects by
+/// identity, instances of the scratch class re-classed, and the same one level down in dicts,
+/// lists and tuples (an enum's `_member_map_`, `_value2member_map_`, ...).
+fn remap<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
+    new: &Bound<'py, PyType>,
+    live: &Bound<'py, PyType>,
+    same_as: &[(Bound<'py, PyAny>, Bound<'py, PyAny>)],
+) -> PyResult<Bound<'py, PyAny>> {
+    let one = |v: Bound<'py, PyAny>| -> PyResult<Bound<'py, PyAny>> {
+        if let Some((_, live_value)) = same_as.iter().find(|(n, _)| n.is(&v)) {
+            return Ok(live_value.clone());
+        }
+        if v.get_type().is(new) {
+            v.setattr("__class__", live)?;
+        }
+        Ok(v)
+    };
+    if let Ok(dict) = value.cast::<PyDict>() {
+        if dict.get_type().is(py.get_type::<PyDict>()) {
+            let out = PyDict::new(py);
+            for (k, v) in dict.iter() {
+                out.set_item(one(k)?, one(v)?)?;
+            }
+            return Ok(out.into_any());
+        }
+    }
+    if let Ok(list) = value.cast::<PyList>() {
+        if list.get_type().is(py.get_type::<PyList>()) {
+            let items = list.iter().map(one).collect::<PyResult<Vec<_>>>()?;
+            return Ok(PyList::new(py, items)?.into_any());
+        }
+    }
+    if let Ok(tuple) = value.cast::<PyTuple>() {
+        if tuple.get_type().is(py.get_type::<PyTuple>()) {
+            let items = tuple.iter().map(one).collect::<PyResult<Vec<_>>>()?;
+            return Ok(PyTuple::new(py, items)?.into_any());
+        }
+    }
+    one(value.clone())
+}
+
+/// Closure cells of the functions in `value` (through method wrappers, properties and
+/// `functools` wrappers) that hold `from` are made to hold `to`: the `__class__` cell of
+/// zero-argument `super()`, a frozen dataclass's `__setattr__`, ...
+fn redirect_cells(value: &Bound<'_, PyAny>, from: &Bound<'_, PyType>, to: &Bound<'_, PyType>, depth: u32) -> PyResult<()> {
+    if depth > 4 {
+        return Ok(());
+    }
+    if value.is_instance_of::<PyFunction>() {
+        let cells = value.getattr("__closure__")?;
+        if !cells.is_none() {
+            for cell in cells.try_iter()? {
+                let cell = cell?;
+                if cell.getattr("cell_contents").is_ok_and(|c| c.is(from)) {
+                    cell.setattr("cell_contents", to)?;
+                }
+            }
+        }
+    }
+    for attr in ["__func__", "fget", "fset", "fdel", "__wrapped__", "func"] {
+        if let Ok(inner) = value.getattr(attr) {
+            if !inner.is_none() {
+                redirect_cells(&inner, from, to, depth + 1)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `__x__` and `_x_` names: set by the class machinery, not by the user at run time.
+fn is_special(key: &str) -> bool {
+    let dunder = key.len() > 4 && key.starts_with("__") && key.ends_with("__");
+    let sunder = key.len() > 2 && key.starts_with('_') && key.ends_with('_') && !key[1..].starts_with('_');
+    dunder || sunder
+}
+
+/// Slot and `__dict__` descriptors are tied to the class that made them.
+fn is_layout_descriptor(value: &Bound<'_, PyAny>) -> bool {
+    let name = value.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    matches!(name.as_str(), "member_descriptor" | "getset_descriptor")
+}
+
+/// A dataclass's fields as `(name, repr(default), repr(default_factory))`, to tell whether
+/// they changed; empty for other classes.
+fn dataclass_fields(py: Python<'_>, class: &Bound<'_, PyType>) -> PyResult<Vec<(String, String, String)>> {
+    let dict = class.getattr("__dict__")?;
+    if !dict.contains("__dataclass_fields__")? {
+        return Ok(Vec::new());
+    }
+    let fields = dict.get_item("__dataclass_fields__")?.cast_into::<PyDict>()?;
+    let repr = |v: PyResult<Bound<'_, PyAny>>| v.and_then(|v| v.repr().map(|r| r.to_string())).unwrap_or_default();
+    let mut out = Vec::new();
+    for (name, field) in fields.iter() {
+        out.push((name.extract()?, repr(field.getattr("default")), repr(field.getattr("default_factory"))));
+    }
+    let _ = py;
+    Ok(out)
+}
+
+/// After a class changed: recompute what Python derives from its members once, at class
+/// creation (abstract methods, protocol members), for it and its subclasses.
+pub fn refresh_derived(py: Python<'_>, class: &Bound<'_, PyType>) -> PyResult<()> {
+    let mut stack = vec![class.clone()];
+    let mut seen = HashSet::new();
+    while let Some(c) = stack.pop() {
+        if !seen.insert(c.as_ptr() as usize) {
+            continue;
+        }
+        update_abstract_methods(&c)?;
+        update_protocol_members(py, &c)?;
+        for sub in c.call_method0("__subclasses__")?.try_iter()? {
+            stack.push(sub?.cast_into::<PyType>()?);
+        }
+    }
+    Ok(())
+}
+
+/// `__abstractmethods__` as `abc` computes it, for classes that have one.
+fn update_abstract_methods(class: &Bound<'_, PyType>) -> PyResult<()> {
+    if !class.hasattr("__abstractmethods__")? {
+        return Ok(());
+    }
+    let is_abstract = |v: &Bound<'_, PyAny>| {
+        v.getattr("__isabstractmethod__").and_then(|a| a.is_truthy()).unwrap_or(false)
+    };
+    let mut names: Vec<String> = Vec::new();
+    for pair in class.getattr("__dict__")?.call_method0("items")?.try_iter()? {
+        let (name, value): (String, Bound<'_, PyAny>) = pair?.extract()?;
+        if is_abstract(&value) {
+            names.push(name);
+        }
+    }
+    for base in class.getattr("__bases__")?.try_iter()? {
+        let Ok(inherited) = base?.getattr("__abstractmethods__") else { continue };
+        for name in inherited.try_iter()? {
+            let name: String = name?.extract()?;
+            if class.getattr(name.as_str()).is_ok_and(|v| is_abstract(&v)) && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    let set = pyo3::types::PyFrozenSet::new(class.py(), &names)?;
+    class.setattr("__abstractmethods__", set)
+}
+
+/// `typing.Protocol` classes (3.12+) cache their member names at creation.
+fn update_protocol_members(py: Python<'_>, class: &Bound<'_, PyType>) -> PyResult<()> {
+    let dict = class.getattr("__dict__")?;
+    if !dict.contains("__protocol_attrs__")? {
+        return Ok(());
+    }
+    let typing = py.import("typing")?;
+    let Ok(get_attrs) = typing.getattr("_get_protocol_attrs") else { return Ok(()) };
+    let attrs = get_attrs.call1((class,))?;
+    class.setattr("__protocol_attrs__", &attrs)?;
+    if dict.contains("__non_callable_proto_members__")? {
+        let builtins = py.import("builtins")?;
+        let callable = builtins.getattr("callable")?;
+        let mut non_callable = Vec::new();
+        for name in attrs.try_iter()? {
+            let name = name?;
+            let member = class.getattr(name.extract::<String>()?.as_str()).ok();
+            let is_callable = member.map(|m| callable.call1((m,)).and_then(|r| r.is_truthy())).transpose()?.unwrap_or(false);
+            if !is_callable {
+                non_callable.push(name);
+            }
+        }
+        class.setattr("__non_callable_proto_members__", pyo3::types::PyFrozenSet::new(py, &non_callable)?)?;
+    }
+    Ok(())
+}
+
+/// `isinstance`/`issubclass` answers cached by every ABC (protocols included) are dropped:
+/// registering a class bumps `abc`'s invalidation counter.
+pub fn invalidate_abc_caches(py: Python<'_>) -> PyResult<()> {
+    let abc = py.import("_abc")?;
+    static MARKERS: pyo3::sync::PyOnceLock<(Py<PyAny>, Py<PyAny>)> = pyo3::sync::PyOnceLock::new();
+    let (base, marker) = MARKERS.get_or_try_init(py, || -> PyResult<_> {
+        let abc_meta = py.import("abc")?.getattr("ABCMeta")?;
+        let object = py.get_type::<pyo3::types::PyAny>();
+        let base = abc_meta.call1(("_HotswapCacheReset", (object.clone(),), PyDict::new(py)))?;
+        let marker = py.get_type::<PyType>().call1(("_HotswapMarker", (object,), PyDict::new(py)))?;
+        Ok((base.unbind(), marker.unbind()))
+    })?;
+    abc.getattr("_reset_registry")?.call1((base.bind(py),))?;
+    abc.getattr("_reset_caches")?.call1((base.bind(py),))?;
+    base.bind(py).call_method1("register", (marker.bind(py),))?;
+    Ok(())
+}
+
+/// Existing instances of `class` and of its subclasses (a heap scan: only when a class has a
+/// `__migrate__` hook and its `__init__` or fields changed).
+pub fn instances_of<'py>(py: Python<'py>, class: &Bound<'py, PyType>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let mut classes = vec![class.clone()];
+    let mut i = 0;
+    while i < classes.len() {
+        for sub in classes[i].call_method0("__subclasses__")?.try_iter()? {
+            let sub = sub?.cast_into::<PyType>()?;
+            if !classes.iter().any(|c| c.is(&sub)) {
+                classes.push(sub);
+            }
+        }
+        i += 1;
+    }
+    let referrers = py.import("gc")?.getattr("get_referrers")?.call1(PyTuple::new(py, &classes)?)?;
+    let mut out = Vec::new();
+    for obj in referrers.try_iter()? {
+        let obj = obj?;
+        if classes.iter().any(|c| obj.get_type().is(c)) {
+            out.push(obj);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,213 @@
+//! Module state across modules: a batch is applied in import order, and names other modules
+//! took from a changed module (`from m import CONST`, `from m import *`) follow its new values.
+
+use std::collections::HashMap;
+
+use hotswap_core::imports::{candidate_modules, dependency_order, parse_imports, resolve, Import, ImportedNames};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::apply::FilePatch;
+use crate::report::Report;
+
+/// A loaded module's name and whether it is a package (for relative imports).
+pub fn module_identity(module: &Bound<'_, PyAny>) -> (String, bool) {
+    let name = module.getattr("__name__").and_then(|n| n.extract::<String>()).unwrap_or_default();
+    let is_package = module.hasattr("__path__").unwrap_or(false);
+    (name, is_package)
+}
+
+/// The order to apply `patches` in: a module after the modules of the batch it imports, so a
+/// file may use what another file of the same batch adds. `texts[i]` is patch `i`'s new text.
+pub fn batch_order(patches: &[FilePatch<'_>], texts: &[&str]) -> Vec<usize> {
+    let names: Vec<(String, bool)> = patches.iter().map(|p| module_identity(&p.module)).collect();
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, (n, _))| (n.as_str(), i)).collect();
+    let deps: Vec<Vec<usize>> = texts
+        .iter()
+        .zip(&names)
+        .map(|(text, (name, is_package))| {
+            let mut deps = Vec::new();
+            for import in parse_imports(text) {
+                for candidate in candidate_modules(name, *is_package, &import) {
+                    if let Some(&j) = index.get(candidate.as_str()) {
+                        deps.push(j);
+                    }
+                }
+            }
+            deps
+        })
+        .collect();
+    dependency_order(&deps)
+}
+
+/// Each module's namespace before the batch, to tell which bindings it replaced.
+pub fn snapshot<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<Option<Bound<'py, PyDict>>> {
+    patches
+        .iter()
+        .map(|p| {
+            let dict = p.module.getattr("__dict__").ok()?.cast_into::<PyDict>().ok()?;
+            let _ = py;
+            dict.copy().ok()
+        })
+        .collect()
+}
+
+/// Another module that may hold names from a changed one: its module object and source text.
+pub struct Importer<'py> {
+    pub module: Bound<'py, PyAny>,
+    pub text: String,
+}
+
+/// After the batch: for each changed module, the modules that imported names from it get the
+/// new values where they still hold the old ones (an importer that rebound the name keeps its
+/// own value), and star importers get its new public names.
+pub fn refresh_importers<'py>(
+    py: Python<'py>,
+    patches: &[FilePatch<'py>],
+    before: &[Option<Bound<'py, PyDict>>],
+    importers: impl FnOnce() -> Vec<Importer<'py>>,
+    report: &mut Report,
+) {
+    let mut changes = Vec::new();
+    for (patch, old) in patches.iter().zip(before) {
+        let Some(old) = old else { continue };
+        let Ok(new) = patch.module.getattr("__dict__").and_then(|d| d.cast_into::<PyDict>().map_err(PyErr::from)) else {
+            continue;
+        };
+        let changed = changed_names(old, &new);
+        if !changed.is_empty() {
+            changes.push((patch, changed));
+        }
+    }
+    if changes.is_empty() {
+        return;
+    }
+    let importers = importers();
+    for (patch, changed) in changes {
+        let (name, _) = module_identity(&patch.module);
+        let short = name.rsplit('.').next().unwrap_or(&name).to_string();
+        for importer in &importers {
+            if importer.module.is(&patch.module) || !(importer.text.contains(&short) || importer.text.contains("from .")) {
+                continue;
+            }
+            let (importer_name, is_package) = module_identity(&importer.module);
+            for import in parse_imports(&importer.text) {
+                if resolve(&importer_name, is_package, &import).as_deref() != Some(name.as_str()) {
+                    continue;
+                }
+                let result = rebind(py, &import, &patch.module, &changed, &importer.module);
+                match result {
+                    Ok(names) => {
+                        for bound in names {
+                            log::info!(target: "hotswap", "updated {importer_name}.{bound} (imported from {name})");
+                            report.updated.push(format!("{importer_name}.{bound}"));
+                        }
+                    }
+                    Err(err) => log::debug!(target: "hotswap", "{importer_name}: names from {name} not refreshed: {err}"),
+                }
+            }
+        }
+    }
+}
+
+/// A name whose binding in the module changed: its old value (None if it is new) and its new
+/// value (None if it was deleted).
+type ChangedName<'py> = (String, Option<Bound<'py, PyAny>>, Option<Bound<'py, PyAny>>);
+
+fn changed_names<'py>(old: &Bound<'py, PyDict>, new: &Bound<'py, PyDict>) -> Vec<ChangedName<'py>> {
+    let mut out = Vec::new();
+    for (key, value) in new.iter() {
+        let Ok(key) = key.extract::<String>() else { continue };
+        match old.get_item(&key).ok().flatten() {
+            Some(before) if before.is(&value) => {}
+            before => out.push((key, before, Some(value))),
+        }
+    }
+    for (key, value) in old.iter() {
+        let Ok(key) = key.extract::<String>() else { continue };
+        if !new.contains(&key).unwrap_or(true) {
+            out.push((key, Some(value), None));
+        }
+    }
+    out.retain(|(k, _, _)| !(k.starts_with("__") && k.ends_with("__")));
+    out
+}
+
+fn rebind<'py>(
+    py: Python<'py>,
+    import: &Import,
+    source: &Bound<'py, PyAny>,
+    changed: &[ChangedName<'py>],
+    importer: &Bound<'py, PyAny>,
+) -> PyResult<Vec<String>> {
+    let ns = importer.getattr("__dict__")?.cast_into::<PyDict>()?;
+    let holds_old = |alias: &str, old: &Option<Bound<'py, PyAny>>| -> PyResult<bool> {
+        Ok(match (ns.get_item(alias)?, old) {
+            (Some(current), Some(old)) => current.is(old),
+            (None, None) => true,
+            _ => false,
+        })
+    };
+    let mut bound = Vec::new();
+    match &import.names {
+        ImportedNames::Module => {}
+        ImportedNames::Names(pairs) => {
+            for (name, alias) in pairs {
+                let Some((_, old, new)) = changed.iter().find(|(k, _, _)| k == name) else { continue };
+                if let Some(new) = new {
+                    if old.is_some() && holds_old(alias, old)? {
+                        ns.set_item(alias, new)?;
+                        bound.push(alias.clone());
+                    }
+                }
+            }
+        }
+        ImportedNames::Star => {
+            let public = public_names(py, source)?;
+            for (name, old, new) in changed {
+                let exported = match &public {
+                    Some(all) => all.iter().any(|n| n == name),
+                    None => !name.starts_with('_'),
+                };
+                if !holds_old(name, old)? {
+                    continue;
+                }
+                match new {
+                    Some(new) if exported => {
+                        ns.set_item(name, new)?;
+                        bound.push(name.clone());
+                    }
+                    None if old.is_some() => {
+                        ns.del_item(name)?;
+                        bound.push(name.clone());
+                    }
+                    _ => {}
+                }
+            }
+            // Names newly listed in `__all__` whose values did not change.
+            if let Some(all) = &public {
+                for name in all {
+                    if ns.contains(name)? {
+                        continue;
+                    }
+                    if let Ok(value) = source.getattr(name.as_str()) {
+                        ns.set_item(name, value)?;
+                        bound.push(name.clone());
+                    }
+                }
+            }
+        }
+    }
+    Ok(bound)
+}
+
+/// The module's `__all__`, if it defines one.
+fn public_names(_py: Python<'_>, module: &Bound<'_, PyAny>) -> PyResult<Option<Vec<String>>> {
+    match module.getattr("__all__") {
+        Ok(all) => {
+            let list = PyList::new(module.py(), all.try_iter()?.collect::<PyResult<Vec<_>>>()?)?;
+            Ok(Some(list.iter().filter_map(|n| n.extract::<String>().ok()).collect()))
+        }
+        Err(_) => Ok(None),
+    }
+}
