@@ -31,10 +31,6 @@ def to_json(value):
         return repr(value)
 
 
-def error_dict(error):
-    return {"path": error.path, "line": error.line, "message": error.message}
-
-
 def report_dict(report):
     return {
         "updated": list(report.updated),
@@ -42,10 +38,10 @@ def report_dict(report):
         "deleted": list(report.deleted),
         "moved": list(report.moved),
         "notes": list(report.notes),
-        "errors": [error_dict(e) for e in report.errors],
-        "rude": [error_dict(e) for e in getattr(report, "rude", [])],
-        "recreated": list(getattr(report, "recreated", [])),
-        "paths": list(getattr(report, "paths", [])),
+        "rude": [{"path": e.path, "line": e.line, "message": e.message} for e in report.rude],
+        "recreated": list(report.recreated),
+        "errors": [{"path": e.path, "line": e.line, "message": e.message} for e in report.errors],
+        "paths": list(report.paths),
         "duration_ms": report.duration_ms,
         "bool": bool(report),
         "repr": repr(report),
