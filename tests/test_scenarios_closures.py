@@ -2,7 +2,7 @@
 change)."""
 
 import pytest
-from scenarios import E, S, params, run_scenario, xfail
+from scenarios import E, S, params, run_scenario
 
 C = "closures"
 
@@ -188,20 +188,6 @@ SCENARIOS = [
         E(("m.py", "return n\n", "return 42\n"), expect={"m.answer()": 42}),
     ),
 ]
-
-
-# Expected failures on the current engine (strict): scenario name -> cause.
-WHY = (
-    "closure whose free variables changed keeps old code (note only); creating statement not re-run"
-)
-xfail(
-    SCENARIOS,
-    {
-        "free_vars_changed_module_statement_rerun": WHY,
-        "free_vars_changed_held_list_rebuilt": WHY,
-        "closure_free_var_removed": WHY,
-    },
-)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))

@@ -208,28 +208,14 @@ SCENARIOS = [
 
 
 # Expected failures on the current engine (strict): scenario name -> cause.
-WHY_1 = (
+WHY = (
     "dataclass-generated __init__/__repr__/__eq__/fields not regenerated after a "
     "field/default change"
-)
-WHY_2 = (
-    "changed @dataclass(...) line re-creates the class instead of re-applying it to the same class"
 )
 xfail(
     SCENARIOS,
     {
-        "field_added": WHY_1,
-        "field_removed": WHY_1,
-        "default_changed": WHY_1,
-        "default_factory_changed": WHY_1,
-        "frozen_method_and_default": WHY_1,
-        "order_follows_new_field": WHY_1,
-        "eq_regenerated": WHY_1,
-        "existing_instance_new_field_default": WHY_1,
-        "field_type_changed": WHY_1,
-        "kw_only_field": WHY_1,
-        "subclass_sees_parent_field": WHY_1,
-        "order_added_to_decorator": WHY_2,
+        "subclass_sees_parent_field": WHY,
     },
 )
 

@@ -1,7 +1,7 @@
 """Scenarios: decorators (wrapper chains, caches, dispatch, re-decoration, __conform__)."""
 
 import pytest
-from scenarios import E, S, params, run_scenario, xfail
+from scenarios import E, S, params, run_scenario
 
 C = "decorators"
 
@@ -451,20 +451,6 @@ SCENARIOS = [
         E(("m.py", '"a1"', '"a2"'), expect={"asyncio.run(use(ctx))": "a2"}),
     ),
 ]
-
-
-# Expected failures on the current engine (strict): scenario name -> cause.
-WHY_1 = "lru_cache/cache not cleared when the cached function's code changes"
-WHY_2 = "__conform__ not honoured: decorated statement re-run, new wrapper object"
-xfail(
-    SCENARIOS,
-    {
-        "lru_cache_invalidated": WHY_1,
-        "functools_cache_invalidated": WHY_1,
-        "lru_cache_method": WHY_1,
-        "conform_protocol": WHY_2,
-    },
-)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))

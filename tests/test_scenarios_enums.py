@@ -1,7 +1,7 @@
 """Scenarios: enums (members added, changed, removed; methods; identity of members)."""
 
 import pytest
-from scenarios import E, S, params, run_scenario, xfail
+from scenarios import E, S, params, run_scenario
 
 C = "enums"
 
@@ -202,24 +202,6 @@ SCENARIOS = [
         ),
     ),
 ]
-
-
-# Expected failures on the current engine (strict): scenario name -> cause.
-WHY = "enum members not rebuilt: new member is a plain class attribute, change/removal raises"
-xfail(
-    SCENARIOS,
-    {
-        "member_added": WHY,
-        "member_value_changed": WHY,
-        "member_removed": WHY,
-        "intenum_member_added": WHY,
-        "intflag_member_added": WHY,
-        "identity_of_unchanged_members": WHY,
-        "auto_member_added": WHY,
-        "member_added_and_used_by_function": WHY,
-        "strenum_member_added": WHY,
-    },
-)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))

@@ -253,27 +253,11 @@ SCENARIOS = [
 
 
 # Expected failures on the current engine (strict): scenario name -> cause.
-WHY_1 = "hotswap.keep / before_reload / after_reload not implemented"
-WHY_2 = "__reloaded__ class hook not implemented (and hotswap.keep missing)"
-WHY_3 = "__migrate__ instance hook not implemented (and hotswap.keep missing)"
-WHY_4 = "hotswap.keep not implemented"
-WHY_5 = "dataclass fields not regenerated; __migrate__ not implemented"
+WHY = "hotswap.keep / before_reload / after_reload not implemented"
 xfail(
     SCENARIOS,
     {
-        "keep_value_survives_rerun": WHY_1,
-        "keep_is_per_module": WHY_1,
-        "keep_factory_called_once": WHY_1,
-        "before_and_after_called": WHY_1,
-        "hooks_not_duplicated": WHY_1,
-        "hook_body_edit_replaces_hook": WHY_1,
-        "hooks_only_for_their_module": WHY_1,
-        "hook_removed_stops_running": WHY_1,
-        "class_reloaded_hook": WHY_2,
-        "class_reloaded_hook_sees_new_attributes": WHY_2,
-        "migrate_on_init_change": WHY_3,
-        "migrate_not_called_without_init_change": WHY_4,
-        "migrate_dataclass_field_added": WHY_5,
+        "hook_removed_stops_running": WHY,
     },
 )
 
@@ -299,7 +283,6 @@ def _rude_edit_under_cli(project, on_rude):
     return prog
 
 
-@pytest.mark.xfail(strict=True, reason="--on-rude not implemented")
 def test_cli_on_rude_warn_keeps_running(project):
     prog = _rude_edit_under_cli(project, "warn")
     prog.wait_until("list(m.gen())", [1, 20])
@@ -307,7 +290,6 @@ def test_cli_on_rude_warn_keeps_running(project):
     assert "m.py:" in prog.stderr and "generator" in prog.stderr.lower(), prog.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="--on-rude not implemented")
 def test_cli_on_rude_restart_reexecs(project):
     prog = _rude_edit_under_cli(project, "restart")
     hello = prog._answer(timeout=TIMEOUT)  # the restarted driver greets again

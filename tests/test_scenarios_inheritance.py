@@ -1,7 +1,7 @@
 """Scenarios: inheritance (subclasses see their parents' edits, overrides, MRO)."""
 
 import pytest
-from scenarios import E, S, params, run_scenario, xfail
+from scenarios import E, S, params, run_scenario
 
 C = "inheritance"
 
@@ -220,16 +220,6 @@ SCENARIOS = [
         ),
     ),
 ]
-
-
-# Expected failures on the current engine (strict): scenario name -> cause.
-WHY = "class header change re-creates the class instead of assigning __bases__"
-xfail(
-    SCENARIOS,
-    {
-        "mixin_added_to_bases": WHY,
-    },
-)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))

@@ -270,28 +270,20 @@ SCENARIOS = [
 
 
 # Expected failures on the current engine (strict): scenario name -> cause.
-WHY_1 = "`from m import NAME` bindings in other modules not updated when m's value changes"
-WHY_2 = "star-importing modules do not receive new public names"
-WHY_3 = "star-importing modules do not receive names newly added to __all__"
-WHY_4 = "statements using a changed global (DOUBLE = LIMIT * 2) not re-run"
-WHY_5 = "module docstring change ignored (report: no changes)"
-WHY_6 = (
-    "batch not applied in dependency order: importer's statements run before provider defines"
-    " the name"
+WHY_1 = "star-importing modules do not receive names newly added to __all__"
+WHY_2 = "module docstring change ignored (report: no changes)"
+WHY_3 = "function in an if-block: block re-run makes a new function; held references keep old code"
+WHY_4 = (
+    "regression: `DEFAULT = K()` re-run although K was patched in place (same identity); "
+    "instance replaced, state lost"
 )
-WHY_7 = "function in an if-block: block re-run makes a new function; held references keep old code"
 xfail(
     SCENARIOS,
     {
-        "from_import_constant_follows": WHY_1,
-        "star_import_sees_new_public_name": WHY_2,
-        "star_import_respects_all": WHY_3,
-        "dependent_statement_rerun": WHY_4,
-        "module_docstring": WHY_5,
-        "function_inside_if_block": WHY_7,
-    },
-    {
-        "package_init_reexport_follows": WHY_6,
+        "star_import_respects_all": WHY_1,
+        "module_docstring": WHY_2,
+        "function_inside_if_block": WHY_3,
+        "module_instance_of_edited_class": WHY_4,
     },
 )
 

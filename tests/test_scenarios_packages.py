@@ -2,7 +2,7 @@
 relative imports, a broken file beside a good one)."""
 
 import pytest
-from scenarios import E, S, params, run_scenario, xfail
+from scenarios import E, S, params, run_scenario
 
 C = "packages"
 
@@ -205,23 +205,6 @@ SCENARIOS = [
         watch=True,
     ),
 ]
-
-
-# Expected failures on the current engine (strict): scenario name -> cause.
-WHY_1 = (
-    "batch not applied in dependency order: importer's statements run before provider defines"
-    " the name"
-)
-WHY_2 = "`from m import NAME` bindings in other modules not updated when m's value changes"
-xfail(
-    SCENARIOS,
-    {
-        "batch_from_import_of_new_name": WHY_1,
-        "batch_module_level_use_of_new_function": WHY_1,
-        "relative_import_new_name_batch": WHY_1,
-        "package_constant_used_by_submodule": WHY_2,
-    },
-)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))

@@ -185,24 +185,11 @@ SCENARIOS = [
 
 
 # Expected failures on the current engine (strict): scenario name -> cause.
-WHY_1 = "suspended generator/coroutine not detected: code swapped silently, no Report.rude"
-WHY_2 = "__slots__ change applied as plain attribute assignment (layout unchanged), no Report.rude"
-WHY_3 = "NamedTuple field change silently adds a class attribute, no Report.rude"
-WHY_4 = "no Report.recreated field (class re-created, reported as updated)"
+WHY = "no Report.recreated field (class re-created, reported as updated)"
 xfail(
     SCENARIOS,
     {
-        "suspended_generator": WHY_1,
-        "suspended_generator_rest_of_file_applies": WHY_1,
-        "suspended_generator_method": WHY_1,
-        "suspended_coroutine": WHY_1,
-        "slots_layout_changed": WHY_2,
-        "slot_removed": WHY_2,
-        "slots_change_beside_method_edit": WHY_2,
-        "slots_dataclass_field_added": WHY_2,
-        "slots_added_to_plain_class": WHY_2,
-        "namedtuple_field_added": WHY_3,
-        "base_layout_incompatible": WHY_4,
+        "base_layout_incompatible": WHY,
     },
 )
 
