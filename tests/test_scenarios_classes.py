@@ -768,7 +768,10 @@ SCENARIOS = [
 
 
 # Expected failures on the current engine (strict): scenario name -> cause.
-WHY_1 = "ABC subclass cache not cleared after update (_abc_caches_clear): isinstance stays True"
+WHY_1 = (
+    "isinstance(p, Proto) stays True after a member is added to a runtime_checkable Protocol "
+    "(ABC cache / protocol attrs not refreshed)"
+)
 WHY_2 = "__eq__ added in place: __hash__ is not set to None as class creation would do"
 WHY_3 = (
     "regression: ABC/protocol refresh calls Meta.__subclasses__() unbound on a metaclass "

@@ -208,10 +208,7 @@ SCENARIOS = [
 
 
 # Expected failures on the current engine (strict): scenario name -> cause.
-WHY = (
-    "dataclass-generated __init__/__repr__/__eq__/fields not regenerated after a "
-    "field/default change"
-)
+WHY = "dataclass subclass not regenerated when its dataclass base gains a field"
 xfail(
     SCENARIOS,
     {

@@ -253,7 +253,7 @@ SCENARIOS = [
 
 
 # Expected failures on the current engine (strict): scenario name -> cause.
-WHY = "hotswap.keep / before_reload / after_reload not implemented"
+WHY = "a deleted @hotswap.after_reload function stays registered and keeps running"
 xfail(
     SCENARIOS,
     {

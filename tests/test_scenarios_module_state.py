@@ -270,7 +270,7 @@ SCENARIOS = [
 
 
 # Expected failures on the current engine (strict): scenario name -> cause.
-WHY_1 = "star-importing modules do not receive names newly added to __all__"
+WHY_1 = "a name newly added to __all__ (defined earlier) is not pushed to star-importers"
 WHY_2 = "module docstring change ignored (report: no changes)"
 WHY_3 = "function in an if-block: block re-run makes a new function; held references keep old code"
 WHY_4 = (

@@ -2,7 +2,7 @@
 the program keeps running, the rest of the edit applies."""
 
 import pytest
-from scenarios import E, S, params, run_scenario, xfail
+from scenarios import E, S, params, run_scenario
 
 C = "rude"
 
@@ -168,6 +168,7 @@ SCENARIOS = [
             ("m.py", "class B(A):", "class B(int):"),
             expect={"issubclass(m.B, int)": True, "b.f()": 1},
             recreated=("m.B",),
+            rude=(("m.py", 5, "re-created"),),
         ),
     ),
     S(
@@ -182,16 +183,6 @@ SCENARIOS = [
         ),
     ),
 ]
-
-
-# Expected failures on the current engine (strict): scenario name -> cause.
-WHY = "no Report.recreated field (class re-created, reported as updated)"
-xfail(
-    SCENARIOS,
-    {
-        "base_layout_incompatible": WHY,
-    },
-)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))
