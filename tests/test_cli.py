@@ -191,3 +191,22 @@ def test_repl_without_arguments_is_live(project):
     assert "argv ['']" in result.stdout
     assert "repl sees new" in result.stdout
     assert "hotswap live prompt" in result.stderr
+
+
+def test_cli_on_rude_restart_runs_the_program_again(tmp_path):
+    (tmp_path / "shapes.py").write_text("class P:\n    __slots__ = ('x',)\n")
+    (tmp_path / "main.py").write_text(
+        "import os, sys, time\n"
+        "import shapes\n"
+        "runs = int(os.environ.get('RUNS', '0')) + 1\n"
+        "os.environ['RUNS'] = str(runs)\n"
+        "print('run', runs, shapes.P.__slots__, flush=True)\n"
+        "if runs == 1:\n"
+        "    with open('shapes.py', 'w') as f:\n"
+        "        f.write(\"class P:\\n    __slots__ = ('x', 'y')\\n\")\n"
+        "    time.sleep(10)\n"
+    )
+    result = run_cli(["--on-rude", "restart", "main.py"], cwd=tmp_path, timeout=30)
+    assert "run 1 ('x',)" in result.stdout, result
+    assert "run 2 ('x', 'y')" in result.stdout, result
+    assert "restarting" in result.stderr, result

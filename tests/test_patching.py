@@ -384,3 +384,12 @@ def test_closures_made_before_and_after_install_are_found(project):
     prog.exec("import m; made = [m.factory() for _ in range(3)]")
     edit(project, prog, "m.py", '"old"', '"new"')
     assert prog.eval("[f() for f in made]") == ["new", "new", "new"]
+
+
+def test_module_level_lambda_keeps_its_identity(project):
+    project.write("m.py", "double = lambda x: x * 2\nhandlers = [double]\n")
+    prog = project.start()
+    prog.exec("import m; from m import double")
+    report = edit(project, prog, "m.py", "x * 2", "x * 3")
+    assert report["updated"] == ["m.double"], report
+    assert prog.eval("(double(2), m.handlers[0](2), double is m.double)") == [6, 6, True]

@@ -152,6 +152,11 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
             changed_items.insert(item.byte_range().start);
         }
         match (change.kind, change.new.or(change.old)) {
+            // `f = lambda ...` keeps its identity when re-run (the applier swaps its code): a
+            // function, not a new value.
+            (_, Some(item @ Item::Stmt(s))) if change.new.is_some() && is_lambda_assignment(&source[item.byte_range()]) => {
+                functions.extend(s.binds.iter().map(String::as_str));
+            }
             (_, Some(Item::Stmt(s))) => values.extend(s.binds.iter().map(String::as_str)),
             (ChangeKind::Modified(_), Some(Item::Def(d))) if !d.kind.is_class() => {
                 functions.insert(d.name.as_str());
@@ -199,6 +204,16 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
             .unwrap_or(steps.len());
         steps.insert(at, step);
     }
+}
+
+/// `name = lambda ...`: a single plain name bound to a lambda.
+fn is_lambda_assignment(text: &str) -> bool {
+    text.split_once('=').is_some_and(|(target, value)| {
+        let target = target.trim();
+        !target.is_empty()
+            && target.chars().all(|c| c == '_' || c.is_alphanumeric())
+            && value.trim_start().strip_prefix("lambda").is_some_and(|rest| rest.starts_with([' ', ':']))
+    })
 }
 
 /// The names a statement's text reads: identifiers outside string literals and comments, not

@@ -324,7 +324,12 @@ fn execute<'py>(
                 rebuild(py, patch, step, &code, &scope, &class, &keep, &covered, outcome, init_changed);
                 continue;
             }
-            Deferred::Execute { step, code, scope } => (step, run_in_scope(py, &code, &scope)),
+            Deferred::Execute { step, code, scope } => {
+                let names: Vec<&str> = patch.plan.steps[step].name.split(", ").collect();
+                let lambdas = if scope.class.is_none() { bound_lambdas(&scope, &names) } else { Vec::new() };
+                let result = run_in_scope(py, &code, &scope).and_then(|()| keep_lambdas(&scope, lambdas));
+                (step, result)
+            }
             Deferred::Delete { step, scope, names } => (step, delete_names(&scope, &names)),
             Deferred::LateUpdate { step, function, code, bare, scope } => {
                 let name = patch.plan.steps[step].name.clone();
@@ -959,6 +964,41 @@ fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'p
         if value.get_type().hasattr("__set_name__")? {
             value.call_method1("__set_name__", (class, key_str.as_str()))?;
         }
+    }
+    Ok(())
+}
+
+/// Module-level names bound to a lambda without free variables, before a statement re-binds them.
+fn bound_lambdas<'py>(scope: &Scope<'py>, names: &[&str]) -> Vec<(String, Bound<'py, PyAny>)> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let value = namespace_get(scope, name).ok()??;
+            is_plain_lambda(&value).then(|| (name.to_string(), value))
+        })
+        .collect()
+}
+
+fn is_plain_lambda(value: &Bound<'_, PyAny>) -> bool {
+    value.is_instance_of::<PyFunction>()
+        && value.getattr("__code__").is_ok_and(|code| {
+            code.getattr("co_name").is_ok_and(|n| n.extract::<String>().is_ok_and(|n| n == "<lambda>"))
+                && code.getattr("co_freevars").is_ok_and(|f| f.len().is_ok_and(|n| n == 0))
+        })
+}
+
+/// `f = lambda ...` re-run: the old lambda object takes the new code and is bound again, so
+/// references taken before the edit (callbacks, `from m import f`) run the new code too.
+fn keep_lambdas<'py>(scope: &Scope<'py>, lambdas: Vec<(String, Bound<'py, PyAny>)>) -> PyResult<()> {
+    for (name, old) in lambdas {
+        let Some(new) = namespace_get(scope, &name)? else { continue };
+        if new.is(&old) || !is_plain_lambda(&new) {
+            continue;
+        }
+        for attr in ["__code__", "__defaults__", "__kwdefaults__"] {
+            old.setattr(attr, new.getattr(attr)?)?;
+        }
+        scope.module.setattr(name.as_str(), &old)?;
     }
     Ok(())
 }

@@ -225,3 +225,10 @@ fn statements_calling_a_changed_factory_are_run_again_only_if_stale() {
     let new = "def make(n):\n    return lambda: n + 1\nh = make(1)\nprint(make)\n";
     assert_eq!(summary(&plan(old, new)), s(&[("make", "update"), ("h", "execute-if-stale")]));
 }
+
+#[test]
+fn a_changed_lambda_is_a_function_for_its_dependents() {
+    let old = "f = lambda x: x\nhandlers = [f]\n";
+    let new = "f = lambda x: x * 2\nhandlers = [f]\n";
+    assert_eq!(summary(&plan(old, new)), s(&[("f", "execute"), ("handlers", "execute-if-stale")]));
+}
