@@ -1,7 +1,7 @@
 """Scenarios: functions (bodies, signatures, defaults, references held in many places)."""
 
 import pytest
-from scenarios import E, S, params, run_scenario, xfail
+from scenarios import E, S, params, run_scenario
 
 C = "functions"
 
@@ -285,16 +285,6 @@ SCENARIOS = [
         ),
     ),
 ]
-
-
-# Expected failures on the current engine (strict): scenario name -> cause.
-WHY = "module-level lambda re-created by re-running the assignment; held references keep old code"
-xfail(
-    SCENARIOS,
-    {
-        "module_lambda": WHY,
-    },
-)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))
