@@ -201,6 +201,80 @@ SCENARIOS = [
             expect={"table[m.Color.RED]": "r", "table[m.Color.GREEN]": "g"},
         ),
     ),
+    S(
+        C,
+        "alias_added",
+        {"m.py": COLOR},
+        "import m\nred = m.Color.RED",
+        E(
+            ("m.py", "GREEN = 2\n", "GREEN = 2\n    CRIMSON = 1\n"),
+            expect={"m.Color.CRIMSON is red": True, "len(m.Color)": 2},
+        ),
+    ),
+    S(
+        C,
+        "member_inserted_keeps_order",
+        {"m.py": COLOR},
+        "import m",
+        E(
+            ("m.py", "    GREEN = 2\n", "    ORANGE = 5\n    GREEN = 2\n"),
+            expect={"[c.name for c in m.Color]": ["RED", "ORANGE", "GREEN"]},
+        ),
+    ),
+    S(
+        C,
+        "pickle_new_member",
+        {"m.py": COLOR},
+        "import m, pickle",
+        E(
+            ("m.py", "GREEN = 2\n", "GREEN = 2\n    BLUE = 3\n"),
+            expect={"pickle.loads(pickle.dumps(m.Color.BLUE)) is m.Color.BLUE": True},
+        ),
+    ),
+    S(
+        C,
+        "tuple_valued_members_with_init",
+        {
+            "m.py": """
+            import enum
+
+            class Planet(enum.Enum):
+                MERCURY = (1, 2)
+
+                def __init__(self, mass, radius):
+                    self.mass = mass
+                    self.radius = radius
+            """
+        },
+        "import m\nmercury = m.Planet.MERCURY",
+        E(
+            ("m.py", "MERCURY = (1, 2)\n", "MERCURY = (1, 2)\n    VENUS = (3, 4)\n"),
+            expect={"m.Planet.VENUS.radius": 4, "mercury is m.Planet.MERCURY": True},
+        ),
+    ),
+    S(
+        C,
+        "missing_hook_changed",
+        {
+            "m.py": COLOR
+            + "\n    @classmethod\n    def _missing_(cls, value):\n        return cls.RED\n"
+        },
+        "import m",
+        E(
+            ("m.py", "return cls.RED", "return cls.GREEN"),
+            expect={"m.Color(99) is m.Color.GREEN": True},
+        ),
+    ),
+    S(
+        C,
+        "flag_member_added_iteration",
+        {"m.py": "import enum\n\n\nclass F(enum.Flag):\n    A = 1\n    B = 2\n"},
+        "import m",
+        E(
+            ("m.py", "B = 2\n", "B = 2\n    C = 4\n"),
+            expect={"[f.name for f in m.F]": ["A", "B", "C"], "(m.F.A | m.F.C).value": 5},
+        ),
+    ),
 ]
 
 

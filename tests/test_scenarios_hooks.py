@@ -249,6 +249,27 @@ SCENARIOS = [
             expect={"m.DURING": [True, 2], "__import__('hotswap').currently_reloading()": False},
         ),
     ),
+    S(
+        C,
+        "migrate_subclass_in_other_module",
+        {"m.py": MIGRATE, "sub2.py": "import m\n\n\nclass Far(m.K):\n    pass\n"},
+        "import m, sub2\nfar = sub2.Far()",
+        E(
+            ("m.py", "self.a = 1\n", "self.a = 1\n        self.b = 2\n"),
+            expect={"far.b": 10, "m.MIGRATED": ["Far"]},
+        ),
+    ),
+    S(
+        C,
+        "after_hook_sees_applied_class_change",
+        {"m.py": HOOKS + "\n\nclass K:\n    def v(self):\n        return 1\n"},
+        "import m",
+        E(
+            ("m.py", 'LOG.append("after:" + VERSION)', 'LOG.append("after:%s" % K().v())'),
+            ("m.py", "        return 1\n", "        return 7\n"),
+            expect={"m.LOG": ["before:1", "after:7"]},
+        ),
+    ),
 ]
 
 

@@ -266,6 +266,46 @@ SCENARIOS = [
         "import m\nt = m.TABLE",
         E(("m.py", "i * 2", "i * 3"), expect={"m.TABLE": {"0": 0, "1": 3, "2": 6}}),
     ),
+    S(
+        C,
+        "registry_append_of_edited_function_not_duplicated",
+        {"m.py": "REG = []\n\n\ndef h():\n    return 1\n\n\nREG.append(h)\n"},
+        "import m",
+        E(("m.py", "return 1", "return 2"), expect={"len(m.REG)": 1, "m.REG[0]()": 2}),
+    ),
+    S(
+        C,
+        "dependent_chain_rerun",
+        {"m.py": "A = 1\nB = A + 1\nC = B * 10\n"},
+        "import m",
+        E(("m.py", "A = 1", "A = 5"), expect={"(m.A, m.B, m.C)": [5, 6, 60]}),
+    ),
+    S(
+        C,
+        "dependent_statement_in_other_module",
+        {"m.py": "LIMIT = 10\n", "user.py": "from m import LIMIT\n\nDOUBLE = LIMIT * 2\n"},
+        "import user",
+        E(("m.py", "LIMIT = 10", "LIMIT = 20"), expect={"(user.LIMIT, user.DOUBLE)": [20, 40]}),
+    ),
+    S(
+        C,
+        "from_import_follows_recreated_class",
+        {"m.py": "class A:\n    pass\n\n\nclass B(A):\n    pass\n", "user.py": "from m import B\n"},
+        "import user, m",
+        E(
+            ("m.py", "class B(A):", "class B(int):"),
+            expect={"user.B is m.B": True, "issubclass(user.B, int)": True},
+            recreated=("m.B",),
+            rude=(("m.py", 5, ""),),
+        ),
+    ),
+    S(
+        C,
+        "instance_built_from_function_result_kept",
+        {"m.py": "def make_cache():\n    return {}\n\n\nCACHE = make_cache()\n"},
+        "import m\nm.CACHE['k'] = 1\nheld = m.CACHE",
+        E(("m.py", "return {}", "return {'fresh': True}"), expect={"m.CACHE is held": True}),
+    ),
 ]
 
 
@@ -277,6 +317,10 @@ WHY_4 = (
     "regression: `DEFAULT = K()` re-run although K was patched in place (same identity); "
     "instance replaced, state lost"
 )
+WHY_5 = (
+    "from-import binding follows, but statements of the importing module that use it (DOUBLE "
+    "= LIMIT * 2) are not re-run"
+)
 xfail(
     SCENARIOS,
     {
@@ -284,6 +328,7 @@ xfail(
         "module_docstring": WHY_2,
         "function_inside_if_block": WHY_3,
         "module_instance_of_edited_class": WHY_4,
+        "dependent_statement_in_other_module": WHY_5,
     },
 )
 

@@ -204,6 +204,37 @@ SCENARIOS = [
         ),
         watch=True,
     ),
+    S(
+        C,
+        "diamond_batch_order",
+        {
+            "top.py": "import left, right\n\nVALUE = 'top'\n",
+            "left.py": "import base\n\nL = 'l'\n",
+            "right.py": "import base\n\nR = 'r'\n",
+            "base.py": "B = 'b'\n",
+        },
+        "import top",
+        E(
+            ("top.py", "VALUE = 'top'", "VALUE = left.L2 + right.R2"),
+            ("left.py", "L = 'l'", "L2 = base.B2 + 'l'"),
+            ("right.py", "R = 'r'", "R2 = base.B2 + 'r'"),
+            ("base.py", "B = 'b'", "B2 = 'B'"),
+            expect={"top.VALUE": "BlBr"},
+        ),
+        watch=True,
+    ),
+    S(
+        C,
+        "provider_broken_importer_reports",
+        AB,
+        "import a, b",
+        E(
+            ("a.py", "return 'a'", "return 'a+' + b.added()"),
+            ("b.py", "return 'b'\n", "return 'b'\n\ndef added(:\n    return 'new'\n"),
+            expect={"b.base()": "b", "raises(a.use)": "AttributeError"},
+            errors=(("b.py", 4, "syntax"),),
+        ),
+    ),
 ]
 
 

@@ -182,6 +182,24 @@ SCENARIOS = [
             rude=(("m.py", None, "slots"),),
         ),
     ),
+    S(
+        C,
+        "suspended_async_generator",
+        {"m.py": "async def agen():\n    yield 1\n    yield 2\n"},
+        "import m\nag = m.agen()\nstep = ag.__anext__()\n"
+        "try:\n    step.send(None)\nexcept StopIteration:\n    pass",
+        E(
+            ("m.py", "yield 2", "yield 20"),
+            rude=(("m.py", None, "generator"),),
+        ),
+    ),
+    S(
+        C,
+        "suspended_generator_other_module_edit_clean",
+        {"m.py": "def gen():\n    yield 1\n    yield 2\n", "other.py": "def f():\n    return 1\n"},
+        "import m, other\ng = m.gen()\nnext(g)",
+        E(("other.py", "return 1", "return 2"), expect={"other.f()": 2, "next(g)": 2}),
+    ),
 ]
 
 
