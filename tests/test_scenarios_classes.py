@@ -764,6 +764,79 @@ SCENARIOS = [
         "import m\nb = m.Box[int](3)",
         E(("m.py", "return self.item", "return [self.item]"), expect={"b.get()": [3]}),
     ),
+    S(
+        C,
+        "property_becomes_plain_attribute",
+        {"m.py": "class K:\n    @property\n    def p(self):\n        return 1\n"},
+        "import m\nk = m.K()",
+        E(
+            ("m.py", "    @property\n    def p(self):\n        return 1", "    p = 5"),
+            expect={"k.p": 5},
+        ),
+    ),
+    S(
+        C,
+        "unchanged_descriptor_kept",
+        {
+            "m.py": """
+            class Field:
+                def __set_name__(self, owner, name):
+                    self.calls = getattr(self, "calls", 0) + 1
+
+                def __get__(self, obj, owner=None):
+                    return self
+
+            class K:
+                x = Field()
+
+                def f(self):
+                    return 1
+            """
+        },
+        "import m\nd = m.K.x",
+        E(("m.py", "return 1", "return 2"), expect={"m.K.x is d": True, "d.calls": 1}),
+    ),
+    S(
+        C,
+        "init_subclass_body_changed_no_reregistration",
+        {
+            "m.py": """
+            class Base:
+                registry = []
+
+                def __init_subclass__(cls, **kw):
+                    super().__init_subclass__(**kw)
+                    Base.registry.append(cls.__name__)
+
+            class A(Base):
+                pass
+            """
+        },
+        "import m",
+        E(
+            (
+                "m.py",
+                "Base.registry.append(cls.__name__)",
+                "Base.registry.append(cls.__name__.lower())",
+            ),
+            expect={"m.Base.registry": ["A"]},
+        ),
+        E(
+            (
+                "m.py",
+                "class A(Base):\n    pass\n",
+                "class A(Base):\n    pass\n\n\nclass B(Base):\n    pass\n",
+            ),
+            expect={"m.Base.registry": ["A", "b"]},
+        ),
+    ),
+    S(
+        C,
+        "class_getitem_changed",
+        {"m.py": "class K:\n    def __class_getitem__(cls, item):\n        return 'g1'\n"},
+        "import m",
+        E(("m.py", "'g1'", "'g2'"), expect={"m.K[int]": "g2"}),
+    ),
 ]
 
 

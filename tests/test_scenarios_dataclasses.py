@@ -290,6 +290,56 @@ SCENARIOS = [
             expect={"pickle.loads(pickle.dumps(m.P(1, 4))) == m.P(1, 4)": True},
         ),
     ),
+    S(
+        C,
+        "user_repr_kept_when_fields_change",
+        {
+            "m.py": """
+            from dataclasses import dataclass
+
+            @dataclass
+            class P:
+                x: int = 1
+
+                def __repr__(self):
+                    return "custom"
+            """
+        },
+        "import m",
+        E(
+            ("m.py", "    x: int = 1\n", "    x: int = 1\n    y: int = 2\n"),
+            expect={"repr(m.P())": "custom", "m.P().y": 2},
+        ),
+        E(("m.py", '"custom"', '"custom2"'), expect={"repr(m.P())": "custom2"}),
+    ),
+    S(
+        C,
+        "user_eq_kept_when_fields_change",
+        {
+            "m.py": """
+            from dataclasses import dataclass
+
+            @dataclass
+            class P:
+                x: int = 1
+
+                def __eq__(self, other):
+                    return True
+            """
+        },
+        "import m",
+        E(
+            ("m.py", "    x: int = 1\n", "    x: int = 1\n    y: int = 2\n"),
+            expect={"m.P(1, 2) == m.P(3, 4)": True},
+        ),
+    ),
+    S(
+        C,
+        "field_added_shifts_method_lines",
+        {"m.py": P.replace('return "x=%s" % self.x', "raise ValueError(self.x)")},
+        "import m\np = m.P(1)",
+        E(("m.py", "x: int = 1\n", "x: int = 1\n    y: int = 2\n"), expect={"tb_line(p.show)": 9}),
+    ),
 ]
 
 

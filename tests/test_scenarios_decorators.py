@@ -450,6 +450,52 @@ SCENARIOS = [
         "async def use(cm):\n    async with cm() as v:\n        return v",
         E(("m.py", '"a1"', '"a2"'), expect={"asyncio.run(use(ctx))": "a2"}),
     ),
+    S(
+        C,
+        "unchanged_cache_kept",
+        {
+            "m.py": """
+            import functools
+
+            @functools.lru_cache(maxsize=None)
+            def f(x):
+                return x
+
+            @functools.lru_cache(maxsize=None)
+            def g(x):
+                return x
+            """
+        },
+        "import m\nm.f(1); m.g(1)",
+        E(
+            ("m.py", "def f(x):\n    return x", "def f(x):\n    return -x"),
+            expect={"m.f(1)": -1, "m.g.cache_info().currsize": 1},
+        ),
+    ),
+    S(
+        C,
+        "callable_class_wrapper_state_kept",
+        {
+            "m.py": """
+            import functools
+
+            class Counted:
+                def __init__(self, fn):
+                    functools.update_wrapper(self, fn)
+                    self.calls = 0
+
+                def __call__(self, *args):
+                    self.calls += 1
+                    return self.__wrapped__(*args)
+
+            @Counted
+            def f():
+                return "v1"
+            """
+        },
+        "import m\nc = m.f\nc(); c()",
+        E(("m.py", '"v1"', '"v2"'), expect={"c()": "v2", "c.calls": 3, "c is m.f": True}),
+    ),
 ]
 
 

@@ -179,6 +179,49 @@ SCENARIOS = [
             errors=(("m.py", 1, "ZeroDivisionError"),),
         ),
     ),
+    S(
+        C,
+        "exception_in_after_hook_reported",
+        {
+            "m.py": "import hotswap\n\n\n@hotswap.after_reload\ndef _after():\n    pass\n\n\n"
+            "def f():\n    return 1\n"
+        },
+        "import m",
+        E(
+            ("m.py", "    pass", "    raise RuntimeError('hook broke')"),
+            ("m.py", "return 1", "return 2"),
+            expect={"m.f()": 2},
+            errors=(("m.py", None, "hook broke"),),
+        ),
+    ),
+    S(
+        C,
+        "exception_in_reloaded_hook_reported",
+        {
+            "m.py": "class K:\n    @classmethod\n    def __reloaded__(cls):\n"
+            "        raise RuntimeError('cls hook')\n\n    def f(self):\n        return 1\n"
+        },
+        "import m\nk = m.K()",
+        E(
+            ("m.py", "return 1", "return 2"),
+            expect={"k.f()": 2},
+            errors=(("m.py", None, "cls hook"),),
+        ),
+    ),
+    S(
+        C,
+        "exception_in_migrate_reported",
+        {
+            "m.py": "class K:\n    def __init__(self):\n        self.a = 1\n\n"
+            "    def __migrate__(self):\n        raise RuntimeError('migrate broke')\n"
+        },
+        "import m\nk = m.K()",
+        E(
+            ("m.py", "self.a = 1", "self.a = 2"),
+            expect={"m.K().a": 2, "k.a": 1},
+            errors=(("m.py", None, "migrate broke"),),
+        ),
+    ),
 ]
 
 

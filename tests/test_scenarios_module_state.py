@@ -306,6 +306,36 @@ SCENARIOS = [
         "import m\nm.CACHE['k'] = 1\nheld = m.CACHE",
         E(("m.py", "return {}", "return {'fresh': True}"), expect={"m.CACHE is held": True}),
     ),
+    S(
+        C,
+        "default_argument_uses_changed_constant",
+        {"m.py": "LIMIT = 10\n\n\ndef f(x=LIMIT):\n    return x\n"},
+        "import m\ng = m.f",
+        E(("m.py", "LIMIT = 10", "LIMIT = 20"), expect={"(m.f(), g())": [20, 20]}),
+    ),
+    S(
+        C,
+        "class_attribute_uses_changed_constant",
+        {"m.py": "LIMIT = 10\n\n\nclass K:\n    SIZE = LIMIT\n"},
+        "import m\nK = m.K",
+        E(("m.py", "LIMIT = 10", "LIMIT = 20"), expect={"(m.K.SIZE, K is m.K)": [20, True]}),
+    ),
+    S(
+        C,
+        "same_module_name_in_two_packages",
+        {
+            "a/__init__.py": "",
+            "a/util.py": "def f():\n    return 'a1'\n",
+            "b/__init__.py": "",
+            "b/util.py": "def f():\n    return 'b1'\n",
+        },
+        "import a.util, b.util",
+        E(
+            ("b/util.py", "'b1'", "'b2'"),
+            expect={"(a.util.f(), b.util.f())": ["a1", "b2"]},
+            updated=("b.util.f",),
+        ),
+    ),
 ]
 
 
@@ -321,6 +351,8 @@ WHY_5 = (
     "from-import binding follows, but statements of the importing module that use it (DOUBLE "
     "= LIMIT * 2) are not re-run"
 )
+WHY_6 = "a def whose default uses a changed constant (def f(x=LIMIT)) keeps the old default"
+WHY_7 = "a class attribute computed from a changed constant (SIZE = LIMIT) is not re-evaluated"
 xfail(
     SCENARIOS,
     {
@@ -329,6 +361,8 @@ xfail(
         "function_inside_if_block": WHY_3,
         "module_instance_of_edited_class": WHY_4,
         "dependent_statement_in_other_module": WHY_5,
+        "default_argument_uses_changed_constant": WHY_6,
+        "class_attribute_uses_changed_constant": WHY_7,
     },
 )
 

@@ -235,6 +235,16 @@ SCENARIOS = [
             errors=(("b.py", 4, "syntax"),),
         ),
     ),
+    S(
+        C,
+        "init_star_reexport_new_function",
+        {"pkg/__init__.py": "from .core import *\n", "pkg/core.py": "def f():\n    return 1\n"},
+        "import pkg",
+        E(
+            ("pkg/core.py", "return 1\n", "return 1\n\n\ndef g():\n    return 'g'\n"),
+            expect={"pkg.g()": "g"},
+        ),
+    ),
 ]
 
 

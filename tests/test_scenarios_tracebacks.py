@@ -155,6 +155,16 @@ SCENARIOS = [
         E(SHIFT, expect={"tb_line(g)": 4}),
         E(("m.py", "# one\n# two\n", ""), expect={"tb_line(g)": 2}),
     ),
+    S(
+        C,
+        "enum_method_after_member_added",
+        {
+            "m.py": "import enum\n\n\nclass Color(enum.Enum):\n    RED = 1\n\n"
+            "    def boom(self):\n        raise ValueError\n"
+        },
+        "import m\nred = m.Color.RED",
+        E(("m.py", "RED = 1\n", "RED = 1\n    GREEN = 2\n"), expect={"tb_line(red.boom)": 9}),
+    ),
 ]
 
 
