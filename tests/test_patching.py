@@ -393,3 +393,15 @@ def test_module_level_lambda_keeps_its_identity(project):
     report = edit(project, prog, "m.py", "x * 2", "x * 3")
     assert report["updated"] == ["m.double"], report
     assert prog.eval("(double(2), m.handlers[0](2), double is m.double)") == [6, 6, True]
+
+
+def test_class_annotation_change_keeps_the_other_annotations(project):
+    project.write("m.py", "class C:\n    x: int = 1\n    y: str = 'a'\n")
+    prog = project.start()
+    prog.exec("import m")
+    edit(project, prog, "m.py", "x: int = 1", "x: float = 2")
+    assert prog.eval("{k: v.__name__ for k, v in m.C.__annotations__.items()}") == {
+        "x": "float",
+        "y": "str",
+    }
+    assert prog.eval("m.C.x") == 2

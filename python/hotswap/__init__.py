@@ -35,6 +35,7 @@ __all__ = [
     "currently_reloading",
     "install",
     "keep",
+    "live_loop",
     "poll",
     "reload_paths",
     "watch",
@@ -154,6 +155,25 @@ def poll() -> Report:
     program is between two consistent states, e.g. once per frame of a game loop.
     """
     return _core.poll()
+
+
+def live_loop(iterable: Optional[Iterable] = None) -> Iterable:
+    """Iterate over ``iterable`` (forever when omitted) in a ``for`` loop whose body is live.
+
+    An edit to the loop's body applies from its next iteration, with the loop's local variables
+    intact; a new body that raises is reported and the previous one keeps running::
+
+        for request in hotswap.live_loop(requests()):
+            handle(request)
+
+    See the README ("Processes, loops and attaching") for what a live body can contain.
+    """
+    import itertools
+
+    from ._liveloop import LiveLoop
+
+    frame = sys._getframe(1)
+    return LiveLoop(itertools.count() if iterable is None else iterable, frame)
 
 
 def currently_reloading() -> bool:

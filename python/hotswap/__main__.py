@@ -19,6 +19,7 @@ USAGE = """\
 usage: hotswap [options] script.py [args...]
        hotswap [options] -m module[:function] [args...]
        hotswap [options]                      (a live Python prompt)
+       hotswap attach [-w PATH]... PID        (make a running program live; Python 3.14+)
 
 Runs a Python program and applies every edit saved under the watched directories to the
 running program, keeping its state.
@@ -35,6 +36,10 @@ options:
                     instance layout changed): warn (default) and keep running, or restart
                     the program with the same arguments
   -i                open an interactive prompt after the program ends (still live)
+  --no-children     do not make Python processes the program starts live (by default
+                    they are: forked ones always, others through HOTSWAP_WATCH)
+  --no-live-loops   leave the script's `while True:` loops as they are (by default a
+                    running one takes its new body at its next iteration)
   -v, --verbose     say what is watched and every step of each update
   -q, --quiet       only report errors
   --version         print the version and exit
@@ -53,6 +58,8 @@ class Options:
         self.on_rude = "warn"
         self.interactive = False
         self.verbosity = 0
+        self.children = True
+        self.live_loops = True
 
 
 def _fail(message: str) -> NoReturn:
@@ -110,6 +117,12 @@ def parse_args(argv: List[str]) -> Options:
         elif arg == "-i":
             opts.interactive = True
             i += 1
+        elif arg == "--no-children":
+            opts.children = False
+            i += 1
+        elif arg == "--no-live-loops":
+            opts.live_loops = False
+            i += 1
         elif arg in ("-v", "--verbose"):
             opts.verbosity += 1
             i += 1
@@ -159,7 +172,23 @@ def _fresh_main(path: Optional[str]) -> types.ModuleType:
     return main
 
 
-def run_script(script: str, args: List[str]) -> types.ModuleType:
+def _compile_main(source: bytes, path: str, live_loops: bool) -> types.CodeType:
+    """The script's code, with its main ``while True:`` loops made live (see ``_liveloop``)."""
+    if live_loops:
+        import ast
+
+        from ._liveloop import make_main_loops_live
+
+        try:
+            tree = ast.parse(source, path)
+        except (SyntaxError, ValueError):
+            tree = None  # compiled as is below, so the error reads as under python
+        if tree is not None and make_main_loops_live(tree):
+            return compile(tree, path, "exec", dont_inherit=True)
+    return compile(source, path, "exec", dont_inherit=True)
+
+
+def run_script(script: str, args: List[str], live_loops: bool = False) -> types.ModuleType:
     from . import _core
 
     path = os.path.abspath(script)
@@ -175,7 +204,7 @@ def run_script(script: str, args: List[str]) -> types.ModuleType:
     sys.path[0] = os.path.dirname(path)
     main = _fresh_main(path)
     _core.record_source(path, source)
-    code = compile(source, path, "exec", dont_inherit=True)
+    code = _compile_main(source, path, live_loops)
     exec(code, main.__dict__)
     return main
 
@@ -250,10 +279,46 @@ def _restart_on_rude(cli_args: List[str]):
     return on_reload
 
 
+def _quieter_in_forked_children(verbosity: int) -> None:
+    """A forked child applies each edit too: it only says so with -v, and names itself."""
+
+    def child() -> None:
+        logger = logging.getLogger("hotswap")
+        for handler in logger.handlers:
+            handler.setFormatter(logging.Formatter(f"hotswap[{os.getpid()}]: %(message)s"))
+        if verbosity <= 0:
+            logger.setLevel(logging.WARNING if verbosity == 0 else logging.ERROR)
+
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=child)
+
+
+def _live_children(opts: Options, roots: List[str]) -> None:
+    """Python processes the program starts watch the same roots (see ``_autostart``)."""
+    _quieter_in_forked_children(opts.verbosity)
+    if "hotswap._autostart" in sys.modules:  # started with HOTSWAP_WATCH set: this CLI watches
+        sys.modules["hotswap._autostart"].stop()
+    if not opts.children:
+        for name in ("HOTSWAP_WATCH", "HOTSWAP_MAIN", "HOTSWAP_SYNC", "HOTSWAP_DEBOUNCE"):
+            os.environ.pop(name, None)
+        return
+    os.environ["HOTSWAP_WATCH"] = os.pathsep.join(os.path.abspath(r) for r in roots)
+    if opts.script is not None:
+        os.environ["HOTSWAP_MAIN"] = os.path.abspath(opts.script)
+    os.environ["HOTSWAP_SYNC"] = opts.sync
+    if opts.debounce is not None:
+        os.environ["HOTSWAP_DEBOUNCE"] = str(opts.debounce)
+    os.environ["HOTSWAP_VERBOSITY"] = str(opts.verbosity)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     import hotswap
 
     cli_args = sys.argv[1:] if argv is None else list(argv)
+    if cli_args[:1] == ["attach"]:
+        from ._attach import attach_main
+
+        return attach_main(cli_args[1:])
     opts = parse_args(cli_args)
     _configure_logging(opts.verbosity)
     if opts.script is not None:
@@ -264,6 +329,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     missing = [r for r in roots if not os.path.exists(r)]
     if missing:
         _fail(f"cannot watch {missing[0]!r}: no such file or directory")
+    _live_children(opts, roots)
     hotswap.install(roots)
     on_reload = _restart_on_rude(cli_args) if opts.on_rude == "restart" else None
     watcher = hotswap.watch(*roots, debounce_ms=opts.debounce, sync=opts.sync, on_reload=on_reload)
@@ -280,7 +346,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             if opts.module is not None:
                 main_module = run_module(opts.module, opts.args)
             else:
-                main_module = run_script(opts.script, opts.args)
+                main_module = run_script(opts.script, opts.args, opts.live_loops)
         except SystemExit:
             if not opts.interactive:
                 raise

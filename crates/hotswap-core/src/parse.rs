@@ -80,7 +80,8 @@ pub fn parse_definitions(source: &str, target: PythonVersion) -> Result<Definiti
         return Err(builder.into_sorted_issues());
     }
     let line_count = builder.line_count();
-    Ok(DefinitionTree { items, line_count, docstring_hash })
+    let docstring = docstring.map(|d| (builder.byte_range(d.range()), builder.span(d.range()).start));
+    Ok(DefinitionTree { items, line_count, docstring_hash, docstring })
 }
 
 /// Rewrites ruff's "Cannot use X on Python 3.11 (syntax was added in Python 3.12)" as

@@ -139,6 +139,32 @@ pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]
     PatchPlan { steps }
 }
 
+/// The step that sets a module's new docstring (`__doc__`), when it changed. `old_hash` is the
+/// docstring hash of the running version.
+pub fn module_docstring_step(new_source: &str, new: &DefinitionTree, old_hash: Option<u64>) -> Option<PatchStep> {
+    if new.docstring_hash == old_hash {
+        return None;
+    }
+    let (unit, line) = match &new.docstring {
+        Some((range, line)) => {
+            let blank = "\n".repeat(line.saturating_sub(1) as usize);
+            (format!("{blank}__doc__ = {}\n", &new_source[range.clone()]), *line)
+        }
+        None => ("__doc__ = None\n".to_string(), 1),
+    };
+    Some(PatchStep {
+        action: StepAction::Execute,
+        scope: Vec::new(),
+        name: "__doc__".into(),
+        old_line: line,
+        new_line: line,
+        unit,
+        bare_unit: None,
+        detail: "module docstring".into(),
+        statement: true,
+    })
+}
+
 /// Unchanged module-level statements that use what this edit changed: a statement reading a
 /// changed value (`DOUBLE = LIMIT * 2` after `LIMIT` changed) is run again, in source order and
 /// transitively, so the module holds what a fresh import would; one calling a changed function
@@ -158,7 +184,9 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
                 functions.extend(s.binds.iter().map(String::as_str));
             }
             (_, Some(Item::Stmt(s))) => values.extend(s.binds.iter().map(String::as_str)),
-            (ChangeKind::Modified(_), Some(Item::Def(d))) if !d.kind.is_class() => {
+            // Functions and classes are updated in place (same identity): statements using
+            // them are only re-run to rebuild closures that could not take the new code.
+            (ChangeKind::Modified(_), Some(Item::Def(d))) => {
                 functions.insert(d.name.as_str());
             }
             (_, Some(Item::Def(d))) => {

@@ -134,6 +134,8 @@ pub struct DefinitionTree {
     pub line_count: u32,
     /// Hash of the module docstring's source text, if the module starts with one.
     pub docstring_hash: Option<u64>,
+    /// Byte range and first line of the module docstring's string literal.
+    pub docstring: Option<(Range<usize>, u32)>,
 }
 
 /// One syntax problem, positioned as Python would report it (1-based line and column).

@@ -17,7 +17,7 @@ use hotswap_core::plan::{PatchPlan, PatchStep, StepAction};
 use pyo3::prelude::*;
 use pyo3::types::{PyCode, PyDict, PyFunction, PyTuple, PyType};
 
-use crate::classes::{generated_kind, instances_of, invalidate_abc_caches, refresh_derived, transplant, Rebuilt};
+use crate::classes::{generated_kind, instances_of, regenerate_dataclass_subclasses, refresh_derived, reset_abc_caches, transplant, Rebuilt};
 use crate::inventory::{functions_running, Lookup};
 use crate::report::Report;
 
@@ -144,7 +144,7 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
 
     commit(py, &prepared, patches, &mut outcomes);
 
-    let mut classes_changed = false;
+    let mut changed_classes = Vec::new();
     for ((patch, prep), outcome) in patches.iter().zip(prepared).zip(outcomes.iter_mut()) {
         if let Some(prep) = prep {
             for &step in &prep.done {
@@ -162,12 +162,11 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
             }
             let mut init_changed = prep.init_changed.clone();
             execute(py, patch, prep.deferred, outcome, &mut init_changed);
-            classes_changed |= !prep.touched.is_empty();
-            class_hooks(py, patch, &prep.touched, &init_changed, &mut outcome.report);
+            changed_classes.extend(class_hooks(py, patch, &prep.touched, &init_changed, &mut outcome.report));
         }
     }
-    if classes_changed {
-        if let Err(err) = invalidate_abc_caches(py) {
+    if !changed_classes.is_empty() {
+        if let Err(err) = reset_abc_caches(py, &changed_classes) {
             log::debug!(target: "hotswap", "isinstance caches not reset: {}", describe_exception(py, &err));
         }
     }
@@ -188,7 +187,18 @@ fn run_module_hooks(py: Python<'_>, patch: &FilePatch<'_>, key: &str, report: &m
     let Ok(globals) = patch.module.getattr("__dict__") else { return };
     let Ok(Some(hooks)) = globals.cast::<PyDict>().map(|g| g.get_item(key).ok().flatten()) else { return };
     let Ok(hooks) = hooks.cast_into::<PyDict>() else { return };
-    let callbacks: Vec<Bound<'_, PyAny>> = hooks.values().iter().collect();
+    let mut callbacks = Vec::new();
+    for (key, callback) in hooks.iter() {
+        // A module-level callback whose definition was deleted (its name no longer binds it)
+        // is dropped, as a fresh import would never have registered it.
+        let name: String = key.extract().unwrap_or_default();
+        let defined = name.contains('.') || globals.get_item(name.as_str()).is_ok_and(|bound| bound.is(&callback));
+        if defined {
+            callbacks.push(callback);
+        } else {
+            let _ = hooks.del_item(key);
+        }
+    }
     for callback in callbacks {
         if let Err(err) = callback.call0() {
             let name = callback.getattr("__qualname__").map(|n| n.to_string()).unwrap_or_default();
@@ -201,7 +211,14 @@ fn run_module_hooks(py: Python<'_>, patch: &FilePatch<'_>, key: &str, report: &m
 /// After a module's edits: each changed class recomputes what Python derived from its members,
 /// existing instances are migrated where `__init__` or the fields changed and the class has a
 /// `__migrate__` method, and the class's `__reloaded__` hook runs.
-fn class_hooks(py: Python<'_>, patch: &FilePatch<'_>, touched: &[Vec<String>], init_changed: &HashSet<Vec<String>>, report: &mut Report) {
+fn class_hooks<'py>(
+    py: Python<'py>,
+    patch: &FilePatch<'py>,
+    touched: &[Vec<String>],
+    init_changed: &HashSet<Vec<String>>,
+    report: &mut Report,
+) -> Vec<Bound<'py, PyType>> {
+    let mut changed = Vec::new();
     let mut seen = HashSet::new();
     for path in touched {
         if !seen.insert(path.clone()) {
@@ -215,6 +232,12 @@ fn class_hooks(py: Python<'_>, patch: &FilePatch<'_>, touched: &[Vec<String>], i
         };
         if let Err(err) = refresh_derived(py, &class) {
             fail(report, "updating abstract methods / protocol members", err);
+        }
+        let is_dataclass = class.getattr("__dict__").and_then(|d| d.contains("__dataclass_fields__")).unwrap_or(false);
+        if init_changed.contains(path) && is_dataclass {
+            if let Err(err) = regenerate_dataclass_subclasses(py, &class, &mut report.notes) {
+                fail(report, "regenerating dataclass subclasses", err);
+            }
         }
         if init_changed.contains(path) && class.hasattr("__migrate__").unwrap_or(false) {
             match instances_of(py, &class) {
@@ -238,7 +261,9 @@ fn class_hooks(py: Python<'_>, patch: &FilePatch<'_>, touched: &[Vec<String>], i
                 fail(report, "__reloaded__", err);
             }
         }
+        changed.push(class);
     }
+    changed
 }
 
 fn module_name(patch: &FilePatch<'_>) -> String {
@@ -960,7 +985,16 @@ fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'p
         if unchanged {
             continue;
         }
+        if matches!(key_str.as_str(), "__annotate_func__" | "__annotate__") {
+            // 3.14+: the unit's annotate function only knows this statement's annotations.
+            merge_annotations(py, class, &value)?;
+            continue;
+        }
         class.setattr(key_str.as_str(), &value)?;
+        // As class creation does: a class that defines `__eq__` but not `__hash__` is unhashable.
+        if key_str == "__eq__" && !ns.contains("__hash__")? {
+            class.setattr("__hash__", py.None())?;
+        }
         if value.get_type().hasattr("__set_name__")? {
             value.call_method1("__set_name__", (class, key_str.as_str()))?;
         }
@@ -968,7 +1002,7 @@ fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'p
     Ok(())
 }
 
-/// Module-level names bound to a lambda without free variables, before a statement re-binds them.
+/// Module-level names bound to a function without free variables, before a statement re-binds them.
 fn bound_lambdas<'py>(scope: &Scope<'py>, names: &[&str]) -> Vec<(String, Bound<'py, PyAny>)> {
     names
         .iter()
@@ -979,20 +1013,31 @@ fn bound_lambdas<'py>(scope: &Scope<'py>, names: &[&str]) -> Vec<(String, Bound<
         .collect()
 }
 
+/// A function without free variables (a lambda, or a `def` inside an `if`/`try` block).
 fn is_plain_lambda(value: &Bound<'_, PyAny>) -> bool {
     value.is_instance_of::<PyFunction>()
-        && value.getattr("__code__").is_ok_and(|code| {
-            code.getattr("co_name").is_ok_and(|n| n.extract::<String>().is_ok_and(|n| n == "<lambda>"))
-                && code.getattr("co_freevars").is_ok_and(|f| f.len().is_ok_and(|n| n == 0))
-        })
+        && value.getattr("__code__").is_ok_and(|code| code.getattr("co_freevars").is_ok_and(|f| f.len().is_ok_and(|n| n == 0)))
 }
 
-/// `f = lambda ...` re-run: the old lambda object takes the new code and is bound again, so
-/// references taken before the edit (callbacks, `from m import f`) run the new code too.
+fn same_definition(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> bool {
+    let key = |f: &Bound<'_, PyAny>| -> Option<(String, String, String)> {
+        let code = f.getattr("__code__").ok()?;
+        Some((
+            f.getattr("__qualname__").ok()?.extract().ok()?,
+            f.getattr("__module__").ok()?.extract().ok()?,
+            code.getattr("co_filename").ok()?.extract().ok()?,
+        ))
+    };
+    key(a).is_some() && key(a) == key(b)
+}
+
+/// `f = lambda ...` or a `def` inside a compound statement, re-run: the old function object takes
+/// the new code and is bound again, so references taken before the edit (callbacks,
+/// `from m import f`) run the new code too.
 fn keep_lambdas<'py>(scope: &Scope<'py>, lambdas: Vec<(String, Bound<'py, PyAny>)>) -> PyResult<()> {
     for (name, old) in lambdas {
         let Some(new) = namespace_get(scope, &name)? else { continue };
-        if new.is(&old) || !is_plain_lambda(&new) {
+        if new.is(&old) || !is_plain_lambda(&new) || !same_definition(&old, &new) {
             continue;
         }
         for attr in ["__code__", "__defaults__", "__kwdefaults__"] {
@@ -1001,6 +1046,26 @@ fn keep_lambdas<'py>(scope: &Scope<'py>, lambdas: Vec<(String, Bound<'py, PyAny>
         scope.module.setattr(name.as_str(), &old)?;
     }
     Ok(())
+}
+
+/// Adds the annotations an `__annotate__` function of a compiled statement gives to the
+/// class's annotations (Python 3.14+ evaluates class annotations lazily through it).
+fn merge_annotations<'py>(py: Python<'py>, class: &Bound<'py, PyType>, annotate: &Bound<'py, PyAny>) -> PyResult<()> {
+    if annotate.is_none() {
+        return Ok(());
+    }
+    let added = match annotate.call1((1,)) {
+        Ok(values) => values,
+        Err(_) => {
+            let annotationlib = py.import("annotationlib")?;
+            let forward_ref = annotationlib.getattr("Format")?.getattr("FORWARDREF")?;
+            annotationlib.getattr("call_annotate_function")?.call1((annotate, forward_ref))?
+        }
+    };
+    let merged = PyDict::new(py);
+    merged.call_method1("update", (class.getattr("__annotations__")?,))?;
+    merged.call_method1("update", (added,))?;
+    class.setattr("__annotations__", merged)
 }
 
 struct ResetOnDrop<'a>(&'a AtomicUsize);
@@ -1014,6 +1079,12 @@ fn delete_names(scope: &Scope<'_>, names: &[String]) -> PyResult<()> {
     for name in names {
         if namespace_get(scope, name)?.is_none() {
             continue;
+        }
+        // `__eq__` removed: the `__hash__ = None` class creation added for it goes too.
+        if let (Some(class), "__eq__") = (&scope.class, name.as_str()) {
+            if namespace_get(scope, "__hash__")?.is_some_and(|h| h.is_none()) {
+                class.delattr("__hash__")?;
+            }
         }
         match &scope.class {
             Some(class) => class.delattr(name.as_str())?,

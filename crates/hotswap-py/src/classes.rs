@@ -301,8 +301,8 @@ pub fn refresh_derived(py: Python<'_>, class: &Bound<'_, PyType>) -> PyResult<()
         }
         update_abstract_methods(&c)?;
         update_protocol_members(py, &c)?;
-        for sub in c.call_method0("__subclasses__")?.try_iter()? {
-            stack.push(sub?.cast_into::<PyType>()?);
+        for sub in subclasses(&c)? {
+            stack.push(sub);
         }
     }
     Ok(())
@@ -387,8 +387,7 @@ pub fn instances_of<'py>(py: Python<'py>, class: &Bound<'py, PyType>) -> PyResul
     let mut classes = vec![class.clone()];
     let mut i = 0;
     while i < classes.len() {
-        for sub in classes[i].call_method0("__subclasses__")?.try_iter()? {
-            let sub = sub?.cast_into::<PyType>()?;
+        for sub in subclasses(&classes[i])? {
             if !classes.iter().any(|c| c.is(&sub)) {
                 classes.push(sub);
             }
@@ -404,4 +403,111 @@ pub fn instances_of<'py>(py: Python<'py>, class: &Bound<'py, PyType>) -> PyResul
         }
     }
     Ok(out)
+}
+
+/// `type.__subclasses__(class)`: also right for a metaclass, whose own `__subclasses__`
+/// attribute is the unbound method of `type`.
+pub fn subclasses<'py>(class: &Bound<'py, PyType>) -> PyResult<Vec<Bound<'py, PyType>>> {
+    let py = class.py();
+    let list = py.get_type::<PyType>().getattr("__subclasses__")?.call1((class,))?;
+    list.try_iter()?.map(|c| Ok(c?.cast_into::<PyType>()?)).collect()
+}
+
+/// Drops the cached `isinstance`/`issubclass` answers that a class change can make wrong: those
+/// of every `typing.Protocol` (structural checks depend on other classes' members) and of the
+/// ABCs among the changed classes and their bases. Other ABCs' negative caches are dropped by
+/// bumping `abc`'s invalidation counter ([`invalidate_abc_caches`]).
+pub fn reset_abc_caches<'py>(py: Python<'py>, changed: &[Bound<'py, PyType>]) -> PyResult<()> {
+    let abc_meta = py.import("abc")?.getattr("ABCMeta")?;
+    let reset = py.import("_abc")?.getattr("_reset_caches")?;
+    let mut stack: Vec<Bound<'py, PyType>> = Vec::new();
+    if let Ok(protocol) = py.import("typing")?.getattr("Protocol") {
+        if let Ok(protocol) = protocol.cast_into::<PyType>() {
+            stack.push(protocol);
+        }
+    }
+    let mut seen = HashSet::new();
+    while let Some(class) = stack.pop() {
+        if !seen.insert(class.as_ptr() as usize) {
+            continue;
+        }
+        if class.is_instance(&abc_meta)? {
+            reset.call1((&class,))?;
+        }
+        stack.extend(subclasses(&class)?);
+    }
+    for class in changed {
+        for base in class.getattr("__mro__")?.try_iter()? {
+            let base = base?;
+            if base.is_instance(&abc_meta)? && seen.insert(base.as_ptr() as usize) {
+                reset.call1((&base,))?;
+            }
+        }
+    }
+    invalidate_abc_caches(py)
+}
+
+/// After a dataclass gained, lost or changed fields: its dataclass subclasses inherit the
+/// fields, so their generated methods are regenerated too (each rebuilt on a scratch class made
+/// from its own namespace, with its own decorator arguments).
+pub fn regenerate_dataclass_subclasses<'py>(py: Python<'py>, class: &Bound<'py, PyType>, notes: &mut Vec<String>) -> PyResult<()> {
+    let mut stack = subclasses(class)?;
+    let mut seen = HashSet::new();
+    while let Some(sub) = stack.pop() {
+        if !seen.insert(sub.as_ptr() as usize) {
+            continue;
+        }
+        stack.extend(subclasses(&sub)?);
+        let dict = sub.getattr("__dict__")?;
+        if !dict.contains("__dataclass_fields__")? || !dict.contains("__dataclass_params__")? {
+            continue;
+        }
+        let params = dict.get_item("__dataclass_params__")?;
+        let kwargs = PyDict::new(py);
+        for name in ["init", "repr", "eq", "order", "unsafe_hash", "frozen", "match_args", "kw_only", "slots", "weakref_slot"] {
+            if let Ok(value) = params.getattr(name) {
+                kwargs.set_item(name, value)?;
+            }
+        }
+        // The subclass's own namespace, without what the decorator generated.
+        let module_file = py.import("sys")?.getattr("modules")?.get_item(sub.getattr("__module__")?).ok()
+            .and_then(|m| m.getattr("__file__").ok())
+            .and_then(|f| f.extract::<String>().ok())
+            .unwrap_or_default();
+        let ns = PyDict::new(py);
+        let mut keep = Vec::new();
+        for pair in dict.call_method0("items")?.try_iter()? {
+            let (key, value): (String, Bound<'py, PyAny>) = pair?.extract()?;
+            if NEVER_CARRIED.contains(&key.as_str()) || is_layout_descriptor(&value) {
+                continue;
+            }
+            let generated_function = value.is_instance_of::<PyFunction>()
+                && value.getattr("__code__")?.getattr("co_filename")?.extract::<String>()? != module_file;
+            let generated = generated_function
+                || matches!(key.as_str(), "__dataclass_fields__" | "__dataclass_params__" | "__match_args__" | "__hash__")
+                || (key == "__doc__" && is_generated_doc(&sub, &value));
+            if !generated {
+                ns.set_item(&key, &value)?;
+                keep.push(key);
+            }
+        }
+        ns.set_item("__module__", sub.getattr("__module__")?)?;
+        ns.set_item("__qualname__", sub.getattr("__qualname__")?)?;
+        let scratch = sub.get_type().call1((sub.name()?, sub.getattr("__bases__")?, &ns))?;
+        let decorated = py.import("dataclasses")?.getattr("dataclass")?.call((&scratch,), Some(&kwargs))?;
+        match transplant(py, &sub, &decorated, &keep)? {
+            Rebuilt::InPlace { notes: more, .. } => notes.extend(more),
+            Rebuilt::Incompatible { reason, .. } => notes.push(format!(
+                "{}: inherits changed dataclass fields but could not be regenerated in place: {reason}",
+                sub.getattr("__qualname__")?
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// The docstring `dataclass` writes for a class without one: `Name(field: type, ...)`.
+fn is_generated_doc(class: &Bound<'_, PyType>, doc: &Bound<'_, PyAny>) -> bool {
+    let name = class.name().map(|n| n.to_string()).unwrap_or_default();
+    doc.extract::<String>().is_ok_and(|d| d.starts_with(&format!("{name}(")))
 }

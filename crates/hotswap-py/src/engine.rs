@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use hotswap_core::diff::diff_trees;
 use hotswap_core::parse::parse_definitions;
-use hotswap_core::plan::{plan_patch, PatchPlan};
+use hotswap_core::plan::{module_docstring_step, plan_patch, PatchPlan};
 use hotswap_core::source::{decode_source, DecodeError};
 use hotswap_core::tree::{DefinitionTree, Item, SyntaxIssue};
 use hotswap_core::watch::content_hash;
@@ -194,7 +194,10 @@ impl Engine {
             },
         };
         let changes = diff_trees(&old_tree, &new_tree);
-        let plan = plan_patch(&text, &new_tree, &changes);
+        let mut plan = plan_patch(&text, &new_tree, &changes);
+        if let Some(step) = module_docstring_step(&text, &new_tree, old_tree.docstring_hash) {
+            plan.steps.insert(0, step);
+        }
         drop(changes);
         Planned::Patch(Box::new(FileWork { path: path.to_path_buf(), plan, text, tree: new_tree, hash }))
     }
@@ -321,6 +324,7 @@ impl Engine {
                 mark_dirty(&mut tree.items, &step.scope, step.new_line.max(step.old_line));
             }
             files.insert(w.path, FileRecord { text: w.text, hash: w.hash, tree: Some(tree) });
+            crate::liveloop::source_changed();
         }
     }
 }
@@ -447,7 +451,8 @@ pub fn display_path(path: &Path) -> String {
 /// Lets one reload run at a time. Waiting happens with the GIL released by the caller.
 #[derive(Default)]
 struct Gate {
-    busy: Mutex<bool>,
+    /// The thread running a reload, if any.
+    busy: Mutex<Option<std::thread::ThreadId>>,
     free: Condvar,
 }
 
@@ -456,17 +461,71 @@ struct GateTurn<'a>(&'a Gate);
 impl Gate {
     fn enter(&self) -> GateTurn<'_> {
         let mut busy = lock(&self.busy);
-        while *busy {
+        while busy.is_some() {
             busy = self.free.wait(busy).unwrap_or_else(|p| p.into_inner());
         }
-        *busy = true;
+        *busy = Some(std::thread::current().id());
         GateTurn(self)
     }
 }
 
 impl Drop for GateTurn<'_> {
     fn drop(&mut self) {
-        *lock(&self.0.busy) = false;
+        *lock(&self.0.busy) = None;
         self.0.free.notify_one();
+    }
+}
+
+/// The engine's locks, held by the thread calling `fork()` across the fork (see `fork.rs`): the
+/// child must not inherit a lock taken by a thread it does not have. Dropping it (in the parent
+/// and in the child) releases them.
+pub struct ForkHold {
+    _files: MutexGuard<'static, HashMap<PathBuf, FileRecord>>,
+    _canonical: MutexGuard<'static, HashMap<String, PathBuf>>,
+    _busy: Option<MutexGuard<'static, Option<std::thread::ThreadId>>>,
+    // Dropped last: releasing the turn locks `busy` again.
+    _turn: Option<GateTurn<'static>>,
+}
+
+impl Engine {
+    /// Waits (with the GIL released) for a reload in progress to end and keeps new ones from
+    /// starting, then takes every engine lock. When the calling thread is itself running a
+    /// reload (module code re-run by a reload forks), that reload continues in both processes.
+    /// The other locks are taken with the GIL held: nobody holds one of them while waiting for
+    /// the GIL, and a thread holding the GIL may wait for them.
+    pub fn hold_for_fork(&'static self, py: Python<'_>) -> ForkHold {
+        let me = std::thread::current().id();
+        let mine = *lock(&self.gate.busy) == Some(me);
+        let turn = if mine { None } else { Some(py.detach(|| self.gate.enter())) };
+        let busy = lock(&self.gate.busy);
+        ForkHold {
+            _files: lock(&self.files),
+            _canonical: lock(&self.canonical),
+            _busy: Some(busy),
+            _turn: turn,
+        }
+    }
+
+    /// The path and hash of every recorded file: what this process runs.
+    pub fn recorded_hashes(&self) -> Vec<(PathBuf, u64)> {
+        lock(&self.files).iter().map(|(path, record)| (path.clone(), record.hash)).collect()
+    }
+
+    /// The source `path` runs now (as last applied) and its hash.
+    pub fn recorded_source(&self, path: &Path) -> Option<(u64, String)> {
+        lock(&self.files).get(path).map(|record| (record.hash, record.text.clone()))
+    }
+
+    /// The hash of the source `path` runs now.
+    pub fn recorded_hash(&self, path: &Path) -> Option<u64> {
+        lock(&self.files).get(path).map(|record| record.hash)
+    }
+}
+
+impl Drop for ForkHold {
+    fn drop(&mut self) {
+        // `busy` must be unlocked before the turn is given back (which locks it).
+        self._busy.take();
+        self._turn.take();
     }
 }

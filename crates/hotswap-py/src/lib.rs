@@ -5,7 +5,9 @@
 mod apply;
 mod classes;
 mod engine;
+mod fork;
 mod inventory;
+mod liveloop;
 mod propagate;
 mod report;
 mod sync;
@@ -129,5 +131,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(currently_reloading, m)?)?;
     m.add_function(wrap_pyfunction!(enable_inventory, m)?)?;
     m.add_function(wrap_pyfunction!(poll, m)?)?;
+    fork::register(m)?;
+    liveloop::register(m)?;
     Ok(())
 }

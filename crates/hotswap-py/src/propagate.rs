@@ -129,7 +129,7 @@ fn changed_names<'py>(old: &Bound<'py, PyDict>, new: &Bound<'py, PyDict>) -> Vec
             out.push((key, Some(value), None));
         }
     }
-    out.retain(|(k, _, _)| !(k.starts_with("__") && k.ends_with("__")));
+    out.retain(|(k, _, _)| k == "__all__" || !(k.starts_with("__") && k.ends_with("__")));
     out
 }
 

@@ -191,3 +191,43 @@ extern "C" fn run_on_main(arg: *mut c_void) -> c_int {
     }));
     0
 }
+
+/// A delivery's locks, held by the thread calling `fork()` across the fork (see `fork.rs`).
+pub struct DeliveryHold {
+    waiting: Option<MutexGuard<'static, Vec<FileInput>>>,
+    reports: Option<MutexGuard<'static, VecDeque<Report>>>,
+    /// Owns what the guards borrow; dropped after them.
+    _delivery: Arc<Delivery>,
+}
+
+impl Delivery {
+    /// Takes this delivery's locks (call with the GIL held: no thread holds them while waiting
+    /// for the GIL).
+    pub fn hold_for_fork(self: &Arc<Self>) -> DeliveryHold {
+        let delivery = Arc::clone(self);
+        // SAFETY: the guards borrow from the `Delivery` that `_delivery` keeps alive at a fixed
+        // address; `Drop` releases the guards before `_delivery` is dropped.
+        let target: &'static Delivery = unsafe { &*Arc::as_ptr(&delivery) };
+        DeliveryHold {
+            waiting: Some(lock(&target.waiting)),
+            reports: Some(lock(&target.reports.reports)),
+            _delivery: delivery,
+        }
+    }
+
+    /// In a forked child: a main-thread call scheduled by the parent may be gone, so schedule
+    /// again what waits.
+    pub fn after_fork_child(self: &Arc<Self>) {
+        self.scheduled.store(false, Ordering::SeqCst);
+        if self.mode == SyncMode::Main && !lock(&self.waiting).is_empty() && !self.scheduled.swap(true, Ordering::SeqCst) {
+            schedule_on_main(self);
+        }
+    }
+}
+
+impl Drop for DeliveryHold {
+    fn drop(&mut self) {
+        self.reports.take();
+        self.waiting.take();
+    }
+}

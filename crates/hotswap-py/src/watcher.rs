@@ -2,7 +2,7 @@
 //! reports queued for `wait_for_reload` and handed to the user's callback.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use hotswap_core::watch::{self, Batch, FileEvent, WatchConfig};
@@ -16,9 +16,33 @@ use crate::sync::{Delivery, SyncMode};
 /// Watches directories in a background thread and applies every settled batch of edits.
 #[pyclass(module = "hotswap._core")]
 pub struct Watcher {
-    inner: Mutex<Option<watch::Watcher>>,
+    live: Arc<Live>,
     roots: Vec<String>,
     delivery: Arc<Delivery>,
+}
+
+/// What a forked child needs to watch again as its parent did (see `fork.rs`).
+pub struct Live {
+    pub inner: Mutex<Option<watch::Watcher>>,
+    pub config: WatchConfig,
+    pub delivery: Arc<Delivery>,
+}
+
+/// Every watcher not yet dropped. Only locked with the GIL held.
+static LIVE: Mutex<Vec<Weak<Live>>> = Mutex::new(Vec::new());
+
+/// The watchers not yet dropped (running or stopped).
+pub fn live_watchers() -> Vec<Arc<Live>> {
+    let mut live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+    live.retain(|w| w.strong_count() > 0);
+    live.iter().filter_map(Weak::upgrade).collect()
+}
+
+/// Starts the core watcher whose batches go to `delivery`.
+pub fn start_core(config: WatchConfig, delivery: &Arc<Delivery>) -> Result<watch::Watcher, watch::WatchError> {
+    let sink_delivery = Arc::clone(delivery);
+    let sink = move |batch: Batch| sink_delivery.accept(batch.events.into_iter().map(to_input).collect());
+    watch::Watcher::start(config, sink)
 }
 
 #[pymethods]
@@ -41,13 +65,18 @@ impl Watcher {
             config.debounce = Duration::from_secs_f64(ms / 1000.0);
         }
         let delivery = Delivery::new(mode, on_reload);
-        let sink_delivery = Arc::clone(&delivery);
-        let sink = move |batch: Batch| sink_delivery.accept(batch.events.into_iter().map(to_input).collect());
+        let started_config = config.clone();
         let inner = py
-            .detach(|| watch::Watcher::start(config, sink))
+            .detach(|| start_core(started_config, &delivery))
             .map_err(|e| PyValueError::new_err(e.0))?;
-        let roots = inner.roots().iter().map(|r| r.display().to_string()).collect();
-        Ok(Watcher { inner: Mutex::new(Some(inner)), roots, delivery })
+        let roots: Vec<String> = inner.roots().iter().map(|r| r.display().to_string()).collect();
+        let live = Arc::new(Live { inner: Mutex::new(Some(inner)), config, delivery: Arc::clone(&delivery) });
+        {
+            let mut registry = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+            registry.retain(|w| w.strong_count() > 0);
+            registry.push(Arc::downgrade(&live));
+        }
+        Ok(Watcher { live, roots, delivery })
     }
 
     /// The directories watched (absolute, overlaps merged).
@@ -59,7 +88,7 @@ impl Watcher {
     /// Whether the watcher is still running.
     #[getter]
     fn running(&self) -> bool {
-        self.inner.lock().map(|w| w.is_some()).unwrap_or(false)
+        self.live.inner.lock().map(|w| w.is_some()).unwrap_or(false)
     }
 
     #[pyo3(signature = (timeout=None))]
@@ -87,7 +116,7 @@ impl Watcher {
 
     /// Stops watching; idempotent.
     fn stop(&self, py: Python<'_>) {
-        let taken = self.inner.lock().ok().and_then(|mut w| w.take());
+        let taken = self.live.inner.lock().ok().and_then(|mut w| w.take());
         if let Some(mut inner) = taken {
             py.detach(move || inner.stop());
         }
@@ -98,7 +127,7 @@ impl Drop for Watcher {
     /// A watcher dropped without `stop()` is stopped on another thread: the caller may hold the
     /// GIL, and the watcher thread may be waiting for it to finish a reload.
     fn drop(&mut self) {
-        let taken = self.inner.get_mut().ok().and_then(|w| w.take());
+        let taken = self.live.inner.lock().ok().and_then(|mut w| w.take());
         if let Some(mut inner) = taken {
             let _ = std::thread::Builder::new().name("hotswap-stop".into()).spawn(move || inner.stop());
         }

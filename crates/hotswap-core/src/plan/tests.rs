@@ -232,3 +232,22 @@ fn a_changed_lambda_is_a_function_for_its_dependents() {
     let new = "f = lambda x: x * 2\nhandlers = [f]\n";
     assert_eq!(summary(&plan(old, new)), s(&[("f", "execute"), ("handlers", "execute-if-stale")]));
 }
+
+#[test]
+fn module_docstring_change_sets_doc() {
+    let old = parse_definitions("'''one'''\nx = 1\n", (3, 13)).unwrap();
+    let source = "\n'''two\nlines'''\nx = 1\n";
+    let new = parse_definitions(source, (3, 13)).unwrap();
+    let step = module_docstring_step(source, &new, old.docstring_hash).expect("a step");
+    assert_eq!(step.unit, "\n__doc__ = '''two\nlines'''\n");
+    assert!(module_docstring_step(source, &new, new.docstring_hash).is_none());
+    let none = parse_definitions("x = 1\n", (3, 13)).unwrap();
+    assert_eq!(module_docstring_step("x = 1\n", &none, old.docstring_hash).unwrap().unit, "__doc__ = None\n");
+}
+
+#[test]
+fn statements_using_a_class_patched_in_place_are_not_re_run() {
+    let old = "class K:\n    def f(self):\n        return 1\nDEFAULT = K()\n";
+    let new = "class K:\n    def f(self):\n        return 2\nDEFAULT = K()\n";
+    assert_eq!(summary(&plan(old, new)), s(&[("K.f", "update"), ("DEFAULT", "execute-if-stale")]));
+}
