@@ -41,6 +41,7 @@ def report_dict(report):
         "rude": [{"path": e.path, "line": e.line, "message": e.message} for e in report.rude],
         "recreated": list(report.recreated),
         "errors": [{"path": e.path, "line": e.line, "message": e.message} for e in report.errors],
+        "paths": list(report.paths),
         "duration_ms": report.duration_ms,
         "bool": bool(report),
         "repr": repr(report),

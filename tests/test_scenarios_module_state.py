@@ -1,0 +1,377 @@
+"""Scenarios: module state (constants, from-imports, star imports, registries, kept state)."""
+
+import pytest
+from scenarios import E, S, params, run_scenario, xfail
+
+C = "module_state"
+
+SCENARIOS = [
+    S(
+        C,
+        "constant_changed",
+        {"m.py": "LIMIT = 10\n\ndef get():\n    return LIMIT\n"},
+        "import m\nget = m.get",
+        E(
+            ("m.py", "LIMIT = 10", "LIMIT = 20"),
+            expect={"(m.LIMIT, get())": [20, 20]},
+            updated=("m.LIMIT",),
+            how="vim",
+        ),
+        watch=True,
+    ),
+    S(
+        C,
+        "from_import_constant_follows",
+        {
+            "m.py": "LIMIT = 10\n",
+            "user.py": "from m import LIMIT\n\ndef get():\n    return LIMIT\n",
+        },
+        "import user",
+        E(("m.py", "LIMIT = 10", "LIMIT = 20"), expect={"(user.LIMIT, user.get())": [20, 20]}),
+        watch=True,
+    ),
+    S(
+        C,
+        "from_import_rebound_binding_kept",
+        {"m.py": "LIMIT = 10\n", "user.py": "from m import LIMIT\n"},
+        "import user, m\nuser.LIMIT = 99",
+        E(("m.py", "LIMIT = 10", "LIMIT = 20"), expect={"(m.LIMIT, user.LIMIT)": [20, 99]}),
+    ),
+    S(
+        C,
+        "star_import_sees_new_public_name",
+        {"m.py": "def a():\n    return 'a'\n", "user.py": "from m import *\n"},
+        "import user",
+        E(
+            ("m.py", "return 'a'\n", "return 'a'\n\ndef b():\n    return 'b'\n\n_hidden = 1\n"),
+            expect={"user.b()": "b", "hasattr(user, '_hidden')": False},
+        ),
+    ),
+    S(
+        C,
+        "star_import_respects_all",
+        {"m.py": "__all__ = ['a']\n\ndef a():\n    return 'a'\n", "user.py": "from m import *\n"},
+        "import user",
+        E(
+            ("m.py", "return 'a'\n", "return 'a'\n\ndef b():\n    return 'b'\n"),
+            expect={"hasattr(user, 'b')": False, "user.a()": "a"},
+        ),
+        E(("m.py", "__all__ = ['a']", "__all__ = ['a', 'b']"), expect={"user.b()": "b"}),
+    ),
+    S(
+        C,
+        "new_module_imported_by_edit",
+        {"m.py": "def f():\n    return 1\n", "helper.py": "def h():\n    return 'helped'\n"},
+        "import m, sys\nassert 'helper' not in sys.modules",
+        E(
+            ("m.py", "def f():\n    return 1", "import helper\n\ndef f():\n    return helper.h()"),
+            expect={"m.f()": "helped", "'helper' in sys.modules": True},
+        ),
+        watch=True,
+    ),
+    S(
+        C,
+        "package_init_reexport_follows",
+        {"pkg/__init__.py": "from .core import f\n", "pkg/core.py": "def f():\n    return 1\n"},
+        "import pkg\nf = pkg.f",
+        E(("pkg/core.py", "return 1", "return 2"), expect={"(pkg.f(), f())": [2, 2]}),
+        E(
+            ("pkg/core.py", "return 2\n", "return 2\n\ndef g():\n    return 'g'\n"),
+            ("pkg/__init__.py", "import f", "import f, g"),
+            expect={"pkg.g()": "g"},
+        ),
+        watch=True,
+    ),
+    S(
+        C,
+        "deleted_global_disappears",
+        {"m.py": "OLD = 1\nKEEP = 2\n"},
+        "import m",
+        E(
+            ("m.py", "OLD = 1\n", ""),
+            expect={"hasattr(m, 'OLD')": False, "m.KEEP": 2},
+            deleted=("m.OLD",),
+        ),
+    ),
+    S(
+        C,
+        "deleted_class_disappears",
+        {"m.py": "class Gone:\n    pass\n\nX = 1\n"},
+        "import m",
+        E(("m.py", "class Gone:\n    pass\n\n", ""), expect={"hasattr(m, 'Gone')": False}),
+    ),
+    S(
+        C,
+        "registry_not_duplicated",
+        {
+            "m.py": """
+            REGISTRY = []
+            REGISTRY.append("a")
+
+            def f():
+                return 1
+            """
+        },
+        "import m",
+        E(("m.py", "return 1", "return 2"), expect={"m.REGISTRY": ["a"], "m.f()": 2}),
+        watch=True,
+    ),
+    S(
+        C,
+        "decorator_registry_not_duplicated",
+        {
+            "m.py": """
+            HANDLERS = {}
+
+            def handles(name):
+                def deco(fn):
+                    HANDLERS[name] = fn
+                    return fn
+                return deco
+
+            @handles("x")
+            def on_x():
+                return 1
+
+            @handles("y")
+            def on_y():
+                return 2
+            """
+        },
+        "import m\nh = m.HANDLERS",
+        E(
+            ("m.py", "return 1", "return 10"),
+            expect={"sorted(h)": ["x", "y"], "h['x']()": 10, "h is m.HANDLERS": True},
+        ),
+    ),
+    S(
+        C,
+        "mutable_state_survives_unrelated_edit",
+        {"m.py": "counter = {'n': 0}\nitems = []\n\ndef bump():\n    counter['n'] += 1\n"},
+        "import m\nc = m.counter\nfor _ in range(5):\n    m.bump()\nm.items.append('kept')",
+        E(
+            ("m.py", "counter['n'] += 1", "counter['n'] += 2"),
+            run="m.bump()",
+            expect={"m.counter['n']": 7, "c is m.counter": True, "m.items": ["kept"]},
+        ),
+        watch=True,
+    ),
+    S(
+        C,
+        "runtime_rebound_global_survives",
+        {"m.py": "state = None\n\ndef f():\n    return state\n"},
+        "import m\nm.state = 'running'",
+        E(("m.py", "return state", "return str(state).upper()"), expect={"m.f()": "RUNNING"}),
+    ),
+    S(
+        C,
+        "config_dict_changed",
+        {"m.py": "CONFIG = {'a': 1}\ncache = {}\n"},
+        "import m\nm.cache['k'] = 1\ncache = m.cache",
+        E(
+            ("m.py", "{'a': 1}", "{'a': 2}"),
+            expect={"m.CONFIG": {"a": 2}, "m.cache is cache": True, "m.cache": {"k": 1}},
+        ),
+    ),
+    S(
+        C,
+        "dependent_statement_rerun",
+        {"m.py": "LIMIT = 10\nDOUBLE = LIMIT * 2\n"},
+        "import m",
+        E(("m.py", "LIMIT = 10", "LIMIT = 20"), expect={"m.DOUBLE": 40}),
+    ),
+    S(
+        C,
+        "global_added_and_used",
+        {"m.py": "def f():\n    return 'f'\n"},
+        "import m",
+        E(("m.py", "return 'f'", "return GREETING\n\nGREETING = 'hi'"), expect={"m.f()": "hi"}),
+    ),
+    S(
+        C,
+        "stdlib_import_added",
+        {"m.py": "def f():\n    return 1\n"},
+        "import m",
+        E(
+            (
+                "m.py",
+                "def f():\n    return 1",
+                "import json\n\ndef f():\n    return json.dumps([1])",
+            ),
+            expect={"m.f()": "[1]"},
+        ),
+    ),
+    S(
+        C,
+        "module_instance_of_edited_class",
+        {"m.py": "class K:\n    def f(self):\n        return 1\n\nDEFAULT = K()\n"},
+        "import m\nd = m.DEFAULT",
+        E(("m.py", "return 1", "return 2"), expect={"d.f()": 2, "d is m.DEFAULT": True}),
+    ),
+    S(
+        C,
+        "module_docstring",
+        {"m.py": '"""doc1"""\n\nX = 1\n'},
+        "import m",
+        E(("m.py", "doc1", "doc2"), expect={"m.__doc__": "doc2"}),
+    ),
+    S(
+        C,
+        "import_alias_changed",
+        {"m.py": "import json as codec\n\ndef f():\n    return codec.__name__\n"},
+        "import m",
+        E(("m.py", "import json as codec", "import pickle as codec"), expect={"m.f()": "pickle"}),
+    ),
+    S(
+        C,
+        "unchanged_statement_not_rerun",
+        {
+            "m.py": "import itertools\n_ids = itertools.count()\nTOKEN = next(_ids)\n\ndef f():\n"
+            "    return 1\n"
+        },
+        "import m\nnext(m._ids)",
+        E(("m.py", "return 1", "return 2"), expect={"m.TOKEN": 0, "next(m._ids)": 2}),
+    ),
+    S(
+        C,
+        "module_getattr_changed",
+        {"m.py": "def __getattr__(name):\n    return 'v1:' + name\n"},
+        "import m",
+        E(("m.py", "'v1:'", "'v2:'"), expect={"m.anything": "v2:anything"}),
+    ),
+    S(
+        C,
+        "function_inside_if_block",
+        {"m.py": "import sys\n\nif sys.version_info >= (3,):\n    def f():\n        return 1\n"},
+        "import m\ng = m.f",
+        E(("m.py", "return 1", "return 2"), expect={"g()": 2, "m.f()": 2}),
+    ),
+    S(
+        C,
+        "try_import_fallback_edit",
+        {
+            "m.py": "try:\n    import json as codec\nexcept ImportError:\n    codec = None\n\n"
+            "def f():\n    return codec.__name__\n"
+        },
+        "import m",
+        E(
+            ("m.py", "return codec.__name__", "return codec.__name__.upper()"),
+            expect={"m.f()": "JSON"},
+        ),
+    ),
+    S(
+        C,
+        "table_built_by_loop",
+        {"m.py": "TABLE = {}\nfor i in range(3):\n    TABLE[i] = i * 2\n"},
+        "import m\nt = m.TABLE",
+        E(("m.py", "i * 2", "i * 3"), expect={"m.TABLE": {"0": 0, "1": 3, "2": 6}}),
+    ),
+    S(
+        C,
+        "registry_append_of_edited_function_not_duplicated",
+        {"m.py": "REG = []\n\n\ndef h():\n    return 1\n\n\nREG.append(h)\n"},
+        "import m",
+        E(("m.py", "return 1", "return 2"), expect={"len(m.REG)": 1, "m.REG[0]()": 2}),
+    ),
+    S(
+        C,
+        "dependent_chain_rerun",
+        {"m.py": "A = 1\nB = A + 1\nC = B * 10\n"},
+        "import m",
+        E(("m.py", "A = 1", "A = 5"), expect={"(m.A, m.B, m.C)": [5, 6, 60]}),
+    ),
+    S(
+        C,
+        "dependent_statement_in_other_module",
+        {"m.py": "LIMIT = 10\n", "user.py": "from m import LIMIT\n\nDOUBLE = LIMIT * 2\n"},
+        "import user",
+        E(("m.py", "LIMIT = 10", "LIMIT = 20"), expect={"(user.LIMIT, user.DOUBLE)": [20, 40]}),
+    ),
+    S(
+        C,
+        "from_import_follows_recreated_class",
+        {"m.py": "class A:\n    pass\n\n\nclass B(A):\n    pass\n", "user.py": "from m import B\n"},
+        "import user, m",
+        E(
+            ("m.py", "class B(A):", "class B(int):"),
+            expect={"user.B is m.B": True, "issubclass(user.B, int)": True},
+            recreated=("m.B",),
+            rude=(("m.py", 5, ""),),
+        ),
+    ),
+    S(
+        C,
+        "instance_built_from_function_result_kept",
+        {"m.py": "def make_cache():\n    return {}\n\n\nCACHE = make_cache()\n"},
+        "import m\nm.CACHE['k'] = 1\nheld = m.CACHE",
+        E(("m.py", "return {}", "return {'fresh': True}"), expect={"m.CACHE is held": True}),
+    ),
+    S(
+        C,
+        "default_argument_uses_changed_constant",
+        {"m.py": "LIMIT = 10\n\n\ndef f(x=LIMIT):\n    return x\n"},
+        "import m\ng = m.f",
+        E(("m.py", "LIMIT = 10", "LIMIT = 20"), expect={"(m.f(), g())": [20, 20]}),
+    ),
+    S(
+        C,
+        "class_attribute_uses_changed_constant",
+        {"m.py": "LIMIT = 10\n\n\nclass K:\n    SIZE = LIMIT\n"},
+        "import m\nK = m.K",
+        E(("m.py", "LIMIT = 10", "LIMIT = 20"), expect={"(m.K.SIZE, K is m.K)": [20, True]}),
+    ),
+    S(
+        C,
+        "same_module_name_in_two_packages",
+        {
+            "a/__init__.py": "",
+            "a/util.py": "def f():\n    return 'a1'\n",
+            "b/__init__.py": "",
+            "b/util.py": "def f():\n    return 'b1'\n",
+        },
+        "import a.util, b.util",
+        E(
+            ("b/util.py", "'b1'", "'b2'"),
+            expect={"(a.util.f(), b.util.f())": ["a1", "b2"]},
+            updated=("b.util.f",),
+        ),
+    ),
+]
+
+
+# Expected failures on the current engine (strict): scenario name -> cause.
+WHY_1 = "a name newly added to __all__ (defined earlier) is not pushed to star-importers"
+WHY_2 = "module docstring change ignored (report: no changes)"
+WHY_3 = "function in an if-block: block re-run makes a new function; held references keep old code"
+WHY_4 = (
+    "regression: `DEFAULT = K()` re-run although K was patched in place (same identity); "
+    "instance replaced, state lost"
+)
+WHY_5 = (
+    "from-import binding follows, but statements of the importing module that use it (DOUBLE "
+    "= LIMIT * 2) are not re-run"
+)
+WHY_6 = "a def whose default uses a changed constant (def f(x=LIMIT)) keeps the old default"
+WHY_7 = "a class attribute computed from a changed constant (SIZE = LIMIT) is not re-evaluated"
+xfail(
+    SCENARIOS,
+    {
+        "star_import_respects_all": WHY_1,
+        "module_docstring": WHY_2,
+        "function_inside_if_block": WHY_3,
+        "module_instance_of_edited_class": WHY_4,
+        "dependent_statement_in_other_module": WHY_5,
+        "default_argument_uses_changed_constant": WHY_6,
+        "class_attribute_uses_changed_constant": WHY_7,
+    },
+)
+
+
+@pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))
+def test_reload(project, sc):
+    run_scenario(project, sc, "reload")
+
+
+@pytest.mark.parametrize("sc", params(SCENARIOS, "watch"))
+def test_watch(project, sc):
+    run_scenario(project, sc, "watch")

@@ -1,0 +1,258 @@
+"""Scenarios: packages and batches (several files applied together in dependency order,
+relative imports, a broken file beside a good one)."""
+
+import pytest
+from scenarios import E, S, params, run_scenario
+
+C = "packages"
+
+AB = {
+    "a.py": "import b\n\ndef use():\n    return 'a'\n",
+    "b.py": "def base():\n    return 'b'\n",
+}
+A_NEW = ("a.py", "return 'a'", "return 'a+' + b.added()")
+B_NEW = ("b.py", "return 'b'\n", "return 'b'\n\ndef added():\n    return 'new'\n")
+
+REL = {
+    "pkg/__init__.py": "",
+    "pkg/a.py": "from .b import helper\n\ndef use():\n    return helper()\n",
+    "pkg/b.py": "def helper():\n    return 'h1'\n",
+}
+
+SCENARIOS = [
+    S(
+        C,
+        "batch_user_first",
+        AB,
+        "import a",
+        E(A_NEW, B_NEW, expect={"a.use()": "a+new"}, added=("b.added",)),
+        watch=True,
+    ),
+    S(
+        C,
+        "batch_provider_first",
+        AB,
+        "import a",
+        E(B_NEW, A_NEW, expect={"a.use()": "a+new"}),
+    ),
+    S(
+        C,
+        "batch_from_import_of_new_name",
+        {
+            "a.py": "from b import base\n\ndef use():\n    return base()\n",
+            "b.py": "def base():\n    return 'b'\n",
+        },
+        "import a",
+        E(
+            ("a.py", "from b import base\n", "from b import base, added\n"),
+            ("a.py", "return base()", "return added()"),
+            B_NEW,
+            expect={"a.use()": "new"},
+        ),
+        watch=True,
+    ),
+    S(
+        C,
+        "batch_one_file_broken",
+        AB,
+        "import a, b",
+        E(
+            ("a.py", "return 'a'", "return 'a2'"),
+            ("b.py", "return 'b'", "return 'b' +"),
+            expect={"a.use()": "a2", "b.base()": "b"},
+            errors=(("b.py", 2, "syntax"),),
+        ),
+        E(("b.py", "return 'b' +", "return 'b2'"), expect={"b.base()": "b2", "a.use()": "a2"}),
+        watch=True,
+    ),
+    S(
+        C,
+        "batch_three_file_chain",
+        {
+            "a.py": "import b\n\ndef use():\n    return 'a'\n",
+            "b.py": "import c\n\ndef mid():\n    return 'b'\n",
+            "c.py": "def low():\n    return 'c'\n",
+        },
+        "import a",
+        E(
+            ("a.py", "return 'a'", "return b.mid2()"),
+            ("b.py", "return 'b'\n", "return 'b'\n\ndef mid2():\n    return c.low2()\n"),
+            ("c.py", "return 'c'\n", "return 'c'\n\ndef low2():\n    return 'deep'\n"),
+            expect={"a.use()": "deep"},
+        ),
+    ),
+    S(
+        C,
+        "batch_three_file_chain_reversed",
+        {
+            "a.py": "import b\n\ndef use():\n    return 'a'\n",
+            "b.py": "import c\n\ndef mid():\n    return 'b'\n",
+            "c.py": "def low():\n    return 'c'\n",
+        },
+        "import a",
+        E(
+            ("c.py", "return 'c'\n", "return 'c'\n\ndef low2():\n    return 'deep'\n"),
+            ("a.py", "return 'a'", "return b.mid2()"),
+            ("b.py", "return 'b'\n", "return 'b'\n\ndef mid2():\n    return c.low2()\n"),
+            expect={"a.use()": "deep"},
+        ),
+    ),
+    S(
+        C,
+        "batch_module_level_use_of_new_function",
+        {"a.py": "import b\n\nVALUE = b.base()\n", "b.py": "def base():\n    return 'b'\n"},
+        "import a",
+        E(("a.py", "VALUE = b.base()", "VALUE = b.added()"), B_NEW, expect={"a.VALUE": "new"}),
+    ),
+    S(
+        C,
+        "relative_import_helper_changed",
+        REL,
+        "import pkg.a as a",
+        E(("pkg/b.py", "'h1'", "'h2'"), expect={"a.use()": "h2"}),
+        watch=True,
+    ),
+    S(
+        C,
+        "relative_import_new_name_batch",
+        REL,
+        "import pkg.a as a",
+        E(
+            ("pkg/a.py", "from .b import helper\n", "from .b import helper, extra\n"),
+            ("pkg/a.py", "return helper()", "return extra()"),
+            ("pkg/b.py", "return 'h1'\n", "return 'h1'\n\ndef extra():\n    return 'x'\n"),
+            expect={"a.use()": "x"},
+        ),
+    ),
+    S(
+        C,
+        "relative_import_of_new_module",
+        dict(REL, **{"pkg/extra.py": "def e():\n    return 'extra'\n"}),
+        "import pkg.a as a",
+        E(
+            ("pkg/a.py", "from .b import helper\n", "from .b import helper\nfrom . import extra\n"),
+            ("pkg/a.py", "return helper()", "return extra.e()"),
+            expect={"a.use()": "extra"},
+        ),
+    ),
+    S(
+        C,
+        "subpackage_module",
+        {
+            "pkg/__init__.py": "",
+            "pkg/sub/__init__.py": "",
+            "pkg/sub/deep.py": "def f():\n    return 'd1'\n",
+        },
+        "from pkg.sub.deep import f\nimport pkg.sub.deep as deep",
+        E(
+            ("pkg/sub/deep.py", "'d1'", "'d2'"),
+            expect={"(f(), deep.f())": ["d2", "d2"]},
+            updated=("pkg.sub.deep.f",),
+        ),
+    ),
+    S(
+        C,
+        "package_constant_used_by_submodule",
+        {
+            "pkg/__init__.py": "MODE = 'dev'\n",
+            "pkg/tool.py": "from pkg import MODE\n\ndef mode():\n    return MODE\n",
+        },
+        "import pkg.tool as tool",
+        E(("pkg/__init__.py", "'dev'", "'prod'"), expect={"tool.mode()": "prod"}),
+    ),
+    S(
+        C,
+        "circular_imports",
+        {
+            "a.py": "import b\n\ndef fa():\n    return 'a1'\n\ndef call_b():\n    return b.fb()\n",
+            "b.py": "import a\n\ndef fb():\n    return 'b1:' + a.fa()\n",
+        },
+        "import a",
+        E(("a.py", "'a1'", "'a2'"), ("b.py", "'b1:'", "'b2:'"), expect={"a.call_b()": "b2:a2"}),
+    ),
+    S(
+        C,
+        "same_file_saved_twice_in_batch",
+        AB,
+        "import a",
+        E(
+            ("a.py", "return 'a'", "return 'a2'"),
+            ("a.py", "return 'a2'", "return 'a3'"),
+            expect={"a.use()": "a3"},
+        ),
+    ),
+    S(
+        C,
+        "class_moved_between_modules",
+        {"a.py": "class K:\n    def f(self):\n        return 'a'\n", "b.py": "X = 1\n"},
+        "import a, b\nk = a.K()",
+        E(
+            ("b.py", "X = 1\n", "from a import K\n\nX = 1\n"),
+            ("a.py", "return 'a'", "return 'a2'"),
+            expect={"b.K is a.K": True, "k.f()": "a2"},
+        ),
+    ),
+    S(
+        C,
+        "new_module_and_importer_in_batch",
+        {"pkg/__init__.py": "X = 1\n"},
+        "import pkg",
+        E(
+            ("pkg/new.py", "def thing():\n    return 'new'\n"),
+            ("pkg/__init__.py", "X = 1\n", "X = 1\nfrom .new import thing\n"),
+            expect={"pkg.thing()": "new"},
+        ),
+        watch=True,
+    ),
+    S(
+        C,
+        "diamond_batch_order",
+        {
+            "top.py": "import left, right\n\nVALUE = 'top'\n",
+            "left.py": "import base\n\nL = 'l'\n",
+            "right.py": "import base\n\nR = 'r'\n",
+            "base.py": "B = 'b'\n",
+        },
+        "import top",
+        E(
+            ("top.py", "VALUE = 'top'", "VALUE = left.L2 + right.R2"),
+            ("left.py", "L = 'l'", "L2 = base.B2 + 'l'"),
+            ("right.py", "R = 'r'", "R2 = base.B2 + 'r'"),
+            ("base.py", "B = 'b'", "B2 = 'B'"),
+            expect={"top.VALUE": "BlBr"},
+        ),
+        watch=True,
+    ),
+    S(
+        C,
+        "provider_broken_importer_reports",
+        AB,
+        "import a, b",
+        E(
+            ("a.py", "return 'a'", "return 'a+' + b.added()"),
+            ("b.py", "return 'b'\n", "return 'b'\n\ndef added(:\n    return 'new'\n"),
+            expect={"b.base()": "b", "raises(a.use)": "AttributeError"},
+            errors=(("b.py", 4, "syntax"),),
+        ),
+    ),
+    S(
+        C,
+        "init_star_reexport_new_function",
+        {"pkg/__init__.py": "from .core import *\n", "pkg/core.py": "def f():\n    return 1\n"},
+        "import pkg",
+        E(
+            ("pkg/core.py", "return 1\n", "return 1\n\n\ndef g():\n    return 'g'\n"),
+            expect={"pkg.g()": "g"},
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))
+def test_reload(project, sc):
+    run_scenario(project, sc, "reload")
+
+
+@pytest.mark.parametrize("sc", params(SCENARIOS, "watch"))
+def test_watch(project, sc):
+    run_scenario(project, sc, "watch")
