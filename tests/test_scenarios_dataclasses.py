@@ -351,7 +351,6 @@ WHY_2 = (
 xfail(
     SCENARIOS,
     {
-        "subclass_sees_parent_field": WHY_1,
         "outer_decorator_not_rerun": WHY_2,
     },
 )

@@ -3,7 +3,7 @@ and the CLI's --on-rude option."""
 
 import pytest
 from conftest import TIMEOUT
-from scenarios import E, S, params, run_scenario, xfail
+from scenarios import E, S, params, run_scenario
 
 C = "hooks"
 
@@ -271,16 +271,6 @@ SCENARIOS = [
         ),
     ),
 ]
-
-
-# Expected failures on the current engine (strict): scenario name -> cause.
-WHY = "a deleted @hotswap.after_reload function stays registered and keeps running"
-xfail(
-    SCENARIOS,
-    {
-        "hook_removed_stops_running": WHY,
-    },
-)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))

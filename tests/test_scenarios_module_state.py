@@ -356,10 +356,6 @@ WHY_7 = "a class attribute computed from a changed constant (SIZE = LIMIT) is no
 xfail(
     SCENARIOS,
     {
-        "star_import_respects_all": WHY_1,
-        "module_docstring": WHY_2,
-        "function_inside_if_block": WHY_3,
-        "module_instance_of_edited_class": WHY_4,
         "dependent_statement_in_other_module": WHY_5,
         "default_argument_uses_changed_constant": WHY_6,
         "class_attribute_uses_changed_constant": WHY_7,
