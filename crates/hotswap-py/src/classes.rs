@@ -83,14 +83,21 @@ pub fn transplant<'py>(
             _ => false,
         })
     };
-    if !same("__slots__")? || live.getattr("__basicsize__")?.ne(new.getattr("__basicsize__")?)? {
+    if !same("__slots__")? {
         return incompatible("its `__slots__` changed, which changes the layout of its instances".into());
     }
     if !same("_fields")? {
         return incompatible("its NamedTuple fields changed, which changes its instances' layout".into());
     }
     let new_bases = new.getattr("__bases__")?;
-    if live.getattr("__bases__")?.ne(&new_bases)? {
+    let bases_changed = live.getattr("__bases__")?.ne(&new_bases)?;
+    if bases_changed && live.getattr("__basicsize__")?.ne(new.getattr("__basicsize__")?)? {
+        return incompatible("its base classes changed the layout of its instances".into());
+    }
+    if live.getattr("__basicsize__")?.ne(new.getattr("__basicsize__")?)? {
+        return incompatible("the layout of its instances changed".into());
+    }
+    if bases_changed {
         if let Err(err) = live.setattr("__bases__", &new_bases) {
             let reason = crate::apply::describe_exception(py, &err);
             return incompatible(format!("its base classes changed and the live class cannot take them ({reason})"));
