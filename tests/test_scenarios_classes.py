@@ -2,7 +2,7 @@
 kinds of classes); the class object and its instances keep their identity."""
 
 import pytest
-from scenarios import E, S, params, run_scenario, xfail
+from scenarios import E, S, params, run_scenario
 
 C = "classes"
 
@@ -838,26 +838,6 @@ SCENARIOS = [
         E(("m.py", "'g1'", "'g2'"), expect={"m.K[int]": "g2"}),
     ),
 ]
-
-
-# Expected failures on the current engine (strict): scenario name -> cause.
-WHY_1 = (
-    "isinstance(p, Proto) stays True after a member is added to a runtime_checkable Protocol "
-    "(ABC cache / protocol attrs not refreshed)"
-)
-WHY_2 = "__eq__ added in place: __hash__ is not set to None as class creation would do"
-WHY_3 = (
-    "regression: ABC/protocol refresh calls Meta.__subclasses__() unbound on a metaclass "
-    "(TypeError reported as error)"
-)
-xfail(
-    SCENARIOS,
-    {
-        "protocol_runtime_checkable": WHY_1,
-        "eq_added_makes_unhashable": WHY_2,
-        "metaclass_method_changed": WHY_3,
-    },
-)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))

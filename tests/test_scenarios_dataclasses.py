@@ -344,15 +344,11 @@ SCENARIOS = [
 
 
 # Expected failures on the current engine (strict): scenario name -> cause.
-WHY_1 = "dataclass subclass not regenerated when its dataclass base gains a field"
-WHY_2 = (
-    "field edit re-runs the whole decorator stack: an outer class decorator (registry) runs twice"
-)
+WHY = "field edit re-runs the whole decorator stack: an outer class decorator (registry) runs twice"
 xfail(
     SCENARIOS,
     {
-        "subclass_sees_parent_field": WHY_1,
-        "outer_decorator_not_rerun": WHY_2,
+        "outer_decorator_not_rerun": WHY,
     },
 )
 

@@ -1,7 +1,7 @@
 """Scenarios: decorators (wrapper chains, caches, dispatch, re-decoration, __conform__)."""
 
 import pytest
-from scenarios import E, S, params, run_scenario
+from scenarios import E, S, params, run_scenario, xfail
 
 C = "decorators"
 
@@ -497,6 +497,19 @@ SCENARIOS = [
         E(("m.py", '"v1"', '"v2"'), expect={"c()": "v2", "c.calls": 3, "c is m.f": True}),
     ),
 ]
+
+
+# Expected failures on the current engine (strict): scenario name -> cause.
+WHY = (
+    "regression: a second `def _` (register idiom) reuses the first `_` function object, so "
+    "the int implementation now runs the str body"
+)
+xfail(
+    SCENARIOS,
+    {
+        "singledispatch_new_type": WHY,
+    },
+)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))

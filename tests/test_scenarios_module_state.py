@@ -340,29 +340,18 @@ SCENARIOS = [
 
 
 # Expected failures on the current engine (strict): scenario name -> cause.
-WHY_1 = "a name newly added to __all__ (defined earlier) is not pushed to star-importers"
-WHY_2 = "module docstring change ignored (report: no changes)"
-WHY_3 = "function in an if-block: block re-run makes a new function; held references keep old code"
-WHY_4 = (
-    "regression: `DEFAULT = K()` re-run although K was patched in place (same identity); "
-    "instance replaced, state lost"
-)
-WHY_5 = (
+WHY_1 = (
     "from-import binding follows, but statements of the importing module that use it (DOUBLE "
     "= LIMIT * 2) are not re-run"
 )
-WHY_6 = "a def whose default uses a changed constant (def f(x=LIMIT)) keeps the old default"
-WHY_7 = "a class attribute computed from a changed constant (SIZE = LIMIT) is not re-evaluated"
+WHY_2 = "a def whose default uses a changed constant (def f(x=LIMIT)) keeps the old default"
+WHY_3 = "a class attribute computed from a changed constant (SIZE = LIMIT) is not re-evaluated"
 xfail(
     SCENARIOS,
     {
-        "star_import_respects_all": WHY_1,
-        "module_docstring": WHY_2,
-        "function_inside_if_block": WHY_3,
-        "module_instance_of_edited_class": WHY_4,
-        "dependent_statement_in_other_module": WHY_5,
-        "default_argument_uses_changed_constant": WHY_6,
-        "class_attribute_uses_changed_constant": WHY_7,
+        "dependent_statement_in_other_module": WHY_1,
+        "default_argument_uses_changed_constant": WHY_2,
+        "class_attribute_uses_changed_constant": WHY_3,
     },
 )
 
