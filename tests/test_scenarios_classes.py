@@ -837,6 +837,66 @@ SCENARIOS = [
         "import m",
         E(("m.py", "'g1'", "'g2'"), expect={"m.K[int]": "g2"}),
     ),
+    S(
+        C,
+        "protocol_negative_cache_reset",
+        {
+            "m.py": """
+            from typing import Protocol, runtime_checkable
+
+            @runtime_checkable
+            class Greeter(Protocol):
+                def greet(self): ...
+
+            class P:
+                def other(self):
+                    return 1
+            """
+        },
+        "import m\np = m.P()\nassert not isinstance(p, m.Greeter)",
+        E(
+            (
+                "m.py",
+                "    def other(self):\n        return 1\n",
+                "    def greet(self):\n        return 1\n",
+            ),
+            expect={"isinstance(p, m.Greeter)": True},
+        ),
+    ),
+    S(
+        C,
+        "eq_removed_restores_hash",
+        {"m.py": "class K:\n    def __eq__(self, other):\n        return True\n\n    X = 1\n"},
+        "import m\nk = m.K()",
+        E(
+            ("m.py", "    def __eq__(self, other):\n        return True\n\n", ""),
+            expect={"isinstance(hash(k), int)": True, "k == m.K()": False},
+        ),
+        before={"raises(lambda: hash(k))": "TypeError"},
+    ),
+    S(
+        C,
+        "abc_register_virtual_subclass_kept",
+        {
+            "m.py": """
+            from abc import ABC
+
+            class Base(ABC):
+                def f(self):
+                    return 1
+
+            class Other:
+                pass
+
+            Base.register(Other)
+            """
+        },
+        "import m\no = m.Other()",
+        E(
+            ("m.py", "return 1", "return 2"),
+            expect={"isinstance(o, m.Base)": True, "m.Base.f(o)": 2},
+        ),
+    ),
 ]
 
 

@@ -496,18 +496,73 @@ SCENARIOS = [
         "import m\nc = m.f\nc(); c()",
         E(("m.py", '"v1"', '"v2"'), expect={"c()": "v2", "c.calls": 3, "c is m.f": True}),
     ),
+    S(
+        C,
+        "same_name_functions_in_registry",
+        {
+            "m.py": """
+            ROUTES = {}
+
+            def route(path):
+                def deco(fn):
+                    ROUTES[path] = fn
+                    return fn
+                return deco
+
+            @route("/a")
+            def _():
+                return "a1"
+
+            @route("/b")
+            def _():
+                return "b1"
+            """
+        },
+        "import m\nroutes = m.ROUTES",
+        E(
+            ("m.py", '"b1"', '"b2"'),
+            expect={"routes['/a']()": "a1", "routes['/b']()": "b2", "len(routes)": 2},
+        ),
+        E(
+            ("m.py", 'return "b2"\n', 'return "b2"\n\n\n@route("/c")\ndef _():\n    return "c1"\n'),
+            expect={"[routes[k]() for k in sorted(routes)]": ["a1", "b2", "c1"]},
+        ),
+    ),
+    S(
+        C,
+        "typing_overload_implementation",
+        {
+            "m.py": """
+            from typing import overload
+
+            @overload
+            def f(x: int) -> int: ...
+            @overload
+            def f(x: str) -> str: ...
+            def f(x):
+                return x
+            """
+        },
+        "import m\ng = m.f",
+        E(("m.py", "    return x\n", "    return x * 2\n"), expect={"g(2)": 4, "m.f('a')": "aa"}),
+    ),
 ]
 
 
 # Expected failures on the current engine (strict): scenario name -> cause.
-WHY = (
+WHY_1 = (
     "regression: a second `def _` (register idiom) reuses the first `_` function object, so "
     "the int implementation now runs the str body"
+)
+WHY_2 = (
+    "regression: a new `def _` takes over the previous `_` function object, so the /b route "
+    "now runs the /c body"
 )
 xfail(
     SCENARIOS,
     {
-        "singledispatch_new_type": WHY,
+        "singledispatch_new_type": WHY_1,
+        "same_name_functions_in_registry": WHY_2,
     },
 )
 
