@@ -222,6 +222,20 @@ SCENARIOS = [
             errors=(("m.py", None, "migrate broke"),),
         ),
     ),
+    S(
+        C,
+        "exception_in_before_hook_reported",
+        {
+            "m.py": "import hotswap\n\n\n@hotswap.before_reload\ndef _before():\n"
+            "    raise RuntimeError('before broke')\n\n\ndef f():\n    return 1\n"
+        },
+        "import m",
+        E(
+            ("m.py", "return 1", "return 2"),
+            expect={"m.f()": 2},
+            errors=(("m.py", None, "before broke"),),
+        ),
+    ),
 ]
 
 
