@@ -23,10 +23,13 @@ from typing import Callable, Iterable, Optional, Union
 from . import _core
 from ._core import Report, ReportError
 from ._importhook import install_import_hook
+from ._patch import Patch, PatchError, patch
 from ._state import after_reload, before_reload, keep
 
 __version__ = "0.1.0"
 __all__ = [
+    "Patch",
+    "PatchError",
     "Report",
     "ReportError",
     "Watcher",
@@ -36,6 +39,7 @@ __all__ = [
     "install",
     "keep",
     "live_loop",
+    "patch",
     "poll",
     "reload_paths",
     "watch",
@@ -185,6 +189,19 @@ def currently_reloading() -> bool:
             started = time.time()
     """
     return _core.currently_reloading()
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext hotswap``: modules imported in IPython/Jupyter become live (see ``ipython``)."""
+    from .ipython import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    from .ipython import unload_ipython_extension as unload
+
+    unload(ipython)
 
 
 if sys.version_info < (3, 9):  # pragma: no cover

@@ -20,6 +20,7 @@ usage: hotswap [options] script.py [args...]
        hotswap [options] -m module[:function] [args...]
        hotswap [options]                      (a live Python prompt)
        hotswap attach [-w PATH]... PID        (make a running program live; Python 3.14+)
+       hotswap [options] --loop module:function [args...]
 
 Runs a Python program and applies every edit saved under the watched directories to the
 running program, keeping its state.
@@ -40,6 +41,13 @@ options:
                     they are: forked ones always, others through HOTSWAP_WATCH)
   --no-live-loops   leave the script's `while True:` loops as they are (by default a
                     running one takes its new body at its next iteration)
+  --test ARGS       after each applied edit, run the tests (pytest ARGS: paths and options,
+                    one shell-quoted string, repeatable) that import a changed module, in
+                    this process; edits then apply on the main thread unless --sync is given
+  --revert-on-fail  with --test: take back an edit whose tests fail in the running program
+                    (the file is not changed)
+  --loop MOD:FUNC   call FUNC, then call it again after each edit of its module or of the
+                    modules it loaded; Ctrl-C stops
   -v, --verbose     say what is watched and every step of each update
   -q, --quiet       only report errors
   --version         print the version and exit
@@ -60,6 +68,10 @@ class Options:
         self.verbosity = 0
         self.children = True
         self.live_loops = True
+        self.loop: Optional[str] = None
+        self.test_args: List[str] = []
+        self.revert_on_fail = False
+        self.sync_given = False
 
 
 def _fail(message: str) -> NoReturn:
@@ -91,6 +103,10 @@ def parse_args(argv: List[str]) -> Options:
             opts.module = value()
             opts.args = argv[i + 2 :]
             return opts
+        if arg == "--loop" or arg.startswith("--loop="):
+            opts.loop = arg.split("=", 1)[1] if "=" in arg else value()
+            opts.args = argv[i + 1 if "=" in arg else i + 2 :]
+            return opts
         if arg in ("-w", "--watch"):
             opts.watch.append(value())
             i += 2
@@ -104,7 +120,16 @@ def parse_args(argv: List[str]) -> Options:
             except ValueError:
                 _fail(f"--debounce needs a number of milliseconds, not {text!r}")
             i += 1 if "=" in arg else 2
+        elif arg == "--test" or arg.startswith("--test="):
+            import shlex
+
+            opts.test_args.extend(shlex.split(arg.split("=", 1)[1] if "=" in arg else value()))
+            i += 1 if "=" in arg else 2
+        elif arg == "--revert-on-fail":
+            opts.revert_on_fail = True
+            i += 1
         elif arg == "--sync" or arg.startswith("--sync="):
+            opts.sync_given = True
             opts.sync = arg.split("=", 1)[1] if "=" in arg else value()
             if opts.sync not in ("immediate", "main", "manual"):
                 _fail(f"--sync must be immediate, main or manual, not {opts.sync!r}")
@@ -234,6 +259,41 @@ def run_module(target: str, args: List[str]) -> types.ModuleType:
     return module
 
 
+def _keep_history(readline: types.ModuleType) -> None:
+    """Share the normal REPL's history file: read it now, write it back on exit."""
+    import atexit
+
+    path = os.environ.get("PYTHON_HISTORY") or os.path.join(
+        os.path.expanduser("~"), ".python_history"
+    )
+    if readline.get_current_history_length() == 0:
+        try:
+            readline.read_history_file(path)
+        except OSError:
+            pass
+
+    def write() -> None:
+        try:
+            readline.write_history_file(path)
+        except OSError:
+            pass
+
+    atexit.register(write)
+
+
+def _run_startup_file(namespace: dict) -> None:
+    """``PYTHONSTARTUP``, as the normal prompt runs it."""
+    path = os.environ.get("PYTHONSTARTUP")
+    if not path or not os.path.isfile(path):
+        return
+    try:
+        with open(path, "rb") as f:
+            exec(compile(f.read(), path, "exec"), namespace)
+    except Exception as exc:
+        tb = _user_traceback(exc)
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+
+
 def interact(namespace: dict) -> None:
     import code
 
@@ -242,7 +302,12 @@ def interact(namespace: dict) -> None:
         import rlcompleter
 
         readline.set_completer(rlcompleter.Completer(namespace).complete)
-        readline.parse_and_bind("tab: complete")
+        if "libedit" in (readline.__doc__ or ""):  # pragma: no cover - macOS's readline
+            readline.parse_and_bind("bind ^I rl_complete")
+        else:
+            readline.parse_and_bind("tab: complete")
+        if sys.stdin.isatty():
+            _keep_history(readline)
     except ImportError:  # pragma: no cover - platforms without readline
         pass
     banner = (
@@ -293,6 +358,18 @@ def _quieter_in_forked_children(verbosity: int) -> None:
         os.register_at_fork(after_in_child=child)
 
 
+def _both(first, second):
+    """One ``on_reload`` callback calling ``first`` then ``second`` (either may be None)."""
+    if first is None or second is None:
+        return first or second
+
+    def on_reload(report) -> None:
+        first(report)
+        second(report)
+
+    return on_reload
+
+
 def _live_children(opts: Options, roots: List[str]) -> None:
     """Python processes the program starts watch the same roots (see ``_autostart``)."""
     _quieter_in_forked_children(opts.verbosity)
@@ -331,15 +408,31 @@ def main(argv: Optional[List[str]] = None) -> int:
         _fail(f"cannot watch {missing[0]!r}: no such file or directory")
     _live_children(opts, roots)
     hotswap.install(roots)
+    from ._frameworks import install as turn_off_restart_reloaders
+
+    turn_off_restart_reloaders()
     on_reload = _restart_on_rude(cli_args) if opts.on_rude == "restart" else None
+    if opts.test_args or opts.revert_on_fail:
+        from ._testrun import TestOnReload
+
+        if not opts.test_args:
+            _fail("--revert-on-fail needs --test")
+        on_reload = _both(TestOnReload(opts.test_args, opts.revert_on_fail, roots), on_reload)
+        if not opts.sync_given:
+            opts.sync = "main"
     watcher = hotswap.watch(*roots, debounce_ms=opts.debounce, sync=opts.sync, on_reload=on_reload)
     status = 0
     main_module: Optional[types.ModuleType] = None
     try:
+        if opts.loop is not None:
+            from ._devloop import run_loop
+
+            return run_loop(opts.loop, opts.args, watcher)
         if opts.script is None and opts.module is None:
             sys.argv[:] = [""]
             sys.path[0] = ""
             main_module = _fresh_main(None)
+            _run_startup_file(main_module.__dict__)
             interact(main_module.__dict__)
             return 0
         try:

@@ -27,6 +27,8 @@ struct FileRecord {
     text: String,
     hash: u64,
     tree: Option<DefinitionTree>,
+    /// The text run before the last applied batch (for `hotswap --test --revert-on-fail`).
+    previous: Option<String>,
 }
 
 /// New state of one file, as the watcher or `reload_paths` saw it.
@@ -73,9 +75,19 @@ impl Engine {
         let text = decode_text(content).map_err(|(_, message)| message)?;
         let mut files = lock(&self.files);
         if replace || !files.contains_key(path) {
-            files.insert(path.to_path_buf(), FileRecord { text, hash: content_hash(content), tree: None });
+            files.insert(path.to_path_buf(), FileRecord { text, hash: content_hash(content), tree: None, previous: None });
         }
         Ok(())
+    }
+
+    /// The text the module loaded from `path` ran before the last batch that changed it.
+    pub fn previous_text(&self, path: &Path) -> Option<String> {
+        lock(&self.files).get(path).and_then(|record| record.previous.clone())
+    }
+
+    /// The text the module loaded from `path` runs, if recorded.
+    pub fn recorded_text(&self, path: &Path) -> Option<String> {
+        lock(&self.files).get(path).map(|record| record.text.clone())
     }
 
     pub fn has_record(&self, path: &Path) -> bool {
@@ -323,7 +335,8 @@ impl Engine {
             for step in failed {
                 mark_dirty(&mut tree.items, &step.scope, step.new_line.max(step.old_line));
             }
-            files.insert(w.path, FileRecord { text: w.text, hash: w.hash, tree: Some(tree) });
+            let previous = files.remove(&w.path).map(|old| old.text);
+            files.insert(w.path, FileRecord { text: w.text, hash: w.hash, tree: Some(tree), previous });
             crate::liveloop::source_changed();
         }
     }

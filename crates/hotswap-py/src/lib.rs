@@ -9,6 +9,7 @@ mod fork;
 mod inventory;
 mod liveloop;
 mod propagate;
+mod patching;
 mod report;
 mod sync;
 mod watcher;
@@ -133,5 +134,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(poll, m)?)?;
     fork::register(m)?;
     liveloop::register(m)?;
+    m.add_function(wrap_pyfunction!(patching::reload_source, m)?)?;
+    m.add_function(wrap_pyfunction!(patching::recorded_source, m)?)?;
+    m.add_function(wrap_pyfunction!(patching::previous_source, m)?)?;
+    m.add_function(wrap_pyfunction!(patching::definitions, m)?)?;
     Ok(())
 }

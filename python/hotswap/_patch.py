@@ -1,0 +1,235 @@
+"""Patch objects: change a function, method or class of the running program from a string.
+
+``hotswap.patch(obj, source)`` builds the text the module's file would have with ``obj``'s
+definition replaced by ``source`` and hands it to the engine as if the file had been saved with
+it, so the change is applied exactly like a saved edit (same identity rules, same report). The
+file is not touched until :meth:`Patch.commit`. Where each definition starts and ends comes from
+the engine's parser (``_core.definitions``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+import textwrap
+import types
+from typing import List, Optional, Tuple
+
+from . import _core
+
+__all__ = ["Patch", "patch"]
+
+Row = Tuple[str, str, int, int, int, int, str]
+
+
+def _read_text(path: str) -> str:
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8")
+
+
+def _running_text(path: str) -> str:
+    """The text the module runs; recorded from disk first if the engine has no record yet."""
+    text = _core.recorded_source(path)
+    if text is None:
+        with open(path, "rb") as f:
+            _core.record_source(path, f.read())
+        text = _core.recorded_source(path)
+    return text
+
+
+def _find(rows: List[Row], qualname: str) -> Optional[Row]:
+    for row in rows:
+        if row[0] != "statement" and row[1] == qualname:
+            return row
+    return None
+
+
+def _is_top(row: Row) -> bool:
+    return row[0] == "statement" or "." not in row[1]
+
+
+def _reindent(source: str, indent: str, newline: str) -> str:
+    """``source`` (already dedented) as it must appear after ``indent`` on its first line."""
+    lines = source.strip("\n").split("\n")
+    out = [lines[0]] + [indent + line if line.strip() else "" for line in lines[1:]]
+    return newline.join(line.rstrip("\r") for line in out)
+
+
+def _newline_of(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def _replace_definition(text: str, qualname: str, source: str) -> str:
+    row = _find(_core.definitions(text), qualname)
+    if row is None:
+        raise LookupError(f"no definition of {qualname} in the module's source")
+    _, _, start, end, _, _, indent = row
+    return text[:start] + _reindent(source, indent, _newline_of(text)) + text[end:]
+
+
+def _merge_module(text: str, snippet: str) -> str:
+    """``text`` with each top-level item of ``snippet`` replacing the item of the same name
+    (definitions) or key (statements), new imports after the last import, the rest at the end."""
+    newline = _newline_of(text)
+    rows = [r for r in _core.definitions(text) if _is_top(r)]
+    edits = []  # (start, end, replacement)
+    appended = []
+    last_import = None
+    for row in rows:
+        if row[0] == "statement" and text[row[2] : row[3]].startswith(("import ", "from ")):
+            last_import = row
+    for kind, key, start, end, _, _, _ in _core.definitions(snippet):
+        if not _is_top((kind, key, start, end, 0, 0, "")):
+            continue
+        piece = snippet[start:end].replace("\n", newline)
+        same = next(
+            (r for r in rows if (r[0] == "statement") == (kind == "statement") and r[1] == key),
+            None,
+        )
+        if same is not None:
+            edits.append((same[2], same[3], piece))
+        elif kind == "statement" and piece.startswith(("import ", "from ")) and last_import:
+            edits.append((last_import[3], last_import[3], newline + piece))
+        else:
+            appended.append(piece)
+    for start, end, piece in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        text = text[:start] + piece + text[end:]
+    if appended:
+        if text and not text.endswith("\n"):
+            text += newline
+        for piece in appended:
+            text += (newline * 2 if text.strip() else "") + piece + newline
+    return text
+
+
+def _target(obj: object) -> Tuple[types.ModuleType, Optional[str]]:
+    """The module an object is defined in and its qualified name (``None``: the module)."""
+    if isinstance(obj, types.ModuleType):
+        return obj, None
+    if isinstance(obj, (staticmethod, classmethod)):
+        obj = obj.__func__
+    elif isinstance(obj, property) and obj.fget is not None:
+        obj = obj.fget
+    if isinstance(obj, types.MethodType):
+        obj = obj.__func__
+    if callable(obj) and not isinstance(obj, type):
+        obj = inspect.unwrap(obj)
+    qualname = getattr(obj, "__qualname__", None)
+    module = sys.modules.get(getattr(obj, "__module__", None) or "")
+    if not isinstance(qualname, str) or module is None:
+        raise TypeError(f"cannot patch {obj!r}: not a function, method, class or module")
+    return module, qualname
+
+
+def _module_file(module: types.ModuleType) -> str:
+    path = getattr(module, "__file__", None)
+    if not path or not path.endswith(".py") or not os.path.exists(path):
+        raise ValueError(f"module {module.__name__} has no Python source file to patch")
+    return os.path.realpath(path)
+
+
+def _check_single_definition(source: str, name: str) -> None:
+    rows = [r for r in _core.definitions(source) if _is_top(r)]
+    if len(rows) != 1 or rows[0][0] == "statement":
+        raise ValueError("the new source must be exactly one def or class statement")
+    if rows[0][1] != name:
+        raise ValueError(f"the new source defines {rows[0][1]!r}, not {name!r}")
+
+
+class PatchError(RuntimeError):
+    """The engine could not apply a patch; ``report`` says why."""
+
+    def __init__(self, message: str, report: _core.Report) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+def _apply(path: str, text: str) -> _core.Report:
+    report = _core.reload_source(path, text)
+    if report.errors:
+        raise PatchError("; ".join(str(e) for e in report.errors), report)
+    return report
+
+
+class Patch:
+    """A change made by :func:`patch`: see :meth:`revert` and :meth:`commit`."""
+
+    def __init__(
+        self, module: types.ModuleType, qualname: Optional[str], source: str, path: str
+    ) -> None:
+        self.module = module
+        self.qualname = qualname
+        self.source = source
+        self.path = path
+        self.before = _running_text(path)
+        if qualname is None:
+            self.after = _merge_module(self.before, source)
+            self._old_definition = None
+        else:
+            row = _find(_core.definitions(self.before), qualname)
+            if row is None:
+                raise LookupError(f"no definition of {qualname} in {path}")
+            self._old_definition = textwrap.dedent(row[6] + self.before[row[2] : row[3]])
+            self.after = _replace_definition(self.before, qualname, source)
+        self.report = _apply(path, self.after)
+        self.reverted = False
+        self.committed = False
+
+    @property
+    def target(self) -> str:
+        """What the patch changes: ``module.qualname``, or the module's name."""
+        name = self.module.__name__
+        return f"{name}.{self.qualname}" if self.qualname else name
+
+    def revert(self) -> _core.Report:
+        """Restore the code that ran before the patch (the file is not touched)."""
+        if self.reverted:
+            raise RuntimeError(f"the patch of {self.target} is already reverted")
+        current = _running_text(self.path)
+        if current == self.after or self.qualname is None:
+            if current != self.after:
+                raise RuntimeError(
+                    f"{self.path} changed since the patch; revert a module patch before editing"
+                )
+            text = self.before
+        else:
+            text = _replace_definition(current, self.qualname, self._old_definition)
+        report = _apply(self.path, text)
+        self.reverted = True
+        return report
+
+    def commit(self) -> None:
+        """Write the change into the source file: only the patched definition's text changes
+        (module patches: the added or replaced items), every other byte stays as it is."""
+        if self.reverted:
+            raise RuntimeError(f"the patch of {self.target} was reverted; nothing to commit")
+        disk = _read_text(self.path)
+        if self.qualname is None:
+            new = _merge_module(disk, self.source)
+        else:
+            new = _replace_definition(disk, self.qualname, self.source)
+        with open(self.path, "wb") as f:
+            f.write(new.encode("utf-8"))
+        self.committed = True
+
+    def __repr__(self) -> str:
+        state = "reverted" if self.reverted else "committed" if self.committed else "applied"
+        return f"<hotswap.Patch {self.target} {state}>"
+
+
+def patch(obj: object, source: str) -> Patch:
+    """Replace the definition of ``obj`` (a function, method or class) in the running program by
+    ``source``, without touching its file. With a module, ``source`` holds imports, helpers and
+    other top-level statements to add: each replaces the item of the same name if there is one.
+
+    Returns a :class:`Patch`; raises ``PatchError`` (with its ``report``) if the engine refuses
+    the change, and ``ValueError`` on a syntax error or a source that defines something else.
+    """
+    _core.enable_inventory()
+    module, qualname = _target(obj)
+    source = textwrap.dedent(source).strip("\n") + "\n"
+    _core.definitions(source)  # syntax errors first, with their line
+    if qualname is not None:
+        _check_single_definition(source, qualname.rsplit(".", 1)[-1])
+    return Patch(module, qualname, source, _module_file(module))

@@ -1,0 +1,200 @@
+"""``hotswap --test PYTEST_ARGS [--revert-on-fail] script.py``: tests on every applied edit.
+
+After each batch that changed the running program, the tests that import a changed module (or
+that are themselves in a changed file) run in the program's own process with ``pytest.main``,
+so they exercise the live modules. With ``--revert-on-fail`` an edit whose tests fail is taken
+back in the running program (the engine applies the text it ran before); the file keeps what
+the user wrote, and the next save is applied and tested again.
+
+Under ``--test`` edits are applied on the main thread by default (``--sync main``), so the
+program is paused while the tests run and never runs an edit that is about to be reverted.
+"""
+
+from __future__ import annotations
+
+import _thread
+import ast
+import logging
+import os
+import sys
+import threading
+import time
+from typing import Dict, Iterable, List, Set
+
+from . import _core
+
+
+def _test_files(args: List[str]) -> List[str]:
+    """Test files named by the pytest arguments (files, or test_*.py / *_test.py in dirs)."""
+    found = []
+    paths = [a.split("::")[0] for a in args if not a.startswith("-")]
+    for path in [p for p in paths if os.path.exists(p)] or ["."]:
+        if os.path.isfile(path):
+            found.append(os.path.realpath(path))
+            continue
+        for folder, dirs, files in os.walk(path):
+            dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+            for name in files:
+                if name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")):
+                    found.append(os.path.realpath(os.path.join(folder, name)))
+    return sorted(set(found))
+
+
+def _imports(path: str) -> Set[str]:
+    try:
+        with open(path, "rb") as f:
+            tree = ast.parse(f.read(), path)
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+_ALREADY_IMPORTED = "Module already imported so cannot be rewritten; hotswap"
+
+
+def _related(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+class _RecordTestModules:
+    """Records the test modules pytest just imported (through its assertion rewriter, not
+    hotswap's import hook), so saving a test file later is applied like any other edit."""
+
+    def __init__(self, roots: List[str]) -> None:
+        self.roots = roots
+
+    def pytest_collection_finish(self, session) -> None:
+        _core.record_loaded(self.roots)
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        self.interrupted = True
+
+
+def _interrupt_program() -> None:
+    """Hand a Ctrl-C that hit the test run to the program: raised inside hotswap's callback it
+    would be reported and dropped, so it is raised again once the callback has returned."""
+
+    def later() -> None:
+        time.sleep(0.05)
+        _thread.interrupt_main()
+
+    threading.Thread(target=later, name="hotswap-interrupt", daemon=True).start()
+
+
+class TestOnReload:
+    """The ``on_reload`` callback of ``hotswap --test``."""
+
+    def __init__(self, pytest_args: List[str], revert_on_fail: bool, roots: List[str]) -> None:
+        self.args = pytest_args
+        self.revert_on_fail = revert_on_fail
+        self.roots = roots
+        self.cwd = os.getcwd()
+
+    def _changed_modules(self, names: Iterable[str]) -> Dict[str, str]:
+        """Changed module name → its file, from the qualified names a report lists."""
+        modules = {}
+        for name in names:
+            parts = name.split(".")
+            for i in range(len(parts), 0, -1):
+                module = sys.modules.get(".".join(parts[:i]))
+                path = getattr(module, "__file__", None)
+                if module is not None and path:
+                    modules[module.__name__] = os.path.realpath(path)
+                    break
+        return modules
+
+    def _options(self) -> List[str]:
+        # hotswap's own plugin is imported already (pytest would warn it cannot rewrite it).
+        options = ["-q", "-p", "no:cacheprovider", "-p", "no:hotswap"]
+        options += ["-W", f"ignore:{_ALREADY_IMPORTED}:pytest.PytestAssertRewriteWarning"]
+        if not any(a == "-s" or a.startswith("--capture") for a in self.args):
+            options.append("-s")  # the program's own output is not the tests' to capture
+        return options
+
+    def __call__(self, report) -> None:
+        try:
+            self._test(report)
+        except KeyboardInterrupt:
+            _interrupt_program()
+
+    def _test(self, report) -> None:
+        if report.errors or not (report.updated or report.added or report.deleted):
+            return
+        changed = self._changed_modules([*report.updated, *report.added, *report.deleted])
+        if not changed:
+            return
+        files = set(changed.values())
+        options = [a for a in self.args if not os.path.exists(a.split("::")[0])]
+        tests = [
+            path
+            for path in _test_files(self.args)
+            if path in files
+            or any(_related(name, module) for name in _imports(path) for module in changed)
+        ]
+        what = ", ".join(sorted(changed))
+        if not tests:
+            print(f"hotswap: no tests import {what}", file=sys.stderr, flush=True)
+            return
+        shown = ", ".join(os.path.relpath(t, self.cwd) for t in tests)
+        print(f"hotswap: {what} changed; running {shown}", file=sys.stderr, flush=True)
+        from .pytest_plugin import _rewrite_asserts
+
+        _rewrite_asserts(report, None)  # edited test modules keep pytest's assert messages
+        status = self._run(self._options() + options + tests)
+        if status in (0, 5):  # passed, or no tests collected
+            print(f"hotswap: tests passed for {what}", file=sys.stderr, flush=True)
+            return
+        if not self.revert_on_fail:
+            print(f"hotswap: tests FAILED for {what}", file=sys.stderr, flush=True)
+            return
+        reverted = []
+        for name, path in sorted(changed.items()):
+            previous = _core.previous_source(path)
+            if previous is None or path in tests:
+                continue
+            logger = logging.getLogger("hotswap")
+            level = logger.level
+            logger.setLevel(logging.WARNING)  # not "updated ...": it is said below
+            try:
+                undo = _core.reload_source(path, previous)
+            finally:
+                logger.setLevel(level)
+            if not undo.errors:
+                reverted.append(name)
+        if reverted:
+            print(
+                f"hotswap: tests FAILED: the edit of {', '.join(reverted)} is reverted in the "
+                "running program (your file is unchanged; save again to retry)",
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            print(f"hotswap: tests FAILED for {what}", file=sys.stderr, flush=True)
+
+    def _run(self, argv: List[str]) -> int:
+        try:
+            import pytest
+        except ImportError:
+            print("hotswap: --test needs pytest (pip install pytest)", file=sys.stderr)
+            return 0
+        saved_argv = sys.argv[:]
+        try:
+            recorder = _RecordTestModules(self.roots)
+            status = int(pytest.main(argv, plugins=[recorder]))
+            if getattr(recorder, "interrupted", False):
+                raise KeyboardInterrupt
+            return status
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a crash of the test run must not end the program
+            print(f"hotswap: the test run failed: {exc!r}", file=sys.stderr, flush=True)
+            return 3
+        finally:
+            sys.argv[:] = saved_argv

@@ -1,0 +1,76 @@
+"""The live prompt (``hotswap`` with no arguments) in a real terminal: live modules, tab
+completion and readline history as in the normal REPL."""
+
+import os
+import sys
+import time
+
+import pytest
+
+pexpect = pytest.importorskip("pexpect", reason="pexpect needs a POSIX pty")
+pytest.importorskip("readline", reason="no readline on this platform")
+
+UP = "\x1b[A"
+
+
+def spawn(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHON_HISTORY", "PYTHONSTARTUP")}
+    (tmp_path / "startup.py").write_text("STARTED = 'yes'\n")
+    env.update(HOME=str(tmp_path), TERM="xterm", PYTHONSTARTUP=str(tmp_path / "startup.py"))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "hotswap"],
+        cwd=str(tmp_path),
+        env=env,
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 200),
+    )
+    child.expect("hotswap live prompt")
+    child.expect(">>> ")
+    return child
+
+
+def run(child, line, expected):
+    child.sendline(line)
+    child.expect(expected)
+    child.expect(">>> ")
+
+
+def test_prompt_is_live_with_completion_and_history(tmp_path):
+    (tmp_path / "shapes.py").write_text("def describe_shape(unit):\n    return 'old ' + unit\n")
+    child = spawn(tmp_path)
+    run(child, "STARTED", "'yes'")  # PYTHONSTARTUP ran, as in the normal prompt
+    run(child, "import shapes", "import shapes")
+    # Tab completes the attribute, as in the normal REPL.
+    child.send("shapes.desc\t")
+    child.expect("shapes.describe_shape\\(")
+    child.sendline("'cm')")
+    child.expect("'old cm'")
+    child.expect(">>> ")
+    (tmp_path / "shapes.py").write_text("def describe_shape(unit):\n    return 'new ' + unit\n")
+    deadline = time.monotonic() + 15
+    while True:
+        # Up arrow recalls the previous line from readline's history.
+        child.send(UP)
+        child.expect("shapes.describe_shape\\('cm'\\)")
+        child.send("\r")
+        if child.expect(["'new cm'", "'old cm'"]) == 0:
+            break
+        assert time.monotonic() < deadline, "the edit was not applied"
+        child.expect(">>> ")
+    child.expect(">>> ")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    history = (tmp_path / ".python_history").read_text()
+    assert "import shapes" in history
+    # The next session finds the history of this one.
+    child = spawn(tmp_path)
+    child.send(UP)
+    child.expect("shapes.describe_shape\\('cm'\\)")
+    child.send("\r")
+    child.expect("NameError")
+    child.sendeof()
+    child.expect(pexpect.EOF)
