@@ -546,6 +546,72 @@ SCENARIOS = [
         "import m\ng = m.f",
         E(("m.py", "    return x\n", "    return x * 2\n"), expect={"g(2)": 4, "m.f('a')": "aa"}),
     ),
+    S(
+        C,
+        "app_object_routes",
+        {
+            "m.py": """
+            class App:
+                def __init__(self):
+                    self.routes = {}
+
+                def route(self, path):
+                    def deco(fn):
+                        self.routes[path] = fn
+                        return fn
+                    return deco
+
+            app = App()
+
+            @app.route("/")
+            def index():
+                return "home1"
+
+            @app.route("/about")
+            def about():
+                return "about1"
+            """
+        },
+        "import m\napp = m.app",
+        E(
+            ("m.py", '"home1"', '"home2"'),
+            expect={
+                "app is m.app": True,
+                "sorted(app.routes)": ["/", "/about"],
+                "app.routes['/']()": "home2",
+            },
+        ),
+        E(
+            ("m.py", '@app.route("/about")', '@app.route("/info")'),
+            expect={"app.routes['/info']()": "about1"},
+        ),
+        watch=True,
+    ),
+    S(
+        C,
+        "total_ordering_follows_lt",
+        {
+            "m.py": """
+            import functools
+
+            @functools.total_ordering
+            class V:
+                def __init__(self, n):
+                    self.n = n
+
+                def __eq__(self, other):
+                    return self.n == other.n
+
+                def __lt__(self, other):
+                    return self.n < other.n
+            """
+        },
+        "import m\na, b = m.V(1), m.V(2)",
+        E(
+            ("m.py", "return self.n < other.n", "return self.n > other.n"),
+            expect={"(a < b, a > b, a >= b)": [False, True, True]},
+        ),
+    ),
 ]
 
 
