@@ -268,6 +268,17 @@ SCENARIOS = [
         ),
         min_version=(3, 10),
     ),
+    S(
+        C,
+        "future_import_added",
+        {"m.py": "def f(x: int) -> int:\n    return x\n"},
+        "import m",
+        E(
+            ("m.py", "def f(", "from __future__ import annotations\n\n\ndef f("),
+            expect={"m.f(1)": 1},
+            rude=(("m.py", 1, "restart"),),
+        ),
+    ),
 ]
 
 
@@ -280,11 +291,16 @@ WHY_2 = (
     "class re-created (rude) but its subclasses keep the old class as base (not rebuilt / "
     "__bases__ not reassigned)"
 )
+WHY_3 = (
+    "a changed `from __future__` import is only a note ('needs a restart'), not a Report.rude"
+    " entry, so --on-rude restart does not restart"
+)
 xfail(
     SCENARIOS,
     {
         "instance_of_recreated_class_rebuilt": WHY_1,
         "subclass_of_recreated_class_follows": WHY_2,
+        "future_import_added": WHY_3,
     },
 )
 
