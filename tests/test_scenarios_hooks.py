@@ -270,6 +270,52 @@ SCENARIOS = [
             expect={"m.LOG": ["before:1", "after:7"]},
         ),
     ),
+    S(
+        C,
+        "hooks_not_called_for_failed_edit",
+        {"m.py": HOOKS},
+        "import m",
+        E(
+            ("m.py", "return 1", "return 1 +"),
+            expect={"m.LOG": []},
+            errors=(("m.py", None, "syntax"),),
+        ),
+        E(("m.py", "return 1 +", "return 2"), expect={"m.LOG": ["before:1", "after:1"]}),
+    ),
+    S(
+        C,
+        "class_hook_once_per_edit",
+        {
+            "m.py": CLASS_HOOK.replace(
+                "    def f(self):\n        return 1\n",
+                "    def f(self):\n        return 1\n\n    def g(self):\n        return 1\n",
+            )
+        },
+        "import m",
+        E(
+            (
+                "m.py",
+                "    def f(self):\n        return 1\n",
+                "    def f(self):\n        return 2\n",
+            ),
+            (
+                "m.py",
+                "    def g(self):\n        return 1\n",
+                "    def g(self):\n        return 2\n",
+            ),
+            expect={"m.EVENTS": ["K"]},
+        ),
+    ),
+    S(
+        C,
+        "class_hook_on_subclass_edit_only",
+        {"m.py": CLASS_HOOK + "\n\nclass Sub(K):\n    def h(self):\n        return 1\n"},
+        "import m",
+        E(
+            ("m.py", "    def h(self):\n        return 1", "    def h(self):\n        return 2"),
+            expect={"m.EVENTS": ["Sub"]},
+        ),
+    ),
 ]
 
 
