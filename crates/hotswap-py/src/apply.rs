@@ -188,6 +188,7 @@ fn run_module_hooks(py: Python<'_>, patch: &FilePatch<'_>, key: &str, report: &m
     let Ok(Some(hooks)) = globals.cast::<PyDict>().map(|g| g.get_item(key).ok().flatten()) else { return };
     let Ok(hooks) = hooks.cast_into::<PyDict>() else { return };
     let mut callbacks = Vec::new();
+    let mut gone = Vec::new();
     for (key, callback) in hooks.iter() {
         // A module-level callback whose definition was deleted (its name no longer binds it)
         // is dropped, as a fresh import would never have registered it.
@@ -196,8 +197,11 @@ fn run_module_hooks(py: Python<'_>, patch: &FilePatch<'_>, key: &str, report: &m
         if defined {
             callbacks.push(callback);
         } else {
-            let _ = hooks.del_item(key);
+            gone.push(key);
         }
+    }
+    for key in gone {
+        let _ = hooks.del_item(key);
     }
     for callback in callbacks {
         if let Err(err) = callback.call0() {
@@ -350,8 +354,12 @@ fn execute<'py>(
                 continue;
             }
             Deferred::Execute { step, code, scope } => {
-                let names: Vec<&str> = patch.plan.steps[step].name.split(", ").collect();
-                let lambdas = if scope.class.is_none() { bound_lambdas(&scope, &names) } else { Vec::new() };
+                let planned = &patch.plan.steps[step];
+                let names: Vec<&str> = planned.name.split(", ").collect();
+                // A re-run statement re-defines the same functions; an added `def` is a new one
+                // even when its name is bound already (`def _` registered with singledispatch).
+                let same_statement = planned.statement && scope.class.is_none();
+                let lambdas = if same_statement { bound_lambdas(&scope, &names) } else { Vec::new() };
                 let result = run_in_scope(py, &code, &scope).and_then(|()| keep_lambdas(&scope, lambdas));
                 (step, result)
             }
