@@ -1,7 +1,7 @@
 """Scenarios: decorators (wrapper chains, caches, dispatch, re-decoration, __conform__)."""
 
 import pytest
-from scenarios import E, S, params, run_scenario, xfail
+from scenarios import E, S, params, run_scenario
 
 C = "decorators"
 
@@ -613,24 +613,6 @@ SCENARIOS = [
         ),
     ),
 ]
-
-
-# Expected failures on the current engine (strict): scenario name -> cause.
-WHY_1 = (
-    "regression: a second `def _` (register idiom) reuses the first `_` function object, so "
-    "the int implementation now runs the str body"
-)
-WHY_2 = (
-    "regression: a new `def _` takes over the previous `_` function object, so the /b route "
-    "now runs the /c body"
-)
-xfail(
-    SCENARIOS,
-    {
-        "singledispatch_new_type": WHY_1,
-        "same_name_functions_in_registry": WHY_2,
-    },
-)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))

@@ -3,7 +3,7 @@ and the CLI's --on-rude option."""
 
 import pytest
 from conftest import TIMEOUT
-from scenarios import E, S, params, run_scenario, xfail
+from scenarios import E, S, params, run_scenario
 
 C = "hooks"
 
@@ -317,19 +317,6 @@ SCENARIOS = [
         ),
     ),
 ]
-
-
-# Expected failures on the current engine (strict): scenario name -> cause.
-WHY = (
-    "removing an @after_reload hook panics in run_module_hooks (dictionary changed size "
-    "during iteration): internal error, nothing applied"
-)
-xfail(
-    SCENARIOS,
-    {
-        "hook_removed_stops_running": WHY,
-    },
-)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))
