@@ -316,6 +316,28 @@ SCENARIOS = [
             expect={"m.EVENTS": ["Sub"]},
         ),
     ),
+    S(
+        C,
+        "migrate_slots_instance",
+        {
+            "m.py": """
+            class K:
+                __slots__ = ("a", "b")
+
+                def __init__(self):
+                    self.a = 1
+
+                def __migrate__(self):
+                    if not hasattr(self, "b"):
+                        self.b = "migrated"
+            """
+        },
+        "import m\nk = m.K()",
+        E(
+            ("m.py", "self.a = 1\n", "self.a = 1\n        self.b = 'new'\n"),
+            expect={"k.b": "migrated", "m.K().b": "new"},
+        ),
+    ),
 ]
 
 

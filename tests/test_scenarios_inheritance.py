@@ -219,6 +219,33 @@ SCENARIOS = [
             expect={"c.f()": "a", "c.X": 1},
         ),
     ),
+    S(
+        C,
+        "method_moved_from_child_to_parent",
+        {"m.py": PC + '\n    def f(self):\n        return "child-f"\n'},
+        "import m\nc = m.Child()",
+        E(
+            ("m.py", '\n    def f(self):\n        return "child-f"\n', ""),
+            ("m.py", 'return "p1"', 'return "moved"'),
+            expect={"c.f()": "moved", "'f' in vars(m.Child)": False},
+        ),
+    ),
+    S(
+        C,
+        "parent_renamed_with_child_header",
+        {"m.py": PC},
+        "import m\nc = m.Child()\nChild = m.Child",
+        E(
+            ("m.py", "class Parent:", "class Base:"),
+            ("m.py", "class Child(Parent):", "class Child(Base):"),
+            expect={
+                "c.f()": "p1",
+                "Child is m.Child": True,
+                "isinstance(c, m.Base)": True,
+                "hasattr(m, 'Parent')": False,
+            },
+        ),
+    ),
 ]
 
 

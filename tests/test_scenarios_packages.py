@@ -245,6 +245,17 @@ SCENARIOS = [
             expect={"pkg.g()": "g"},
         ),
     ),
+    S(
+        C,
+        "function_moved_between_modules",
+        {"a.py": "def f():\n    return 'a'\n\n\ndef use():\n    return f()\n", "b.py": "X = 1\n"},
+        "import a, b",
+        E(
+            ("a.py", "def f():\n    return 'a'\n", "from b import f\n"),
+            ("b.py", "X = 1\n", "X = 1\n\n\ndef f():\n    return 'b'\n"),
+            expect={"a.use()": "b", "a.f is b.f": True},
+        ),
+    ),
 ]
 
 
