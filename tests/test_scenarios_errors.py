@@ -236,6 +236,18 @@ SCENARIOS = [
             errors=(("m.py", None, "before broke"),),
         ),
     ),
+    S(
+        C,
+        "dependent_rerun_error_reported_at_its_line",
+        {"m.py": "LIMIT = 10\nRATIO = 100 // LIMIT\n"},
+        "import m",
+        E(
+            ("m.py", "LIMIT = 10", "LIMIT = 0"),
+            expect={"m.LIMIT": 0, "m.RATIO": 10},
+            errors=(("m.py", 2, "ZeroDivisionError"),),
+        ),
+        E(("m.py", "LIMIT = 0", "LIMIT = 5"), expect={"m.RATIO": 20}),
+    ),
 ]
 
 
