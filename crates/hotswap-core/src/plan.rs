@@ -199,8 +199,15 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
         return;
     }
     for item in &new.items {
+        if changed_items.contains(&item.byte_range().start) {
+            continue;
+        }
+        if let Item::Def(def) = item {
+            dependent_definition(source, def, &values, &changed_items, steps);
+            continue;
+        }
         let Item::Stmt(stmt) = item else { continue };
-        if stmt.kind != StatementKind::Plain || stmt.binds.is_empty() || changed_items.contains(&item.byte_range().start) {
+        if stmt.kind != StatementKind::Plain || stmt.binds.is_empty() {
             continue;
         }
         let used = identifiers_used(&source[item.byte_range()]);
@@ -225,13 +232,124 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
             detail,
             statement: true,
         };
-        // Before the first later module-level step, so steps stay in source order.
-        let at = steps
-            .iter()
-            .position(|s| s.scope.is_empty() && s.new_line > step.new_line)
-            .unwrap_or(steps.len());
-        steps.insert(at, step);
+        insert_in_order(steps, step);
     }
+}
+
+/// Inserts a module-level step before the first later module-level step (and a class step
+/// before the first later step), so steps stay in source order.
+fn insert_in_order(steps: &mut Vec<PatchStep>, step: PatchStep) {
+    let at = steps
+        .iter()
+        .position(|s| s.scope.is_empty() && s.new_line > step.new_line)
+        .unwrap_or(steps.len());
+    steps.insert(at, step);
+}
+
+/// `detail` of the `UpdateFunction` step of an unchanged function whose signature or decorators
+/// read a changed value: the applier evaluates it after the statements before it ran.
+pub const SIGNATURE_READS_CHANGED_VALUE: &str = "a value its signature or decorators use changed";
+
+/// An unchanged module-level definition that reads a changed value where it is evaluated at
+/// definition time: a function's defaults, annotations or decorators (`def f(x=LIMIT)`) get an
+/// `UpdateFunction` (re-decorating when a decorator reads it); a class's body statements
+/// (`SIZE = LIMIT`) are run again in the class, with a `RefreshClass` for generated classes.
+fn dependent_definition(
+    source: &str,
+    def: &Definition,
+    values: &HashSet<&str>,
+    changed: &HashSet<usize>,
+    steps: &mut Vec<PatchStep>,
+) {
+    let reads = |text: &str| identifiers_used(text).into_iter().any(|n| values.contains(n));
+    let header_start = line_start(source, def.byte_range.start, def.def_line - def.span.start);
+    let decorators = &source[def.byte_range.start..header_start];
+    if !def.kind.is_class() {
+        let header = &source[header_start..header_end(source, header_start, def.byte_range.end)];
+        // The parameters and return annotation: after the name (which may be a changed value's).
+        let header = header.find('(').map_or("", |open| &header[open..]);
+        if reads(decorators) || reads(header) {
+            let flags = DefChange { header: true, decorators: reads(decorators), ..DefChange::default() };
+            for mut step in modified_def(source, &[], def, def, flags) {
+                step.detail = SIGNATURE_READS_CHANGED_VALUE.into();
+                insert_in_order(steps, step);
+            }
+        }
+        return;
+    }
+    let mut statements = Vec::new();
+    for child in &def.children {
+        if let Item::Stmt(stmt) = child {
+            let text = &source[child.byte_range()];
+            let shadowed = |n: &&str| stmt.binds.iter().any(|b| b == n);
+            let hit = identifiers_used(text).into_iter().find(|n| values.contains(n) && !shadowed(n));
+            if let (Some(name), StatementKind::Plain, false) = (hit, &stmt.kind, stmt.binds.is_empty()) {
+                statements.push((child, stmt, name.to_string()));
+            }
+        }
+    }
+    if statements.is_empty() {
+        return;
+    }
+    let mut rerun: HashSet<usize> = changed.clone();
+    rerun.extend(statements.iter().map(|(child, _, _)| child.byte_range().start));
+    let flags = DefChange { body: true, ..DefChange::default() };
+    let mut new_steps = vec![refresh_class(source, &[], def, def, flags, &rerun)];
+    for (child, stmt, name) in statements {
+        new_steps.push(PatchStep {
+            action: StepAction::Execute,
+            scope: vec![def.name.clone()],
+            name: stmt.binds.join(", "),
+            old_line: stmt.span.start,
+            new_line: stmt.span.start,
+            unit: compile_unit(source, &[def], &stmt.indent, child.byte_range(), stmt.span.start),
+            bare_unit: None,
+            detail: format!("uses {name}, which changed"),
+            statement: true,
+        });
+    }
+    let at = steps.iter().position(|s| s.scope.is_empty() && s.new_line > def.span.start).unwrap_or(steps.len());
+    steps.splice(at..at, new_steps);
+}
+
+/// The byte offset `lines` lines after `start` (line endings `\n`, `\r\n` or `\r`).
+fn line_start(source: &str, start: usize, lines: u32) -> usize {
+    let bytes = source.as_bytes();
+    let (mut i, mut left) = (start, lines);
+    while left > 0 && i < bytes.len() {
+        if bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+            left -= 1;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// The end of a `def` header: just past the `:` that closes the signature (outside brackets,
+/// strings and comments), or `end`.
+fn header_end(source: &str, start: usize, end: usize) -> usize {
+    let bytes = source.as_bytes();
+    let (mut i, mut depth) = (start, 0i32);
+    while i < end {
+        match bytes[i] {
+            b'#' => {
+                while i < end && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' | b'\'' => {
+                i = string_end(bytes, i).min(end);
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b':' if depth == 0 => return i + 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    end
 }
 
 /// `name = lambda ...`: a single plain name bound to a lambda.

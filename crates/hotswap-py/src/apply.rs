@@ -13,7 +13,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hotswap_core::plan::{PatchPlan, PatchStep, StepAction};
+use hotswap_core::plan::{PatchPlan, PatchStep, StepAction, SIGNATURE_READS_CHANGED_VALUE};
 use pyo3::prelude::*;
 use pyo3::types::{PyCode, PyDict, PyFunction, PyTuple, PyType};
 
@@ -583,7 +583,16 @@ fn prepare_module<'py>(
                         report.rude(&patch.display_path, step.new_line, message);
                     }
                 }
-                let fresh = match fresh_function(py, &bare, &scope, &step.name) {
+                let after_statements = step.detail == SIGNATURE_READS_CHANGED_VALUE;
+                let fresh = match fresh_function(py, &bare, &scope, &step.name).and_then(|f| {
+                    if after_statements {
+                        // Its defaults read values the statements before it set: evaluate them
+                        // after those statements ran.
+                        Err(pyo3::exceptions::PyNameError::new_err("evaluated after the statements"))
+                    } else {
+                        Ok(f)
+                    }
+                }) {
                     Ok(f) => Some(f),
                     Err(e) => match &live {
                         // A default may need a name this same edit binds earlier in the file.
@@ -632,6 +641,16 @@ fn prepare_module<'py>(
                     let new_code = shift_lines(py, &old_code, delta).map_err(at)?;
                     code_pairs.push(CodeSwap { old: old_code, new: new_code, fresh: None, live });
                 }
+                prepared.done.push(index);
+            }
+            StepAction::Execute if step.statement && step.scope.is_empty() && is_main_loop(patch, step) => {
+                // Re-running it would start a second copy of the program's main loop (on the
+                // watcher thread) beside the one still running.
+                report.notes.push(format!(
+                    "{}:{}: the script's top-level `while` loop is running; it is not re-run \
+                     (use `for ... in hotswap.live_loop(...)` or put it in a function)",
+                    patch.display_path, step.new_line
+                ));
                 prepared.done.push(index);
             }
             StepAction::Execute => {
@@ -1008,6 +1027,11 @@ fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'p
         }
     }
     Ok(())
+}
+
+/// A top-level `while` statement of the running `__main__` script.
+fn is_main_loop(patch: &FilePatch<'_>, step: &PatchStep) -> bool {
+    module_name(patch) == "__main__" && step.unit.trim_start().starts_with("while")
 }
 
 /// Module-level names bound to a function without free variables, before a statement re-binds them.

@@ -251,3 +251,16 @@ fn statements_using_a_class_patched_in_place_are_not_re_run() {
     let new = "class K:\n    def f(self):\n        return 2\nDEFAULT = K()\n";
     assert_eq!(summary(&plan(old, new)), s(&[("K.f", "update"), ("DEFAULT", "execute-if-stale")]));
 }
+
+#[test]
+fn definitions_reading_a_changed_value_are_updated() {
+    let old = "LIMIT = 1\n\ndef f(x=LIMIT):\n    return x\n\ndef g(x=1):\n    return LIMIT\n\nclass C:\n    SIZE = LIMIT\n    OTHER = 2\n";
+    let new = "LIMIT = 5\n\ndef f(x=LIMIT):\n    return x\n\ndef g(x=1):\n    return LIMIT\n\nclass C:\n    SIZE = LIMIT\n    OTHER = 2\n";
+    let p = plan(old, new);
+    // g only reads LIMIT when called: nothing to do for it.
+    assert_eq!(
+        summary(&p),
+        s(&[("LIMIT", "execute"), ("f", "update"), ("C", "refresh keep=OTHER"), ("C.SIZE", "execute")])
+    );
+    assert_eq!(p.steps[3].unit, "\n\n\n\n\n\n\n\nclass C:\n    SIZE = LIMIT\n");
+}
