@@ -361,9 +361,7 @@ WHY_1 = (
     "from-import binding follows, but statements of the importing module that use it (DOUBLE "
     "= LIMIT * 2) are not re-run"
 )
-WHY_2 = "a def whose default uses a changed constant (def f(x=LIMIT)) keeps the old default"
-WHY_3 = "a class attribute computed from a changed constant (SIZE = LIMIT) is not re-evaluated"
-WHY_4 = (
+WHY_2 = (
     "`_tmp = 2` re-run re-binds _tmp but the unchanged `del _tmp` after it is not re-run: a "
     "name the fresh module would not have stays"
 )
@@ -371,9 +369,7 @@ xfail(
     SCENARIOS,
     {
         "dependent_statement_in_other_module": WHY_1,
-        "default_argument_uses_changed_constant": WHY_2,
-        "class_attribute_uses_changed_constant": WHY_3,
-        "temporary_deleted_after_use": WHY_4,
+        "temporary_deleted_after_use": WHY_2,
     },
 )
 
