@@ -353,6 +353,23 @@ SCENARIOS = [
         "import m\ng = m.f",
         E(("m.py", "return 1", "return 2"), expect={"g()": 2, "g is m.f": True}),
     ),
+    S(
+        C,
+        "dependent_append_not_duplicated",
+        {"m.py": "HANDLERS = []\nLEVEL = 1\nHANDLERS.append(LEVEL)\n"},
+        "import m",
+        E(("m.py", "LEVEL = 1", "LEVEL = 2"), expect={"m.HANDLERS": [2]}),
+    ),
+    S(
+        C,
+        "class_attribute_list_from_constant",
+        {
+            "m.py": "LIMIT = 1\n\n\nclass K:\n    items = [LIMIT]\n\n"
+            "    def f(self):\n        return self.items\n"
+        },
+        "import m\nk = m.K()",
+        E(("m.py", "LIMIT = 1", "LIMIT = 3"), expect={"k.f()": [3], "type(k) is m.K": True}),
+    ),
 ]
 
 
@@ -365,11 +382,17 @@ WHY_2 = (
     "`_tmp = 2` re-run re-binds _tmp but the unchanged `del _tmp` after it is not re-run: a "
     "name the fresh module would not have stays"
 )
+WHY_3 = (
+    "expression statement using a changed value (HANDLERS.append(LEVEL)) is not re-run; a "
+    "fresh start gives [2] (re-running it alone would give [1, 2]: the list it fills must be "
+    "rebuilt too)"
+)
 xfail(
     SCENARIOS,
     {
         "dependent_statement_in_other_module": WHY_1,
         "temporary_deleted_after_use": WHY_2,
+        "dependent_append_not_duplicated": WHY_3,
     },
 )
 
