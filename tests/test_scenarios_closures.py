@@ -54,6 +54,7 @@ SCENARIOS = [
         },
         "import m",
         E(("m.py", "return n\n", "return n + doubled\n"), expect={"m.handler()": 3}),
+        watch=True,
     ),
     S(
         C,

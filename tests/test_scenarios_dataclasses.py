@@ -84,6 +84,7 @@ SCENARIOS = [
             ("m.py", "x: int = 1", "x: int = 9"),
             expect={"m.P().x": 9, "raises(lambda: setattr(p, 'x', 1))": "FrozenInstanceError"},
         ),
+        watch=True,
     ),
     S(
         C,

@@ -64,6 +64,7 @@ SCENARIOS = [
                 "raises(lambda: m.Color(2))": "ValueError",
             },
         ),
+        watch=True,
     ),
     S(
         C,
@@ -107,6 +108,7 @@ SCENARIOS = [
                 "sorted(m.N)": [1, 2, 3],
             },
         ),
+        watch=True,
     ),
     S(
         C,

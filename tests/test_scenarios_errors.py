@@ -86,6 +86,7 @@ SCENARIOS = [
             expect={"raises(f)": "NameError", "m.g()": "g1"},
         ),
         E(("m.py", "return undefined_name", "return 'f3'"), expect={"f()": "f3"}),
+        watch=True,
     ),
     S(
         C,

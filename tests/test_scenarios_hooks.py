@@ -134,6 +134,7 @@ SCENARIOS = [
             ("m.py", "return 2", "return 3"),
             expect={"m.LOG": ["before:1", "after:1", "before:1", "after:1"]},
         ),
+        watch=True,
     ),
     S(
         C,

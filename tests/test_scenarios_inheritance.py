@@ -90,6 +90,7 @@ SCENARIOS = [
             },
         ),
         before={"d.f()": "B>C>A"},
+        watch=True,
     ),
     S(
         C,

@@ -33,6 +33,7 @@ SCENARIOS = [
             updated=("m.f",),
             rude=(("m.py", None, "generator"),),
         ),
+        watch=True,
     ),
     S(
         C,
@@ -236,6 +237,7 @@ SCENARIOS = [
             rude=(("m.py", 1, "slots"),),
             recreated=("m.K",),
         ),
+        watch=True,
     ),
     S(
         C,
