@@ -370,6 +370,27 @@ SCENARIOS = [
         "import m\nk = m.K()",
         E(("m.py", "LIMIT = 1", "LIMIT = 3"), expect={"k.f()": [3], "type(k) is m.K": True}),
     ),
+    S(
+        C,
+        "method_default_uses_changed_constant",
+        {"m.py": "LIMIT = 1\n\n\nclass K:\n    def f(self, x=LIMIT):\n        return x\n"},
+        "import m\nk = m.K()\nf = k.f",
+        E(("m.py", "LIMIT = 1", "LIMIT = 4"), expect={"(k.f(), f())": [4, 4]}),
+    ),
+    S(
+        C,
+        "kwonly_default_uses_changed_constant",
+        {"m.py": "LIMIT = 1\n\n\ndef f(*, x=LIMIT):\n    return x\n"},
+        "import m\ng = m.f",
+        E(("m.py", "LIMIT = 1", "LIMIT = 4"), expect={"g()": 4}),
+    ),
+    S(
+        C,
+        "lambda_default_uses_changed_constant",
+        {"m.py": "LIMIT = 1\nget = lambda x=LIMIT: x\n"},
+        "import m\ng = m.get",
+        E(("m.py", "LIMIT = 1", "LIMIT = 4"), expect={"(m.get(), g())": [4, 4]}),
+    ),
 ]
 
 
@@ -387,12 +408,17 @@ WHY_3 = (
     "fresh start gives [2] (re-running it alone would give [1, 2]: the list it fills must be "
     "rebuilt too)"
 )
+WHY_4 = (
+    "defaults of methods (def f(self, x=LIMIT) inside a class) are not re-evaluated when the "
+    "constant changes (module-level functions are)"
+)
 xfail(
     SCENARIOS,
     {
         "dependent_statement_in_other_module": WHY_1,
         "temporary_deleted_after_use": WHY_2,
         "dependent_append_not_duplicated": WHY_3,
+        "method_default_uses_changed_constant": WHY_4,
     },
 )
 
