@@ -33,8 +33,11 @@ pub enum StepAction {
     /// whose members are generated from the body) and carries the result into the live class,
     /// which keeps its identity; the statement steps of its body are then covered by the
     /// rebuild. `keep` are the names bound by its unchanged statements and by its definitions
-    /// (updated in place by their own steps): their live values stay.
-    RefreshClass { header: bool, keep: Vec<String> },
+    /// (updated in place by their own steps): their live values stay. `decorators` are the
+    /// class's decorator expressions, outermost first; `bare_unit` is the unit without them, so
+    /// a rebuild for changed body statements can re-apply only the decorators that generate
+    /// members (`dataclass`, ...) and not re-run the others (registries) on a second class.
+    RefreshClass { header: bool, keep: Vec<String>, decorators: Vec<String> },
     /// Remove these names from the scope.
     Delete { names: Vec<String> },
     /// Deliberately not applied; the reason is reported.
@@ -312,6 +315,22 @@ fn dependent_definition(
     steps.splice(at..at, new_steps);
 }
 
+/// The expressions of decorator lines (`@expr`, possibly continued over several lines),
+/// outermost first, comments removed.
+fn decorator_expressions(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let code = line.split(" #").next().unwrap_or_default().trim();
+        if let Some(expr) = code.strip_prefix('@') {
+            out.push(expr.trim().to_string());
+        } else if let (Some(last), false) = (out.last_mut(), code.is_empty() || code.starts_with('#')) {
+            last.push('\n');
+            last.push_str(code);
+        }
+    }
+    out
+}
+
 /// The byte offset `lines` lines after `start` (line endings `\n`, `\r\n` or `\r`).
 fn line_start(source: &str, start: usize, lines: u32) -> usize {
     let bytes = source.as_bytes();
@@ -522,14 +541,17 @@ fn refresh_class(
     let header = flags.header || flags.decorators;
     let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.clone(), def.span.start);
     let detail = if header { describe(flags) } else { "class body statements".to_string() };
+    let header_start = line_start(source, def.byte_range.start, def.def_line - def.span.start);
+    let decorators = decorator_expressions(&source[def.byte_range.start..header_start]);
+    let bare_unit = (def.def_line > def.span.start).then(|| blank_lines(&unit, def.span.start, def.def_line));
     PatchStep {
-        action: StepAction::RefreshClass { header, keep },
+        action: StepAction::RefreshClass { header, keep, decorators },
         scope: Vec::new(),
         name: def.name.clone(),
         old_line: old.span.start,
         new_line: def.span.start,
         unit,
-        bare_unit: None,
+        bare_unit,
         detail,
         statement: false,
     }

@@ -74,7 +74,16 @@ enum Deferred<'py> {
     LateUpdate { step: usize, function: Bound<'py, PyAny>, code: Bound<'py, PyAny>, bare: Bound<'py, PyAny>, scope: Scope<'py> },
     /// Rebuild a class from its new statement and carry it into the live class; `covered` are
     /// the statement steps of its body, which the rebuild applies.
-    Rebuild { step: usize, code: Bound<'py, PyAny>, scope: Scope<'py>, class: Bound<'py, PyType>, keep: Vec<String>, covered: Vec<usize> },
+    Rebuild {
+        step: usize,
+        code: Bound<'py, PyAny>,
+        /// The class without its decorators, when only generating decorators are re-applied.
+        bare: Option<Bound<'py, PyAny>>,
+        scope: Scope<'py>,
+        class: Bound<'py, PyType>,
+        keep: Vec<String>,
+        covered: Vec<usize>,
+    },
 }
 
 #[derive(Clone)]
@@ -349,8 +358,9 @@ fn execute<'py>(
 ) {
     for item in deferred {
         let (step_index, result) = match item {
-            Deferred::Rebuild { step, code, scope, class, keep, covered } => {
-                rebuild(py, patch, step, &code, &scope, &class, &keep, &covered, outcome, init_changed);
+            Deferred::Rebuild { step, code, bare, scope, class, keep, covered } => {
+                let code = Rebuilding { full: &code, bare: bare.as_ref() };
+                rebuild(py, patch, step, code, &scope, &class, &keep, &covered, outcome, init_changed);
                 continue;
             }
             Deferred::Execute { step, code, scope } => {
@@ -392,7 +402,7 @@ fn rebuild<'py>(
     py: Python<'py>,
     patch: &FilePatch<'py>,
     index: usize,
-    code: &Bound<'py, PyAny>,
+    code: Rebuilding<'_, 'py>,
     scope: &Scope<'py>,
     class: &Bound<'py, PyType>,
     keep: &[String],
@@ -405,7 +415,14 @@ fn rebuild<'py>(
     let qualified = format!("{}.{}", module_name(patch), step.dotted_name());
     let mut path = step.scope.clone();
     path.push(step.name.clone());
-    let result = scratch_definition(py, code, scope, &step.name).and_then(|new| transplant(py, class, &new, keep));
+    let scratch = match code.bare {
+        None => scratch_definition(py, code.full, scope, &step.name),
+        Some(bare) => scratch_definition(py, bare, scope, &step.name).and_then(|undecorated| {
+            let StepAction::RefreshClass { decorators, .. } = &step.action else { return Ok(undecorated) };
+            redecorate(py, patch, scope, undecorated, decorators, &mut outcome.report)
+        }),
+    };
+    let result = scratch.and_then(|new| transplant(py, class, &new, keep));
     match result {
         Ok(Rebuilt::InPlace { fields_changed, notes }) => {
             if fields_changed {
@@ -448,6 +465,55 @@ fn rebuild<'py>(
             outcome.failed_steps.extend_from_slice(covered);
         }
     }
+}
+
+/// A class statement compiled for a rebuild: whole, and without its decorators.
+struct Rebuilding<'a, 'py> {
+    full: &'a Bound<'py, PyAny>,
+    bare: Option<&'a Bound<'py, PyAny>>,
+}
+
+/// Modules whose class decorators generate members from the class body (`dataclass`,
+/// `total_ordering`, `enum.unique`, ...): re-applied on a rebuild. Other decorators (a registry,
+/// say) already ran on the live class and are not run again.
+const GENERATING_DECORATOR_MODULES: &[&str] =
+    &["dataclasses", "functools", "enum", "typing", "typing_extensions", "attr", "attrs", "pydantic"];
+
+/// Applies the generating decorators among `decorators` (outermost first) to `class`.
+fn redecorate<'py>(
+    py: Python<'py>,
+    patch: &FilePatch<'py>,
+    scope: &Scope<'py>,
+    mut class: Bound<'py, PyAny>,
+    decorators: &[String],
+    report: &mut Report,
+) -> PyResult<Bound<'py, PyAny>> {
+    let globals = scope.module.getattr("__dict__")?;
+    let locals = match &scope.class {
+        Some(owner) => {
+            let ns = PyDict::new(py);
+            ns.call_method1("update", (owner.getattr("__dict__")?,))?;
+            ns.into_any()
+        }
+        None => globals.clone(),
+    };
+    let builtins = py.import("builtins")?;
+    for expr in decorators.iter().rev() {
+        let code = builtins.getattr("compile")?.call1((format!("(\n{expr}\n)"), &patch.filename, "eval"))?;
+        let decorator = builtins.getattr("eval")?.call1((code, &globals, &locals))?;
+        let module: String = decorator
+            .getattr("__module__")
+            .or_else(|_| decorator.get_type().getattr("__module__"))
+            .and_then(|m| m.extract())
+            .unwrap_or_default();
+        let root = module.split('.').next().unwrap_or_default();
+        if GENERATING_DECORATOR_MODULES.contains(&root) {
+            class = decorator.call1((class,))?;
+        } else {
+            report.notes.push(format!("class decorator @{expr} was not run again (it already ran on the live class)"));
+        }
+    }
+    Ok(class)
 }
 
 /// Runs a definition's unit in a scratch namespace (a copy of the class namespace inside a
@@ -540,15 +606,21 @@ fn prepare_module<'py>(
             }
         }
         match &step.action {
-            StepAction::RefreshClass { keep, .. } => {
+            StepAction::RefreshClass { keep, header, .. } => {
                 let mut path = step.scope.clone();
                 path.push(step.name.clone());
                 prepared.touched.push(path.clone());
                 let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
+                // Decorators unchanged: only those that generate members run again.
+                let bare = match (&step.bare_unit, header) {
+                    (Some(bare), false) => Some(compile(py, bare, &patch.filename, flags).map_err(at)?),
+                    _ => None,
+                };
                 match (rebuilds.get(&path), named_class(&scope, &step.name)) {
                     (Some(covered), Ok(class)) => prepared.deferred.push(Deferred::Rebuild {
                         step: index,
                         code: unit,
+                        bare,
                         scope,
                         class,
                         keep: keep.clone(),

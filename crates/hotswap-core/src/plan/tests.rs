@@ -24,7 +24,7 @@ fn summary(plan: &PatchPlan) -> Vec<(String, String)> {
                 StepAction::Delete { names } => format!("delete {}", names.join(",")),
                 StepAction::Skip { .. } => "skip".to_string(),
                 StepAction::ExecuteIfStale => "execute-if-stale".to_string(),
-                StepAction::RefreshClass { header, keep } => {
+                StepAction::RefreshClass { header, keep, .. } => {
                     format!("refresh{} keep={}", if *header { "+header" } else { "" }, keep.join(","))
                 }
             };
@@ -263,4 +263,14 @@ fn definitions_reading_a_changed_value_are_updated() {
         s(&[("LIMIT", "execute"), ("f", "update"), ("C", "refresh keep=OTHER"), ("C.SIZE", "execute")])
     );
     assert_eq!(p.steps[3].unit, "\n\n\n\n\n\n\n\nclass C:\n    SIZE = LIMIT\n");
+}
+
+#[test]
+fn refresh_class_carries_its_decorators_and_a_bare_unit() {
+    let old = "@register\n@dataclass(order=True,  # sorted\n           eq=True)\nclass P:\n    x: int = 1\n";
+    let new = "@register\n@dataclass(order=True,  # sorted\n           eq=True)\nclass P:\n    x: int = 2\n";
+    let p = plan(old, new);
+    let StepAction::RefreshClass { decorators, .. } = &p.steps[0].action else { panic!("{p:?}") };
+    assert_eq!(decorators, &vec!["register".to_string(), "dataclass(order=True,\neq=True)".to_string()]);
+    assert_eq!(p.steps[0].bare_unit.as_deref(), Some("\n\n\nclass P:\n    x: int = 2\n"));
 }
