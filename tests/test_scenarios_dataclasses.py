@@ -1,7 +1,7 @@
 """Scenarios: dataclasses (fields, defaults, generated methods regenerated on the same class)."""
 
 import pytest
-from scenarios import E, S, params, run_scenario, xfail
+from scenarios import E, S, params, run_scenario
 
 C = "dataclasses"
 
@@ -342,16 +342,6 @@ SCENARIOS = [
         E(("m.py", "x: int = 1\n", "x: int = 1\n    y: int = 2\n"), expect={"tb_line(p.show)": 9}),
     ),
 ]
-
-
-# Expected failures on the current engine (strict): scenario name -> cause.
-WHY = "field edit re-runs the whole decorator stack: an outer class decorator (registry) runs twice"
-xfail(
-    SCENARIOS,
-    {
-        "outer_decorator_not_rerun": WHY,
-    },
-)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))
