@@ -934,6 +934,13 @@ SCENARIOS = [
         "import m\nobj = m.make(3)",
         E(("m.py", "return n\n", "return n * 2\n"), expect={"obj.f()": 6, "m.make(4).f()": 8}),
     ),
+    S(
+        C,
+        "method_alias_follows",
+        {"m.py": "class K:\n    def f(self):\n        return 1\n\n    g = f\n"},
+        "import m\nk = m.K()",
+        E(("m.py", "return 1", "return 2"), expect={"(k.f(), k.g())": [2, 2]}),
+    ),
 ]
 
 

@@ -341,6 +341,32 @@ SCENARIOS = [
         "import m\np = m.P(1)",
         E(("m.py", "x: int = 1\n", "x: int = 1\n    y: int = 2\n"), expect={"tb_line(p.show)": 9}),
     ),
+    S(
+        C,
+        "initvar_added",
+        {
+            "m.py": """
+            from dataclasses import InitVar, dataclass
+
+            @dataclass
+            class P:
+                x: int = 1
+
+                def __post_init__(self):
+                    self.total = self.x
+            """
+        },
+        "import m",
+        E(
+            (
+                "m.py",
+                "    x: int = 1\n\n    def __post_init__(self):\n        self.total = self.x\n",
+                "    x: int = 1\n    bonus: InitVar[int] = 0\n\n"
+                "    def __post_init__(self, bonus):\n        self.total = self.x + bonus\n",
+            ),
+            expect={"m.P(1, 5).total": 6, "repr(m.P(1, 5))": "P(x=1)"},
+        ),
+    ),
 ]
 
 
