@@ -277,6 +277,16 @@ SCENARIOS = [
             expect={"[f.name for f in m.F]": ["A", "B", "C"], "(m.F.A | m.F.C).value": 5},
         ),
     ),
+    S(
+        C,
+        "member_held_by_other_module",
+        {"m.py": COLOR, "user.py": "from m import Color\n\nDEFAULT = Color.RED\n"},
+        "import user, m",
+        E(
+            ("m.py", "GREEN = 2\n", "GREEN = 2\n    BLUE = 3\n"),
+            expect={"user.DEFAULT is m.Color.RED": True, "user.Color is m.Color": True},
+        ),
+    ),
 ]
 
 

@@ -391,6 +391,26 @@ SCENARIOS = [
         "import m\ng = m.get",
         E(("m.py", "LIMIT = 1", "LIMIT = 4"), expect={"(m.get(), g())": [4, 4]}),
     ),
+    S(
+        C,
+        "function_becomes_class_from_import_follows",
+        {"m.py": "def Thing():\n    return 'f'\n", "user.py": "from m import Thing\n"},
+        "import m, user",
+        E(
+            ("m.py", "def Thing():\n    return 'f'\n", "class Thing:\n    kind = 'c'\n"),
+            expect={"m.Thing.kind": "c", "user.Thing is m.Thing": True},
+        ),
+    ),
+    S(
+        C,
+        "class_becomes_function",
+        {"m.py": "class Thing:\n    kind = 'c'\n"},
+        "import m",
+        E(
+            ("m.py", "class Thing:\n    kind = 'c'\n", "def Thing():\n    return 'f'\n"),
+            expect={"m.Thing()": "f"},
+        ),
+    ),
 ]
 
 
