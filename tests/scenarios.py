@@ -10,9 +10,10 @@ Every scenario runs through ``reload_paths`` (``Program.reload``); those with ``
 run through the real watcher (``Program.watch()``, ``Project.write``, ``Program.wait_reload()``).
 The scenarios live in ``test_scenarios_<category>.py``; pytest ids are ``category/name``.
 
-``python tests/scenarios.py --count`` prints the number of scenarios per category;
-``--xfails`` lists the scenarios marked as expected failures with their causes; ``--run`` runs
-them with the current interpreter and prints passed/xfailed/skipped/failed per category.
+With a Python that has pytest (e.g. ``.venvs/3.11/bin/python``): ``tests/scenarios.py --count``
+prints the number of scenarios per category; ``--xfails`` lists the scenarios marked as
+expected failures with their causes; ``--run`` runs them with that interpreter and prints
+passed/xfailed/skipped/failed per category.
 
 Conventions for expectations:
 
