@@ -941,6 +941,35 @@ SCENARIOS = [
         "import m\nk = m.K()",
         E(("m.py", "return 1", "return 2"), expect={"(k.f(), k.g())": [2, 2]}),
     ),
+    S(
+        C,
+        "namedtuple_method_added",
+        {"m.py": "from typing import NamedTuple\n\n\nclass Pt(NamedTuple):\n    x: int\n"},
+        "import m\np = m.Pt(2)",
+        E(
+            (
+                "m.py",
+                "    x: int\n",
+                "    x: int\n\n    def double(self):\n        return self.x * 2\n",
+            ),
+            expect={"p.double()": 4, "type(p) is m.Pt": True},
+        ),
+    ),
+    S(
+        C,
+        "collections_namedtuple_subclass",
+        {
+            "m.py": """
+            from collections import namedtuple
+
+            class Pt(namedtuple("Pt", "x y")):
+                def norm(self):
+                    return self.x + self.y
+            """
+        },
+        "import m\np = m.Pt(1, 2)",
+        E(("m.py", "return self.x + self.y", "return self.x * self.y"), expect={"p.norm()": 2}),
+    ),
 ]
 
 

@@ -287,6 +287,17 @@ SCENARIOS = [
             expect={"user.DEFAULT is m.Color.RED": True, "user.Color is m.Color": True},
         ),
     ),
+    S(
+        C,
+        "unique_violation_reported",
+        {"m.py": "import enum\n\n\n@enum.unique\nclass E(enum.Enum):\n    A = 1\n    B = 2\n"},
+        "import m",
+        E(
+            ("m.py", "B = 2\n", "B = 2\n    C = 1\n"),
+            expect={"[e.name for e in m.E]": ["A", "B"]},
+            errors=(("m.py", None, "duplicate"),),
+        ),
+    ),
 ]
 
 
