@@ -612,6 +612,45 @@ SCENARIOS = [
             expect={"(a < b, a > b, a >= b)": [False, True, True]},
         ),
     ),
+    S(
+        C,
+        "staticmethod_over_lru_cache",
+        {
+            "m.py": """
+            import functools
+
+            class K:
+                @staticmethod
+                @functools.lru_cache(maxsize=None)
+                def f(x):
+                    return x + 1
+            """
+        },
+        "import m\nassert m.K.f(1) == 2",
+        E(("m.py", "return x + 1", "return x + 100"), expect={"m.K.f(1)": 101}),
+    ),
+    S(
+        C,
+        "lru_cache_over_wraps_decorator",
+        {
+            "m.py": """
+            import functools
+
+            def logged(fn):
+                @functools.wraps(fn)
+                def wrapper(*args):
+                    return fn(*args)
+                return wrapper
+
+            @functools.lru_cache(maxsize=None)
+            @logged
+            def f(x):
+                return x * 2
+            """
+        },
+        "import m\nassert m.f(3) == 6",
+        E(("m.py", "return x * 2", "return x * 5"), expect={"m.f(3)": 15}),
+    ),
 ]
 
 
