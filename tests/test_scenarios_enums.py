@@ -298,6 +298,39 @@ SCENARIOS = [
             errors=(("m.py", None, "duplicate"),),
         ),
     ),
+    S(
+        C,
+        "str_mixin_member_added",
+        {"m.py": "import enum\n\n\nclass Color(str, enum.Enum):\n    RED = 'red'\n"},
+        "import m",
+        E(
+            ("m.py", "RED = 'red'\n", "RED = 'red'\n    BLUE = 'blue'\n"),
+            expect={"m.Color.BLUE == 'blue'": True, "m.Color('blue') is m.Color.BLUE": True},
+        ),
+    ),
+    S(
+        C,
+        "new_member_used_as_dataclass_default",
+        {
+            "m.py": """
+            import enum
+            from dataclasses import dataclass
+
+            class Color(enum.Enum):
+                RED = 1
+
+            @dataclass
+            class P:
+                c: Color = Color.RED
+            """
+        },
+        "import m",
+        E(
+            ("m.py", "    RED = 1\n", "    RED = 1\n    BLUE = 2\n"),
+            ("m.py", "c: Color = Color.RED", "c: Color = Color.BLUE"),
+            expect={"m.P().c is m.Color.BLUE": True},
+        ),
+    ),
 ]
 
 

@@ -247,6 +247,21 @@ SCENARIOS = [
             },
         ),
     ),
+    S(
+        C,
+        "parent_and_child_edited_together",
+        {"m.py": PC},
+        "import m\nc = m.Child()",
+        E(
+            ("m.py", 'return "p1"\n', 'return "p1"\n\n    def greet(self):\n        return "hi"\n'),
+            (
+                "m.py",
+                'return "c1"\n',
+                'return "c1"\n\n    def greet(self):\n        return super().greet() + "!"\n',
+            ),
+            expect={"c.greet()": "hi!"},
+        ),
+    ),
 ]
 
 
