@@ -249,6 +249,30 @@ SCENARIOS = [
         ),
         E(("m.py", "LIMIT = 0", "LIMIT = 5"), expect={"m.RATIO": 20}),
     ),
+    S(
+        C,
+        "syntax_error_then_revert",
+        {"m.py": FG},
+        "import m\nf = m.f",
+        E(("m.py", "def g():", "def g(:"), errors=(("m.py", 5, "syntax"),)),
+        E(
+            ("m.py", "def g(:", "def g():"),
+            expect={"(f(), m.g())": ["f1", "g1"]},
+            not_updated=("m.f", "m.g"),
+        ),
+        E(("m.py", "'f1'", "'f2'"), expect={"f()": "f2"}, updated=("m.f",)),
+    ),
+    S(
+        C,
+        "comment_only_change",
+        {"m.py": FG},
+        "import m\nf = m.f",
+        E(
+            ("m.py", "    return 'f1'", "    # a comment\n    return 'f1'"),
+            expect={"f()": "f1"},
+            not_updated=("m.g",),
+        ),
+    ),
 ]
 
 
