@@ -210,3 +210,24 @@ def test_cli_on_rude_restart_runs_the_program_again(tmp_path):
     assert "run 1 ('x',)" in result.stdout, result
     assert "run 2 ('x', 'y')" in result.stdout, result
     assert "restarting" in result.stderr, result
+
+
+def test_cli_edited_top_level_loop_of_running_script_is_not_started_twice(tmp_path):
+    script = tmp_path / "main.py"
+    script.write_text(
+        "import time\nfor i in range(15):\n    print('tick', i, flush=True)\n    time.sleep(0.1)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotswap", "--no-live-loops", "main.py"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().startswith("tick 0")
+    script.write_text(script.read_text().replace("'tick'", "'tock'"))
+    out, err = proc.communicate(timeout=30)
+    lines = ["tick 0"] + out.splitlines()
+    # One loop only: 15 lines in all, not a second copy started by the reload.
+    assert len(lines) == 15, (lines, err)
+    assert "not re-run: the module's top-level code is still running" in err, err

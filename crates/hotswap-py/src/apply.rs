@@ -715,15 +715,18 @@ fn prepare_module<'py>(
                 }
                 prepared.done.push(index);
             }
-            StepAction::Execute if step.statement && step.scope.is_empty() && is_main_loop(patch, step) => {
-                // Re-running it would start a second copy of the program's main loop (on the
-                // watcher thread) beside the one still running.
-                report.notes.push(format!(
-                    "{}:{}: the script's top-level `while` loop is running; it is not re-run \
-                     (use `for ... in hotswap.live_loop(...)` or put it in a function)",
+            StepAction::Execute
+                if step.statement && step.scope.is_empty() && is_block(step) && module_code_running(py, patch).map_err(at)? =>
+            {
+                // The module's top-level code is still running (a script's main loop): re-running
+                // a loop or block of it would start a second copy beside the one running.
+                let note = format!(
+                    "{}:{}: not re-run: the module's top-level code is still running this block \
+                     (loops in functions, and `hotswap.live_loop`, take new bodies)",
                     patch.display_path, step.new_line
-                ));
-                prepared.done.push(index);
+                );
+                log::info!(target: "hotswap", "{note}");
+                report.notes.push(note);
             }
             StepAction::Execute => {
                 let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
@@ -1101,9 +1104,30 @@ fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'p
     Ok(())
 }
 
-/// A top-level `while` statement of the running `__main__` script.
-fn is_main_loop(patch: &FilePatch<'_>, step: &PatchStep) -> bool {
-    module_name(patch) == "__main__" && step.unit.trim_start().starts_with("while")
+/// A loop or block statement (`for`, `while`, `with`, `try`, their `async` forms).
+fn is_block(step: &PatchStep) -> bool {
+    let first = step.unit.trim_start();
+    let first = first.strip_prefix("async ").unwrap_or(first);
+    ["for ", "while ", "while(", "with ", "with(", "try:", "try "].iter().any(|k| first.starts_with(k))
+}
+
+/// Some thread is still running the module's top-level code (a script whose main loop is at
+/// module level, or a module still being imported).
+fn module_code_running(py: Python<'_>, patch: &FilePatch<'_>) -> PyResult<bool> {
+    let frames = py.import("sys")?.getattr("_current_frames")?.call0()?;
+    for frame in frames.call_method0("values")?.try_iter()? {
+        let mut frame = frame?;
+        while !frame.is_none() {
+            let code = frame.getattr("f_code")?;
+            if code.getattr("co_name")?.extract::<String>()? == "<module>"
+                && code.getattr("co_filename")?.extract::<String>()? == patch.filename
+            {
+                return Ok(true);
+            }
+            frame = frame.getattr("f_back")?;
+        }
+    }
+    Ok(false)
 }
 
 /// Module-level names bound to a function without free variables, before a statement re-binds them.
