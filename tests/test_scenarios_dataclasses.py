@@ -397,8 +397,8 @@ SCENARIOS = [
 
 # Expected failures on the current engine (strict): scenario name -> cause.
 WHY = (
-    "reordering class-body statements is seen as no change (report: no changes): dataclass "
-    "__init__ keeps the old positional field order"
+    "moving distinct fields in a class body is seen as no change (report: no changes; same-"
+    "name reorders are handled): dataclass __init__ keeps the old positional order"
 )
 xfail(
     SCENARIOS,

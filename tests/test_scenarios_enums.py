@@ -360,7 +360,7 @@ SCENARIOS = [
 
 # Expected failures on the current engine (strict): scenario name -> cause.
 WHY = (
-    "reordering class-body statements is seen as no change (report: no changes): enum "
+    "moving distinct members in a class body is seen as no change (report: no changes): enum "
     "iteration order stays old"
 )
 xfail(

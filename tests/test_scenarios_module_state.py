@@ -411,6 +411,20 @@ SCENARIOS = [
             expect={"m.Thing()": "f"},
         ),
     ),
+    S(
+        C,
+        "module_statements_reordered",
+        {"m.py": "X = 1\nX = 2\n"},
+        "import m",
+        E(("m.py", "X = 1\nX = 2\n", "X = 2\nX = 1\n"), expect={"m.X": 1}),
+    ),
+    S(
+        C,
+        "class_attribute_assignments_reordered",
+        {"m.py": "class K:\n    A = 1\n    A = 2\n"},
+        "import m",
+        E(("m.py", "    A = 1\n    A = 2\n", "    A = 2\n    A = 1\n"), expect={"m.K.A": 1}),
+    ),
 ]
 
 
