@@ -651,6 +651,30 @@ SCENARIOS = [
         "import m\nassert m.f(3) == 6",
         E(("m.py", "return x * 2", "return x * 5"), expect={"m.f(3)": 15}),
     ),
+    S(
+        C,
+        "decorator_order_swapped",
+        {
+            "m.py": """
+            def a(fn):
+                def wa():
+                    return "a(" + fn() + ")"
+                return wa
+
+            def b(fn):
+                def wb():
+                    return "b(" + fn() + ")"
+                return wb
+
+            @a
+            @b
+            def f():
+                return "x"
+            """
+        },
+        "import m",
+        E(("m.py", "@a\n@b\n", "@b\n@a\n"), expect={"m.f()": "b(a(x))"}),
+    ),
 ]
 
 
