@@ -17,7 +17,7 @@ SCENARIOS = [
         E(
             ("m.py", "yield 2", "yield 20"),
             expect={"next(g)": 2, "list(m.gen())": [1, 20]},
-            rude=(("m.py", None, "generator"),),
+            rude=(("m.py", 1, "generator"),),
         ),
         watch=True,
     ),
