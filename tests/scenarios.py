@@ -10,9 +10,10 @@ Every scenario runs through ``reload_paths`` (``Program.reload``); those with ``
 run through the real watcher (``Program.watch()``, ``Project.write``, ``Program.wait_reload()``).
 The scenarios live in ``test_scenarios_<category>.py``; pytest ids are ``category/name``.
 
-``python tests/scenarios.py --count`` prints the number of scenarios per category;
-``--xfails`` lists the scenarios marked as expected failures with their causes; ``--run`` runs
-them with the current interpreter and prints passed/xfailed/skipped/failed per category.
+With a Python that has pytest (e.g. ``.venvs/3.11/bin/python``): ``tests/scenarios.py --count``
+prints the number of scenarios per category; ``--xfails`` lists the scenarios marked as
+expected failures with their causes; ``--run`` runs them with that interpreter and prints
+passed/xfailed/skipped/failed per category.
 
 Conventions for expectations:
 
@@ -24,9 +25,9 @@ Conventions for expectations:
 * Unless an edit lists ``errors`` (or ``rude``), the report must have none.
 * ``updated``/``added``/``deleted``/``moved``/``recreated`` list names that must appear in that
   report field (a subset check); ``not_updated`` names must not appear in ``updated``.
-* ``errors``/``rude`` are ``(file, line, substring)`` triples: some entry's path must end with
-  ``file``, its line must equal ``line`` (``None``: any line) and its message must contain
-  ``substring`` (case-insensitive).
+* ``errors``/``rude`` are ``(file, line, substring)`` triples: some entry's path must be
+  ``file`` (relative, or ending in ``/file``), its line must equal ``line`` (``None``: any
+  line) and its message must contain ``substring`` (case-insensitive).
 """
 
 from __future__ import annotations
@@ -192,11 +193,16 @@ def _check_values(prog, expect: dict, label: str, report: Optional[dict] = None)
         )
 
 
+def _same_file(path: str, name: str) -> bool:
+    path = path.replace("\\", "/")
+    return path == name or path.endswith("/" + name)
+
+
 def _match_entries(entries: list, wanted: tuple) -> list:
     missing = []
     for file, line, text in wanted:
         if not any(
-            e["path"].replace("\\", "/").endswith(file)
+            _same_file(e["path"], file)
             and (line is None or e["line"] == line)
             and text.lower() in e["message"].lower()
             for e in entries
@@ -253,7 +259,7 @@ def _watch_reports(prog, changed: list, timeout: float) -> dict:
     deadline = time.monotonic() + timeout
     seen: set = set()
     while True:
-        left = [n for n in changed if not any(p.replace("\\", "/").endswith(n) for p in seen)]
+        left = [n for n in changed if not any(_same_file(p, n) for p in seen)]
         if reports and not left:
             return _merge(reports)
         remaining = deadline - time.monotonic()

@@ -1,7 +1,7 @@
 """Scenarios: dataclasses (fields, defaults, generated methods regenerated on the same class)."""
 
 import pytest
-from scenarios import E, S, params, run_scenario
+from scenarios import E, S, params, run_scenario, xfail
 
 C = "dataclasses"
 
@@ -84,6 +84,7 @@ SCENARIOS = [
             ("m.py", "x: int = 1", "x: int = 9"),
             expect={"m.P().x": 9, "raises(lambda: setattr(p, 'x', 1))": "FrozenInstanceError"},
         ),
+        watch=True,
     ),
     S(
         C,
@@ -340,7 +341,71 @@ SCENARIOS = [
         "import m\np = m.P(1)",
         E(("m.py", "x: int = 1\n", "x: int = 1\n    y: int = 2\n"), expect={"tb_line(p.show)": 9}),
     ),
+    S(
+        C,
+        "initvar_added",
+        {
+            "m.py": """
+            from dataclasses import InitVar, dataclass
+
+            @dataclass
+            class P:
+                x: int = 1
+
+                def __post_init__(self):
+                    self.total = self.x
+            """
+        },
+        "import m",
+        E(
+            (
+                "m.py",
+                "    x: int = 1\n\n    def __post_init__(self):\n        self.total = self.x\n",
+                "    x: int = 1\n    bonus: InitVar[int] = 0\n\n"
+                "    def __post_init__(self, bonus):\n        self.total = self.x + bonus\n",
+            ),
+            expect={"m.P(1, 5).total": 6, "repr(m.P(1, 5))": "P(x=1)"},
+        ),
+    ),
+    S(
+        C,
+        "fields_reordered",
+        {"m.py": P.replace("x: int = 1\n", "x: int = 1\n    y: int = 2\n")},
+        "import m",
+        E(
+            ("m.py", "    x: int = 1\n    y: int = 2\n", "    y: int = 2\n    x: int = 1\n"),
+            expect={"repr(m.P(5, 6))": "P(y=5, x=6)"},
+        ),
+    ),
+    S(
+        C,
+        "compare_flag_changed",
+        {
+            "m.py": P.replace(
+                "x: int = 1\n", "x: int = 1\n    note: str = field(default='', compare=False)\n"
+            )
+        },
+        "import m",
+        E(
+            ("m.py", "compare=False", "compare=True"),
+            expect={"m.P(1, 'a') == m.P(1, 'b')": False},
+        ),
+        before={"m.P(1, 'a') == m.P(1, 'b')": True},
+    ),
 ]
+
+
+# Expected failures on the current engine (strict): scenario name -> cause.
+WHY = (
+    "moving distinct fields in a class body is seen as no change (report: no changes; same-"
+    "name reorders are handled): dataclass __init__ keeps the old positional order"
+)
+xfail(
+    SCENARIOS,
+    {
+        "fields_reordered": WHY,
+    },
+)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))

@@ -496,6 +496,185 @@ SCENARIOS = [
         "import m\nc = m.f\nc(); c()",
         E(("m.py", '"v1"', '"v2"'), expect={"c()": "v2", "c.calls": 3, "c is m.f": True}),
     ),
+    S(
+        C,
+        "same_name_functions_in_registry",
+        {
+            "m.py": """
+            ROUTES = {}
+
+            def route(path):
+                def deco(fn):
+                    ROUTES[path] = fn
+                    return fn
+                return deco
+
+            @route("/a")
+            def _():
+                return "a1"
+
+            @route("/b")
+            def _():
+                return "b1"
+            """
+        },
+        "import m\nroutes = m.ROUTES",
+        E(
+            ("m.py", '"b1"', '"b2"'),
+            expect={"routes['/a']()": "a1", "routes['/b']()": "b2", "len(routes)": 2},
+        ),
+        E(
+            ("m.py", 'return "b2"\n', 'return "b2"\n\n\n@route("/c")\ndef _():\n    return "c1"\n'),
+            expect={"[routes[k]() for k in sorted(routes)]": ["a1", "b2", "c1"]},
+        ),
+    ),
+    S(
+        C,
+        "typing_overload_implementation",
+        {
+            "m.py": """
+            from typing import overload
+
+            @overload
+            def f(x: int) -> int: ...
+            @overload
+            def f(x: str) -> str: ...
+            def f(x):
+                return x
+            """
+        },
+        "import m\ng = m.f",
+        E(("m.py", "    return x\n", "    return x * 2\n"), expect={"g(2)": 4, "m.f('a')": "aa"}),
+    ),
+    S(
+        C,
+        "app_object_routes",
+        {
+            "m.py": """
+            class App:
+                def __init__(self):
+                    self.routes = {}
+
+                def route(self, path):
+                    def deco(fn):
+                        self.routes[path] = fn
+                        return fn
+                    return deco
+
+            app = App()
+
+            @app.route("/")
+            def index():
+                return "home1"
+
+            @app.route("/about")
+            def about():
+                return "about1"
+            """
+        },
+        "import m\napp = m.app",
+        E(
+            ("m.py", '"home1"', '"home2"'),
+            expect={
+                "app is m.app": True,
+                "sorted(app.routes)": ["/", "/about"],
+                "app.routes['/']()": "home2",
+            },
+        ),
+        E(
+            ("m.py", '@app.route("/about")', '@app.route("/info")'),
+            expect={"app.routes['/info']()": "about1"},
+        ),
+        watch=True,
+    ),
+    S(
+        C,
+        "total_ordering_follows_lt",
+        {
+            "m.py": """
+            import functools
+
+            @functools.total_ordering
+            class V:
+                def __init__(self, n):
+                    self.n = n
+
+                def __eq__(self, other):
+                    return self.n == other.n
+
+                def __lt__(self, other):
+                    return self.n < other.n
+            """
+        },
+        "import m\na, b = m.V(1), m.V(2)",
+        E(
+            ("m.py", "return self.n < other.n", "return self.n > other.n"),
+            expect={"(a < b, a > b, a >= b)": [False, True, True]},
+        ),
+    ),
+    S(
+        C,
+        "staticmethod_over_lru_cache",
+        {
+            "m.py": """
+            import functools
+
+            class K:
+                @staticmethod
+                @functools.lru_cache(maxsize=None)
+                def f(x):
+                    return x + 1
+            """
+        },
+        "import m\nassert m.K.f(1) == 2",
+        E(("m.py", "return x + 1", "return x + 100"), expect={"m.K.f(1)": 101}),
+    ),
+    S(
+        C,
+        "lru_cache_over_wraps_decorator",
+        {
+            "m.py": """
+            import functools
+
+            def logged(fn):
+                @functools.wraps(fn)
+                def wrapper(*args):
+                    return fn(*args)
+                return wrapper
+
+            @functools.lru_cache(maxsize=None)
+            @logged
+            def f(x):
+                return x * 2
+            """
+        },
+        "import m\nassert m.f(3) == 6",
+        E(("m.py", "return x * 2", "return x * 5"), expect={"m.f(3)": 15}),
+    ),
+    S(
+        C,
+        "decorator_order_swapped",
+        {
+            "m.py": """
+            def a(fn):
+                def wa():
+                    return "a(" + fn() + ")"
+                return wa
+
+            def b(fn):
+                def wb():
+                    return "b(" + fn() + ")"
+                return wb
+
+            @a
+            @b
+            def f():
+                return "x"
+            """
+        },
+        "import m",
+        E(("m.py", "@a\n@b\n", "@b\n@a\n"), expect={"m.f()": "b(a(x))"}),
+    ),
 ]
 
 

@@ -86,6 +86,7 @@ SCENARIOS = [
             expect={"raises(f)": "NameError", "m.g()": "g1"},
         ),
         E(("m.py", "return undefined_name", "return 'f3'"), expect={"f()": "f3"}),
+        watch=True,
     ),
     S(
         C,
@@ -220,6 +221,56 @@ SCENARIOS = [
             ("m.py", "self.a = 1", "self.a = 2"),
             expect={"m.K().a": 2, "k.a": 1},
             errors=(("m.py", None, "migrate broke"),),
+        ),
+    ),
+    S(
+        C,
+        "exception_in_before_hook_reported",
+        {
+            "m.py": "import hotswap\n\n\n@hotswap.before_reload\ndef _before():\n"
+            "    raise RuntimeError('before broke')\n\n\ndef f():\n    return 1\n"
+        },
+        "import m",
+        E(
+            ("m.py", "return 1", "return 2"),
+            expect={"m.f()": 2},
+            errors=(("m.py", None, "before broke"),),
+        ),
+    ),
+    S(
+        C,
+        "dependent_rerun_error_reported_at_its_line",
+        {"m.py": "LIMIT = 10\nRATIO = 100 // LIMIT\n"},
+        "import m",
+        E(
+            ("m.py", "LIMIT = 10", "LIMIT = 0"),
+            expect={"m.LIMIT": 0, "m.RATIO": 10},
+            errors=(("m.py", 2, "ZeroDivisionError"),),
+        ),
+        E(("m.py", "LIMIT = 0", "LIMIT = 5"), expect={"m.RATIO": 20}),
+    ),
+    S(
+        C,
+        "syntax_error_then_revert",
+        {"m.py": FG},
+        "import m\nf = m.f",
+        E(("m.py", "def g():", "def g(:"), errors=(("m.py", 5, "syntax"),)),
+        E(
+            ("m.py", "def g(:", "def g():"),
+            expect={"(f(), m.g())": ["f1", "g1"]},
+            not_updated=("m.f", "m.g"),
+        ),
+        E(("m.py", "'f1'", "'f2'"), expect={"f()": "f2"}, updated=("m.f",)),
+    ),
+    S(
+        C,
+        "comment_only_change",
+        {"m.py": FG},
+        "import m\nf = m.f",
+        E(
+            ("m.py", "    return 'f1'", "    # a comment\n    return 'f1'"),
+            expect={"f()": "f1"},
+            not_updated=("m.g",),
         ),
     ),
 ]

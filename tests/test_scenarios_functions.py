@@ -284,6 +284,14 @@ SCENARIOS = [
             expect={"g(2)": 6, "g(2, scale=1)": 2},
         ),
     ),
+    S(
+        C,
+        "two_step_save_through_watcher",
+        {"m.py": "def f():\n    return 1\n\n\ndef g():\n    return 'g'\n"},
+        "import m\nf = m.f",
+        E(("m.py", "return 1", "return 2"), expect={"f()": 2, "m.g()": "g"}, how="two-step"),
+        watch=True,
+    ),
 ]
 
 

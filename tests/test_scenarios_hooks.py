@@ -134,6 +134,7 @@ SCENARIOS = [
             ("m.py", "return 2", "return 3"),
             expect={"m.LOG": ["before:1", "after:1", "before:1", "after:1"]},
         ),
+        watch=True,
     ),
     S(
         C,
@@ -268,6 +269,74 @@ SCENARIOS = [
             ("m.py", 'LOG.append("after:" + VERSION)', 'LOG.append("after:%s" % K().v())'),
             ("m.py", "        return 1\n", "        return 7\n"),
             expect={"m.LOG": ["before:1", "after:7"]},
+        ),
+    ),
+    S(
+        C,
+        "hooks_not_called_for_failed_edit",
+        {"m.py": HOOKS},
+        "import m",
+        E(
+            ("m.py", "return 1", "return 1 +"),
+            expect={"m.LOG": []},
+            errors=(("m.py", None, "syntax"),),
+        ),
+        E(("m.py", "return 1 +", "return 2"), expect={"m.LOG": ["before:1", "after:1"]}),
+    ),
+    S(
+        C,
+        "class_hook_once_per_edit",
+        {
+            "m.py": CLASS_HOOK.replace(
+                "    def f(self):\n        return 1\n",
+                "    def f(self):\n        return 1\n\n    def g(self):\n        return 1\n",
+            )
+        },
+        "import m",
+        E(
+            (
+                "m.py",
+                "    def f(self):\n        return 1\n",
+                "    def f(self):\n        return 2\n",
+            ),
+            (
+                "m.py",
+                "    def g(self):\n        return 1\n",
+                "    def g(self):\n        return 2\n",
+            ),
+            expect={"m.EVENTS": ["K"]},
+        ),
+    ),
+    S(
+        C,
+        "class_hook_on_subclass_edit_only",
+        {"m.py": CLASS_HOOK + "\n\nclass Sub(K):\n    def h(self):\n        return 1\n"},
+        "import m",
+        E(
+            ("m.py", "    def h(self):\n        return 1", "    def h(self):\n        return 2"),
+            expect={"m.EVENTS": ["Sub"]},
+        ),
+    ),
+    S(
+        C,
+        "migrate_slots_instance",
+        {
+            "m.py": """
+            class K:
+                __slots__ = ("a", "b")
+
+                def __init__(self):
+                    self.a = 1
+
+                def __migrate__(self):
+                    if not hasattr(self, "b"):
+                        self.b = "migrated"
+            """
+        },
+        "import m\nk = m.K()",
+        E(
+            ("m.py", "self.a = 1\n", "self.a = 1\n        self.b = 'new'\n"),
+            expect={"k.b": "migrated", "m.K().b": "new"},
         ),
     ),
 ]

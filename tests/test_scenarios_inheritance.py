@@ -90,6 +90,7 @@ SCENARIOS = [
             },
         ),
         before={"d.f()": "B>C>A"},
+        watch=True,
     ),
     S(
         C,
@@ -217,6 +218,48 @@ SCENARIOS = [
         E(
             ("m.py", '    def f(self):\n        return "b"\n', "    X = 1\n"),
             expect={"c.f()": "a", "c.X": 1},
+        ),
+    ),
+    S(
+        C,
+        "method_moved_from_child_to_parent",
+        {"m.py": PC + '\n    def f(self):\n        return "child-f"\n'},
+        "import m\nc = m.Child()",
+        E(
+            ("m.py", '\n    def f(self):\n        return "child-f"\n', ""),
+            ("m.py", 'return "p1"', 'return "moved"'),
+            expect={"c.f()": "moved", "'f' in vars(m.Child)": False},
+        ),
+    ),
+    S(
+        C,
+        "parent_renamed_with_child_header",
+        {"m.py": PC},
+        "import m\nc = m.Child()\nChild = m.Child",
+        E(
+            ("m.py", "class Parent:", "class Base:"),
+            ("m.py", "class Child(Parent):", "class Child(Base):"),
+            expect={
+                "c.f()": "p1",
+                "Child is m.Child": True,
+                "isinstance(c, m.Base)": True,
+                "hasattr(m, 'Parent')": False,
+            },
+        ),
+    ),
+    S(
+        C,
+        "parent_and_child_edited_together",
+        {"m.py": PC},
+        "import m\nc = m.Child()",
+        E(
+            ("m.py", 'return "p1"\n', 'return "p1"\n\n    def greet(self):\n        return "hi"\n'),
+            (
+                "m.py",
+                'return "c1"\n',
+                'return "c1"\n\n    def greet(self):\n        return super().greet() + "!"\n',
+            ),
+            expect={"c.greet()": "hi!"},
         ),
     ),
 ]

@@ -245,6 +245,34 @@ SCENARIOS = [
             expect={"pkg.g()": "g"},
         ),
     ),
+    S(
+        C,
+        "function_moved_between_modules",
+        {"a.py": "def f():\n    return 'a'\n\n\ndef use():\n    return f()\n", "b.py": "X = 1\n"},
+        "import a, b",
+        E(
+            ("a.py", "def f():\n    return 'a'\n", "from b import f\n"),
+            ("b.py", "X = 1\n", "X = 1\n\n\ndef f():\n    return 'b'\n"),
+            expect={"a.use()": "b", "a.f is b.f": True},
+        ),
+    ),
+    S(
+        C,
+        "circular_batch_module_level_names",
+        {
+            "a.py": "import b\n\nA = 'a'\n\n\ndef use():\n    return b.B\n",
+            "b.py": "import a\n\nB = 'b'\n\n\ndef use():\n    return a.A\n",
+        },
+        "import a, b",
+        E(
+            ("a.py", "A = 'a'", "A = 'a2'\nA_NEW = 'an'"),
+            ("b.py", "return a.A", "return a.A_NEW"),
+            ("a.py", "return b.B", "return b.B_NEW"),
+            ("b.py", "B = 'b'", "B = 'b2'\nB_NEW = 'bn'"),
+            expect={"(a.use(), b.use(), a.A, b.B)": ["bn", "an", "a2", "b2"]},
+        ),
+        watch=True,
+    ),
 ]
 
 

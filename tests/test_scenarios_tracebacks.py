@@ -78,6 +78,7 @@ SCENARIOS = [
             expect={"tb_line(g)": 8, "m.a()": 3},
             moved=("m.f",),
         ),
+        watch=True,
     ),
     S(
         C,
@@ -102,6 +103,7 @@ SCENARIOS = [
             ("m.py", "    raise ValueError('x')", "    y = 1\n    raise ValueError('z')"),
             expect={"tb_line(g)": 3, "tb_text(g)": "raise ValueError('z')"},
         ),
+        watch=True,
     ),
     S(
         C,
