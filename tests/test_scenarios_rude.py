@@ -285,24 +285,16 @@ SCENARIOS = [
 
 
 # Expected failures on the current engine (strict): scenario name -> cause.
-WHY_1 = (
-    "class re-created (rude) but the statement using it (DEFAULT = B()) is not re-run; also "
-    "the rude message says `__slots__` changed for a base change to int"
-)
+WHY_1 = "class re-created (rude) but the statement using it (DEFAULT = B()) is not re-run"
 WHY_2 = (
     "class re-created (rude) but its subclasses keep the old class as base (not rebuilt / "
     "__bases__ not reassigned)"
-)
-WHY_3 = (
-    "a changed `from __future__` import is only a note ('needs a restart'), not a Report.rude"
-    " entry, so --on-rude restart does not restart"
 )
 xfail(
     SCENARIOS,
     {
         "instance_of_recreated_class_rebuilt": WHY_1,
         "subclass_of_recreated_class_follows": WHY_2,
-        "future_import_added": WHY_3,
     },
 )
 

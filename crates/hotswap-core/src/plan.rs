@@ -42,6 +42,9 @@ pub enum StepAction {
     Delete { names: Vec<String> },
     /// Deliberately not applied; the reason is reported.
     Skip { reason: String },
+    /// Cannot be applied to the running program at all (a rude edit): reported with the
+    /// reason, and `--on-rude restart` restarts the program.
+    NotInPlace { reason: String },
     /// An unchanged module-level statement that uses a changed function (a factory, as in
     /// `handler = make_handler(3)`): run again only if a name it binds holds a closure of that
     /// function which could not take the new code (its free variables changed).
@@ -210,7 +213,9 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
             continue;
         }
         let Item::Stmt(stmt) = item else { continue };
-        if stmt.kind != StatementKind::Plain || stmt.binds.is_empty() {
+        // `del _tmp` after a re-run `_tmp = ...` must run again too, or the name stays.
+        let deletes = source[item.byte_range()].trim_start().starts_with("del ");
+        if stmt.kind != StatementKind::Plain || (stmt.binds.is_empty() && !deletes) {
             continue;
         }
         let used = identifiers_used(&source[item.byte_range()]);
@@ -224,10 +229,11 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
         if action == StepAction::Execute {
             values.extend(stmt.binds.iter().map(String::as_str));
         }
+        let name = if deletes && stmt.binds.is_empty() { statement_name(source, item, &[]) } else { stmt.binds.join(", ") };
         let step = PatchStep {
             action,
             scope: Vec::new(),
-            name: stmt.binds.join(", "),
+            name,
             old_line: stmt.span.start,
             new_line: stmt.span.start,
             unit: compile_unit(source, &[], &stmt.indent, item.byte_range(), stmt.span.start),
@@ -279,6 +285,24 @@ fn dependent_definition(
             }
         }
         return;
+    }
+    for child in &def.children {
+        let Item::Def(method) = child else { continue };
+        if method.kind.is_class() {
+            continue;
+        }
+        let start = line_start(source, method.byte_range.start, method.def_line - method.span.start);
+        let signature = &source[start..header_end(source, start, method.byte_range.end)];
+        let signature = signature.find('(').map_or("", |open| &signature[open..]);
+        let method_decorators = &source[method.byte_range.start..start];
+        if reads(signature) || reads(method_decorators) {
+            let flags = DefChange { header: true, decorators: reads(method_decorators), ..DefChange::default() };
+            for mut step in modified_def(source, &[def], method, method, flags) {
+                step.detail = SIGNATURE_READS_CHANGED_VALUE.into();
+                step.scope = vec![def.name.clone()];
+                steps.push(step);
+            }
+        }
     }
     let mut statements = Vec::new();
     for child in &def.children {
@@ -469,8 +493,10 @@ fn added_or_changed(
                 StatementKind::MainGuard => StepAction::Skip {
                     reason: "the `if __name__ == \"__main__\"` block runs the program; it is not re-run".into(),
                 },
-                StatementKind::FutureImport => StepAction::Skip {
-                    reason: "a changed `from __future__` import needs a restart".into(),
+                StatementKind::FutureImport => StepAction::NotInPlace {
+                    reason: "a changed `from __future__` import changes how the whole module compiles; \
+                             it takes effect after a restart"
+                        .into(),
                 },
             };
             (statement_name(source, item, &s.binds), s.indent.as_str(), action)

@@ -368,7 +368,7 @@ fn execute<'py>(
                 let names: Vec<&str> = planned.name.split(", ").collect();
                 // A re-run statement re-defines the same functions; an added `def` is a new one
                 // even when its name is bound already (`def _` registered with singledispatch).
-                let same_statement = planned.statement && scope.class.is_none();
+                let same_statement = planned.statement;
                 let lambdas = if same_statement { bound_lambdas(&scope, &names) } else { Vec::new() };
                 let result = run_in_scope(py, &code, &scope).and_then(|()| keep_lambdas(&scope, lambdas));
                 (step, result)
@@ -760,6 +760,9 @@ fn prepare_module<'py>(
                 stale_candidates.push((index, unit, scope));
             }
             StepAction::Skip { .. } => prepared.done.push(index),
+            StepAction::NotInPlace { reason } => {
+                report.rude(&patch.display_path, step.new_line.max(step.old_line), format!("{}: {reason}", step.dotted_name()));
+            }
         }
     }
 
@@ -1171,7 +1174,10 @@ fn keep_lambdas<'py>(scope: &Scope<'py>, lambdas: Vec<(String, Bound<'py, PyAny>
         for attr in ["__code__", "__defaults__", "__kwdefaults__"] {
             old.setattr(attr, new.getattr(attr)?)?;
         }
-        scope.module.setattr(name.as_str(), &old)?;
+        match &scope.class {
+            Some(class) => class.setattr(name.as_str(), &old)?,
+            None => scope.module.setattr(name.as_str(), &old)?,
+        }
     }
     Ok(())
 }

@@ -23,6 +23,7 @@ fn summary(plan: &PatchPlan) -> Vec<(String, String)> {
                 StepAction::MoveClass => format!("moveclass {}->{}", s.old_line, s.new_line),
                 StepAction::Delete { names } => format!("delete {}", names.join(",")),
                 StepAction::Skip { .. } => "skip".to_string(),
+                StepAction::NotInPlace { .. } => "rude".to_string(),
                 StepAction::ExecuteIfStale => "execute-if-stale".to_string(),
                 StepAction::RefreshClass { header, keep, .. } => {
                     format!("refresh{} keep={}", if *header { "+header" } else { "" }, keep.join(","))
@@ -273,4 +274,20 @@ fn refresh_class_carries_its_decorators_and_a_bare_unit() {
     let StepAction::RefreshClass { decorators, .. } = &p.steps[0].action else { panic!("{p:?}") };
     assert_eq!(decorators, &vec!["register".to_string(), "dataclass(order=True,\neq=True)".to_string()]);
     assert_eq!(p.steps[0].bare_unit.as_deref(), Some("\n\n\nclass P:\n    x: int = 2\n"));
+}
+
+#[test]
+fn method_defaults_and_del_follow_a_changed_value() {
+    let old = "LIMIT = 1\n_tmp = LIMIT\ndel _tmp\n\nclass K:\n    def f(self, x=LIMIT):\n        return x\n";
+    let new = "LIMIT = 2\n_tmp = LIMIT\ndel _tmp\n\nclass K:\n    def f(self, x=LIMIT):\n        return x\n";
+    assert_eq!(
+        summary(&plan(old, new)),
+        s(&[("LIMIT", "execute"), ("_tmp", "execute"), ("del _tmp", "execute"), ("K.f", "update")])
+    );
+}
+
+#[test]
+fn a_changed_future_import_is_a_rude_edit() {
+    let p = plan("x = 1\n", "from __future__ import annotations\nx = 1\n");
+    assert_eq!(summary(&p), s(&[("annotations", "rude")]));
 }
