@@ -105,7 +105,7 @@ pub fn transplant<'py>(
     }
 
     let mut notes = Vec::new();
-    let fields_before = dataclass_fields(py, live)?;
+    let fields_before = dataclass_fields(live)?;
     // New objects → the live objects that stand for them.
     let mut same_as: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)> = Vec::new();
     let members = enum_members(live, new, &mut same_as, &mut notes)?;
@@ -147,7 +147,7 @@ pub fn transplant<'py>(
             type_delattr.call1((live, key.as_str()))?;
         }
     }
-    let fields_changed = fields_before != dataclass_fields(py, live)?;
+    let fields_changed = fields_before != dataclass_fields(live)?;
     Ok(Rebuilt::InPlace { fields_changed, notes })
 }
 
@@ -168,9 +168,8 @@ fn enum_members<'py>(
     let (Ok(live_map), Ok(new_map)) = (live_map.cast_into::<PyDict>(), new_map.cast_into::<PyDict>()) else {
         return Ok(names);
     };
-    for (name, live_member) in live_map.iter() {
+    for name in live_map.keys() {
         names.insert(name.extract::<String>()?);
-        let _ = live_member;
     }
     for (name, new_member) in new_map.iter() {
         let name: String = name.extract()?;
@@ -282,7 +281,7 @@ fn is_layout_descriptor(value: &Bound<'_, PyAny>) -> bool {
 
 /// A dataclass's fields as `(name, repr(default), repr(default_factory))`, to tell whether
 /// they changed; empty for other classes.
-fn dataclass_fields(py: Python<'_>, class: &Bound<'_, PyType>) -> PyResult<Vec<(String, String, String)>> {
+fn dataclass_fields(class: &Bound<'_, PyType>) -> PyResult<Vec<(String, String, String)>> {
     let dict = class.getattr("__dict__")?;
     if !dict.contains("__dataclass_fields__")? {
         return Ok(Vec::new());
@@ -293,7 +292,6 @@ fn dataclass_fields(py: Python<'_>, class: &Bound<'_, PyType>) -> PyResult<Vec<(
     for (name, field) in fields.iter() {
         out.push((name.extract()?, repr(field.getattr("default")), repr(field.getattr("default_factory"))));
     }
-    let _ = py;
     Ok(out)
 }
 

@@ -268,7 +268,7 @@ impl Engine {
         let mut slots: Vec<Option<FilePatch<'_>>> = patches.into_iter().map(Some).collect();
         let patches: Vec<FilePatch<'_>> = order.iter().filter_map(|&i| slots[i].take()).collect();
         let owner: Vec<usize> = order.iter().map(|&i| owner[i]).collect();
-        let before = snapshot(py, &patches);
+        let before = snapshot(&patches);
         let outcomes = apply_batch(py, &patches);
         let importers = || {
             let files = lock(&self.files);
@@ -287,7 +287,7 @@ impl Engine {
             }
             out
         };
-        refresh_importers(py, &patches, &before, importers, report);
+        refresh_importers(&patches, &before, importers, report);
         let mut results: Vec<FileResult> = work.iter().map(|_| FileResult::Applied(Vec::new())).collect();
         for ((patch, outcome), index) in patches.iter().zip(outcomes).zip(owner) {
             if outcome.rejected {

@@ -41,14 +41,10 @@ pub fn batch_order(patches: &[FilePatch<'_>], texts: &[&str]) -> Vec<usize> {
 }
 
 /// Each module's namespace before the batch, to tell which bindings it replaced.
-pub fn snapshot<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<Option<Bound<'py, PyDict>>> {
+pub fn snapshot<'py>(patches: &[FilePatch<'py>]) -> Vec<Option<Bound<'py, PyDict>>> {
     patches
         .iter()
-        .map(|p| {
-            let dict = p.module.getattr("__dict__").ok()?.cast_into::<PyDict>().ok()?;
-            let _ = py;
-            dict.copy().ok()
-        })
+        .map(|p| p.module.getattr("__dict__").ok()?.cast_into::<PyDict>().ok()?.copy().ok())
         .collect()
 }
 
@@ -62,7 +58,6 @@ pub struct Importer<'py> {
 /// new values where they still hold the old ones (an importer that rebound the name keeps its
 /// own value), and star importers get its new public names.
 pub fn refresh_importers<'py>(
-    py: Python<'py>,
     patches: &[FilePatch<'py>],
     before: &[Option<Bound<'py, PyDict>>],
     importers: impl FnOnce() -> Vec<Importer<'py>>,
@@ -95,7 +90,7 @@ pub fn refresh_importers<'py>(
                 if resolve(&importer_name, is_package, &import).as_deref() != Some(name.as_str()) {
                     continue;
                 }
-                let result = rebind(py, &import, &patch.module, &changed, &importer.module);
+                let result = rebind(&import, &patch.module, &changed, &importer.module);
                 match result {
                     Ok(names) => {
                         for bound in names {
@@ -134,7 +129,6 @@ fn changed_names<'py>(old: &Bound<'py, PyDict>, new: &Bound<'py, PyDict>) -> Vec
 }
 
 fn rebind<'py>(
-    py: Python<'py>,
     import: &Import,
     source: &Bound<'py, PyAny>,
     changed: &[ChangedName<'py>],
@@ -163,7 +157,7 @@ fn rebind<'py>(
             }
         }
         ImportedNames::Star => {
-            let public = public_names(py, source)?;
+            let public = public_names(source)?;
             for (name, old, new) in changed {
                 let exported = match &public {
                     Some(all) => all.iter().any(|n| n == name),
@@ -202,7 +196,7 @@ fn rebind<'py>(
 }
 
 /// The module's `__all__`, if it defines one.
-fn public_names(_py: Python<'_>, module: &Bound<'_, PyAny>) -> PyResult<Option<Vec<String>>> {
+fn public_names(module: &Bound<'_, PyAny>) -> PyResult<Option<Vec<String>>> {
     match module.getattr("__all__") {
         Ok(all) => {
             let list = PyList::new(module.py(), all.try_iter()?.collect::<PyResult<Vec<_>>>()?)?;
