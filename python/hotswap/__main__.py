@@ -167,14 +167,9 @@ def parse_args(argv: List[str]) -> Options:
 
 
 def _configure_logging(verbosity: int) -> None:
-    logger = logging.getLogger("hotswap")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("hotswap: %(message)s"))
-    logger.addHandler(handler)
-    logger.propagate = False
-    logger.setLevel(
-        logging.DEBUG if verbosity > 0 else logging.INFO if verbosity == 0 else logging.ERROR
-    )
+    from ._logsetup import log_to_stderr
+
+    log_to_stderr(verbosity)
 
 
 def _user_traceback(exc: BaseException) -> Optional[types.TracebackType]:

@@ -55,22 +55,16 @@ def start_in_target(roots: List[str], verbosity: int) -> str:
     if not roots:
         first = sys.path[0] if sys.path else ""
         roots = [first if first and os.path.isdir(first) else os.getcwd()]
-    logger = logging.getLogger("hotswap")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("hotswap: %(message)s"))
-        logger.addHandler(handler)
-        logger.propagate = False
-        logger.setLevel(
-            logging.DEBUG if verbosity > 0 else logging.INFO if verbosity == 0 else logging.ERROR
-        )
+    from ._logsetup import log_to_stderr
+
+    log_to_stderr(verbosity, only_once=True)
     if watcher is not None and watcher.running:
         return f"already watching {', '.join(watcher.roots)}"
     hotswap.install(roots)
     watcher = hotswap.watch(*roots)
     # Python processes it starts from now on are live too.
     os.environ.setdefault("HOTSWAP_WATCH", os.pathsep.join(watcher.roots))
-    logger.info("attached: watching %s", ", ".join(watcher.roots))
+    logging.getLogger("hotswap").info("attached: watching %s", ", ".join(watcher.roots))
     return f"watching {', '.join(watcher.roots)} (Python {sys.version.split()[0]})"
 
 

@@ -27,16 +27,9 @@ watcher = None
 def _configure_logging(verbosity: int) -> None:
     import logging
 
-    logger = logging.getLogger("hotswap")
-    if logger.handlers:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"hotswap[{os.getpid()}]: %(message)s"))
-    logger.addHandler(handler)
-    logger.propagate = False
-    logger.setLevel(
-        logging.DEBUG if verbosity > 0 else logging.WARNING if verbosity == 0 else logging.ERROR
-    )
+    from ._logsetup import log_to_stderr
+
+    log_to_stderr(verbosity, f"hotswap[{os.getpid()}]", quiet=logging.WARNING, only_once=True)
 
 
 def _record(path: str, roots: list) -> None:

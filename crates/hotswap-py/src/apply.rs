@@ -517,25 +517,12 @@ fn redecorate<'py>(
 }
 
 /// Runs a definition's unit in a scratch namespace (a copy of the class namespace inside a
-/// class) and returns what it defined, without binding it in the program.
+/// class) and returns what it defined, without binding it in the program; module-level code
+/// run this way counts as reloading (`currently_reloading()`).
 fn scratch_definition<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    let globals = scope.module.getattr("__dict__")?;
     RELOADING.fetch_add(1, Ordering::SeqCst);
     let _reset = ResetOnDrop(&RELOADING);
-    let ns = PyDict::new(py);
-    match &scope.class {
-        None => exec(py, unit, &globals, &ns)?,
-        Some(class) => {
-            let body = find_class_body(unit, &scope.path)?;
-            ns.call_method1("update", (class.getattr("__dict__")?,))?;
-            exec(py, &body, &globals, &ns)?;
-            if let Some(cell) = ns.get_item("__classcell__")? {
-                cell.setattr("cell_contents", class)?;
-            }
-        }
-    }
-    ns.get_item(name)?
-        .ok_or_else(|| pyo3::exceptions::PyNameError::new_err(format!("{name} was not defined by its own source")))
+    fresh_function(py, unit, scope, name)
 }
 
 fn record_done(patch: &FilePatch<'_>, step: &PatchStep, report: &mut Report) {
