@@ -231,3 +231,66 @@ def test_cli_edited_top_level_loop_of_running_script_is_not_started_twice(tmp_pa
     # One loop only: 15 lines in all, not a second copy started by the reload.
     assert len(lines) == 15, (lines, err)
     assert "not re-run: the module's top-level code is still running" in err, err
+
+
+def test_cli_does_not_import_logging_until_it_writes(project):
+    """`logging` is imported for the first message, with the command line's set-up."""
+    script = textwrap.dedent(
+        """
+        import sys, time, pathlib
+        import other
+        print("at start", "logging" in sys.modules, flush=True)
+        pathlib.Path("other.py").write_text("def g():\\n    return 2\\n")
+        for _ in range(500):
+            if other.g() == 2:
+                break
+            time.sleep(0.01)
+        time.sleep(0.2)
+        print("after edit", other.g(), "logging" in sys.modules, flush=True)
+        """
+    )
+    project.write("other.py", "def g():\n    return 1\n")
+    project.write("main.py", script)
+    result = run_cli(["main.py"], cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["at start False", "after edit 2 True"]
+    assert "hotswap: updated other.g (other.py:1)" in result.stderr
+    # -q: nothing to write, so logging stays out of the program.
+    project.write("other.py", "def g():\n    return 1\n")
+    quiet = run_cli(["-q", "main.py"], cwd=project.root)
+    assert quiet.stdout.splitlines() == ["at start False", "after edit 2 False"], quiet.stderr
+    assert quiet.stderr == ""
+
+
+def test_api_messages_follow_logging_once_the_program_imports_it(project):
+    script = textwrap.dedent(
+        """
+        import sys, time, pathlib
+        import hotswap
+        hotswap.install(".")
+        import other
+        watcher = hotswap.watch(".")
+
+        def edit(value):
+            pathlib.Path("other.py").write_text(f"def g():\\n    return {value}\\n")
+            watcher.wait_for_reload(timeout=10)
+            assert other.g() == value
+
+        edit(2)  # INFO, and no logging configured: dropped, and logging stays unimported
+        print("after first edit", "logging" in sys.modules, flush=True)
+        import logging
+        logging.basicConfig(level=logging.DEBUG, format="LOG %(name)s %(message)s")
+        edit(3)
+        print("after second edit", "logging" in sys.modules, flush=True)
+        """
+    )
+    project.write("other.py", "def g():\n    return 1\n")
+    project.write("main.py", script)
+    result = subprocess.run(
+        [sys.executable, "main.py"], cwd=project.root, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["after first edit False", "after second edit True"]
+    assert "updated other.g" not in result.stderr.split("LOG")[0]
+    assert "LOG hotswap updated other.g (other.py:1)" in result.stderr
+    assert "LOG hotswap batch: planned in" in result.stderr

@@ -15,16 +15,22 @@ or from the command line: ``hotswap script.py [args]``.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-from typing import Callable, Iterable, Optional, Union
 
-from . import _core
+from . import _core, _log
 from ._core import Report, ReportError
 from ._importhook import install_import_hook
 from ._patch import Patch, PatchError, patch
 from ._state import after_reload, before_reload, keep
+
+# typing is only imported by type checkers: importing it costs every program ~2 ms.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Optional, Union
+
+    PathLike = Union[str, "os.PathLike[str]"]
+
 
 __version__ = "0.1.0"
 __all__ = [
@@ -44,9 +50,6 @@ __all__ = [
     "reload_paths",
     "watch",
 ]
-
-log = logging.getLogger("hotswap")
-PathLike = Union[str, "os.PathLike[str]"]
 
 
 class Watcher:
@@ -138,7 +141,7 @@ def watch(
     install_import_hook(roots)
     _core.record_loaded(roots)
     core = _core.Watcher(roots, debounce_ms, on_reload, sync)
-    log.debug("watching %s (live functions: %s)", ", ".join(core.roots), _core.enable_inventory())
+    _log.debug("watching %s (live functions: %s)", ", ".join(core.roots), _core.enable_inventory())
     return Watcher(core)
 
 

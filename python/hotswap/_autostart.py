@@ -25,11 +25,9 @@ watcher = None
 
 
 def _configure_logging(verbosity: int) -> None:
-    import logging
+    from . import _log
 
-    from ._logsetup import log_to_stderr
-
-    log_to_stderr(verbosity, f"hotswap[{os.getpid()}]", quiet=logging.WARNING, only_once=True)
+    _log.to_stderr(verbosity, f"hotswap[{os.getpid()}]", quiet=_log.WARNING, only_once=True)
 
 
 def _record(path: str, roots: list) -> None:

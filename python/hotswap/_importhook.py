@@ -1,13 +1,14 @@
 """Import hook that records each module's source as it is imported (see ``hotswap.install``).
 
 Python caches bytecode, so the source of a module is not always read when it is imported. The
-hook reads it right before the module's code runs and hands it to the engine, so the first
-edit is diffed against what really runs.
+hook reads the file of each module imported from under the watched roots right before its code
+runs, so the first edit is diffed against what really runs; the extension decodes and records
+it on a thread of its own. Directories that have nothing to do with the roots (the standard
+library, site-packages) keep Python's own finder and cost nothing.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from importlib.machinery import (
@@ -22,7 +23,6 @@ from importlib.machinery import (
 
 from . import _core
 
-log = logging.getLogger("hotswap")
 _roots: list = []
 _hook = None
 
@@ -31,39 +31,86 @@ def _under_roots(path: str) -> bool:
     return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in _roots)
 
 
+def _holds_a_root(directory: str) -> bool:
+    prefix = directory.rstrip(os.sep) + os.sep
+    return any(root.startswith(prefix) for root in _roots)
+
+
 class RecordingSourceLoader(SourceFileLoader):
-    """A ``SourceFileLoader`` that records the source of modules under the watched roots."""
+    """Loads a module from a directory under a watched root, queueing its source to be recorded."""
 
     def exec_module(self, module):  # noqa: D401 - loader protocol
-        path = os.path.abspath(self.path)
-        if _under_roots(path):
-            try:
-                _core.record_source(path, self.get_data(self.path))
-            except (OSError, ValueError) as exc:
-                log.debug("could not record the source of %s: %s", path, exc)
+        _core.queue_source(self.path)
         super().exec_module(module)
+
+
+class FilteringSourceLoader(SourceFileLoader):
+    """For a directory above a watched root: records only the files under a root."""
+
+    def exec_module(self, module):  # noqa: D401 - loader protocol
+        if _under_roots(os.path.abspath(self.path)):
+            _core.queue_source(self.path)
+        super().exec_module(module)
+
+
+def _finder_hook(source_loader):
+    return FileFinder.path_hook(
+        (ExtensionFileLoader, EXTENSION_SUFFIXES),
+        (source_loader, SOURCE_SUFFIXES),
+        (SourcelessFileLoader, BYTECODE_SUFFIXES),
+    )
+
+
+_recording = _finder_hook(RecordingSourceLoader)
+_filtering = _finder_hook(FilteringSourceLoader)
+
+
+def _path_hook(entry: str):
+    """A recording finder for path entries in or above a watched root; others are declined
+    (``ImportError``), so the next hook, Python's own, serves them."""
+    try:
+        directory = os.path.abspath(entry or os.getcwd())
+    except (TypeError, ValueError, OSError):  # bytes entries, a deleted working directory
+        raise ImportError("not a watched directory") from None
+    if _under_roots(directory):
+        return _recording(entry)
+    if _holds_a_root(directory):
+        return _filtering(entry)
+    raise ImportError("not a watched directory")
 
 
 def install_import_hook(roots: list) -> None:
     """Record sources under ``roots`` (added to any roots given before) from now on."""
     global _hook
     _core.enable_inventory()
-    for root in roots:
-        if root not in _roots:
-            _roots.append(root)
-    if _hook is not None:
+    new = [root for root in roots if root not in _roots]
+    _roots.extend(new)
+    if _hook is None:
+        # Before the standard FileFinder hook, after zipimport's.
+        position = next(
+            (
+                i
+                for i, h in enumerate(sys.path_hooks)
+                if "FileFinder" in getattr(h, "__qualname__", "")
+            ),
+            len(sys.path_hooks),
+        )
+        _hook = _path_hook
+        sys.path_hooks.insert(position, _hook)
+    if not new:
         return
-    _hook = FileFinder.path_hook(
-        (ExtensionFileLoader, EXTENSION_SUFFIXES),
-        (RecordingSourceLoader, SOURCE_SUFFIXES),
-        (SourcelessFileLoader, BYTECODE_SUFFIXES),
-    )
-    # Before the standard FileFinder hook, after zipimport's.
-    position = next(
-        (i for i, h in enumerate(sys.path_hooks) if "FileFinder" in getattr(h, "__qualname__", "")),
-        len(sys.path_hooks),
-    )
-    sys.path_hooks.insert(position, _hook)
+    # Finders Python already made for directories the hook now serves are made again.
     for key, finder in list(sys.path_importer_cache.items()):
-        if type(finder) is FileFinder:
+        if type(finder) is not FileFinder or not isinstance(key, str):
+            continue
+        try:
+            directory = os.path.abspath(key or os.getcwd())
+        except OSError:
+            continue
+        if any(
+            directory == root
+            or directory.startswith(root.rstrip(os.sep) + os.sep)
+            or root.startswith(directory.rstrip(os.sep) + os.sep)
+            for root in new
+        ):
             del sys.path_importer_cache[key]

@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import ast
 import itertools
-import logging
 import os
 import sys
 from types import CodeType, FrameType
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from . import _core
+from . import _log as log
 
-log = logging.getLogger("hotswap")
+# typing is only imported by type checkers: importing it costs every program ~2 ms.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+
+    Loop = Union[ast.For, ast.While]
 
 _ITEM = "__hotswap_item__"
 _BROKE = "__hotswap_broke__"
@@ -47,9 +51,6 @@ def _is_while_true(node: ast.stmt) -> bool:
         and isinstance(node.test, ast.Constant)
         and node.test.value in (True, 1)
     )
-
-
-Loop = Union[ast.For, ast.While]
 
 
 def _header_end(loop: Loop) -> int:

@@ -9,18 +9,27 @@ the engine's parser (``_core.definitions``).
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
-import textwrap
 import types
-from typing import List, Optional, Tuple
 
 from . import _core
 
+# typing is only imported by type checkers: importing it costs every program ~2 ms.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import List, Optional, Tuple
+
+    Row = Tuple[str, str, int, int, int, int, str]
+
+
 __all__ = ["Patch", "patch"]
 
-Row = Tuple[str, str, int, int, int, int, str]
+
+def _dedent(text: str) -> str:
+    import textwrap  # here: it imports re, which costs every program ~5 ms at start
+
+    return textwrap.dedent(text)
 
 
 def _read_text(path: str) -> str:
@@ -114,6 +123,8 @@ def _target(obj: object) -> Tuple[types.ModuleType, Optional[str]]:
     if isinstance(obj, types.MethodType):
         obj = obj.__func__
     if callable(obj) and not isinstance(obj, type):
+        import inspect  # here, not at the top: importing it costs every program ~5 ms
+
         obj = inspect.unwrap(obj)
     qualname = getattr(obj, "__qualname__", None)
     module = sys.modules.get(getattr(obj, "__module__", None) or "")
@@ -170,7 +181,7 @@ class Patch:
             row = _find(_core.definitions(self.before), qualname)
             if row is None:
                 raise LookupError(f"no definition of {qualname} in {path}")
-            self._old_definition = textwrap.dedent(row[6] + self.before[row[2] : row[3]])
+            self._old_definition = _dedent(row[6] + self.before[row[2] : row[3]])
             self.after = _replace_definition(self.before, qualname, source)
         self.report = _apply(path, self.after)
         self.reverted = False
@@ -228,7 +239,7 @@ def patch(obj: object, source: str) -> Patch:
     """
     _core.enable_inventory()
     module, qualname = _target(obj)
-    source = textwrap.dedent(source).strip("\n") + "\n"
+    source = _dedent(source).strip("\n") + "\n"
     _core.definitions(source)  # syntax errors first, with their line
     if qualname is not None:
         _check_single_definition(source, qualname.rsplit(".", 1)[-1])

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Callable, Dict, Tuple, TypeVar
 
-T = TypeVar("T")
-F = TypeVar("F", bound=Callable[[], object])
+# typing is only imported by type checkers: importing it costs every program ~2 ms.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Dict, Tuple, TypeVar
+
+    T = TypeVar("T")
+    F = TypeVar("F", bound=Callable[[], object])
+
 
 _kept: Dict[Tuple[str, str], object] = {}
 _kept_lock = threading.Lock()

@@ -21,7 +21,7 @@ import threading
 import time
 from typing import Dict, Iterable, List, Set
 
-from . import _core
+from . import _core, _log
 
 
 def _test_files(args: List[str]) -> List[str]:
@@ -159,7 +159,7 @@ class TestOnReload:
             previous = _core.previous_source(path)
             if previous is None or path in tests:
                 continue
-            logger = logging.getLogger("hotswap")
+            logger = _log.logger()
             level = logger.level
             logger.setLevel(logging.WARNING)  # not "updated ...": it is said below
             try:

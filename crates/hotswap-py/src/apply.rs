@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hotswap_core::plan::{PatchPlan, PatchStep, StepAction, SIGNATURE_READS_CHANGED_VALUE};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyCode, PyDict, PyFunction, PyTuple, PyType};
 
@@ -45,6 +46,8 @@ pub struct FilePatch<'py> {
     pub display_path: String,
     pub plan: PatchPlan,
     pub module: Bound<'py, PyAny>,
+    /// The module's `__name__`, read once.
+    pub name: String,
 }
 
 /// What happened to one file.
@@ -193,7 +196,7 @@ const BEFORE_HOOKS: &str = "__hotswap_before_reload__";
 const AFTER_HOOKS: &str = "__hotswap_after_reload__";
 
 fn run_module_hooks(py: Python<'_>, patch: &FilePatch<'_>, key: &str, report: &mut Report) {
-    let Ok(globals) = patch.module.getattr("__dict__") else { return };
+    let Ok(globals) = patch.module.getattr(intern!(patch.module.py(), "__dict__")) else { return };
     let Ok(Some(hooks)) = globals.cast::<PyDict>().map(|g| g.get_item(key).ok().flatten()) else { return };
     let Ok(hooks) = hooks.cast_into::<PyDict>() else { return };
     let mut callbacks = Vec::new();
@@ -214,8 +217,8 @@ fn run_module_hooks(py: Python<'_>, patch: &FilePatch<'_>, key: &str, report: &m
     }
     for callback in callbacks {
         if let Err(err) = callback.call0() {
-            let name = callback.getattr("__qualname__").map(|n| n.to_string()).unwrap_or_default();
-            let line = callback.getattr("__code__").and_then(|c| c.getattr("co_firstlineno")).and_then(|l| l.extract()).unwrap_or(0);
+            let name = callback.getattr(intern!(callback.py(), "__qualname__")).map(|n| n.to_string()).unwrap_or_default();
+            let line = callback.getattr(intern!(callback.py(), "__code__")).and_then(|c| c.getattr(intern!(c.py(), "co_firstlineno"))).and_then(|l| l.extract()).unwrap_or(0);
             report.error(&patch.display_path, line, format!("reload hook {name} failed: {}", describe_exception(py, &err)));
         }
     }
@@ -239,20 +242,20 @@ fn class_hooks<'py>(
         }
         let Ok(scope) = resolve_scope(&patch.module, path) else { continue };
         let Some(class) = scope.class else { continue };
-        let qualified = format!("{}.{}", module_name(patch), path.join("."));
+        let qualified = format!("{}.{}", patch.name, path.join("."));
         let fail = |report: &mut Report, what: &str, err: PyErr| {
             report.error(&patch.display_path, 0, format!("{qualified}: {what} failed: {}", describe_exception(py, &err)));
         };
         if let Err(err) = refresh_derived(py, &class) {
             fail(report, "updating abstract methods / protocol members", err);
         }
-        let is_dataclass = class.getattr("__dict__").and_then(|d| d.contains("__dataclass_fields__")).unwrap_or(false);
+        let is_dataclass = class.getattr(intern!(class.py(), "__dict__")).and_then(|d| d.contains("__dataclass_fields__")).unwrap_or(false);
         if init_changed.contains(path) && is_dataclass {
             if let Err(err) = regenerate_dataclass_subclasses(py, &class, &mut report.notes) {
                 fail(report, "regenerating dataclass subclasses", err);
             }
         }
-        if init_changed.contains(path) && class.hasattr("__migrate__").unwrap_or(false) {
+        if init_changed.contains(path) && class.hasattr(intern!(class.py(), "__migrate__")).unwrap_or(false) {
             match instances_of(py, &class) {
                 Ok(instances) => {
                     let mut failed = 0;
@@ -269,7 +272,7 @@ fn class_hooks<'py>(
                 Err(err) => fail(report, "finding instances", err),
             }
         }
-        if let Ok(hook) = class.getattr("__reloaded__") {
+        if let Ok(hook) = class.getattr(intern!(class.py(), "__reloaded__")) {
             if let Err(err) = hook.call0() {
                 fail(report, "__reloaded__", err);
             }
@@ -277,10 +280,6 @@ fn class_hooks<'py>(
         changed.push(class);
     }
     changed
-}
-
-fn module_name(patch: &FilePatch<'_>) -> String {
-    patch.module.getattr("__name__").and_then(|n| n.extract::<String>()).unwrap_or_default()
 }
 
 /// Phase 2: assignments only, with the cycle collector paused.
@@ -339,10 +338,10 @@ fn apply_swap<'py>(swap: &Swap<'py>, replaced: &mut Vec<Bound<'py, PyAny>>) -> P
             }
         }
         // 3.14+ evaluates annotations lazily through `__annotate__`; copy that, not the result.
-        if fresh.hasattr("__annotate__")? {
-            set("__annotate__", fresh.getattr("__annotate__")?)?;
+        if fresh.hasattr(intern!(fresh.py(), "__annotate__"))? {
+            set("__annotate__", fresh.getattr(intern!(fresh.py(), "__annotate__"))?)?;
         } else {
-            set("__annotations__", fresh.getattr("__annotations__")?)?;
+            set("__annotations__", fresh.getattr(intern!(fresh.py(), "__annotations__"))?)?;
         }
     }
     Ok(())
@@ -412,7 +411,7 @@ fn rebuild<'py>(
 ) {
     let step = &patch.plan.steps[index];
     let line = step.new_line.max(step.old_line);
-    let qualified = format!("{}.{}", module_name(patch), step.dotted_name());
+    let qualified = format!("{}.{}", patch.name, step.dotted_name());
     let mut path = step.scope.clone();
     path.push(step.name.clone());
     let scratch = match code.bare {
@@ -488,19 +487,19 @@ fn redecorate<'py>(
     decorators: &[String],
     report: &mut Report,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let globals = scope.module.getattr("__dict__")?;
+    let globals = scope.module.getattr(intern!(scope.module.py(), "__dict__"))?;
     let locals = match &scope.class {
         Some(owner) => {
             let ns = PyDict::new(py);
-            ns.call_method1("update", (owner.getattr("__dict__")?,))?;
+            ns.call_method1("update", (owner.getattr(intern!(owner.py(), "__dict__"))?,))?;
             ns.into_any()
         }
         None => globals.clone(),
     };
     let builtins = py.import("builtins")?;
     for expr in decorators.iter().rev() {
-        let code = builtins.getattr("compile")?.call1((format!("(\n{expr}\n)"), &patch.filename, "eval"))?;
-        let decorator = builtins.getattr("eval")?.call1((code, &globals, &locals))?;
+        let code = builtins.getattr(intern!(builtins.py(), "compile"))?.call1((format!("(\n{expr}\n)"), &patch.filename, "eval"))?;
+        let decorator = builtins.getattr(intern!(builtins.py(), "eval"))?.call1((code, &globals, &locals))?;
         let module: String = decorator
             .getattr("__module__")
             .or_else(|_| decorator.get_type().getattr("__module__"))
@@ -526,8 +525,16 @@ fn scratch_definition<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Sc
 }
 
 fn record_done(patch: &FilePatch<'_>, step: &PatchStep, report: &mut Report) {
-    let qualified = format!("{}.{}", module_name(patch), step.dotted_name());
+    let qualified = format!("{}.{}", patch.name, step.dotted_name());
     let line = step.new_line.max(step.old_line);
+    if matches!(step.action, StepAction::ShiftLines | StepAction::MoveClass) {
+        // Often thousands per batch (everything below an inserted line): keep these cheap.
+        if log::log_enabled!(target: "hotswap", log::Level::Debug) {
+            log::debug!(target: "hotswap", "moved {qualified} ({}:{line})", patch.display_path);
+        }
+        report.moved.push(qualified);
+        return;
+    }
     let place = format!("{}:{}", patch.display_path, line);
     match &step.action {
         StepAction::Delete { .. } => {
@@ -537,10 +544,6 @@ fn record_done(patch: &FilePatch<'_>, step: &PatchStep, report: &mut Report) {
         StepAction::Execute if step.old_line == 0 => {
             log::info!(target: "hotswap", "added {qualified} ({place})");
             report.added.push(qualified);
-        }
-        StepAction::ShiftLines | StepAction::MoveClass => {
-            log::debug!(target: "hotswap", "moved {qualified} ({place})");
-            report.moved.push(qualified);
         }
         StepAction::Skip { reason } => {
             log::info!(target: "hotswap", "skipped {qualified} ({place}): {reason}");
@@ -636,8 +639,8 @@ fn prepare_module<'py>(
                 if let Some(live) = &live {
                     prepared.caches.extend(caches_in_front(&scope, &step.name).map_err(at)?);
                     prepared.conforms.extend(conforming.into_iter().map(|c| (c, new_code.clone())));
-                    let old_code = live.getattr("__code__").map_err(at)?;
-                    let qualified = format!("{}.{}", module_name(patch), step.dotted_name());
+                    let old_code = live.getattr(intern!(live.py(), "__code__")).map_err(at)?;
+                    let qualified = format!("{}.{}", patch.name, step.dotted_name());
                     if let Some(message) = suspended_frames(py, &old_code, &qualified).map_err(at)? {
                         report.rude(&patch.display_path, step.new_line, message);
                     }
@@ -656,7 +659,7 @@ fn prepare_module<'py>(
                     Err(e) => match &live {
                         // A default may need a name this same edit binds earlier in the file.
                         Some(live) if e.is_instance_of::<pyo3::exceptions::PyNameError>(py)
-                            && same_freevars(&live.getattr("__code__").map_err(at)?, &new_code) =>
+                            && same_freevars(&live.getattr(intern!(live.py(), "__code__")).map_err(at)?, &new_code) =>
                         {
                             prepared.deferred.push(Deferred::LateUpdate {
                                 step: index,
@@ -671,8 +674,8 @@ fn prepare_module<'py>(
                     },
                 };
                 match (live, fresh) {
-                    (Some(live), Some(fresh)) if same_freevars(&live.getattr("__code__").map_err(at)?, &new_code) => {
-                        let old = live.getattr("__code__").map_err(at)?;
+                    (Some(live), Some(fresh)) if same_freevars(&live.getattr(intern!(live.py(), "__code__")).map_err(at)?, &new_code) => {
+                        let old = live.getattr(intern!(live.py(), "__code__")).map_err(at)?;
                         code_pairs.push(CodeSwap { old, new: new_code, fresh: Some(fresh), live });
                         if *rebind {
                             prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope });
@@ -687,7 +690,7 @@ fn prepare_module<'py>(
                                  references to the old function keep the old code",
                                 step.dotted_name()
                             ));
-                            report.recreated.push(format!("{}.{}", module_name(patch), step.dotted_name()));
+                            report.recreated.push(format!("{}.{}", patch.name, step.dotted_name()));
                         }
                         prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope });
                     }
@@ -696,7 +699,7 @@ fn prepare_module<'py>(
             StepAction::ShiftLines => {
                 let delta = step.new_line as i64 - step.old_line as i64;
                 if let Some(live) = live_function(&scope, &step.name, step.old_line, &patch.filename).map_err(at)? {
-                    let old_code = live.getattr("__code__").map_err(at)?;
+                    let old_code = live.getattr(intern!(live.py(), "__code__")).map_err(at)?;
                     let new_code = shift_lines(py, &old_code, delta).map_err(at)?;
                     code_pairs.push(CodeSwap { old: old_code, new: new_code, fresh: None, live });
                 }
@@ -725,7 +728,7 @@ fn prepare_module<'py>(
                 path.push(step.name.clone());
                 let body = find_class_body(&unit, &path).map_err(at)?;
                 let ns = PyDict::new(py);
-                exec(py, &body, &module.getattr("__dict__").map_err(at)?, &ns).map_err(at)?;
+                exec(py, &body, &module.getattr(intern!(module.py(), "__dict__")).map_err(at)?, &ns).map_err(at)?;
                 let class = named_class(&scope, &step.name).map_err(at)?;
                 let doc = ns.get_item("__doc__").map_err(at)?.unwrap_or_else(|| py.None().into_bound(py));
                 prepared.class_attrs.push((class, "__doc__", doc));
@@ -733,7 +736,7 @@ fn prepare_module<'py>(
             }
             StepAction::MoveClass => {
                 let class = named_class(&scope, &step.name).map_err(at)?;
-                if class.hasattr("__firstlineno__").map_err(at)? {
+                if class.hasattr(intern!(class.py(), "__firstlineno__")).map_err(at)? {
                     let line = step.new_line.into_pyobject(py).map_err(|e| at(e.into()))?.into_any();
                     prepared.class_attrs.push((class, "__firstlineno__", line));
                 }
@@ -782,7 +785,7 @@ fn prepare_module<'py>(
     let mut stale: Vec<Bound<'py, PyAny>> = Vec::new();
     for (i, functions) in running.into_iter().enumerate() {
         for function in functions {
-            let current = function.getattr("__code__").map_err(|e| (0, e))?;
+            let current = function.getattr(intern!(function.py(), "__code__")).map_err(|e| (0, e))?;
             if check_freevars[i] && !same_freevars(&current, &news[i]) {
                 stale.push(function);
                 continue;
@@ -807,7 +810,7 @@ fn prepare_module<'py>(
         if holds_stale {
             report.notes.push(format!(
                 "{}.{}: re-ran line {} to rebuild closures whose free variables changed ({})",
-                module_name(patch),
+                patch.name,
                 step.name,
                 step.new_line,
                 step.detail
@@ -816,7 +819,7 @@ fn prepare_module<'py>(
         }
     }
     for closure in stale.iter().filter(|c| !rebuilt.contains(&(c.as_ptr() as usize))) {
-        let name: String = closure.getattr("__qualname__").and_then(|n| n.extract()).unwrap_or_default();
+        let name: String = closure.getattr(intern!(closure.py(), "__qualname__")).and_then(|n| n.extract()).unwrap_or_default();
         report.rude(
             &patch.display_path,
             0,
@@ -903,7 +906,7 @@ fn conformers<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Vec<Bound<'py, Py
 /// for generator and coroutine functions).
 fn suspended_frames(py: Python<'_>, code: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<String>> {
     const SUSPENDABLE: i64 = 0x20 | 0x80 | 0x200; // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
-    if code.getattr("co_flags")?.extract::<i64>()? & SUSPENDABLE == 0 {
+    if code.getattr(intern!(code.py(), "co_flags"))?.extract::<i64>()? & SUSPENDABLE == 0 {
         return Ok(None);
     }
     // 3.11+: the generator holds its frame and so the code; 3.9–3.10: a frame object does.
@@ -915,7 +918,7 @@ fn suspended_frames(py: Python<'_>, code: &Bound<'_, PyAny>, name: &str) -> PyRe
                 generators += 1;
             }
         }
-        if obj.hasattr("f_lasti")? && obj.getattr("f_code").is_ok_and(|c| c.is(code)) {
+        if obj.hasattr(intern!(obj.py(), "f_lasti"))? && obj.getattr(intern!(obj.py(), "f_code")).is_ok_and(|c| c.is(code)) {
             frames += 1;
         }
     }
@@ -935,7 +938,7 @@ fn caches_in_front<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Vec<Bound<'p
             break;
         }
         depth += 1;
-        if obj.hasattr("cache_clear")? && obj.hasattr("cache_info")? {
+        if obj.hasattr(intern!(obj.py(), "cache_clear"))? && obj.hasattr(intern!(obj.py(), "cache_info"))? {
             out.push(obj.clone());
         }
         current = ["__wrapped__", "__func__", "fget", "func"].iter().find_map(|attr| obj.getattr(*attr).ok());
@@ -971,8 +974,8 @@ fn named_class<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Bound<'py, PyTyp
 /// The object bound to `name` in the scope's own namespace (not inherited).
 fn namespace_get<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
     let dict = match &scope.class {
-        Some(class) => class.getattr("__dict__")?,
-        None => scope.module.getattr("__dict__")?,
+        Some(class) => class.getattr(intern!(class.py(), "__dict__"))?,
+        None => scope.module.getattr(intern!(scope.module.py(), "__dict__"))?,
     };
     match dict.get_item(name) {
         Ok(value) => Ok(Some(value)),
@@ -1001,15 +1004,15 @@ fn find_function<'py>(
         return Ok(None);
     }
     if obj.is_instance_of::<PyFunction>() {
-        let code = obj.getattr("__code__")?;
-        let matches = code.getattr("co_name")?.extract::<String>()? == name
-            && code.getattr("co_firstlineno")?.extract::<u32>()? == line
-            && code.getattr("co_filename")?.extract::<String>()? == filename;
+        let code = obj.getattr(intern!(obj.py(), "__code__"))?;
+        let matches = code.getattr(intern!(code.py(), "co_name"))?.extract::<String>()? == name
+            && code.getattr(intern!(code.py(), "co_firstlineno"))?.extract::<u32>()? == line
+            && code.getattr(intern!(code.py(), "co_filename"))?.extract::<String>()? == filename;
         if matches {
             return Ok(Some(obj.clone()));
         }
         // A wrapper made by a decorator: the wrapped function is in its closure.
-        if let Ok(cells) = obj.getattr("__closure__") {
+        if let Ok(cells) = obj.getattr(intern!(obj.py(), "__closure__")) {
             if !cells.is_none() {
                 for cell in cells.try_iter()? {
                     if let Ok(content) = cell?.getattr("cell_contents") {
@@ -1034,13 +1037,13 @@ fn find_function<'py>(
 /// Runs the undecorated definition in a scratch namespace so its defaults and annotations are
 /// evaluated where the real ones would be (class body, then module), without binding anything.
 fn fresh_function<'py>(py: Python<'py>, bare: &Bound<'py, PyAny>, scope: &Scope<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    let globals = scope.module.getattr("__dict__")?;
+    let globals = scope.module.getattr(intern!(scope.module.py(), "__dict__"))?;
     let ns = PyDict::new(py);
     match &scope.class {
         None => exec(py, bare, &globals, &ns)?,
         Some(class) => {
             let body = find_class_body(bare, &scope.path)?;
-            ns.call_method1("update", (class.getattr("__dict__")?,))?;
+            ns.call_method1("update", (class.getattr(intern!(class.py(), "__dict__"))?,))?;
             exec(py, &body, &globals, &ns)?;
             if let Some(cell) = ns.get_item("__classcell__")? {
                 cell.setattr("cell_contents", class)?;
@@ -1054,7 +1057,7 @@ fn fresh_function<'py>(py: Python<'py>, bare: &Bound<'py, PyAny>, scope: &Scope<
 /// Runs compiled module-level code in the scope: the module namespace, or a copy of the class
 /// namespace whose new or changed entries are then set on the live class.
 fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'py>) -> PyResult<()> {
-    let globals = scope.module.getattr("__dict__")?;
+    let globals = scope.module.getattr(intern!(scope.module.py(), "__dict__"))?;
     RELOADING.fetch_add(1, Ordering::SeqCst);
     let _reset = ResetOnDrop(&RELOADING);
     let Some(class) = &scope.class else {
@@ -1062,7 +1065,7 @@ fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'p
     };
     let body = find_class_body(unit, &scope.path)?;
     let ns = PyDict::new(py);
-    ns.call_method1("update", (class.getattr("__dict__")?,))?;
+    ns.call_method1("update", (class.getattr(intern!(class.py(), "__dict__"))?,))?;
     let before = ns.copy()?;
     exec(py, &body, &globals, &ns)?;
     if let Some(cell) = ns.get_item("__classcell__")? {
@@ -1108,13 +1111,13 @@ fn module_code_running(py: Python<'_>, patch: &FilePatch<'_>) -> PyResult<bool> 
     for frame in frames.call_method0("values")?.try_iter()? {
         let mut frame = frame?;
         while !frame.is_none() {
-            let code = frame.getattr("f_code")?;
-            if code.getattr("co_name")?.extract::<String>()? == "<module>"
-                && code.getattr("co_filename")?.extract::<String>()? == patch.filename
+            let code = frame.getattr(intern!(frame.py(), "f_code"))?;
+            if code.getattr(intern!(code.py(), "co_name"))?.extract::<String>()? == "<module>"
+                && code.getattr(intern!(code.py(), "co_filename"))?.extract::<String>()? == patch.filename
             {
                 return Ok(true);
             }
-            frame = frame.getattr("f_back")?;
+            frame = frame.getattr(intern!(frame.py(), "f_back"))?;
         }
     }
     Ok(false)
@@ -1134,16 +1137,16 @@ fn bound_lambdas<'py>(scope: &Scope<'py>, names: &[&str]) -> Vec<(String, Bound<
 /// A function without free variables (a lambda, or a `def` inside an `if`/`try` block).
 fn is_plain_lambda(value: &Bound<'_, PyAny>) -> bool {
     value.is_instance_of::<PyFunction>()
-        && value.getattr("__code__").is_ok_and(|code| code.getattr("co_freevars").is_ok_and(|f| f.len().is_ok_and(|n| n == 0)))
+        && value.getattr(intern!(value.py(), "__code__")).is_ok_and(|code| code.getattr(intern!(code.py(), "co_freevars")).is_ok_and(|f| f.len().is_ok_and(|n| n == 0)))
 }
 
 fn same_definition(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> bool {
     let key = |f: &Bound<'_, PyAny>| -> Option<(String, String, String)> {
-        let code = f.getattr("__code__").ok()?;
+        let code = f.getattr(intern!(f.py(), "__code__")).ok()?;
         Some((
-            f.getattr("__qualname__").ok()?.extract().ok()?,
-            f.getattr("__module__").ok()?.extract().ok()?,
-            code.getattr("co_filename").ok()?.extract().ok()?,
+            f.getattr(intern!(f.py(), "__qualname__")).ok()?.extract().ok()?,
+            f.getattr(intern!(f.py(), "__module__")).ok()?.extract().ok()?,
+            code.getattr(intern!(code.py(), "co_filename")).ok()?.extract().ok()?,
         ))
     };
     key(a).is_some() && key(a) == key(b)
@@ -1179,12 +1182,12 @@ fn merge_annotations<'py>(py: Python<'py>, class: &Bound<'py, PyType>, annotate:
         Ok(values) => values,
         Err(_) => {
             let annotationlib = py.import("annotationlib")?;
-            let forward_ref = annotationlib.getattr("Format")?.getattr("FORWARDREF")?;
-            annotationlib.getattr("call_annotate_function")?.call1((annotate, forward_ref))?
+            let forward_ref = annotationlib.getattr(intern!(annotationlib.py(), "Format"))?.getattr("FORWARDREF")?;
+            annotationlib.getattr(intern!(annotationlib.py(), "call_annotate_function"))?.call1((annotate, forward_ref))?
         }
     };
     let merged = PyDict::new(py);
-    merged.call_method1("update", (class.getattr("__annotations__")?,))?;
+    merged.call_method1("update", (class.getattr(intern!(class.py(), "__annotations__"))?,))?;
     merged.call_method1("update", (added,))?;
     class.setattr("__annotations__", merged)
 }
@@ -1228,10 +1231,10 @@ fn compile<'py>(py: Python<'py>, source: &str, filename: &str, flags: i64) -> Py
 fn future_flags(py: Python<'_>, module: &Bound<'_, PyAny>) -> PyResult<i64> {
     let feature_type = py.import("__future__")?.getattr("_Feature")?;
     let mut flags = 0i64;
-    let dict = module.getattr("__dict__")?.cast_into::<PyDict>()?;
+    let dict = module.getattr(intern!(module.py(), "__dict__"))?.cast_into::<PyDict>()?;
     for (_, value) in dict.iter() {
         if value.is_instance(&feature_type)? {
-            flags |= value.getattr("compiler_flag")?.extract::<i64>()?;
+            flags |= value.getattr(intern!(value.py(), "compiler_flag"))?.extract::<i64>()?;
         }
     }
     Ok(flags)
@@ -1239,7 +1242,7 @@ fn future_flags(py: Python<'_>, module: &Bound<'_, PyAny>) -> PyResult<i64> {
 
 fn code_consts<'py>(code: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let mut out = Vec::new();
-    for c in code.getattr("co_consts")?.try_iter()? {
+    for c in code.getattr(intern!(code.py(), "co_consts"))?.try_iter()? {
         let c = c?;
         if c.is_instance_of::<PyCode>() {
             out.push(c);
@@ -1258,7 +1261,7 @@ fn find_class_body<'py>(unit: &Bound<'py, PyAny>, path: &[String]) -> PyResult<B
     for name in path {
         code = code_consts(&code)?
             .into_iter()
-            .find(|c| c.getattr("co_name").and_then(|n| n.extract::<String>()).is_ok_and(|n| &n == name))
+            .find(|c| c.getattr(intern!(c.py(), "co_name")).and_then(|n| n.extract::<String>()).is_ok_and(|n| &n == name))
             .ok_or_else(|| not_found(&format!("class {name}")))?;
     }
     Ok(code)
@@ -1268,8 +1271,8 @@ fn find_class_body<'py>(unit: &Bound<'py, PyAny>, path: &[String]) -> PyResult<B
 fn find_code<'py>(unit: &Bound<'py, PyAny>, scope: &[String], name: &str, line: u32) -> PyResult<Bound<'py, PyAny>> {
     let body = find_class_body(unit, scope)?;
     for c in code_consts(&body)? {
-        let co_name: String = c.getattr("co_name")?.extract()?;
-        let first: u32 = c.getattr("co_firstlineno")?.extract()?;
+        let co_name: String = c.getattr(intern!(c.py(), "co_name"))?.extract()?;
+        let first: u32 = c.getattr(intern!(c.py(), "co_firstlineno"))?.extract()?;
         if co_name == name && first == line {
             return Ok(c);
         }
@@ -1280,12 +1283,12 @@ fn find_code<'py>(unit: &Bound<'py, PyAny>, scope: &[String], name: &str, line: 
 /// Code whose functions only live while it runs (comprehensions, generator expressions on
 /// 3.9–3.11): no live function can be waiting to be updated.
 fn is_transient(code: &Bound<'_, PyAny>) -> bool {
-    let name: String = code.getattr("co_name").and_then(|n| n.extract()).unwrap_or_default();
+    let name: String = code.getattr(intern!(code.py(), "co_name")).and_then(|n| n.extract()).unwrap_or_default();
     matches!(name.as_str(), "<listcomp>" | "<setcomp>" | "<dictcomp>" | "<genexpr>")
 }
 
 fn same_freevars(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> bool {
-    match (a.getattr("co_freevars"), b.getattr("co_freevars")) {
+    match (a.getattr(intern!(a.py(), "co_freevars")), b.getattr(intern!(b.py(), "co_freevars"))) {
         (Ok(x), Ok(y)) => x.eq(y).unwrap_or(false),
         _ => false,
     }
@@ -1301,10 +1304,10 @@ fn nested_code_pairs<'py>(
     let olds = code_consts(old)?;
     let mut news = code_consts(new)?;
     for o in olds {
-        let name: String = o.getattr("co_name")?.extract()?;
+        let name: String = o.getattr(intern!(o.py(), "co_name"))?.extract()?;
         let position = news
             .iter()
-            .position(|n| n.getattr("co_name").and_then(|x| x.extract::<String>()).is_ok_and(|x| x == name));
+            .position(|n| n.getattr(intern!(n.py(), "co_name")).and_then(|x| x.extract::<String>()).is_ok_and(|x| x == name));
         if let Some(position) = position {
             let n = news.remove(position);
             nested_code_pairs(&o, &n, out)?;
@@ -1317,11 +1320,11 @@ fn nested_code_pairs<'py>(
 /// `code` with every line number moved by `delta`, nested code objects included. Line tables
 /// are relative to `co_firstlineno` on every supported version, so only that field changes.
 fn shift_lines<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, delta: i64) -> PyResult<Bound<'py, PyAny>> {
-    let first: i64 = code.getattr("co_firstlineno")?.extract()?;
+    let first: i64 = code.getattr(intern!(code.py(), "co_firstlineno"))?.extract()?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("co_firstlineno", first + delta)?;
     // Most functions have no nested code: then the constants stay as they are.
-    let consts = code.getattr("co_consts")?.cast_into::<PyTuple>()?;
+    let consts = code.getattr(intern!(code.py(), "co_consts"))?.cast_into::<PyTuple>()?;
     if consts.iter().any(|c| c.is_instance_of::<PyCode>()) {
         let shifted = consts
             .iter()

@@ -11,6 +11,7 @@
 
 use std::collections::HashSet;
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyList, PyTuple, PyType};
 
@@ -29,7 +30,7 @@ pub enum Rebuilt<'py> {
 /// Why `live` must be rebuilt when statements of its body change, if it must: its members
 /// are generated from the body by its decorator or metaclass.
 pub fn generated_kind(py: Python<'_>, live: &Bound<'_, PyType>) -> PyResult<Option<&'static str>> {
-    let dict = live.getattr("__dict__")?;
+    let dict = live.getattr(intern!(live.py(), "__dict__"))?;
     let has = |key: &str| dict.contains(key).unwrap_or(false);
     if has("__dataclass_fields__") {
         return Ok(Some("dataclass"));
@@ -67,8 +68,8 @@ pub fn transplant<'py>(
             new.get_type().name()?
         ));
     }
-    let live_dict = live.getattr("__dict__")?;
-    let new_dict = new.getattr("__dict__")?;
+    let live_dict = live.getattr(intern!(live.py(), "__dict__"))?;
+    let new_dict = new.getattr(intern!(new.py(), "__dict__"))?;
     let entry = |dict: &Bound<'py, PyAny>, key: &str| -> PyResult<Option<Bound<'py, PyAny>>> {
         if dict.contains(key)? {
             Ok(Some(dict.get_item(key)?))
@@ -89,12 +90,12 @@ pub fn transplant<'py>(
     if !same("_fields")? {
         return incompatible("its NamedTuple fields changed, which changes its instances' layout".into());
     }
-    let new_bases = new.getattr("__bases__")?;
-    let bases_changed = live.getattr("__bases__")?.ne(&new_bases)?;
-    if bases_changed && live.getattr("__basicsize__")?.ne(new.getattr("__basicsize__")?)? {
+    let new_bases = new.getattr(intern!(new.py(), "__bases__"))?;
+    let bases_changed = live.getattr(intern!(live.py(), "__bases__"))?.ne(&new_bases)?;
+    if bases_changed && live.getattr(intern!(live.py(), "__basicsize__"))?.ne(new.getattr(intern!(new.py(), "__basicsize__"))?)? {
         return incompatible("its base classes changed the layout of its instances".into());
     }
-    if live.getattr("__basicsize__")?.ne(new.getattr("__basicsize__")?)? {
+    if live.getattr(intern!(live.py(), "__basicsize__"))?.ne(new.getattr(intern!(new.py(), "__basicsize__"))?)? {
         return incompatible("the layout of its instances changed".into());
     }
     if bases_changed {
@@ -162,7 +163,7 @@ fn enum_members<'py>(
     notes: &mut Vec<String>,
 ) -> PyResult<HashSet<String>> {
     let mut names = HashSet::new();
-    let (Ok(live_map), Ok(new_map)) = (live.getattr("_member_map_"), new.getattr("_member_map_")) else {
+    let (Ok(live_map), Ok(new_map)) = (live.getattr(intern!(live.py(), "_member_map_")), new.getattr(intern!(new.py(), "_member_map_"))) else {
         return Ok(names);
     };
     let (Ok(live_map), Ok(new_map)) = (live_map.cast_into::<PyDict>(), new_map.cast_into::<PyDict>()) else {
@@ -175,13 +176,13 @@ fn enum_members<'py>(
         let name: String = name.extract()?;
         names.insert(name.clone());
         let Some(live_member) = live_map.get_item(&name)? else { continue };
-        let live_value = live_member.getattr("_value_")?;
-        let new_value = new_member.getattr("_value_")?;
-        let plain = live_member.hasattr("__dict__")? && !live_member.is_instance_of::<pyo3::types::PyInt>()
+        let live_value = live_member.getattr(intern!(live_member.py(), "_value_"))?;
+        let new_value = new_member.getattr(intern!(new_member.py(), "_value_"))?;
+        let plain = live_member.hasattr(intern!(live_member.py(), "__dict__"))? && !live_member.is_instance_of::<pyo3::types::PyInt>()
             && !live_member.is_instance_of::<pyo3::types::PyString>();
         if plain {
-            let state = new_member.getattr("__dict__")?;
-            live_member.getattr("__dict__")?.call_method1("update", (state,))?;
+            let state = new_member.getattr(intern!(new_member.py(), "__dict__"))?;
+            live_member.getattr(intern!(live_member.py(), "__dict__"))?.call_method1("update", (state,))?;
             same_as.push((new_member, live_member));
         } else if live_value.eq(&new_value)? {
             same_as.push((new_member, live_member));
@@ -246,11 +247,11 @@ fn redirect_cells(value: &Bound<'_, PyAny>, from: &Bound<'_, PyType>, to: &Bound
         return Ok(());
     }
     if value.is_instance_of::<PyFunction>() {
-        let cells = value.getattr("__closure__")?;
+        let cells = value.getattr(intern!(value.py(), "__closure__"))?;
         if !cells.is_none() {
             for cell in cells.try_iter()? {
                 let cell = cell?;
-                if cell.getattr("cell_contents").is_ok_and(|c| c.is(from)) {
+                if cell.getattr(intern!(cell.py(), "cell_contents")).is_ok_and(|c| c.is(from)) {
                     cell.setattr("cell_contents", to)?;
                 }
             }
@@ -282,7 +283,7 @@ fn is_layout_descriptor(value: &Bound<'_, PyAny>) -> bool {
 /// A dataclass's fields as `(name, repr(default), repr(default_factory))`, to tell whether
 /// they changed; empty for other classes.
 fn dataclass_fields(class: &Bound<'_, PyType>) -> PyResult<Vec<(String, String, String)>> {
-    let dict = class.getattr("__dict__")?;
+    let dict = class.getattr(intern!(class.py(), "__dict__"))?;
     if !dict.contains("__dataclass_fields__")? {
         return Ok(Vec::new());
     }
@@ -290,7 +291,7 @@ fn dataclass_fields(class: &Bound<'_, PyType>) -> PyResult<Vec<(String, String, 
     let repr = |v: PyResult<Bound<'_, PyAny>>| v.and_then(|v| v.repr().map(|r| r.to_string())).unwrap_or_default();
     let mut out = Vec::new();
     for (name, field) in fields.iter() {
-        out.push((name.extract()?, repr(field.getattr("default")), repr(field.getattr("default_factory"))));
+        out.push((name.extract()?, repr(field.getattr(intern!(field.py(), "default"))), repr(field.getattr(intern!(field.py(), "default_factory")))));
     }
     Ok(out)
 }
@@ -315,20 +316,20 @@ pub fn refresh_derived(py: Python<'_>, class: &Bound<'_, PyType>) -> PyResult<()
 
 /// `__abstractmethods__` as `abc` computes it, for classes that have one.
 fn update_abstract_methods(class: &Bound<'_, PyType>) -> PyResult<()> {
-    if !class.hasattr("__abstractmethods__")? {
+    if !class.hasattr(intern!(class.py(), "__abstractmethods__"))? {
         return Ok(());
     }
     let is_abstract = |v: &Bound<'_, PyAny>| {
-        v.getattr("__isabstractmethod__").and_then(|a| a.is_truthy()).unwrap_or(false)
+        v.getattr(intern!(v.py(), "__isabstractmethod__")).and_then(|a| a.is_truthy()).unwrap_or(false)
     };
     let mut names: Vec<String> = Vec::new();
-    for pair in class.getattr("__dict__")?.call_method0("items")?.try_iter()? {
+    for pair in class.getattr(intern!(class.py(), "__dict__"))?.call_method0("items")?.try_iter()? {
         let (name, value): (String, Bound<'_, PyAny>) = pair?.extract()?;
         if is_abstract(&value) {
             names.push(name);
         }
     }
-    for base in class.getattr("__bases__")?.try_iter()? {
+    for base in class.getattr(intern!(class.py(), "__bases__"))?.try_iter()? {
         let Ok(inherited) = base?.getattr("__abstractmethods__") else { continue };
         for name in inherited.try_iter()? {
             let name: String = name?.extract()?;
@@ -343,17 +344,17 @@ fn update_abstract_methods(class: &Bound<'_, PyType>) -> PyResult<()> {
 
 /// `typing.Protocol` classes (3.12+) cache their member names at creation.
 fn update_protocol_members(py: Python<'_>, class: &Bound<'_, PyType>) -> PyResult<()> {
-    let dict = class.getattr("__dict__")?;
+    let dict = class.getattr(intern!(class.py(), "__dict__"))?;
     if !dict.contains("__protocol_attrs__")? {
         return Ok(());
     }
     let typing = py.import("typing")?;
-    let Ok(get_attrs) = typing.getattr("_get_protocol_attrs") else { return Ok(()) };
+    let Ok(get_attrs) = typing.getattr(intern!(typing.py(), "_get_protocol_attrs")) else { return Ok(()) };
     let attrs = get_attrs.call1((class,))?;
     class.setattr("__protocol_attrs__", &attrs)?;
     if dict.contains("__non_callable_proto_members__")? {
         let builtins = py.import("builtins")?;
-        let callable = builtins.getattr("callable")?;
+        let callable = builtins.getattr(intern!(builtins.py(), "callable"))?;
         let mut non_callable = Vec::new();
         for name in attrs.try_iter()? {
             let name = name?;
@@ -380,8 +381,8 @@ pub fn invalidate_abc_caches(py: Python<'_>) -> PyResult<()> {
         let marker = py.get_type::<PyType>().call1(("_HotswapMarker", (object,), PyDict::new(py)))?;
         Ok((base.unbind(), marker.unbind()))
     })?;
-    abc.getattr("_reset_registry")?.call1((base.bind(py),))?;
-    abc.getattr("_reset_caches")?.call1((base.bind(py),))?;
+    abc.getattr(intern!(abc.py(), "_reset_registry"))?.call1((base.bind(py),))?;
+    abc.getattr(intern!(abc.py(), "_reset_caches"))?.call1((base.bind(py),))?;
     base.bind(py).call_method1("register", (marker.bind(py),))?;
     Ok(())
 }
@@ -442,7 +443,7 @@ pub fn reset_abc_caches<'py>(py: Python<'py>, changed: &[Bound<'py, PyType>]) ->
         stack.extend(subclasses(&class)?);
     }
     for class in changed {
-        for base in class.getattr("__mro__")?.try_iter()? {
+        for base in class.getattr(intern!(class.py(), "__mro__"))?.try_iter()? {
             let base = base?;
             if base.is_instance(&abc_meta)? && seen.insert(base.as_ptr() as usize) {
                 reset.call1((&base,))?;
@@ -463,7 +464,7 @@ pub fn regenerate_dataclass_subclasses<'py>(py: Python<'py>, class: &Bound<'py, 
             continue;
         }
         stack.extend(subclasses(&sub)?);
-        let dict = sub.getattr("__dict__")?;
+        let dict = sub.getattr(intern!(sub.py(), "__dict__"))?;
         if !dict.contains("__dataclass_fields__")? || !dict.contains("__dataclass_params__")? {
             continue;
         }
@@ -475,8 +476,8 @@ pub fn regenerate_dataclass_subclasses<'py>(py: Python<'py>, class: &Bound<'py, 
             }
         }
         // The subclass's own namespace, without what the decorator generated.
-        let module_file = py.import("sys")?.getattr("modules")?.get_item(sub.getattr("__module__")?).ok()
-            .and_then(|m| m.getattr("__file__").ok())
+        let module_file = py.import("sys")?.getattr("modules")?.get_item(sub.getattr(intern!(sub.py(), "__module__"))?).ok()
+            .and_then(|m| m.getattr(intern!(m.py(), "__file__")).ok())
             .and_then(|f| f.extract::<String>().ok())
             .unwrap_or_default();
         let ns = PyDict::new(py);
@@ -487,7 +488,7 @@ pub fn regenerate_dataclass_subclasses<'py>(py: Python<'py>, class: &Bound<'py, 
                 continue;
             }
             let generated_function = value.is_instance_of::<PyFunction>()
-                && value.getattr("__code__")?.getattr("co_filename")?.extract::<String>()? != module_file;
+                && value.getattr(intern!(value.py(), "__code__"))?.getattr("co_filename")?.extract::<String>()? != module_file;
             let generated = generated_function
                 || matches!(key.as_str(), "__dataclass_fields__" | "__dataclass_params__" | "__match_args__" | "__hash__")
                 || (key == "__doc__" && is_generated_doc(&sub, &value));
@@ -496,15 +497,15 @@ pub fn regenerate_dataclass_subclasses<'py>(py: Python<'py>, class: &Bound<'py, 
                 keep.push(key);
             }
         }
-        ns.set_item("__module__", sub.getattr("__module__")?)?;
-        ns.set_item("__qualname__", sub.getattr("__qualname__")?)?;
-        let scratch = sub.get_type().call1((sub.name()?, sub.getattr("__bases__")?, &ns))?;
+        ns.set_item("__module__", sub.getattr(intern!(sub.py(), "__module__"))?)?;
+        ns.set_item("__qualname__", sub.getattr(intern!(sub.py(), "__qualname__"))?)?;
+        let scratch = sub.get_type().call1((sub.name()?, sub.getattr(intern!(sub.py(), "__bases__"))?, &ns))?;
         let decorated = py.import("dataclasses")?.getattr("dataclass")?.call((&scratch,), Some(&kwargs))?;
         match transplant(py, &sub, &decorated, &keep)? {
             Rebuilt::InPlace { notes: more, .. } => notes.extend(more),
             Rebuilt::Incompatible { reason, .. } => notes.push(format!(
                 "{}: inherits changed dataclass fields but could not be regenerated in place: {reason}",
-                sub.getattr("__qualname__")?
+                sub.getattr(intern!(sub.py(), "__qualname__"))?
             )),
         }
     }

@@ -15,6 +15,7 @@ use hotswap_core::plan::{module_docstring_step, plan_patch, PatchPlan};
 use hotswap_core::source::{decode_source, DecodeError};
 use hotswap_core::tree::{DefinitionTree, Item, SyntaxIssue};
 use hotswap_core::watch::content_hash;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -51,16 +52,30 @@ pub struct Engine {
     gate: Gate,
     /// `__file__` string → canonical path, so a batch does not stat every module again.
     canonical: Mutex<HashMap<String, PathBuf>>,
+    /// Sources the import hook read: recorded by a background thread, so importing a module
+    /// costs the program one read of its file and a queue push.
+    queued: SourceQueue,
 }
 
 pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine {
     files: Mutex::new(HashMap::new()),
     gate: Gate::default(),
     canonical: Mutex::new(HashMap::new()),
+    queued: SourceQueue::default(),
 });
 
-/// Clears the cached `logging` levels (see the extension's init).
-pub static LOG_LEVELS: OnceLock<pyo3_log::ResetHandle> = OnceLock::new();
+/// Sources of modules being imported, waiting to be recorded.
+///
+/// Lock order: `recording`, then `paths`, then the engine's `files`.
+#[derive(Default)]
+struct SourceQueue {
+    paths: Mutex<Vec<(String, Vec<u8>)>>,
+    ready: Condvar,
+    /// Held while a batch of queued paths is read, so a flush waits for one in progress.
+    recording: Mutex<()>,
+    /// The process whose recorder thread is running (a forked child has none until it queues).
+    recorder_pid: Mutex<Option<u32>>,
+}
 
 /// The grammar the running interpreter accepts; set when the extension loads.
 pub static PYTHON_VERSION: OnceLock<(u8, u8)> = OnceLock::new();
@@ -80,13 +95,66 @@ impl Engine {
         Ok(())
     }
 
+    /// Queues the source of a module being imported from `file`, read just now, to be recorded
+    /// (replacing any earlier record) by the recorder thread: decoding, hashing and resolving
+    /// the path happen there, off the importing thread.
+    pub fn queue_source(&'static self, file: String, content: Vec<u8>) {
+        let first = {
+            let mut paths = lock(&self.queued.paths);
+            paths.push((file, content));
+            paths.len() == 1
+        };
+        if !first {
+            return; // the recorder was woken by the first and takes them all
+        }
+        self.queued.ready.notify_one();
+        let pid = std::process::id();
+        let mut running = lock(&self.queued.recorder_pid);
+        if *running != Some(pid) {
+            let spawned = std::thread::Builder::new().name("hotswap-recorder".into()).spawn(move || loop {
+                {
+                    let mut paths = lock(&self.queued.paths);
+                    while paths.is_empty() {
+                        paths = self.queued.ready.wait(paths).unwrap_or_else(|p| p.into_inner());
+                    }
+                }
+                // Modules are imported in bursts: let the burst go on undisturbed, then read it.
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                self.flush_queued();
+            });
+            if spawned.is_ok() {
+                *running = Some(pid);
+            }
+        }
+    }
+
+    /// Records every queued source now; waits for the recorder thread's batch in progress.
+    pub fn flush_queued(&self) {
+        let _recording = lock(&self.queued.recording);
+        let paths = std::mem::take(&mut *lock(&self.queued.paths));
+        for (file, content) in paths {
+            let absolute = std::path::absolute(&file).unwrap_or_else(|_| PathBuf::from(&file));
+            // Deleted since its import: recorded under the path it had.
+            let canonical = std::fs::canonicalize(&absolute).ok();
+            let path = canonical.clone().unwrap_or(absolute);
+            // Undecodable: left unrecorded, and reported when the file is edited.
+            let _ = self.record_source(&path, &content, true);
+            // The module's `__file__` is this string: batches and `watch()` need not stat it.
+            if let (Some(canonical), true) = (canonical, Path::new(&file).is_absolute()) {
+                lock(&self.canonical).insert(file, canonical);
+            }
+        }
+    }
+
     /// The text the module loaded from `path` ran before the last batch that changed it.
     pub fn previous_text(&self, path: &Path) -> Option<String> {
+        self.flush_queued();
         lock(&self.files).get(path).and_then(|record| record.previous.clone())
     }
 
     /// The text the module loaded from `path` runs, if recorded.
     pub fn recorded_text(&self, path: &Path) -> Option<String> {
+        self.flush_queued();
         lock(&self.files).get(path).map(|record| record.text.clone())
     }
 
@@ -108,6 +176,7 @@ impl Engine {
     pub fn reload(&self, inputs: Vec<FileInput>) -> Report {
         let _turn = self.gate.enter();
         let started = Instant::now();
+        self.flush_queued();
         let mut report = Report::default();
         let mut work = Vec::new();
         let mut unrecorded = Vec::new();
@@ -150,9 +219,7 @@ impl Engine {
         } else {
             Python::attach(|py| {
                 // Levels set since the last batch apply from here on (we hold the GIL anyway).
-                if let Some(levels) = LOG_LEVELS.get() {
-                    levels.reset();
-                }
+                crate::logbridge::refresh(py);
                 self.apply(py, &work, &unrecorded, &mut report)
             })
         };
@@ -258,13 +325,14 @@ impl Engine {
                     display_path: display_path(&w.path),
                     plan: w.plan.clone(),
                     module: module.clone(),
+                    name: module.getattr(pyo3::intern!(py, "__name__")).and_then(|n| n.extract()).unwrap_or_default(),
                 });
                 owner.push(index);
             }
         }
         // Dependencies first: a file may use what another file of the batch adds.
         let texts: Vec<&str> = owner.iter().map(|&i| work[i].text.as_str()).collect();
-        let order = batch_order(&patches, &texts);
+        let order = if patches.len() > 1 { batch_order(&patches, &texts) } else { vec![0; patches.len()] };
         let mut slots: Vec<Option<FilePatch<'_>>> = patches.into_iter().map(Some).collect();
         let patches: Vec<FilePatch<'_>> = order.iter().filter_map(|&i| slots[i].take()).collect();
         let owner: Vec<usize> = order.iter().map(|&i| owner[i]).collect();
@@ -309,7 +377,7 @@ impl Engine {
         let snapshot = PyList::new(py, sys_modules.values())?;
         let mut out = LoadedModules::new();
         for module in snapshot.iter() {
-            let Ok(file) = module.getattr("__file__") else { continue };
+            let Ok(file) = module.getattr(intern!(module.py(), "__file__")) else { continue };
             let Ok(file) = file.extract::<String>() else { continue };
             if !file.ends_with(".py") {
                 continue;
@@ -398,7 +466,7 @@ fn refresh_linecache(py: Python<'_>, filename: &str, text: &str) {
         let lines: Vec<&str> = text.split_inclusive('\n').collect();
         // mtime None: `checkcache` keeps the entry, so tracebacks show the code that runs.
         let entry = (text.len(), py.None(), lines, filename);
-        linecache.getattr("cache")?.set_item(filename, entry)?;
+        linecache.getattr(intern!(linecache.py(), "cache"))?.set_item(filename, entry)?;
         Ok(())
     })();
     if let Err(err) = result {
@@ -430,9 +498,9 @@ fn syntax_errors(path: &Path, text: &str, issues: Vec<SyntaxIssue>) -> Vec<(u32,
         let compile = py.import("builtins").ok()?.getattr("compile").ok()?;
         let err = compile.call1((text, path.display().to_string(), "exec", 0, true)).err()?;
         let value = err.value(py);
-        let line = value.getattr("lineno").ok()?.extract::<u32>().ok()?;
-        let column = value.getattr("offset").ok()?.extract::<u32>().unwrap_or(0);
-        let message = value.getattr("msg").ok()?.extract::<String>().ok()?;
+        let line = value.getattr(intern!(value.py(), "lineno")).ok()?.extract::<u32>().ok()?;
+        let column = value.getattr(intern!(value.py(), "offset")).ok()?.extract::<u32>().unwrap_or(0);
+        let message = value.getattr(intern!(value.py(), "msg")).ok()?.extract::<String>().ok()?;
         Some((line, column, message))
     });
     match cpython {
@@ -493,6 +561,8 @@ impl Drop for GateTurn<'_> {
 /// child must not inherit a lock taken by a thread it does not have. Dropping it (in the parent
 /// and in the child) releases them.
 pub struct ForkHold {
+    _recording: MutexGuard<'static, ()>,
+    _queued: MutexGuard<'static, Vec<(String, Vec<u8>)>>,
     _files: MutexGuard<'static, HashMap<PathBuf, FileRecord>>,
     _canonical: MutexGuard<'static, HashMap<String, PathBuf>>,
     _busy: Option<MutexGuard<'static, Option<std::thread::ThreadId>>>,
@@ -512,6 +582,8 @@ impl Engine {
         let turn = if mine { None } else { Some(py.detach(|| self.gate.enter())) };
         let busy = lock(&self.gate.busy);
         ForkHold {
+            _recording: lock(&self.queued.recording),
+            _queued: lock(&self.queued.paths),
             _files: lock(&self.files),
             _canonical: lock(&self.canonical),
             _busy: Some(busy),
@@ -521,16 +593,19 @@ impl Engine {
 
     /// The path and hash of every recorded file: what this process runs.
     pub fn recorded_hashes(&self) -> Vec<(PathBuf, u64)> {
+        self.flush_queued();
         lock(&self.files).iter().map(|(path, record)| (path.clone(), record.hash)).collect()
     }
 
     /// The source `path` runs now (as last applied) and its hash.
     pub fn recorded_source(&self, path: &Path) -> Option<(u64, String)> {
+        self.flush_queued();
         lock(&self.files).get(path).map(|record| (record.hash, record.text.clone()))
     }
 
     /// The hash of the source `path` runs now.
     pub fn recorded_hash(&self, path: &Path) -> Option<u64> {
+        self.flush_queued();
         lock(&self.files).get(path).map(|record| record.hash)
     }
 }

@@ -15,6 +15,7 @@
 //!   `gc.get_referrers` call per batch, whose cost grows with the heap (`benches/RESULTS.md`).
 //!   Copies made with `types.FunctionType(f.__code__, ...)` are not found there.
 
+use pyo3::intern;
 use pyo3::prelude::*;
 
 /// Which way live functions are found on this interpreter.
@@ -79,7 +80,7 @@ fn scan_referrers<'py>(py: Python<'py>, codes: &[Bound<'py, PyAny>]) -> PyResult
         if !obj.is_instance_of::<PyFunction>() {
             continue;
         }
-        let code = obj.getattr("__code__")?;
+        let code = obj.getattr(intern!(obj.py(), "__code__"))?;
         if let Some(slot) = codes.iter().position(|c| c.is(&code)) {
             found[slot].push(obj);
         }

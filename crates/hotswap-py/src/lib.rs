@@ -8,6 +8,7 @@ mod engine;
 mod fork;
 mod inventory;
 mod liveloop;
+mod logbridge;
 mod propagate;
 mod patching;
 mod report;
@@ -31,10 +32,26 @@ fn record_source(path: &str, content: &[u8]) -> PyResult<()> {
     ENGINE.record_source(&path, content, true).map_err(pyo3::exceptions::PyValueError::new_err)
 }
 
+/// Reads the module file at `path`, about to run, and queues its source to be recorded off
+/// this thread (the import hook calls this). An unreadable file is left unrecorded.
+#[pyfunction]
+fn queue_source(path: &str) {
+    // Relative (an empty `sys.path` entry): made absolute now, before the program can `chdir`.
+    let file = if Path::new(path).is_absolute() {
+        path.to_owned()
+    } else {
+        std::path::absolute(path).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| path.to_owned())
+    };
+    if let Ok(content) = std::fs::read(&file) {
+        ENGINE.queue_source(file, content);
+    }
+}
+
 /// Records, from disk, the source of every loaded module under `roots` that has no record yet.
 /// Returns how many were recorded.
 #[pyfunction]
 fn record_loaded(py: Python<'_>, roots: Vec<String>) -> PyResult<usize> {
+    py.detach(|| ENGINE.flush_queued());
     let roots: Vec<PathBuf> = roots.iter().filter_map(|r| std::fs::canonicalize(r).ok()).collect();
     let modules = py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?.copy()?;
     let mut files = Vec::new();
@@ -118,15 +135,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let info = py.import("sys")?.getattr("version_info")?;
     let version: (u8, u8) = (info.getattr("major")?.extract()?, info.getattr("minor")?.extract()?);
     let _ = PYTHON_VERSION.set(version);
-    // Rust `log` records go to Python's `logging`. Levels are cached, so a message the user's
-    // configuration filters out costs no GIL on the watcher thread; each batch refreshes them.
-    if let Ok(handle) = pyo3_log::Logger::new(py, pyo3_log::Caching::LoggersAndLevels)?.install() {
-        let _ = engine::LOG_LEVELS.set(handle);
-    }
+    logbridge::install();
     m.add_class::<Report>()?;
     m.add_class::<ReportError>()?;
     m.add_class::<watcher::Watcher>()?;
     m.add_function(wrap_pyfunction!(record_source, m)?)?;
+    m.add_function(wrap_pyfunction!(queue_source, m)?)?;
+    m.add_function(wrap_pyfunction!(logbridge::set_log_threshold, m)?)?;
     m.add_function(wrap_pyfunction!(record_loaded, m)?)?;
     m.add_function(wrap_pyfunction!(reload_paths, m)?)?;
     m.add_function(wrap_pyfunction!(currently_reloading, m)?)?;

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use hotswap_core::imports::{candidate_modules, dependency_order, parse_imports, resolve, Import, ImportedNames};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -12,8 +13,8 @@ use crate::report::Report;
 
 /// A loaded module's name and whether it is a package (for relative imports).
 pub fn module_identity(module: &Bound<'_, PyAny>) -> (String, bool) {
-    let name = module.getattr("__name__").and_then(|n| n.extract::<String>()).unwrap_or_default();
-    let is_package = module.hasattr("__path__").unwrap_or(false);
+    let name = module.getattr(intern!(module.py(), "__name__")).and_then(|n| n.extract::<String>()).unwrap_or_default();
+    let is_package = module.hasattr(intern!(module.py(), "__path__")).unwrap_or(false);
     (name, is_package)
 }
 
@@ -44,7 +45,7 @@ pub fn batch_order(patches: &[FilePatch<'_>], texts: &[&str]) -> Vec<usize> {
 pub fn snapshot<'py>(patches: &[FilePatch<'py>]) -> Vec<Option<Bound<'py, PyDict>>> {
     patches
         .iter()
-        .map(|p| p.module.getattr("__dict__").ok()?.cast_into::<PyDict>().ok()?.copy().ok())
+        .map(|p| p.module.getattr(intern!(p.module.py(), "__dict__")).ok()?.cast_into::<PyDict>().ok()?.copy().ok())
         .collect()
 }
 
@@ -66,7 +67,7 @@ pub fn refresh_importers<'py>(
     let mut changes = Vec::new();
     for (patch, old) in patches.iter().zip(before) {
         let Some(old) = old else { continue };
-        let Ok(new) = patch.module.getattr("__dict__").and_then(|d| d.cast_into::<PyDict>().map_err(PyErr::from)) else {
+        let Ok(new) = patch.module.getattr(intern!(patch.module.py(), "__dict__")).and_then(|d| d.cast_into::<PyDict>().map_err(PyErr::from)) else {
             continue;
         };
         let changed = changed_names(old, &new);
@@ -134,7 +135,7 @@ fn rebind<'py>(
     changed: &[ChangedName<'py>],
     importer: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<String>> {
-    let ns = importer.getattr("__dict__")?.cast_into::<PyDict>()?;
+    let ns = importer.getattr(intern!(importer.py(), "__dict__"))?.cast_into::<PyDict>()?;
     let holds_old = |alias: &str, old: &Option<Bound<'py, PyAny>>| -> PyResult<bool> {
         Ok(match (ns.get_item(alias)?, old) {
             (Some(current), Some(old)) => current.is(old),
@@ -197,7 +198,7 @@ fn rebind<'py>(
 
 /// The module's `__all__`, if it defines one.
 fn public_names(module: &Bound<'_, PyAny>) -> PyResult<Option<Vec<String>>> {
-    match module.getattr("__all__") {
+    match module.getattr(intern!(module.py(), "__all__")) {
         Ok(all) => {
             let list = PyList::new(module.py(), all.try_iter()?.collect::<PyResult<Vec<_>>>()?)?;
             Ok(Some(list.iter().filter_map(|n| n.extract::<String>().ok()).collect()))
