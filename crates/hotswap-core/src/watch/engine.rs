@@ -123,7 +123,11 @@ pub(super) fn run<F: FnMut(Batch)>(
 ) {
     // Symlinked directories are not followed: a link to a parent would make the kernel hand
     // back the same watch under the link's path, and every later event would carry that path.
-    let backend_config = notify::Config::default().with_follow_symlinks(false);
+    // Not opens: every module import and every read of a watched file would wake the backend
+    // (on Linux an `IN_OPEN` event each, which doubled the cost of opening a file).
+    let kinds = notify::event::EventKindMask::ALL
+        .difference(notify::event::EventKindMask::ACCESS_OPEN | notify::event::EventKindMask::ACCESS_CLOSE_NOWRITE);
+    let backend_config = notify::Config::default().with_follow_symlinks(false).with_event_kinds(kinds);
     let backend = RecommendedWatcher::new(
         move |res| {
             let _ = backend_tx.send(Msg::Fs(res));
