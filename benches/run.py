@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import targets  # noqa: E402
 from harness import BENCHES, Context, kill_all  # noqa: E402
 
 MEASUREMENTS = ("latency", "filesize", "heap", "files", "startup", "cpu", "memory")
@@ -69,7 +70,8 @@ def write_results(path: Path, command: str, sections: dict, started: float, quic
         " p90 is the 90th percentile; n is the number of samples",
         "",
     ]
-    body = []
+    every_table = [table for _, tables, _ in sections.values() for table in tables]
+    body = [targets.markdown(every_table), ""]
     for name, (doc, tables, error) in sections.items():
         body += [f"## {name}", "", doc, ""]
         for table in tables:
