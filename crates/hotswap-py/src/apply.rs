@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use hotswap_core::plan::{PatchPlan, PatchStep, StepAction, SIGNATURE_READS_CHANGED_VALUE};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyCode, PyDict, PyFunction, PyTuple, PyType};
+use pyo3::types::{PyCode, PyDict, PyFunction, PyString, PyTuple, PyType};
 
 use crate::classes::{generated_kind, instances_of, regenerate_dataclass_subclasses, refresh_derived, reset_abc_caches, transplant, Rebuilt};
 use crate::inventory::{functions_running, Lookup};
@@ -326,11 +326,12 @@ fn commit<'py>(
 /// replaces go to `replaced`, for the caller to release when it is safe.
 fn apply_swap<'py>(swap: &Swap<'py>, replaced: &mut Vec<Bound<'py, PyAny>>) -> PyResult<()> {
     let function = &swap.function;
+    replaced.push(function.getattr(intern!(function.py(), "__code__"))?);
+    function.setattr(intern!(function.py(), "__code__"), swap.code.clone())?;
     let mut set = |attr: &str, value: Bound<'py, PyAny>| -> PyResult<()> {
         replaced.extend(function.getattr(attr).ok());
         function.setattr(attr, value)
     };
-    set("__code__", swap.code.clone())?;
     if let Some(fresh) = &swap.attrs {
         for attr in ["__defaults__", "__kwdefaults__", "__doc__", "__type_params__"] {
             if let Ok(value) = fresh.getattr(attr) {
@@ -581,13 +582,22 @@ fn prepare_module<'py>(
     let rebuilds = plan_rebuilds(py, patch)?;
     // `ExecuteIfStale` steps, decided once the closures that cannot take new code are known.
     let mut stale_candidates: Vec<(usize, Bound<'py, PyAny>, Scope<'py>)> = Vec::new();
+    let mut scopes: HashMap<Vec<String>, Scope<'py>> = HashMap::new();
 
     for (index, step) in patch.plan.steps.iter().enumerate() {
         let at = |e: PyErr| (step.new_line.max(step.old_line), e);
         if step.statement && rebuilds.contains_key(&step.scope) {
             continue; // applied by the rebuild of its class
         }
-        let scope = resolve_scope(module, &step.scope).map_err(at)?;
+        // Thousands of steps share a few scopes (a line shift moves every function below it).
+        let scope = match scopes.get(&step.scope) {
+            Some(scope) => scope.clone(),
+            None => {
+                let scope = resolve_scope(module, &step.scope).map_err(at)?;
+                scopes.insert(step.scope.clone(), scope.clone());
+                scope
+            }
+        };
         let changes_members = !matches!(step.action, StepAction::ShiftLines | StepAction::MoveClass | StepAction::Skip { .. });
         if !step.scope.is_empty() && changes_members {
             prepared.touched.push(step.scope.clone());
@@ -1005,9 +1015,10 @@ fn find_function<'py>(
     }
     if obj.is_instance_of::<PyFunction>() {
         let code = obj.getattr(intern!(obj.py(), "__code__"))?;
-        let matches = code.getattr(intern!(code.py(), "co_name"))?.extract::<String>()? == name
-            && code.getattr(intern!(code.py(), "co_firstlineno"))?.extract::<u32>()? == line
-            && code.getattr(intern!(code.py(), "co_filename"))?.extract::<String>()? == filename;
+        // Cheapest test first; names are compared without copying them out of Python.
+        let matches = code.getattr(intern!(code.py(), "co_firstlineno"))?.extract::<u32>()? == line
+            && code.getattr(intern!(code.py(), "co_name"))?.cast_into::<PyString>()?.to_str()? == name
+            && code.getattr(intern!(code.py(), "co_filename"))?.cast_into::<PyString>()?.to_str()? == filename;
         if matches {
             return Ok(Some(obj.clone()));
         }

@@ -5,8 +5,9 @@
 //! imported no logging configuration can exist, so what `logging` would do with a record is
 //! known: below the threshold (WARNING, or what the command line asked for, see
 //! `hotswap._log`) it is dropped, otherwise `logging` is imported and the record goes through
-//! it. Once `logging` is in `sys.modules`, every record goes to `pyo3_log`, whose cached
-//! levels let a filtered-out message cost no GIL on the watcher thread.
+//! it. Once `logging` is in `sys.modules` (looked at once per batch, not per record), every
+//! record goes to `pyo3_log`, whose cached levels let a filtered-out message cost no GIL on
+//! the watcher thread.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -62,16 +63,9 @@ impl Log for LazyLogger {
         if let Some((real, _)) = self.real.get() {
             return real.enabled(metadata);
         }
-        if python_level(metadata.level()) >= THRESHOLD.load(Ordering::Relaxed) {
-            return true;
-        }
-        // Below the threshold: written only if the program has imported (and so may have
-        // configured) `logging`. Asked only when this thread holds the GIL already; otherwise
-        // the next batch asks (`refresh`).
-        if unsafe { pyo3::ffi::PyGILState_Check() } == 1 {
-            return Python::attach(|py| logging_imported(py) && self.real(py).is_some_and(|r| r.enabled(metadata)));
-        }
-        false
+        // Below the threshold, a record is written only once the program has imported (and so
+        // may have configured) `logging`: `refresh` looks at each batch and watcher start.
+        python_level(metadata.level()) >= THRESHOLD.load(Ordering::Relaxed)
     }
 
     fn log(&self, record: &Record<'_>) {
@@ -95,8 +89,8 @@ pub fn install() {
     }
 }
 
-/// With the GIL, before a batch writes its messages: levels changed since the last batch
-/// apply, and a program that imported `logging` since gets its records from now on.
+/// With the GIL, before a batch or a watcher writes its messages: levels changed since the
+/// last batch apply, and a program that imported `logging` since gets its records from now on.
 pub fn refresh(py: Python<'_>) {
     match BRIDGE.real.get() {
         Some((_, handle)) => handle.reset(),

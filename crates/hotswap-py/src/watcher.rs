@@ -56,6 +56,7 @@ impl Watcher {
         on_reload: Option<Py<PyAny>>,
         sync: &str,
     ) -> PyResult<Self> {
+        crate::logbridge::refresh(py);
         let mode = SyncMode::parse(sync)?;
         let mut config = WatchConfig { roots: roots.iter().map(PathBuf::from).collect(), ..WatchConfig::default() };
         if let Some(ms) = debounce_ms {
