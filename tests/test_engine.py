@@ -427,3 +427,19 @@ def test_package_module_names_in_reports(project):
     project.write("pkg/mod.py", "def f():\n    return 2\n")
     report = prog.wait_reload()
     assert report["updated"] == ["pkg.mod.f"]
+
+
+def test_large_module_recorded_at_import_then_edited(project):
+    """Large sources are parsed when recorded (off the program's thread); edits still apply
+    against what runs, including one saved right after the import."""
+    body = "".join(f"def f_{i}(x):\n    return x + {i}\n\n" for i in range(4000))
+    project.write("big.py", body + "def probe():\n    return 0\n")
+    assert len(project.path("big.py").read_bytes()) > 64 * 1024
+    prog = project.start()
+    prog.exec("import big")
+    project.write("big.py", "X = 1\n" + body + "def probe():\n    return 1\n")
+    report = prog.reload("big.py")
+    assert report["updated"] == ["big.probe"] and report["added"] == ["big.X"], report
+    assert prog.eval("big.probe()") == 1
+    assert prog.eval("big.f_3999.__code__.co_firstlineno") == 2 + 3 * 3999
+    assert prog.eval("big.f_7(1)") == 8

@@ -1333,7 +1333,7 @@ fn nested_code_pairs<'py>(
 fn shift_lines<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, delta: i64) -> PyResult<Bound<'py, PyAny>> {
     let first: i64 = code.getattr(intern!(code.py(), "co_firstlineno"))?.extract()?;
     let kwargs = PyDict::new(py);
-    kwargs.set_item("co_firstlineno", first + delta)?;
+    kwargs.set_item(intern!(py, "co_firstlineno"), first + delta)?;
     // Most functions have no nested code: then the constants stay as they are.
     let consts = code.getattr(intern!(code.py(), "co_consts"))?.cast_into::<PyTuple>()?;
     if consts.iter().any(|c| c.is_instance_of::<PyCode>()) {
@@ -1341,9 +1341,9 @@ fn shift_lines<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, delta: i64) -> Py
             .iter()
             .map(|c| if c.is_instance_of::<PyCode>() { shift_lines(py, &c, delta) } else { Ok(c) })
             .collect::<PyResult<Vec<_>>>()?;
-        kwargs.set_item("co_consts", PyTuple::new(py, shifted)?)?;
+        kwargs.set_item(intern!(py, "co_consts"), PyTuple::new(py, shifted)?)?;
     }
-    code.call_method("replace", (), Some(&kwargs))
+    code.call_method(intern!(py, "replace"), (), Some(&kwargs))
 }
 
 /// `Type: message` of an exception, for reports.

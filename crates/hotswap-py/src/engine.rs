@@ -64,6 +64,10 @@ pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine {
     queued: SourceQueue::default(),
 });
 
+/// Sources at least this large are parsed when recorded (on the recorder thread), so their
+/// first edit does not wait for the old text's parse too.
+const LARGE_FILE: usize = 64 * 1024;
+
 /// Sources of modules being imported, waiting to be recorded.
 ///
 /// Lock order: `recording`, then `paths`, then the engine's `files`.
@@ -71,7 +75,7 @@ pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine {
 struct SourceQueue {
     paths: Mutex<Vec<(String, Vec<u8>)>>,
     ready: Condvar,
-    /// Held while a batch of queued paths is read, so a flush waits for one in progress.
+    /// Held while a batch of queued sources is recorded, so a flush waits for one in progress.
     recording: Mutex<()>,
     /// The process whose recorder thread is running (a forked child has none until it queues).
     recorder_pid: Mutex<Option<u32>>,
@@ -138,10 +142,24 @@ impl Engine {
             let canonical = std::fs::canonicalize(&absolute).ok();
             let path = canonical.clone().unwrap_or(absolute);
             // Undecodable: left unrecorded, and reported when the file is edited.
-            let _ = self.record_source(&path, &content, true);
+            if self.record_source(&path, &content, true).is_ok() && content.len() >= LARGE_FILE {
+                self.parse_recorded(&path);
+            }
             // The module's `__file__` is this string: batches and `watch()` need not stat it.
             if let (Some(canonical), true) = (canonical, Path::new(&file).is_absolute()) {
                 lock(&self.canonical).insert(file, canonical);
+            }
+        }
+    }
+
+    /// Parses the recorded text of `path` now, so its first edit parses only the new text.
+    fn parse_recorded(&self, path: &Path) {
+        let Some((hash, text)) = lock(&self.files).get(path).map(|r| (r.hash, r.text.clone())) else { return };
+        let version = *PYTHON_VERSION.get().unwrap_or(&(3, 9));
+        let Ok(tree) = parse_definitions(&text, version) else { return };
+        if let Some(record) = lock(&self.files).get_mut(path) {
+            if record.hash == hash && record.tree.is_none() {
+                record.tree = Some(tree);
             }
         }
     }
@@ -325,7 +343,7 @@ impl Engine {
                     display_path: display_path(&w.path),
                     plan: w.plan.clone(),
                     module: module.clone(),
-                    name: module.getattr(pyo3::intern!(py, "__name__")).and_then(|n| n.extract()).unwrap_or_default(),
+                    name: module.getattr(intern!(py, "__name__")).and_then(|n| n.extract()).unwrap_or_default(),
                 });
                 owner.push(index);
             }

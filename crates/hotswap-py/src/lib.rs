@@ -25,7 +25,7 @@ use pyo3::types::PyDict;
 use crate::engine::{FileInput, ENGINE, PYTHON_VERSION};
 use crate::report::{Report, ReportError};
 
-/// Records `content` as the source `path` is being imported from (the import hook calls this).
+/// Records `content` as the source `path` runs (the CLI's script, `hotswap.patch`, children).
 #[pyfunction]
 fn record_source(path: &str, content: &[u8]) -> PyResult<()> {
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path));
