@@ -93,9 +93,12 @@ class Target:
         if value is None:
             measured, status = "—", "not measured in this run"
         else:
-            measured = f"{fmt(value)} {self.unit}".strip()
+            measured = f"{fmt(value) if value else '0'} {self.unit}".strip()
             if value <= self.limit:
                 status = "met"
+            elif self.unit == "×":
+                allowed = (self.limit - 1) * 100
+                status = f"missed: +{(value - 1) * 100:.0f} % where +{allowed:.0f} % is allowed"
             elif self.limit > 0:
                 over = f"{value / self.limit:.2f}× the limit"
                 status = f"missed by {fmt(value - self.limit)} {self.unit} ({over})"

@@ -443,3 +443,24 @@ def test_large_module_recorded_at_import_then_edited(project):
     assert prog.eval("big.probe()") == 1
     assert prog.eval("big.f_3999.__code__.co_firstlineno") == 2 + 3 * 3999
     assert prog.eval("big.f_7(1)") == 8
+
+
+def test_edits_find_modules_imported_or_replaced_after_the_first_batch(project):
+    """Batches look modules up by name from the last pass over sys.modules; a module object
+    replaced under the same name, or a module imported since, still gets the edit."""
+    project.write("mod.py", MOD_V1)
+    project.write("other.py", "def g():\n    return 1\n")
+    prog = project.start()
+    prog.exec("import mod")
+    project.write("mod.py", MOD_V2)
+    assert prog.reload("mod.py")["updated"] == ["mod.f"]
+    # Same name, new module object (sys.modules keeps its length).
+    prog.exec("import sys; old = sys.modules.pop('mod'); import mod; assert mod is not old")
+    project.write("mod.py", MOD_V1.replace('"v1"', '"v3"'))
+    assert prog.reload("mod.py")["updated"] == ["mod.f"]
+    assert prog.eval("mod.f()") == "v3"
+    # Imported after the last pass.
+    prog.exec("import other")
+    project.write("other.py", "def g():\n    return 2\n")
+    assert prog.reload("other.py")["updated"] == ["other.g"]
+    assert prog.eval("other.g()") == 2

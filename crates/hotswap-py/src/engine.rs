@@ -55,13 +55,19 @@ pub struct Engine {
     /// Sources the import hook read: recorded by a background thread, so importing a module
     /// costs the program one read of its file and a queue push.
     queued: SourceQueue,
+    /// From the last full pass over `sys.modules`: its length, and the module names (with
+    /// their `__file__`) of each canonical path.
+    module_index: Mutex<Option<ModuleIndex>>,
 }
+
+type ModuleIndex = (usize, HashMap<PathBuf, Vec<(String, String)>>);
 
 pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine {
     files: Mutex::new(HashMap::new()),
     gate: Gate::default(),
     canonical: Mutex::new(HashMap::new()),
     queued: SourceQueue::default(),
+    module_index: Mutex::new(None),
 });
 
 /// Sources at least this large are parsed when recorded (on the recorder thread), so their
@@ -307,7 +313,8 @@ impl Engine {
         unrecorded: &[(PathBuf, Vec<u8>)],
         report: &mut Report,
     ) -> Vec<FileResult> {
-        let modules = match self.loaded_modules(py) {
+        let wanted: Vec<&Path> = work.iter().map(|w| w.path.as_path()).chain(unrecorded.iter().map(|(p, _)| p.as_path())).collect();
+        let modules = match self.modules_from(py, &wanted) {
             Ok(m) => m,
             Err(err) => {
                 report.error("<engine>", 0, format!("cannot list modules: {}", describe_exception(py, &err)));
@@ -357,9 +364,10 @@ impl Engine {
         let before = snapshot(&patches);
         let outcomes = apply_batch(py, &patches);
         let importers = || {
+            let every = self.loaded_modules(py).unwrap_or_default();
             let files = lock(&self.files);
             let mut out = Vec::new();
-            for (path, mods) in &modules {
+            for (path, mods) in &every {
                 let text = match work.iter().find(|w| &w.path == path) {
                     Some(w) => w.text.clone(),
                     None => match files.get(path) {
@@ -392,20 +400,60 @@ impl Engine {
     /// Canonical path → (module, its `__file__`) for every loaded module with a source file.
     fn loaded_modules<'py>(&self, py: Python<'py>) -> PyResult<LoadedModules<'py>> {
         let sys_modules = py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?;
-        let snapshot = PyList::new(py, sys_modules.values())?;
+        let snapshot = PyList::new(py, sys_modules.items())?;
         let mut out = LoadedModules::new();
-        for module in snapshot.iter() {
+        let mut index: HashMap<PathBuf, Vec<(String, String)>> = HashMap::new();
+        for item in snapshot.iter() {
+            let Ok((name, module)) = item.extract::<(String, Bound<'py, PyAny>)>() else { continue };
             let Ok(file) = module.getattr(intern!(module.py(), "__file__")) else { continue };
             let Ok(file) = file.extract::<String>() else { continue };
             if !file.ends_with(".py") {
                 continue;
             }
             if let Some(path) = self.canonical_path(&file) {
+                index.entry(path.clone()).or_default().push((name, file.clone()));
                 let entry = out.entry(path).or_default();
                 if !entry.iter().any(|(m, _)| m.is(&module)) {
                     entry.push((module, file));
                 }
             }
+        }
+        *lock(&self.module_index) = Some((sys_modules.len(), index));
+        Ok(out)
+    }
+
+    /// The loaded modules of `paths` only. A batch edits a few files of a program that may have
+    /// imported thousands: the names found by the last full pass over `sys.modules` are looked
+    /// up again (and their `__file__` checked) instead of walking it, unless `sys.modules` has
+    /// grown or shrunk since, or a path has no module there.
+    fn modules_from<'py>(&self, py: Python<'py>, paths: &[&Path]) -> PyResult<LoadedModules<'py>> {
+        let sys_modules = py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?;
+        let known = lock(&self.module_index).as_ref().and_then(|(len, index)| {
+            if *len != sys_modules.len() {
+                return None;
+            }
+            paths.iter().map(|p| index.get(*p).map(|names| (p.to_path_buf(), names.clone()))).collect::<Option<Vec<_>>>()
+        });
+        let Some(known) = known else {
+            let mut every = self.loaded_modules(py)?;
+            return Ok(paths.iter().filter_map(|p| every.remove_entry(*p)).collect());
+        };
+        let mut out = LoadedModules::new();
+        for (path, names) in known {
+            let mut found = Vec::new();
+            for (name, file) in names {
+                let module = sys_modules.get_item(&name)?;
+                let same = module.as_ref().and_then(|m| m.getattr(intern!(py, "__file__")).ok()).is_some_and(|f| f.eq(&file).unwrap_or(false));
+                match module {
+                    Some(module) if same => found.push((module, file)),
+                    // Renamed, removed or re-imported from elsewhere since: look at everything.
+                    _ => {
+                        let mut every = self.loaded_modules(py)?;
+                        return Ok(paths.iter().filter_map(|p| every.remove_entry(*p)).collect());
+                    }
+                }
+            }
+            out.insert(path, found);
         }
         Ok(out)
     }
