@@ -464,3 +464,18 @@ def test_edits_find_modules_imported_or_replaced_after_the_first_batch(project):
     project.write("other.py", "def g():\n    return 2\n")
     assert prog.reload("other.py")["updated"] == ["other.g"]
     assert prog.eval("other.g()") == 2
+
+
+def test_module_imported_by_an_edit_gets_later_edits(project):
+    """A batch may import modules (an added import statement runs): they are not in the
+    module index yet, and the next edit to one of them still applies."""
+    project.write("mod.py", MOD_V1)
+    project.write("helper.py", "def h():\n    return 1\n")
+    prog = project.start()
+    prog.exec("import mod")
+    project.write("mod.py", "\n    import helper\n" + MOD_V1)
+    prog.reload("mod.py")
+    assert prog.eval("mod.helper.h()") == 1
+    project.write("helper.py", "def h():\n    return 2\n")
+    assert prog.reload("helper.py")["updated"] == ["helper.h"]
+    assert prog.eval("mod.helper.h()") == 2

@@ -394,6 +394,14 @@ impl Engine {
             }
             report.merge(outcome.report);
         }
+        // The index stays usable past what this batch imported (the first batch imports
+        // `linecache`, `gc`...): a module it imported from a watched file is not in the index,
+        // and a path missing from it makes the next batch look at everything.
+        if let Ok(sys_modules) = py.import("sys").and_then(|sys| sys.getattr("modules")) {
+            if let (Some((len, _)), Ok(now)) = (lock(&self.module_index).as_mut(), sys_modules.len()) {
+                *len = now;
+            }
+        }
         results
     }
 
