@@ -442,28 +442,36 @@ impl Engine {
             }
             paths.iter().map(|p| index.get(*p).map(|names| (p.to_path_buf(), names.clone()))).collect::<Option<Vec<_>>>()
         });
-        let Some(known) = known else {
-            let mut every = self.loaded_modules(py)?;
-            return Ok(paths.iter().filter_map(|p| every.remove_entry(*p)).collect());
-        };
+        if let Some(known) = known {
+            if let Some(found) = Self::look_up(py, &sys_modules, known)? {
+                return Ok(found);
+            }
+        }
+        let mut every = self.loaded_modules(py)?;
+        Ok(paths.iter().filter_map(|p| every.remove_entry(*p)).collect())
+    }
+
+    /// The indexed modules by name; `None` when one was renamed, removed or re-imported from
+    /// elsewhere since the index was made.
+    fn look_up<'py>(
+        py: Python<'py>,
+        sys_modules: &Bound<'py, PyDict>,
+        known: Vec<(PathBuf, Vec<(String, String)>)>,
+    ) -> PyResult<Option<LoadedModules<'py>>> {
         let mut out = LoadedModules::new();
         for (path, names) in known {
             let mut found = Vec::new();
             for (name, file) in names {
-                let module = sys_modules.get_item(&name)?;
-                let same = module.as_ref().and_then(|m| m.getattr(intern!(py, "__file__")).ok()).is_some_and(|f| f.eq(&file).unwrap_or(false));
-                match module {
-                    Some(module) if same => found.push((module, file)),
-                    // Renamed, removed or re-imported from elsewhere since: look at everything.
-                    _ => {
-                        let mut every = self.loaded_modules(py)?;
-                        return Ok(paths.iter().filter_map(|p| every.remove_entry(*p)).collect());
-                    }
+                let Some(module) = sys_modules.get_item(&name)? else { return Ok(None) };
+                let same = module.getattr(intern!(py, "__file__")).is_ok_and(|f| f.eq(&file).unwrap_or(false));
+                if !same {
+                    return Ok(None);
                 }
+                found.push((module, file));
             }
             out.insert(path, found);
         }
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// After a batch: applied files run the new text now; failed items stay marked as changed.
