@@ -88,7 +88,9 @@ fn scan_referrers<'py>(py: Python<'py>, codes: &[Bound<'py, PyAny>]) -> PyResult
     Ok(found)
 }
 
+// CPython's function watcher and heap visitor are C callbacks over raw object pointers.
 #[cfg(Py_3_12)]
+#[allow(unsafe_code)]
 mod watched {
     use std::collections::HashMap;
     use std::os::raw::{c_int, c_void};

@@ -10,6 +10,7 @@ mod inventory;
 mod liveloop;
 mod logbridge;
 mod propagate;
+mod panics;
 mod patching;
 mod report;
 mod sync;
@@ -82,22 +83,7 @@ fn record_loaded(py: Python<'_>, roots: Vec<String>) -> PyResult<usize> {
 #[pyfunction]
 fn reload_paths(py: Python<'_>, paths: Vec<String>) -> Report {
     let inputs: Vec<FileInput> = paths.iter().map(|p| read_input(Path::new(p))).collect();
-    py.detach(|| {
-        // A bug in the engine must not take the caller down: it becomes an error in the report.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ENGINE.reload(inputs))).unwrap_or_else(|panic| {
-            let mut report = Report::default();
-            report.error("<hotswap>", 0, format!("internal error, nothing applied: {}", panic_message(&panic)));
-            report
-        })
-    })
-}
-
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into())
+    py.detach(|| panics::reload(inputs))
 }
 
 fn read_input(path: &Path) -> FileInput {

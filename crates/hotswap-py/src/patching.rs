@@ -9,7 +9,7 @@ use hotswap_core::watch::content_hash;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::engine::{display_path, FileInput, ENGINE, PYTHON_VERSION};
+use crate::engine::{FileInput, ENGINE, PYTHON_VERSION};
 use crate::report::Report;
 
 fn canonical(path: &str) -> PathBuf {
@@ -22,13 +22,7 @@ fn canonical(path: &str) -> PathBuf {
 pub fn reload_source(py: Python<'_>, path: &str, text: &str) -> Report {
     let content = text.as_bytes().to_vec();
     let input = FileInput::Changed { hash: content_hash(&content), content, path: canonical(path) };
-    py.detach(|| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ENGINE.reload(vec![input]))).unwrap_or_else(|_| {
-            let mut report = Report::default();
-            report.error(&display_path(&canonical(path)), 0, "internal error, nothing applied");
-            report
-        })
-    })
+    py.detach(|| crate::panics::reload(vec![input]))
 }
 
 /// The source text the module loaded from `path` is running, as the engine recorded it

@@ -6,14 +6,15 @@
 use std::collections::VecDeque;
 use std::os::raw::{c_int, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
+use parking_lot::{ArcMutexGuard, Condvar, RawMutex};
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-use crate::engine::{FileInput, ENGINE};
+use crate::engine::FileInput;
 use crate::report::Report;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,11 +41,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A lock whose guard can be owned (not borrowed), so a fork can hold it across two hooks.
+type SharedLock<T> = Arc<parking_lot::Mutex<T>>;
+
 /// Reports not yet collected by `wait_for_reload`, oldest first. Bounded: a program that never
 /// waits must not grow memory.
 #[derive(Default)]
 struct ReportQueue {
-    reports: Mutex<VecDeque<Report>>,
+    reports: SharedLock<VecDeque<Report>>,
     arrived: Condvar,
 }
 
@@ -54,7 +58,7 @@ const QUEUE_LIMIT: usize = 256;
 /// reports waiting for a reader, and the user's callback.
 pub struct Delivery {
     mode: SyncMode,
-    waiting: Mutex<Vec<FileInput>>,
+    waiting: SharedLock<Vec<FileInput>>,
     /// A pending call is queued on the main thread and has not run yet.
     scheduled: AtomicBool,
     reports: ReportQueue,
@@ -68,7 +72,7 @@ impl Delivery {
     pub fn new(mode: SyncMode, callback: Option<Py<PyAny>>) -> Arc<Delivery> {
         let delivery = Arc::new(Delivery {
             mode,
-            waiting: Mutex::new(Vec::new()),
+            waiting: SharedLock::default(),
             scheduled: AtomicBool::new(false),
             reports: ReportQueue::default(),
             callback,
@@ -84,10 +88,10 @@ impl Delivery {
     /// Called on the watcher thread (without the GIL) with each settled batch.
     pub fn accept(self: &Arc<Self>, inputs: Vec<FileInput>) {
         match self.mode {
-            SyncMode::Immediate => self.deliver(ENGINE.reload(inputs)),
-            SyncMode::Manual => merge_into(&mut lock(&self.waiting), inputs),
+            SyncMode::Immediate => self.deliver(crate::panics::reload(inputs)),
+            SyncMode::Manual => merge_into(&mut self.waiting.lock(), inputs),
             SyncMode::Main => {
-                merge_into(&mut lock(&self.waiting), inputs);
+                merge_into(&mut self.waiting.lock(), inputs);
                 if !self.scheduled.swap(true, Ordering::SeqCst) {
                     schedule_on_main(self);
                 }
@@ -98,11 +102,11 @@ impl Delivery {
     /// Applies whatever is waiting; returns the report (empty if nothing was waiting).
     /// Must be called without the GIL.
     fn apply_waiting(&self) -> Report {
-        let inputs = std::mem::take(&mut *lock(&self.waiting));
+        let inputs = std::mem::take(&mut *self.waiting.lock());
         if inputs.is_empty() {
             return Report::default();
         }
-        let report = ENGINE.reload(inputs);
+        let report = crate::panics::reload(inputs);
         self.deliver(report.clone());
         report
     }
@@ -112,7 +116,7 @@ impl Delivery {
             return;
         }
         {
-            let mut reports = lock(&self.reports.reports);
+            let mut reports = self.reports.reports.lock();
             if reports.len() == QUEUE_LIMIT {
                 reports.pop_front();
             }
@@ -132,13 +136,13 @@ impl Delivery {
     /// The oldest uncollected report, waiting up to `timeout`. Must be called without the GIL.
     pub fn next_report(&self, timeout: Duration) -> Option<Report> {
         let deadline = Instant::now() + timeout;
-        let mut reports = lock(&self.reports.reports);
+        let mut reports = self.reports.reports.lock();
         loop {
             if let Some(report) = reports.pop_front() {
                 return Some(report);
             }
             let left = deadline.checked_duration_since(Instant::now())?;
-            reports = self.reports.arrived.wait_timeout(reports, left).unwrap_or_else(|p| p.into_inner()).0;
+            self.reports.arrived.wait_for(&mut reports, left);
         }
     }
 }
@@ -163,6 +167,9 @@ pub fn poll(py: Python<'_>) -> Report {
     report
 }
 
+// `Py_AddPendingCall` takes a C callback and a raw pointer: the delivery's reference is passed
+// through it by hand.
+#[allow(unsafe_code)]
 fn schedule_on_main(delivery: &Arc<Delivery>) {
     let raw = Arc::into_raw(Arc::clone(delivery)) as *mut c_void;
     // `Py_AddPendingCall` may be called from any thread without the GIL. Its queue is small and
@@ -181,37 +188,33 @@ fn schedule_on_main(delivery: &Arc<Delivery>) {
 }
 
 /// Runs on the main thread, with the GIL, between two bytecodes of the program.
+#[allow(unsafe_code)]
 extern "C" fn run_on_main(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the reference `schedule_on_main` leaked for this call.
     let delivery = unsafe { Arc::from_raw(arg as *const Delivery) };
     delivery.scheduled.store(false, Ordering::SeqCst);
-    // Returning -1 would raise into the program: every failure is reported instead.
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Python::attach(|py| py.detach(|| delivery.apply_waiting()));
-    }));
+    // Returning -1 would raise into the program: every failure is reported instead (a panic
+    // in the reload itself is already in its report).
+    if let Err(message) = crate::panics::guarded(|| Python::attach(|py| py.detach(|| delivery.apply_waiting()))) {
+        log::error!(target: "hotswap", "internal error in hotswap on the main thread: {message}; please report it");
+    }
     0
 }
 
 /// A delivery's locks, held by the thread calling `fork()` across the fork (see `fork.rs`).
+/// The guards own their locks, so nothing here borrows the delivery.
 pub struct DeliveryHold {
-    waiting: Option<MutexGuard<'static, Vec<FileInput>>>,
-    reports: Option<MutexGuard<'static, VecDeque<Report>>>,
-    /// Owns what the guards borrow; dropped after them.
-    _delivery: Arc<Delivery>,
+    _waiting: ArcMutexGuard<RawMutex, Vec<FileInput>>,
+    _reports: ArcMutexGuard<RawMutex, VecDeque<Report>>,
 }
 
 impl Delivery {
     /// Takes this delivery's locks (call with the GIL held: no thread holds them while waiting
     /// for the GIL).
     pub fn hold_for_fork(self: &Arc<Self>) -> DeliveryHold {
-        let delivery = Arc::clone(self);
-        // SAFETY: the guards borrow from the `Delivery` that `_delivery` keeps alive at a fixed
-        // address; `Drop` releases the guards before `_delivery` is dropped.
-        let target: &'static Delivery = unsafe { &*Arc::as_ptr(&delivery) };
         DeliveryHold {
-            waiting: Some(lock(&target.waiting)),
-            reports: Some(lock(&target.reports.reports)),
-            _delivery: delivery,
+            _waiting: parking_lot::Mutex::lock_arc(&self.waiting),
+            _reports: parking_lot::Mutex::lock_arc(&self.reports.reports),
         }
     }
 
@@ -219,15 +222,8 @@ impl Delivery {
     /// again what waits.
     pub fn after_fork_child(self: &Arc<Self>) {
         self.scheduled.store(false, Ordering::SeqCst);
-        if self.mode == SyncMode::Main && !lock(&self.waiting).is_empty() && !self.scheduled.swap(true, Ordering::SeqCst) {
+        if self.mode == SyncMode::Main && !self.waiting.lock().is_empty() && !self.scheduled.swap(true, Ordering::SeqCst) {
             schedule_on_main(self);
         }
-    }
-}
-
-impl Drop for DeliveryHold {
-    fn drop(&mut self) {
-        self.reports.take();
-        self.waiting.take();
     }
 }
