@@ -8,6 +8,7 @@
 pub mod diff;
 pub mod imports;
 pub mod parse;
+pub mod pipeline;
 pub mod plan;
 pub mod source;
 pub mod tree;

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 
 use hotswap_core::diff::{diff_trees, Change, ChangeKind};
 use hotswap_core::parse::parse_definitions;
-use hotswap_core::plan::{plan_patch, PatchPlan, PatchStep, StepAction};
+use hotswap_core::pipeline::{plan_text, Planned, Running};
+use hotswap_core::plan::{PatchPlan, PatchStep, StepAction};
 use hotswap_core::tree::{Definition, DefinitionTree, Item, StatementKind};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -30,8 +31,16 @@ fn parse(source: &str) -> Result<DefinitionTree, TestCaseError> {
         .map_err(|issues| TestCaseError::fail(format!("generated source does not parse: {issues:?}\n{source}")))
 }
 
+/// The plan the engine would make: through the same pipeline entry. `new` must be the tree of
+/// `new_source` (the pipeline parses it again, as the engine parses each new version once).
 fn plan(old: &DefinitionTree, new_source: &str, new: &DefinitionTree) -> PatchPlan {
-    plan_patch(new_source, new, &diff_trees(old, new))
+    match plan_text(Running { text: "", tree: Some(old) }, new_source.to_string(), PY) {
+        Planned::Edit { plan, tree, .. } => {
+            assert_eq!(&tree, new, "the pipeline parsed the new source differently");
+            plan
+        }
+        other => panic!("no plan for a source that parses: {other:?}"),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -267,6 +276,25 @@ fn check_unit(step: &PatchStep, unit: &str, bare: bool, source: &str, new: &Defi
     Ok(())
 }
 
+/// The module docstring's unit assigns the new docstring's literal to `__doc__` at its own line
+/// (or `None` at line 1 when it was removed).
+fn check_docstring_unit(step: &PatchStep, source: &str) -> Result<(), String> {
+    let lines: Vec<&str> = step.unit.lines().collect();
+    let at = step.new_line as usize;
+    if at == 0 || lines.len() < at || lines[..at - 1].iter().any(|l| !l.is_empty()) {
+        return Err(format!("docstring unit does not start at line {at}"));
+    }
+    let expected = match source.lines().nth(at - 1).map(str::trim_start) {
+        Some(first) if first.starts_with(['"', '\'']) || first.starts_with(['r', 'R', 'u', 'U']) => first,
+        _ => "None",
+    };
+    if lines[at - 1] != format!("__doc__ = {expected}") {
+        return Err(format!("docstring unit line {at} is {:?}", lines[at - 1]));
+    }
+    parse_definitions(&step.unit, PY).map_err(|issues| format!("docstring unit does not parse: {issues:?}"))?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Diff symmetry.
 
@@ -376,6 +404,10 @@ proptest! {
         let (old_source, new_source) = case.sources();
         let (old, new) = (parse(&old_source)?, parse(&new_source)?);
         for step in &plan(&old, &new_source, &new).steps {
+            if step.scope.is_empty() && step.name == "__doc__" {
+                check_docstring_unit(step, &new_source).map_err(|e| TestCaseError::fail(format!("{e}\nstep: {step:#?}")))?;
+                continue;
+            }
             if !step.unit.is_empty() {
                 check_unit(step, &step.unit, false, &new_source, &new)
                     .map_err(|e| TestCaseError::fail(format!("{e}\nstep: {step:#?}")))?;

@@ -168,6 +168,8 @@ impl Live {
                 return Err(format!("the scope of {step:?} is not a class in the running module"));
             };
             match &step.action {
+                // The module docstring is `__doc__`, which this model does not track.
+                StepAction::Execute if step.scope.is_empty() && step.name == "__doc__" => {}
                 StepAction::Execute => {
                     let item = find_item(&new.items, &step.scope, step.new_line)
                         .ok_or_else(|| format!("no new item for {step:?}"))?;
