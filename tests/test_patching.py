@@ -294,7 +294,7 @@ def test_closure_with_new_free_variables_is_rebuilt_by_its_module_statement(proj
     )
     assert prog.eval("(m.handler(), m.handlers['a']())") == [10, 20]
     assert report["rude"] == [], report
-    assert any("m.handler: re-ran line 8" in n for n in report["notes"]), report
+    assert any("m.handler: line 8 ran again" in n for n in report["notes"]), report
 
 
 def test_statement_using_a_changed_value_is_run_again(project):

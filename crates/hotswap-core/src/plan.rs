@@ -11,90 +11,9 @@ use std::collections::HashSet;
 use crate::diff::{Change, ChangeKind, DefChange};
 use crate::tree::{DefKind, Definition, DefinitionTree, Item, StatementKind};
 
-/// What the applier does for one step.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StepAction {
-    /// Compile the unit and put the new code into every live function running the old version
-    /// (found by `old_line`), with new defaults, annotations and docstring. When `rebind` is set
-    /// (the decorators changed) the decorated result is also re-bound to the name.
-    UpdateFunction { rebind: bool },
-    /// The definition only moved: shift the line numbers of its live code by `new_line - old_line`.
-    ShiftLines,
-    /// Run the unit in its scope (module namespace, or the class namespace copied into the class):
-    /// added definitions, changed or added statements, classes whose header changed.
-    Execute,
-    /// Set the class docstring from the unit (a class header followed by the docstring).
-    SetClassDoc,
-    /// Record the class's new first line (`__firstlineno__`, read by `inspect` on 3.13+).
-    MoveClass,
-    /// The class's header or decorators changed, or statements in its body did. The unit is the
-    /// whole class statement. The applier rebuilds the class from it in a scratch namespace
-    /// when the live class needs that (header changed; dataclass, enum, `NamedTuple`: classes
-    /// whose members are generated from the body) and carries the result into the live class,
-    /// which keeps its identity; the statement steps of its body are then covered by the
-    /// rebuild. `keep` are the names bound by its unchanged statements and by its definitions
-    /// (updated in place by their own steps): their live values stay. `decorators` are the
-    /// class's decorator expressions, outermost first; `bare_unit` is the unit without them, so
-    /// a rebuild for changed body statements can re-apply only the decorators that generate
-    /// members (`dataclass`, ...) and not re-run the others (registries) on a second class.
-    RefreshClass { header: bool, keep: Vec<String>, decorators: Vec<String> },
-    /// Remove these names from the scope.
-    Delete { names: Vec<String> },
-    /// Deliberately not applied; the reason is reported.
-    Skip { reason: String },
-    /// Cannot be applied to the running program at all (a rude edit): reported with the
-    /// reason, and `--on-rude restart` restarts the program.
-    NotInPlace { reason: String },
-    /// An unchanged module-level statement that uses a changed function (a factory, as in
-    /// `handler = make_handler(3)`): run again only if a name it binds holds a closure of that
-    /// function which could not take the new code (its free variables changed).
-    ExecuteIfStale,
-}
+mod step;
 
-/// One step of a [`PatchPlan`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PatchStep {
-    pub action: StepAction,
-    /// Enclosing class names, outermost first; empty at module level.
-    pub scope: Vec<String>,
-    /// The definition's name, or for a statement the names it binds (joined with ", "), or its
-    /// first line when it binds nothing.
-    pub name: String,
-    /// `span.start` in the running version (0 if the item is new).
-    pub old_line: u32,
-    /// `span.start` in the new version (0 if the item was deleted).
-    pub new_line: u32,
-    /// Source to compile with the file's name; empty when the action needs none.
-    pub unit: String,
-    /// For `UpdateFunction` of a decorated function: the unit with the decorator lines blanked,
-    /// so running it evaluates defaults and annotations without running the decorators.
-    pub bare_unit: Option<String>,
-    /// Why this step exists, for reports: "body", "signature, docstring", "added", ...
-    pub detail: String,
-    /// The item is a statement (not a `def` or `class`): a class rebuild covers it.
-    pub statement: bool,
-}
-
-impl PatchStep {
-    /// `Scope.name` as a user reads it.
-    pub fn dotted_name(&self) -> String {
-        let mut parts = self.scope.clone();
-        parts.push(self.name.clone());
-        parts.join(".")
-    }
-}
-
-/// Everything needed to bring one file's live module from the old tree to the new one.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PatchPlan {
-    pub steps: Vec<PatchStep>,
-}
-
-impl PatchPlan {
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-}
+pub use step::{Lines, PatchPlan, PatchStep, Reason, StepAction, Target};
 
 /// Builds the plan for `changes` (from [`crate::diff::diff_trees`]`(old, new)`).
 /// `new_source` is the text `new` was parsed from.
@@ -136,7 +55,7 @@ pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]
             (ChangeKind::Added, old, Some(item)) | (ChangeKind::StatementChanged, old, Some(item)) => {
                 added_or_changed(new_source, &enclosing, old, item)
             }
-            (ChangeKind::Deleted, Some(item), _) => deleted(new, &change.scope, item),
+            (ChangeKind::Deleted, Some(item), _) => deleted(new_source, new, &change.scope, item),
             _ => continue,
         };
         steps.push(PatchStep { scope, ..step });
@@ -159,15 +78,11 @@ pub fn module_docstring_step(new_source: &str, new: &DefinitionTree, old_hash: O
         None => ("__doc__ = None\n".to_string(), 1),
     };
     Some(PatchStep {
-        action: StepAction::Execute,
         scope: Vec::new(),
-        name: "__doc__".into(),
-        old_line: line,
-        new_line: line,
-        unit,
-        bare_unit: None,
-        detail: "module docstring".into(),
-        statement: true,
+        target: Target::Stmt { binds: vec!["__doc__".into()], label: "__doc__".into() },
+        lines: Lines::both(line, line),
+        action: StepAction::Execute { unit, block: false },
+        reason: Reason::ModuleDocstring,
     })
 }
 
@@ -221,25 +136,26 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
         let used = identifiers_used(&source[item.byte_range()]);
         let reads_value = used.iter().find(|n| values.contains(*n) && !stmt.binds.iter().any(|b| b == *n));
         let calls_function = used.iter().find(|n| functions.contains(*n));
-        let (action, detail) = match (reads_value, calls_function) {
-            (Some(name), _) => (StepAction::Execute, format!("uses {name}, which changed")),
-            (None, Some(name)) => (StepAction::ExecuteIfStale, format!("built by {name}, which changed")),
+        let unit = compile_unit(source, &[], &stmt.indent, item.byte_range(), stmt.span.start);
+        let (action, reason) = match (reads_value, calls_function) {
+            (Some(name), _) => {
+                let block = is_block(&source[item.byte_range()]);
+                (StepAction::Execute { unit, block }, Reason::ReadsChangedValue { name: name.to_string() })
+            }
+            (None, Some(name)) => {
+                (StepAction::ExecuteIfStale { unit }, Reason::BuiltByChangedFunction { name: name.to_string() })
+            }
             (None, None) => continue,
         };
-        if action == StepAction::Execute {
+        if matches!(action, StepAction::Execute { .. }) {
             values.extend(stmt.binds.iter().map(String::as_str));
         }
-        let name = if deletes && stmt.binds.is_empty() { statement_name(source, item, &[]) } else { stmt.binds.join(", ") };
         let step = PatchStep {
-            action,
             scope: Vec::new(),
-            name,
-            old_line: stmt.span.start,
-            new_line: stmt.span.start,
-            unit: compile_unit(source, &[], &stmt.indent, item.byte_range(), stmt.span.start),
-            bare_unit: None,
-            detail,
-            statement: true,
+            target: Target::Stmt { binds: stmt.binds.clone(), label: statement_name(source, item, &stmt.binds) },
+            lines: Lines::both(stmt.span.start, stmt.span.start),
+            action,
+            reason,
         };
         insert_in_order(steps, step);
     }
@@ -250,38 +166,37 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
 fn insert_in_order(steps: &mut Vec<PatchStep>, step: PatchStep) {
     let at = steps
         .iter()
-        .position(|s| s.scope.is_empty() && s.new_line > step.new_line)
+        .position(|s| s.scope.is_empty() && s.lines.new > step.lines.new)
         .unwrap_or(steps.len());
     steps.insert(at, step);
 }
-
-/// `detail` of the `UpdateFunction` step of an unchanged function whose signature or decorators
-/// read a changed value: the applier evaluates it after the statements before it ran.
-pub const SIGNATURE_READS_CHANGED_VALUE: &str = "a value its signature or decorators use changed";
 
 /// An unchanged module-level definition that reads a changed value where it is evaluated at
 /// definition time: a function's defaults, annotations or decorators (`def f(x=LIMIT)`) get an
 /// `UpdateFunction` (re-decorating when a decorator reads it); a class's body statements
 /// (`SIZE = LIMIT`) are run again in the class, with a `RefreshClass` for generated classes.
-fn dependent_definition(
-    source: &str,
+fn dependent_definition<'s>(
+    source: &'s str,
     def: &Definition,
     values: &HashSet<&str>,
     changed: &HashSet<usize>,
     steps: &mut Vec<PatchStep>,
 ) {
-    let reads = |text: &str| identifiers_used(text).into_iter().any(|n| values.contains(n));
+    // The first changed value a text reads.
+    fn first_read<'s>(text: &'s str, values: &HashSet<&str>) -> Option<&'s str> {
+        identifiers_used(text).into_iter().find(|n| values.contains(n))
+    }
+    let read = |text: &'s str| first_read(text, values);
     let header_start = line_start(source, def.byte_range.start, def.def_line - def.span.start);
     let decorators = &source[def.byte_range.start..header_start];
     if !def.kind.is_class() {
         let header = &source[header_start..header_end(source, header_start, def.byte_range.end)];
         // The parameters and return annotation: after the name (which may be a changed value's).
         let header = header.find('(').map_or("", |open| &header[open..]);
-        if reads(decorators) || reads(header) {
-            let flags = DefChange { header: true, decorators: reads(decorators), ..DefChange::default() };
-            for mut step in modified_def(source, &[], def, def, flags) {
-                step.detail = SIGNATURE_READS_CHANGED_VALUE.into();
-                insert_in_order(steps, step);
+        if let Some(name) = read(decorators).or_else(|| read(header)) {
+            let flags = DefChange { header: true, decorators: read(decorators).is_some(), ..DefChange::default() };
+            for step in modified_def(source, &[], def, def, flags) {
+                insert_in_order(steps, reads_changed_value(step, name));
             }
         }
         return;
@@ -295,12 +210,12 @@ fn dependent_definition(
         let signature = &source[start..header_end(source, start, method.byte_range.end)];
         let signature = signature.find('(').map_or("", |open| &signature[open..]);
         let method_decorators = &source[method.byte_range.start..start];
-        if reads(signature) || reads(method_decorators) {
-            let flags = DefChange { header: true, decorators: reads(method_decorators), ..DefChange::default() };
-            for mut step in modified_def(source, &[def], method, method, flags) {
-                step.detail = SIGNATURE_READS_CHANGED_VALUE.into();
-                step.scope = vec![def.name.clone()];
-                steps.push(step);
+        if let Some(name) = read(signature).or_else(|| read(method_decorators)) {
+            let flags =
+                DefChange { header: true, decorators: read(method_decorators).is_some(), ..DefChange::default() };
+            for step in modified_def(source, &[def], method, method, flags) {
+                let step = reads_changed_value(step, name);
+                steps.push(PatchStep { scope: vec![def.name.clone()], ..step });
             }
         }
     }
@@ -323,20 +238,27 @@ fn dependent_definition(
     let flags = DefChange { body: true, ..DefChange::default() };
     let mut new_steps = vec![refresh_class(source, &[], def, def, flags, &rerun)];
     for (child, stmt, name) in statements {
+        let unit = compile_unit(source, &[def], &stmt.indent, child.byte_range(), stmt.span.start);
         new_steps.push(PatchStep {
-            action: StepAction::Execute,
             scope: vec![def.name.clone()],
-            name: stmt.binds.join(", "),
-            old_line: stmt.span.start,
-            new_line: stmt.span.start,
-            unit: compile_unit(source, &[def], &stmt.indent, child.byte_range(), stmt.span.start),
-            bare_unit: None,
-            detail: format!("uses {name}, which changed"),
-            statement: true,
+            target: Target::Stmt { binds: stmt.binds.clone(), label: stmt.binds.join(", ") },
+            lines: Lines::both(stmt.span.start, stmt.span.start),
+            action: StepAction::Execute { unit, block: is_block(&source[child.byte_range()]) },
+            reason: Reason::ReadsChangedValue { name },
         });
     }
-    let at = steps.iter().position(|s| s.scope.is_empty() && s.new_line > def.span.start).unwrap_or(steps.len());
+    let at = steps.iter().position(|s| s.scope.is_empty() && s.lines.new > Some(def.span.start)).unwrap_or(steps.len());
     steps.splice(at..at, new_steps);
+}
+
+/// The `UpdateFunction` step of an unchanged definition whose signature or decorators read
+/// `name`, a changed value: evaluated once the statements before it ran.
+fn reads_changed_value(mut step: PatchStep, name: &str) -> PatchStep {
+    if let StepAction::UpdateFunction { after_statements, .. } = &mut step.action {
+        *after_statements = true;
+    }
+    step.reason = Reason::SignatureReadsChangedValue { name: name.to_string() };
+    step
 }
 
 /// The expressions of decorator lines (`@expr`, possibly continued over several lines),
@@ -444,16 +366,12 @@ fn modified_def(
     def: &Definition,
     flags: DefChange,
 ) -> Vec<PatchStep> {
-    let base = PatchStep {
-        action: StepAction::ShiftLines,
+    let step = |action: StepAction, reason: DefChange| PatchStep {
         scope: Vec::new(),
-        name: def.name.clone(),
-        old_line: old.span.start,
-        new_line: def.span.start,
-        unit: String::new(),
-        bare_unit: None,
-        detail: describe(flags),
-        statement: false,
+        target: Target::Def { name: def.name.clone() },
+        lines: Lines::both(old.span.start, def.span.start),
+        action,
+        reason: Reason::Changed(reason),
     };
     if def.kind.is_class() {
         // A body change alone needs no step of its own: the class's items carry the changes.
@@ -462,86 +380,70 @@ fn modified_def(
             // The class header and its docstring; the docstring is the body's first statement.
             let end = docstring_end(source, def);
             let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.start..end, def.span.start);
-            steps.push(PatchStep { action: StepAction::SetClassDoc, unit, detail: "docstring".into(), ..base.clone() });
+            steps.push(step(StepAction::SetClassDoc { unit }, DefChange { docstring: true, ..DefChange::default() }));
         }
         if flags.moved {
-            steps.push(PatchStep { action: StepAction::MoveClass, detail: "moved".into(), ..base });
+            steps.push(step(StepAction::MoveClass, DefChange { moved: true, ..DefChange::default() }));
         }
         return steps;
     }
     if !(flags.body || flags.header || flags.decorators || flags.docstring) {
-        return vec![base]; // only moved
+        return vec![step(StepAction::ShiftLines, flags)]; // only moved
     }
     let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.clone(), def.span.start);
     let bare_unit = (def.def_line > def.span.start).then(|| blank_lines(&unit, def.span.start, def.def_line));
-    vec![PatchStep { action: StepAction::UpdateFunction { rebind: flags.decorators }, unit, bare_unit, ..base }]
+    let action = StepAction::UpdateFunction { unit, bare_unit, rebind: flags.decorators, after_statements: false };
+    vec![step(action, flags)]
 }
 
-fn added_or_changed(
-    source: &str,
-    enclosing: &[&Definition],
-    old: Option<&Item>,
-    item: &Item,
-) -> PatchStep {
-    let detail = if old.is_none() { "added" } else { "changed" };
-    let statement = item.as_stmt().is_some();
-    let (name, indent, action) = match item {
-        Item::Def(d) => (d.name.clone(), d.indent.as_str(), StepAction::Execute),
+fn added_or_changed(source: &str, enclosing: &[&Definition], old: Option<&Item>, item: &Item) -> PatchStep {
+    let unit = |indent: &str| compile_unit(source, enclosing, indent, item.byte_range(), item.span().start);
+    let mut reason = if old.is_none() { Reason::Added } else { Reason::StatementChanged };
+    let (target, action) = match item {
+        Item::Def(d) => (Target::Def { name: d.name.clone() }, StepAction::Execute { unit: unit(&d.indent), block: false }),
         Item::Stmt(s) => {
             let action = match s.kind {
-                StatementKind::Plain => StepAction::Execute,
-                StatementKind::MainGuard => StepAction::Skip {
-                    reason: "the `if __name__ == \"__main__\"` block runs the program; it is not re-run".into(),
-                },
-                StatementKind::FutureImport => StepAction::NotInPlace {
-                    reason: "a changed `from __future__` import changes how the whole module compiles; \
-                             it takes effect after a restart"
-                        .into(),
-                },
+                StatementKind::Plain => {
+                    StepAction::Execute { unit: unit(&s.indent), block: is_block(&source[item.byte_range()]) }
+                }
+                StatementKind::MainGuard => {
+                    reason = Reason::MainGuard;
+                    StepAction::Skip
+                }
+                StatementKind::FutureImport => {
+                    reason = Reason::FutureImport;
+                    StepAction::NotInPlace
+                }
             };
-            (statement_name(source, item, &s.binds), s.indent.as_str(), action)
+            (Target::Stmt { binds: s.binds.clone(), label: statement_name(source, item, &s.binds) }, action)
         }
     };
-    let unit = match action {
-        StepAction::Execute => compile_unit(source, enclosing, indent, item.byte_range(), item.span().start),
-        _ => String::new(),
-    };
     PatchStep {
-        action,
         scope: Vec::new(),
-        name,
-        old_line: old.map_or(0, |o| o.span().start),
-        new_line: item.span().start,
-        unit,
-        bare_unit: None,
-        detail: detail.into(),
-        statement,
+        target,
+        lines: Lines { old: old.map(|o| o.span().start), new: Some(item.span().start) },
+        action,
+        reason,
     }
 }
 
-fn deleted(new: &DefinitionTree, scope: &[&str], item: &Item) -> PatchStep {
+fn deleted(source: &str, new: &DefinitionTree, scope: &[&str], item: &Item) -> PatchStep {
     let still_bound = bound_names(new, scope);
-    let (name, candidates): (String, Vec<String>) = match item {
-        Item::Def(d) => (d.name.clone(), vec![d.name.clone()]),
-        Item::Stmt(s) => (s.binds.join(", "), s.binds.clone()),
+    let (target, candidates) = match item {
+        Item::Def(d) => (Target::Def { name: d.name.clone() }, vec![d.name.clone()]),
+        Item::Stmt(s) => {
+            let label = if s.binds.is_empty() {
+                format!("statement at line {}", item.span().start)
+            } else {
+                statement_name(source, item, &s.binds)
+            };
+            (Target::Stmt { binds: s.binds.clone(), label }, s.binds.clone())
+        }
     };
     let names: Vec<String> = candidates.into_iter().filter(|n| !still_bound.contains(n.as_str())).collect();
-    let action = if names.is_empty() {
-        StepAction::Skip { reason: "removed statement bound no name that is gone now; nothing to undo".into() }
-    } else {
-        StepAction::Delete { names }
-    };
-    PatchStep {
-        action,
-        scope: Vec::new(),
-        name: if name.is_empty() { format!("statement at line {}", item.span().start) } else { name },
-        old_line: item.span().start,
-        new_line: 0,
-        unit: String::new(),
-        bare_unit: None,
-        detail: "deleted".into(),
-        statement: item.as_stmt().is_some(),
-    }
+    let (action, reason) =
+        if names.is_empty() { (StepAction::Skip, Reason::NothingToUndo) } else { (StepAction::Delete { names }, Reason::Deleted) };
+    PatchStep { scope: Vec::new(), target, lines: Lines { old: Some(item.span().start), new: None }, action, reason }
 }
 
 /// The [`StepAction::RefreshClass`] step of a class whose header, decorators or statements
@@ -566,21 +468,24 @@ fn refresh_class(
     keep.dedup();
     let header = flags.header || flags.decorators;
     let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.clone(), def.span.start);
-    let detail = if header { describe(flags) } else { "class body statements".to_string() };
+    let reason = if header { Reason::Changed(flags) } else { Reason::ClassBodyStatements };
     let header_start = line_start(source, def.byte_range.start, def.def_line - def.span.start);
     let decorators = decorator_expressions(&source[def.byte_range.start..header_start]);
     let bare_unit = (def.def_line > def.span.start).then(|| blank_lines(&unit, def.span.start, def.def_line));
     PatchStep {
-        action: StepAction::RefreshClass { header, keep, decorators },
         scope: Vec::new(),
-        name: def.name.clone(),
-        old_line: old.span.start,
-        new_line: def.span.start,
-        unit,
-        bare_unit,
-        detail,
-        statement: false,
+        target: Target::Def { name: def.name.clone() },
+        lines: Lines::both(old.span.start, def.span.start),
+        action: StepAction::RefreshClass { unit, bare_unit, header, keep, decorators },
+        reason,
     }
+}
+
+/// A `for`, `while`, `with` or `try` statement (or an `async` one).
+fn is_block(text: &str) -> bool {
+    let first = text.trim_start();
+    let first = first.strip_prefix("async ").unwrap_or(first);
+    ["for ", "while ", "while(", "with ", "with(", "try:", "try "].iter().any(|k| first.starts_with(k))
 }
 
 /// Names bound at `scope` in the new tree (definitions and statements).
@@ -748,26 +653,6 @@ fn blank_lines(unit: &str, from: u32, to: u32) -> String {
         }
     }
     out
-}
-
-fn describe(flags: DefChange) -> String {
-    let mut parts = Vec::new();
-    if flags.body {
-        parts.push("body");
-    }
-    if flags.header {
-        parts.push("signature");
-    }
-    if flags.decorators {
-        parts.push("decorators");
-    }
-    if flags.docstring {
-        parts.push("docstring");
-    }
-    if parts.is_empty() && flags.moved {
-        parts.push("moved");
-    }
-    parts.join(", ")
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use hotswap_core::diff::{diff_trees, Change, ChangeKind};
 use hotswap_core::parse::parse_definitions;
 use hotswap_core::pipeline::{plan_text, Planned, Running};
-use hotswap_core::plan::{PatchPlan, PatchStep, StepAction};
+use hotswap_core::plan::{PatchPlan, PatchStep, Reason, StepAction};
 use hotswap_core::tree::{Definition, DefinitionTree, Item, StatementKind};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -217,17 +217,17 @@ impl Sides<'_> {
 }
 
 fn satisfies(e: &Expected, step: &PatchStep) -> bool {
-    let same = step.scope == e.scope && e.name.as_ref().is_none_or(|n| *n == step.name);
-    let lines = step.old_line == e.old_line && step.new_line == e.new_line;
+    let same = step.scope == e.scope && e.name.as_ref().is_none_or(|n| n == step.target.label());
+    let lines = step.lines.old.unwrap_or(0) == e.old_line && step.lines.new.unwrap_or(0) == e.new_line;
     let action = matches!(
         (&e.expect, &step.action),
         (Expect::Update | Expect::ShiftOrUpdate, StepAction::UpdateFunction { .. })
             | (Expect::Shift | Expect::ShiftOrUpdate, StepAction::ShiftLines)
-            | (Expect::Execute, StepAction::Execute)
+            | (Expect::Execute, StepAction::Execute { .. })
             | (Expect::Rebuild, StepAction::RefreshClass { header: true, .. })
             | (Expect::MoveClass, StepAction::MoveClass)
-            | (Expect::Skip, StepAction::Skip { .. })
-            | (Expect::Removed, StepAction::Delete { .. } | StepAction::Skip { .. })
+            | (Expect::Skip, StepAction::Skip)
+            | (Expect::Removed, StepAction::Delete { .. } | StepAction::Skip)
     );
     same && lines && action
 }
@@ -236,10 +236,10 @@ fn satisfies(e: &Expected, step: &PatchStep) -> bool {
 // Compile units.
 
 fn check_unit(step: &PatchStep, unit: &str, bare: bool, source: &str, new: &DefinitionTree) -> Result<(), String> {
-    let item = find_item(&new.items, &step.scope, step.new_line).ok_or("no new item at new_line")?;
+    let item = find_item(&new.items, &step.scope, step.lines.new.unwrap_or(0)).ok_or("no new item at new_line")?;
     let unit_lines: Vec<&str> = unit.lines().collect();
     let source_lines: Vec<&str> = source.lines().collect();
-    let first = step.new_line as usize;
+    let first = step.lines.new.unwrap_or(0) as usize;
     if first == 0 || unit_lines.len() < first {
         return Err(format!("unit has {} lines, item starts at {first}", unit_lines.len()));
     }
@@ -267,11 +267,11 @@ fn check_unit(step: &PatchStep, unit: &str, bare: bool, source: &str, new: &Defi
         }
     }
     let last = unit_lines.len() as u32;
-    if last != span.end && !(step.action == StepAction::SetClassDoc && last < span.end) {
+    if last != span.end && !(matches!(step.action, StepAction::SetClassDoc { .. }) && last < span.end) {
         return Err(format!("unit ends at line {last}, the item at {}", span.end));
     }
     let tree = parse_definitions(unit, PY).map_err(|issues| format!("unit does not parse: {issues:?}"))?;
-    let starts_at = if bare { def_line } else { step.new_line };
+    let starts_at = if bare { def_line } else { step.lines.new.unwrap_or(0) };
     find_item(&tree.items, &step.scope, starts_at).ok_or("the unit's item is not at its line in its scope")?;
     Ok(())
 }
@@ -279,8 +279,9 @@ fn check_unit(step: &PatchStep, unit: &str, bare: bool, source: &str, new: &Defi
 /// The module docstring's unit assigns the new docstring's literal to `__doc__` at its own line
 /// (or `None` at line 1 when it was removed).
 fn check_docstring_unit(step: &PatchStep, source: &str) -> Result<(), String> {
-    let lines: Vec<&str> = step.unit.lines().collect();
-    let at = step.new_line as usize;
+    let unit = step.action.unit().unwrap_or_default();
+    let lines: Vec<&str> = unit.lines().collect();
+    let at = step.lines.new.unwrap_or(0) as usize;
     if at == 0 || lines.len() < at || lines[..at - 1].iter().any(|l| !l.is_empty()) {
         return Err(format!("docstring unit does not start at line {at}"));
     }
@@ -291,7 +292,7 @@ fn check_docstring_unit(step: &PatchStep, source: &str) -> Result<(), String> {
     if lines[at - 1] != format!("__doc__ = {expected}") {
         return Err(format!("docstring unit line {at} is {:?}", lines[at - 1]));
     }
-    parse_definitions(&step.unit, PY).map_err(|issues| format!("docstring unit does not parse: {issues:?}"))?;
+    parse_definitions(unit, PY).map_err(|issues| format!("docstring unit does not parse: {issues:?}"))?;
     Ok(())
 }
 
@@ -383,11 +384,11 @@ proptest! {
         sides.expectations(&old.items, &new.items, &mut Vec::new(), true, &mut expected);
         for e in &expected {
             if let Expect::Nothing = e.expect {
-                let stray = plan.steps.iter().find(|s| s.scope == e.scope && Some(&s.name) == e.name.as_ref()
-                    && s.old_line == e.old_line
+                let stray = plan.steps.iter().find(|s| s.scope == e.scope && e.name.as_deref() == Some(s.target.label())
+                    && s.lines.old.unwrap_or(0) == e.old_line
                     && matches!(s.action, StepAction::UpdateFunction { .. } | StepAction::ShiftLines)
                     // Re-evaluated because its signature reads a value the edit changed.
-                    && s.detail != hotswap_core::plan::SIGNATURE_READS_CHANGED_VALUE);
+                    && !matches!(s.reason, Reason::SignatureReadsChangedValue { .. }));
                 prop_assert!(stray.is_none(), "unchanged {:?} got {:?}", e.name, stray);
             } else {
                 let found = plan.steps.iter().find(|s| satisfies(e, s));
@@ -404,15 +405,15 @@ proptest! {
         let (old_source, new_source) = case.sources();
         let (old, new) = (parse(&old_source)?, parse(&new_source)?);
         for step in &plan(&old, &new_source, &new).steps {
-            if step.scope.is_empty() && step.name == "__doc__" {
+            if step.reason == Reason::ModuleDocstring {
                 check_docstring_unit(step, &new_source).map_err(|e| TestCaseError::fail(format!("{e}\nstep: {step:#?}")))?;
                 continue;
             }
-            if !step.unit.is_empty() {
-                check_unit(step, &step.unit, false, &new_source, &new)
+            if let Some(unit) = step.action.unit() {
+                check_unit(step, unit, false, &new_source, &new)
                     .map_err(|e| TestCaseError::fail(format!("{e}\nstep: {step:#?}")))?;
             }
-            if let Some(bare) = &step.bare_unit {
+            if let Some(bare) = step.action.bare_unit() {
                 check_unit(step, bare, true, &new_source, &new)
                     .map_err(|e| TestCaseError::fail(format!("bare: {e}\nstep: {step:#?}")))?;
             }

@@ -13,7 +13,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hotswap_core::plan::{PatchPlan, PatchStep, StepAction, SIGNATURE_READS_CHANGED_VALUE};
+use hotswap_core::plan::{PatchPlan, PatchStep, StepAction, Target};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyCode, PyDict, PyFunction, PyString, PyTuple, PyType};
@@ -365,26 +365,27 @@ fn execute<'py>(
             }
             Deferred::Execute { step, code, scope } => {
                 let planned = &patch.plan.steps[step];
-                let names: Vec<&str> = planned.name.split(", ").collect();
                 // A re-run statement re-defines the same functions; an added `def` is a new one
                 // even when its name is bound already (`def _` registered with singledispatch).
-                let same_statement = planned.statement;
-                let lambdas = if same_statement { bound_lambdas(&scope, &names) } else { Vec::new() };
+                let lambdas = match &planned.target {
+                    Target::Stmt { binds, .. } => bound_lambdas(&scope, binds),
+                    Target::Def { .. } => Vec::new(),
+                };
                 let result = run_in_scope(py, &code, &scope).and_then(|()| keep_lambdas(&scope, lambdas));
                 (step, result)
             }
             Deferred::Delete { step, scope, names } => (step, delete_names(&scope, &names)),
             Deferred::LateUpdate { step, function, code, bare, scope } => {
-                let name = patch.plan.steps[step].name.clone();
+                let name = patch.plan.steps[step].target.label();
                 let mut replaced = Vec::new();
-                let result = fresh_function(py, &bare, &scope, &name)
+                let result = fresh_function(py, &bare, &scope, name)
                     .and_then(|fresh| apply_swap(&Swap { function, code, attrs: Some(fresh) }, &mut replaced));
                 drop(replaced);
                 (step, result)
             }
         };
         let step = &patch.plan.steps[step_index];
-        let line = step.new_line.max(step.old_line);
+        let line = step.lines.shown();
         match result {
             Ok(()) => record_done(patch, step, &mut outcome.report),
             Err(err) => {
@@ -411,13 +412,12 @@ fn rebuild<'py>(
     init_changed: &mut HashSet<Vec<String>>,
 ) {
     let step = &patch.plan.steps[index];
-    let line = step.new_line.max(step.old_line);
+    let line = step.lines.shown();
     let qualified = format!("{}.{}", patch.name, step.dotted_name());
-    let mut path = step.scope.clone();
-    path.push(step.name.clone());
+    let path = step.path();
     let scratch = match code.bare {
-        None => scratch_definition(py, code.full, scope, &step.name),
-        Some(bare) => scratch_definition(py, bare, scope, &step.name).and_then(|undecorated| {
+        None => scratch_definition(py, code.full, scope, step.target.label()),
+        Some(bare) => scratch_definition(py, bare, scope, step.target.label()).and_then(|undecorated| {
             let StepAction::RefreshClass { decorators, .. } = &step.action else { return Ok(undecorated) };
             redecorate(py, patch, scope, undecorated, decorators, &mut outcome.report)
         }),
@@ -436,8 +436,8 @@ fn rebuild<'py>(
         }
         Ok(Rebuilt::Incompatible { replacement, reason }) => {
             let bound = match &scope.class {
-                Some(owner) => owner.setattr(step.name.as_str(), &replacement),
-                None => scope.module.setattr(step.name.as_str(), &replacement),
+                Some(owner) => owner.setattr(step.target.label(), &replacement),
+                None => scope.module.setattr(step.target.label(), &replacement),
             };
             match bound {
                 Ok(()) => {
@@ -527,7 +527,7 @@ fn scratch_definition<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Sc
 
 fn record_done(patch: &FilePatch<'_>, step: &PatchStep, report: &mut Report) {
     let qualified = format!("{}.{}", patch.name, step.dotted_name());
-    let line = step.new_line.max(step.old_line);
+    let line = step.lines.shown();
     if matches!(step.action, StepAction::ShiftLines | StepAction::MoveClass) {
         // Often thousands per batch (everything below an inserted line): keep these cheap.
         if log::log_enabled!(target: "hotswap", log::Level::Debug) {
@@ -542,11 +542,12 @@ fn record_done(patch: &FilePatch<'_>, step: &PatchStep, report: &mut Report) {
             log::info!(target: "hotswap", "deleted {qualified} ({place})");
             report.deleted.push(qualified);
         }
-        StepAction::Execute if step.old_line == 0 => {
+        StepAction::Execute { .. } if step.lines.old.is_none() => {
             log::info!(target: "hotswap", "added {qualified} ({place})");
             report.added.push(qualified);
         }
-        StepAction::Skip { reason } => {
+        StepAction::Skip => {
+            let reason = &step.reason;
             log::info!(target: "hotswap", "skipped {qualified} ({place}): {reason}");
             report.notes.push(format!("skipped {qualified} ({place}): {reason}"));
         }
@@ -585,8 +586,8 @@ fn prepare_module<'py>(
     let mut scopes: HashMap<Vec<String>, Scope<'py>> = HashMap::new();
 
     for (index, step) in patch.plan.steps.iter().enumerate() {
-        let at = |e: PyErr| (step.new_line.max(step.old_line), e);
-        if step.statement && rebuilds.contains_key(&step.scope) {
+        let at = |e: PyErr| (step.lines.shown(), e);
+        if step.target.is_statement() && rebuilds.contains_key(&step.scope) {
             continue; // applied by the rebuild of its class
         }
         // Thousands of steps share a few scopes (a line shift moves every function below it).
@@ -598,25 +599,24 @@ fn prepare_module<'py>(
                 scope
             }
         };
-        let changes_members = !matches!(step.action, StepAction::ShiftLines | StepAction::MoveClass | StepAction::Skip { .. });
+        let changes_members = !(step.action.is_move() || matches!(step.action, StepAction::Skip));
         if !step.scope.is_empty() && changes_members {
             prepared.touched.push(step.scope.clone());
-            if step.name == "__init__" {
+            if step.target.label() == "__init__" {
                 prepared.init_changed.insert(step.scope.clone());
             }
         }
         match &step.action {
-            StepAction::RefreshClass { keep, header, .. } => {
-                let mut path = step.scope.clone();
-                path.push(step.name.clone());
+            StepAction::RefreshClass { unit, bare_unit, keep, header, .. } => {
+                let path = step.path();
                 prepared.touched.push(path.clone());
-                let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
+                let unit = compile(py, unit, &patch.filename, flags).map_err(at)?;
                 // Decorators unchanged: only those that generate members run again.
-                let bare = match (&step.bare_unit, header) {
+                let bare = match (bare_unit, header) {
                     (Some(bare), false) => Some(compile(py, bare, &patch.filename, flags).map_err(at)?),
                     _ => None,
                 };
-                match (rebuilds.get(&path), named_class(&scope, &step.name)) {
+                match (rebuilds.get(&path), named_class(&scope, step.target.label())) {
                     (Some(covered), Ok(class)) => prepared.deferred.push(Deferred::Rebuild {
                         step: index,
                         code: unit,
@@ -631,15 +631,17 @@ fn prepare_module<'py>(
                     (None, Ok(_)) => {} // a plain class: its members' own steps are the update
                 }
             }
-            StepAction::UpdateFunction { rebind } => {
-                let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
-                let new_code = find_code(&unit, &step.scope, &step.name, step.new_line).map_err(at)?;
-                let bare = match &step.bare_unit {
+            StepAction::UpdateFunction { unit, bare_unit, rebind, after_statements } => {
+                let unit = compile(py, unit, &patch.filename, flags).map_err(at)?;
+                let new_line = step.lines.new.unwrap_or(0);
+                let new_code = find_code(&unit, &step.scope, step.target.label(), new_line).map_err(at)?;
+                let bare = match bare_unit {
                     Some(bare) => compile(py, bare, &patch.filename, flags).map_err(at)?,
                     None => unit.clone(),
                 };
-                let live = live_function(&scope, &step.name, step.old_line, &patch.filename).map_err(at)?;
-                let conforming = conformers(&scope, &step.name).map_err(at)?;
+                let old_line = step.lines.old.unwrap_or(0);
+                let live = live_function(&scope, step.target.label(), old_line, &patch.filename).map_err(at)?;
+                let conforming = conformers(&scope, step.target.label()).map_err(at)?;
                 if live.is_none() && !conforming.is_empty() && !rebind {
                     // An object that transforms code takes the new code itself (`__conform__`).
                     prepared.conforms.extend(conforming.into_iter().map(|c| (c, new_code.clone())));
@@ -647,41 +649,35 @@ fn prepare_module<'py>(
                     continue;
                 }
                 if let Some(live) = &live {
-                    prepared.caches.extend(caches_in_front(&scope, &step.name).map_err(at)?);
+                    prepared.caches.extend(caches_in_front(&scope, step.target.label()).map_err(at)?);
                     prepared.conforms.extend(conforming.into_iter().map(|c| (c, new_code.clone())));
                     let old_code = live.getattr(intern!(live.py(), "__code__")).map_err(at)?;
                     let qualified = format!("{}.{}", patch.name, step.dotted_name());
                     if let Some(message) = suspended_frames(py, &old_code, &qualified).map_err(at)? {
-                        report.rude(&patch.display_path, step.new_line, message);
+                        report.rude(&patch.display_path, step.lines.shown(), message);
                     }
                 }
-                let after_statements = step.detail == SIGNATURE_READS_CHANGED_VALUE;
-                let fresh = match fresh_function(py, &bare, &scope, &step.name).and_then(|f| {
-                    if after_statements {
-                        // Its defaults read values the statements before it set: evaluate them
-                        // after those statements ran.
-                        Err(pyo3::exceptions::PyNameError::new_err("evaluated after the statements"))
-                    } else {
-                        Ok(f)
-                    }
-                }) {
+                // The live function can take the new code later, in source order, once the
+                // statements before it ran: when its signature reads a value they change.
+                let can_wait = match &live {
+                    Some(live) => same_freevars(&live.getattr(intern!(live.py(), "__code__")).map_err(at)?, &new_code),
+                    None => false,
+                };
+                let fresh = if *after_statements && can_wait {
+                    Err(None)
+                } else {
+                    fresh_function(py, &bare, &scope, step.target.label()).map_err(Some)
+                };
+                let fresh = match fresh {
                     Ok(f) => Some(f),
-                    Err(e) => match &live {
-                        // A default may need a name this same edit binds earlier in the file.
-                        Some(live) if e.is_instance_of::<pyo3::exceptions::PyNameError>(py)
-                            && same_freevars(&live.getattr(intern!(live.py(), "__code__")).map_err(at)?, &new_code) =>
-                        {
-                            prepared.deferred.push(Deferred::LateUpdate {
-                                step: index,
-                                function: live.clone(),
-                                code: new_code,
-                                bare,
-                                scope,
-                            });
-                            continue;
-                        }
-                        _ => return Err(at(e)),
-                    },
+                    // A default may need a name this same edit binds earlier in the file.
+                    Err(e) if can_wait && e.as_ref().is_none_or(|e| e.is_instance_of::<pyo3::exceptions::PyNameError>(py)) => {
+                        let function = live.clone().expect("can_wait implies a live function");
+                        prepared.deferred.push(Deferred::LateUpdate { step: index, function, code: new_code, bare, scope });
+                        continue;
+                    }
+                    Err(Some(e)) => return Err(at(e)),
+                    Err(None) => unreachable!("only waiting functions skip the evaluation"),
                 };
                 match (live, fresh) {
                     (Some(live), Some(fresh)) if same_freevars(&live.getattr(intern!(live.py(), "__code__")).map_err(at)?, &new_code) => {
@@ -707,47 +703,48 @@ fn prepare_module<'py>(
                 }
             }
             StepAction::ShiftLines => {
-                let delta = step.new_line as i64 - step.old_line as i64;
-                if let Some(live) = live_function(&scope, &step.name, step.old_line, &patch.filename).map_err(at)? {
+                let delta = step.lines.delta();
+                let old_line = step.lines.old.unwrap_or(0);
+                if let Some(live) = live_function(&scope, step.target.label(), old_line, &patch.filename).map_err(at)? {
                     let old_code = live.getattr(intern!(live.py(), "__code__")).map_err(at)?;
                     let new_code = shift_lines(py, &old_code, delta).map_err(at)?;
                     code_pairs.push(CodeSwap { old: old_code, new: new_code, fresh: None, live });
                 }
                 prepared.done.push(index);
             }
-            StepAction::Execute
-                if step.statement && step.scope.is_empty() && is_block(step) && module_code_running(py, patch).map_err(at)? =>
+            StepAction::Execute { block: true, .. }
+                if step.target.is_statement() && step.scope.is_empty() && module_code_running(py, patch).map_err(at)? =>
             {
                 // The module's top-level code is still running (a script's main loop): re-running
                 // a loop or block of it would start a second copy beside the one running.
                 let note = format!(
                     "{}:{}: not re-run: the module's top-level code is still running this block \
                      (loops in functions, and `hotswap.live_loop`, take new bodies)",
-                    patch.display_path, step.new_line
+                    patch.display_path,
+                    step.lines.shown()
                 );
                 log::info!(target: "hotswap", "{note}");
                 report.notes.push(note);
             }
-            StepAction::Execute => {
-                let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
+            StepAction::Execute { unit, .. } => {
+                let unit = compile(py, unit, &patch.filename, flags).map_err(at)?;
                 prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope });
             }
-            StepAction::SetClassDoc => {
-                let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
-                let mut path = step.scope.clone();
-                path.push(step.name.clone());
+            StepAction::SetClassDoc { unit } => {
+                let unit = compile(py, unit, &patch.filename, flags).map_err(at)?;
+                let path = step.path();
                 let body = find_class_body(&unit, &path).map_err(at)?;
                 let ns = PyDict::new(py);
                 exec(py, &body, &module.getattr(intern!(module.py(), "__dict__")).map_err(at)?, &ns).map_err(at)?;
-                let class = named_class(&scope, &step.name).map_err(at)?;
+                let class = named_class(&scope, step.target.label()).map_err(at)?;
                 let doc = ns.get_item("__doc__").map_err(at)?.unwrap_or_else(|| py.None().into_bound(py));
                 prepared.class_attrs.push((class, "__doc__", doc));
                 prepared.done.push(index);
             }
             StepAction::MoveClass => {
-                let class = named_class(&scope, &step.name).map_err(at)?;
+                let class = named_class(&scope, step.target.label()).map_err(at)?;
                 if class.hasattr(intern!(class.py(), "__firstlineno__")).map_err(at)? {
-                    let line = step.new_line.into_pyobject(py).map_err(|e| at(e.into()))?.into_any();
+                    let line = step.lines.shown().into_pyobject(py).map_err(|e| at(e.into()))?.into_any();
                     prepared.class_attrs.push((class, "__firstlineno__", line));
                 }
                 prepared.done.push(index);
@@ -755,13 +752,14 @@ fn prepare_module<'py>(
             StepAction::Delete { names } => {
                 prepared.deferred.push(Deferred::Delete { step: index, scope, names: names.clone() });
             }
-            StepAction::ExecuteIfStale => {
-                let unit = compile(py, &step.unit, &patch.filename, flags).map_err(at)?;
+            StepAction::ExecuteIfStale { unit } => {
+                let unit = compile(py, unit, &patch.filename, flags).map_err(at)?;
                 stale_candidates.push((index, unit, scope));
             }
-            StepAction::Skip { .. } => prepared.done.push(index),
-            StepAction::NotInPlace { reason } => {
-                report.rude(&patch.display_path, step.new_line.max(step.old_line), format!("{}: {reason}", step.dotted_name()));
+            StepAction::Skip => prepared.done.push(index),
+            StepAction::NotInPlace => {
+                let message = format!("{}: {}", step.dotted_name(), step.reason);
+                report.rude(&patch.display_path, step.lines.shown(), message);
             }
         }
     }
@@ -809,8 +807,8 @@ fn prepare_module<'py>(
     for (index, unit, scope) in stale_candidates {
         let step = &patch.plan.steps[index];
         let mut holds_stale = false;
-        for name in step.name.split(", ") {
-            if let Some(value) = namespace_get(&scope, name).map_err(|e| (step.new_line, e))? {
+        for name in step.target.binds() {
+            if let Some(value) = namespace_get(&scope, name).map_err(|e| (step.lines.shown(), e))? {
                 for closure in stale.iter().filter(|c| contains(&value, c)) {
                     holds_stale = true;
                     rebuilt.insert(closure.as_ptr() as usize);
@@ -819,11 +817,11 @@ fn prepare_module<'py>(
         }
         if holds_stale {
             report.notes.push(format!(
-                "{}.{}: re-ran line {} to rebuild closures whose free variables changed ({})",
+                "{}.{}: line {} ran again to rebuild closures whose free variables changed ({})",
                 patch.name,
-                step.name,
-                step.new_line,
-                step.detail
+                step.target.label(),
+                step.lines.shown(),
+                step.reason
             ));
             prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope });
         }
@@ -877,14 +875,14 @@ fn plan_rebuilds(py: Python<'_>, patch: &FilePatch<'_>) -> Result<HashMap<Vec<St
     let mut rebuilds = HashMap::new();
     for step in steps {
         let StepAction::RefreshClass { header, .. } = &step.action else { continue };
-        let at = |e: PyErr| (step.new_line.max(step.old_line), e);
+        let at = |e: PyErr| (step.lines.shown(), e);
         let scope = resolve_scope(&patch.module, &step.scope).map_err(at)?;
-        let Ok(class) = named_class(&scope, &step.name) else { continue };
-        let mut path = step.scope.clone();
-        path.push(step.name.clone());
-        let covered: Vec<usize> = (0..steps.len()).filter(|&i| steps[i].statement && steps[i].scope == path).collect();
+        let Ok(class) = named_class(&scope, step.target.label()) else { continue };
+        let path = step.path();
+        let covered: Vec<usize> =
+            (0..steps.len()).filter(|&i| steps[i].target.is_statement() && steps[i].scope == path).collect();
         // A changed `__slots__` changes the instance layout: only a rebuild can tell if it fits.
-        let slots = covered.iter().any(|&i| steps[i].name.split(", ").any(|n| n == "__slots__"));
+        let slots = covered.iter().any(|&i| steps[i].target.binds().contains(&"__slots__"));
         if *header || slots || generated_kind(py, &class).map_err(at)?.is_some() {
             rebuilds.insert(path, covered);
         }
@@ -1108,12 +1106,6 @@ fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'p
     Ok(())
 }
 
-/// A loop or block statement (`for`, `while`, `with`, `try`, their `async` forms).
-fn is_block(step: &PatchStep) -> bool {
-    let first = step.unit.trim_start();
-    let first = first.strip_prefix("async ").unwrap_or(first);
-    ["for ", "while ", "while(", "with ", "with(", "try:", "try "].iter().any(|k| first.starts_with(k))
-}
 
 /// Some thread is still running the module's top-level code (a script whose main loop is at
 /// module level, or a module still being imported).
@@ -1135,7 +1127,7 @@ fn module_code_running(py: Python<'_>, patch: &FilePatch<'_>) -> PyResult<bool> 
 }
 
 /// Module-level names bound to a function without free variables, before a statement re-binds them.
-fn bound_lambdas<'py>(scope: &Scope<'py>, names: &[&str]) -> Vec<(String, Bound<'py, PyAny>)> {
+fn bound_lambdas<'py>(scope: &Scope<'py>, names: &[String]) -> Vec<(String, Bound<'py, PyAny>)> {
     names
         .iter()
         .filter_map(|name| {

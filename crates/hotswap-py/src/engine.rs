@@ -483,7 +483,7 @@ impl Engine {
             let FileResult::Applied(failed) = result else { continue };
             let mut tree = w.tree;
             for step in failed {
-                mark_dirty(&mut tree.items, &step.scope, step.new_line.max(step.old_line));
+                mark_dirty(&mut tree.items, &step.scope, step.lines.shown());
             }
             let previous = files.remove(&w.path).map(|old| old.text);
             files.insert(w.path, FileRecord { text: w.text, hash: w.hash, tree: Some(tree), previous });

@@ -15,16 +15,16 @@ fn summary(plan: &PatchPlan) -> Vec<(String, String)> {
         .iter()
         .map(|s| {
             let action = match &s.action {
-                StepAction::UpdateFunction { rebind: false } => "update".to_string(),
-                StepAction::UpdateFunction { rebind: true } => "update+rebind".to_string(),
-                StepAction::ShiftLines => format!("shift {}->{}", s.old_line, s.new_line),
-                StepAction::Execute => "execute".to_string(),
-                StepAction::SetClassDoc => "classdoc".to_string(),
-                StepAction::MoveClass => format!("moveclass {}->{}", s.old_line, s.new_line),
+                StepAction::UpdateFunction { rebind: false, .. } => "update".to_string(),
+                StepAction::UpdateFunction { rebind: true, .. } => "update+rebind".to_string(),
+                StepAction::ShiftLines => format!("shift {}->{}", s.lines.old.unwrap_or(0), s.lines.new.unwrap_or(0)),
+                StepAction::Execute { .. } => "execute".to_string(),
+                StepAction::SetClassDoc { .. } => "classdoc".to_string(),
+                StepAction::MoveClass => format!("moveclass {}->{}", s.lines.old.unwrap_or(0), s.lines.new.unwrap_or(0)),
                 StepAction::Delete { names } => format!("delete {}", names.join(",")),
-                StepAction::Skip { .. } => "skip".to_string(),
-                StepAction::NotInPlace { .. } => "rude".to_string(),
-                StepAction::ExecuteIfStale => "execute-if-stale".to_string(),
+                StepAction::Skip => "skip".to_string(),
+                StepAction::NotInPlace => "rude".to_string(),
+                StepAction::ExecuteIfStale { .. } => "execute-if-stale".to_string(),
                 StepAction::RefreshClass { header, keep, .. } => {
                     format!("refresh{} keep={}", if *header { "+header" } else { "" }, keep.join(","))
                 }
@@ -131,20 +131,20 @@ fn unit_keeps_lines_and_class_scope() {
     let new = "import os\n\nclass Outer:\n    class Inner:\n        @staticmethod\n        def m():\n            return 2\n";
     let p = plan(old, new);
     assert_eq!(p.steps.len(), 1);
-    let unit = &p.steps[0].unit;
+    let unit = &p.steps[0].action.unit().unwrap_or_default();
     let lines: Vec<&str> = unit.lines().collect();
     assert_eq!(lines[2], "class Outer:");
     assert_eq!(lines[3], "    class Inner:");
     assert_eq!(lines[4], "        @staticmethod");
     assert_eq!(lines[6], "            return 2");
-    assert_eq!(p.steps[0].old_line, 5);
+    assert_eq!(p.steps[0].lines.old.unwrap_or(0), 5);
 }
 
 #[test]
 fn class_docstring_unit_is_header_and_docstring() {
     let new = "class C(Base, metaclass=M):\n    \"\"\"New\n    doc.\"\"\"\n    x = 1\n";
     let p = plan("class C(Base, metaclass=M):\n    \"\"\"Old.\"\"\"\n    x = 1\n", new);
-    assert_eq!(p.steps[0].unit, "class C(Base, metaclass=M):\n    \"\"\"New\n    doc.\"\"\"\n");
+    assert_eq!(p.steps[0].action.unit().unwrap_or_default(), "class C(Base, metaclass=M):\n    \"\"\"New\n    doc.\"\"\"\n");
 }
 
 #[test]
@@ -152,8 +152,8 @@ fn bare_unit_blanks_decorators_only() {
     let old = "@a\n@b(\n  1)\ndef f(x=1):\n    return x\n";
     let new = "@a\n@b(\n  1)\ndef f(x=2):\n    return x\n";
     let p = plan(old, new);
-    assert_eq!(p.steps[0].unit, new);
-    assert_eq!(p.steps[0].bare_unit.as_deref(), Some("\n\n\ndef f(x=2):\n    return x\n"));
+    assert_eq!(p.steps[0].action.unit().unwrap_or_default(), new);
+    assert_eq!(p.steps[0].action.bare_unit(), Some("\n\n\ndef f(x=2):\n    return x\n"));
 }
 
 #[test]
@@ -163,7 +163,7 @@ fn class_docstring_with_non_ascii_text() {
     let new = "class C:\n    \"\"\"Café \\é au lait.\"\"\"\n    x = 1\n";
     let p = plan("class C:\n    \"\"\"Café.\"\"\"\n    x = 1\n", new);
     assert_eq!(summary(&p), s(&[("C", "classdoc")]));
-    assert_eq!(p.steps[0].unit, "class C:\n    \"\"\"Café \\é au lait.\"\"\"\n");
+    assert_eq!(p.steps[0].action.unit().unwrap_or_default(), "class C:\n    \"\"\"Café \\é au lait.\"\"\"\n");
 }
 
 #[test]
@@ -175,7 +175,7 @@ fn class_defined_twice_uses_the_class_of_the_change() {
     let new = "class X:\n    pass\nclass X:\n    class G:\n        def f(self):\n            return 1\n";
     let p = plan(old, new);
     assert_eq!(summary(&p), s(&[("X.G.f", "update")]));
-    assert_eq!(p.steps[0].unit, "\n\nclass X:\n    class G:\n        def f(self):\n            return 1\n");
+    assert_eq!(p.steps[0].action.unit().unwrap_or_default(), "\n\nclass X:\n    class G:\n        def f(self):\n            return 1\n");
 
     let old = "class C:\n    pass\nclass C:\n    a = 1\n    a = 2\n";
     let new = "class C:\n    pass\nclass C:\n    a = 1\n";
@@ -196,7 +196,7 @@ fn class_docstring_unit_skips_comments_and_strings_in_the_header() {
         let new = format!("{header}{new_doc}    x = 1\n");
         let p = plan(&format!("{header}{old_doc}    x = 1\n"), &new);
         assert_eq!(summary(&p), s(&[("C", "classdoc")]), "{new}");
-        assert_eq!(p.steps[0].unit, format!("{header}{new_doc}"));
+        assert_eq!(p.steps[0].action.unit().unwrap_or_default(), format!("{header}{new_doc}"));
     }
 }
 
@@ -206,8 +206,8 @@ fn class_docstring_removed_unit_is_the_whole_class() {
     // quote of the body used to end it, mid-statement here.
     let new = "class C:\n    x = f(\"a\", 1)\n";
     let p = plan("class C:\n    \"Doc.\"\n    x = f(\"a\", 1)\n", new);
-    let classdoc = p.steps.iter().find(|s| s.action == StepAction::SetClassDoc).expect("a classdoc step");
-    assert_eq!(classdoc.unit, new);
+    let classdoc = p.steps.iter().find(|s| matches!(s.action, StepAction::SetClassDoc { .. })).expect("a classdoc step");
+    assert_eq!(classdoc.action.unit().unwrap_or_default(), new);
 }
 
 #[test]
@@ -216,8 +216,8 @@ fn statements_using_changed_values_are_run_again_in_source_order() {
     let new = "LIMIT = 5\nDOUBLE = LIMIT * 2\nQUAD = DOUBLE * 2\nOTHER = 'LIMIT'\nobj.LIMIT = 3\nx = obj.LIMIT\n";
     let p = plan(old, new);
     assert_eq!(summary(&p), s(&[("LIMIT", "execute"), ("DOUBLE", "execute"), ("QUAD", "execute")]));
-    assert_eq!(p.steps[1].unit, "\nDOUBLE = LIMIT * 2\n");
-    assert_eq!(p.steps[2].detail, "uses DOUBLE, which changed");
+    assert_eq!(p.steps[1].action.unit().unwrap_or_default(), "\nDOUBLE = LIMIT * 2\n");
+    assert_eq!(p.steps[2].reason.to_string(), "it uses DOUBLE, which changed");
 }
 
 #[test]
@@ -240,10 +240,10 @@ fn module_docstring_change_sets_doc() {
     let source = "\n'''two\nlines'''\nx = 1\n";
     let new = parse_definitions(source, (3, 13)).unwrap();
     let step = module_docstring_step(source, &new, old.docstring_hash).expect("a step");
-    assert_eq!(step.unit, "\n__doc__ = '''two\nlines'''\n");
+    assert_eq!(step.action.unit().unwrap_or_default(), "\n__doc__ = '''two\nlines'''\n");
     assert!(module_docstring_step(source, &new, new.docstring_hash).is_none());
     let none = parse_definitions("x = 1\n", (3, 13)).unwrap();
-    assert_eq!(module_docstring_step("x = 1\n", &none, old.docstring_hash).unwrap().unit, "__doc__ = None\n");
+    assert_eq!(module_docstring_step("x = 1\n", &none, old.docstring_hash).unwrap().action.unit().unwrap_or_default(), "__doc__ = None\n");
 }
 
 #[test]
@@ -263,7 +263,7 @@ fn definitions_reading_a_changed_value_are_updated() {
         summary(&p),
         s(&[("LIMIT", "execute"), ("f", "update"), ("C", "refresh keep=OTHER"), ("C.SIZE", "execute")])
     );
-    assert_eq!(p.steps[3].unit, "\n\n\n\n\n\n\n\nclass C:\n    SIZE = LIMIT\n");
+    assert_eq!(p.steps[3].action.unit().unwrap_or_default(), "\n\n\n\n\n\n\n\nclass C:\n    SIZE = LIMIT\n");
 }
 
 #[test]
@@ -273,7 +273,7 @@ fn refresh_class_carries_its_decorators_and_a_bare_unit() {
     let p = plan(old, new);
     let StepAction::RefreshClass { decorators, .. } = &p.steps[0].action else { panic!("{p:?}") };
     assert_eq!(decorators, &vec!["register".to_string(), "dataclass(order=True,\neq=True)".to_string()]);
-    assert_eq!(p.steps[0].bare_unit.as_deref(), Some("\n\n\nclass P:\n    x: int = 2\n"));
+    assert_eq!(p.steps[0].action.bare_unit(), Some("\n\n\nclass P:\n    x: int = 2\n"));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hotswap_core::plan::{PatchPlan, StepAction};
+use hotswap_core::plan::{PatchPlan, Reason, StepAction};
 use hotswap_core::tree::{DefinitionTree, Item, StatementKind};
 
 /// Scope path (enclosing class names) → names bound in that scope.
@@ -161,7 +161,7 @@ impl Live {
         let spaces: Vec<Option<usize>> = plan.steps.iter().map(|s| self.resolve(&s.scope)).collect();
         for (step, space) in plan.steps.iter().zip(spaces) {
             let through_skipped = (1..=step.scope.len()).any(|n| skip.contains(&step.scope[..n]));
-            if through_skipped || matches!(step.action, StepAction::Skip { .. }) {
+            if through_skipped || matches!(step.action, StepAction::Skip) {
                 continue;
             }
             let Some(space) = space else {
@@ -169,14 +169,14 @@ impl Live {
             };
             match &step.action {
                 // The module docstring is `__doc__`, which this model does not track.
-                StepAction::Execute if step.scope.is_empty() && step.name == "__doc__" => {}
-                StepAction::Execute => {
-                    let item = find_item(&new.items, &step.scope, step.new_line)
+                StepAction::Execute { .. } if step.reason == Reason::ModuleDocstring => {}
+                StepAction::Execute { .. } => {
+                    let item = find_item(&new.items, &step.scope, step.lines.new.unwrap_or(0))
                         .ok_or_else(|| format!("no new item for {step:?}"))?;
                     self.run(space, item);
                 }
-                StepAction::UpdateFunction { rebind: true } => {
-                    self.spaces[space].insert(step.name.clone(), Value::Other);
+                StepAction::UpdateFunction { rebind: true, .. } => {
+                    self.spaces[space].insert(step.target.label().to_string(), Value::Other);
                 }
                 StepAction::Delete { names } => {
                     for name in names {
