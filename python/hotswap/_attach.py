@@ -13,9 +13,15 @@ import os
 import sys
 import tempfile
 import time
-from typing import List, Optional
+from typing import List
 
-USAGE = "usage: hotswap attach [-w PATH]... [--timeout SECONDS] [-v|-q] PID"
+from ._options import Option, UsageError, converter, fail, format_help, number, parse
+
+USAGE = """\
+usage: hotswap attach [-w PATH]... [--timeout SECONDS] [-v|-q] PID
+
+Makes a running Python 3.14+ program live, as if it had been started under hotswap.
+"""
 
 # Runs inside the target. Kept free of anything but the standard library until hotswap imports.
 _SCRIPT = """\
@@ -85,44 +91,57 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
+@converter("an existing directory")
+def _directory(text: str) -> str:
+    if not text or not os.path.isdir(text):
+        raise ValueError(text)
+    return os.path.abspath(text)
+
+
+_ATTACH = "attach"
+# fmt: off
+OPTIONS = (
+    Option(("-w", "--watch"), "roots", "watch this directory (repeatable; default: the "
+           "directory of the program's main script, or its working directory)", _ATTACH,
+           "PATH", _directory, action="append"),
+    Option(("--timeout",), "timeout", "how long to wait for the program to run the attach "
+           "script (default 10)", _ATTACH, "SECONDS", number("seconds", 0, inclusive=False)),
+    Option(("-v", "--verbose"), "verbosity", "the program says every step of each update",
+           _ATTACH, action="count", const=1),
+    Option(("-q", "--quiet"), "verbosity", "only errors, here and in the program", _ATTACH,
+           action="count", const=-1),
+    Option(("-h", "--help"), "help", "show this help and exit", _ATTACH, action="const",
+           ends_options=True),
+)
+# fmt: on
+
+
+def _pid(rest: List[str]) -> int:
+    """The one positional argument: the PID."""
+    if not rest:
+        raise UsageError("which process? give its PID")
+    if len(rest) > 1:
+        raise UsageError(f"unexpected argument {rest[1]!r} (one PID only)")
+    if not rest[0].isdigit():
+        raise UsageError(f"PID: expected a process id, a whole number; got {rest[0]!r}")
+    return int(rest[0])
+
+
 def attach_main(argv: List[str]) -> int:
-    roots: List[str] = []
-    timeout = 10.0
-    verbosity = 0
-    pid: Optional[int] = None
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg in ("-h", "--help"):
-            print(USAGE)
+    """``hotswap attach``; the exit status."""
+    try:
+        parsed = parse(OPTIONS, argv, intersperse=True)
+        if parsed.help:
+            sys.stdout.write(format_help(USAGE, OPTIONS))
             return 0
-        if arg in ("-w", "--watch", "--timeout") and i + 1 >= len(argv):
-            return _fail(f"{arg} needs a value\n{USAGE}", 2)
-        if arg in ("-w", "--watch"):
-            roots.append(os.path.abspath(argv[i + 1]))
-            i += 2
-        elif arg == "--timeout":
-            try:
-                timeout = float(argv[i + 1])
-            except ValueError:
-                return _fail(f"--timeout needs a number of seconds\n{USAGE}", 2)
-            i += 2
-        elif arg in ("-v", "--verbose"):
-            verbosity += 1
-            i += 1
-        elif arg in ("-q", "--quiet"):
-            verbosity -= 1
-            i += 1
-        elif pid is None and arg.isdigit():
-            pid = int(arg)
-            i += 1
-        else:
-            return _fail(f"unexpected argument {arg!r}\n{USAGE}", 2)
-    if pid is None:
-        return _fail(f"which process? give its PID\n{USAGE}", 2)
-    missing = [r for r in roots if not os.path.isdir(r)]
-    if missing:
-        return _fail(f"cannot watch {missing[0]!r}: no such directory", 2)
+        pid = _pid(parsed.rest)
+    except UsageError as exc:
+        return fail("hotswap attach", str(exc))
+    return _attach(pid, parsed.roots, parsed.timeout or 10.0, parsed.verbosity)
+
+
+def _attach(pid: int, roots: List[str], timeout: float, verbosity: int) -> int:
+    """Run the attach script in ``pid`` and wait for its status; the exit status."""
     if not hasattr(sys, "remote_exec"):
         return _fail(
             "needs Python 3.14 or newer (sys.remote_exec, PEP 768); this is Python "
