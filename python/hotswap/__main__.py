@@ -32,11 +32,11 @@ running program, keeping its state.
 """
 
 EPILOG = """\
-Other ways in:
-  pytest --reload-loop    a failing test waits for your fix and runs again (pytest plugin)
-  %load_ext hotswap       IPython / Jupyter: imported modules are live before each cell
-  hotswap.watch(), hotswap.reload_paths(), hotswap.patch()
-                          the Python API, from inside a program (see help(hotswap))
+other ways in:
+  pytest --reload-loop  a failing test waits for your fix, then runs again (pytest plugin)
+  %load_ext hotswap     IPython / Jupyter: the modules you import are live
+  import hotswap        the Python API: hotswap.watch(), hotswap.reload_paths(),
+                        hotswap.patch() (see help(hotswap) and the README)
 """
 
 
