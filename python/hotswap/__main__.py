@@ -151,10 +151,6 @@ def parse_args(argv: List[str]) -> Options:
     return Options(parse(OPTIONS, argv))
 
 
-def help_text() -> str:
-    return format_help(USAGE, OPTIONS, EPILOG)
-
-
 def _on_reload(opts: Options, cli_args: List[str], roots: List[str]):
     """The callback for each applied batch: restart on rude edits, run tests (or None)."""
     from ._policy import both, restart_on_rude
@@ -215,7 +211,7 @@ def _main(cli_args: List[str]) -> int:
         return attach_main(cli_args[1:])
     opts = parse_args(cli_args)
     if opts.help:
-        sys.stdout.write(help_text())
+        sys.stdout.write(format_help(USAGE, OPTIONS, EPILOG))
         return 0
     if opts.version:
         sys.stdout.write(f"hotswap {hotswap.__version__}\n")
