@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections import namedtuple
 
 # typing is only imported by type checkers: importing it costs every program ~2 ms.
 TYPE_CHECKING = False
@@ -23,42 +24,18 @@ class UsageError(Exception):
     """A bad command line: shown as one ``PROG: message`` line on stderr, exit status 2."""
 
 
-class Option:
-    """One command-line option: its names, what it accepts and where its value goes.
+Option = namedtuple(
+    "Option",
+    "names dest help group metavar convert action const ends_options",
+    defaults=(None, str, "store", True, False),
+)
+Option.__doc__ = """One command-line option: its names, what it accepts and where its value goes.
 
-    ``action`` is ``"store"`` (the converted value), ``"append"`` (to a list), ``"extend"``
-    (a list of values), ``"const"`` (``const``, takes no value) or ``"count"`` (adds ``const``).
-    ``ends_options``: after this option (and its value) the rest belongs to the program.
-    """
-
-    __slots__ = ("names", "dest", "metavar", "convert", "action", "const", "help", "group")
-    __slots__ += ("ends_options",)
-
-    def __init__(
-        self,
-        names: Sequence[str],
-        dest: str,
-        help: str,
-        group: str,
-        metavar: Optional[str] = None,
-        convert: Callable[[str], Any] = str,
-        action: str = "store",
-        const: Any = True,
-        ends_options: bool = False,
-    ) -> None:
-        self.names = tuple(names)
-        self.dest = dest
-        self.metavar = metavar
-        self.convert = convert
-        self.action = action
-        self.const = const
-        self.help = help
-        self.group = group
-        self.ends_options = ends_options
-
-    @property
-    def takes_value(self) -> bool:
-        return self.metavar is not None
+``metavar`` names its value (None: it takes none); ``convert`` turns the text into the value
+(see ``converter``). ``action`` is ``"store"`` (the value), ``"append"`` (to a list),
+``"extend"`` (a list of values), ``"const"`` (``const``, no value) or ``"count"`` (adds
+``const``). ``ends_options``: after this option (and its value) the rest belongs to the program.
+"""
 
 
 class Parsed:
@@ -128,7 +105,7 @@ def parse(table: Sequence[Option], argv: Sequence[str], intersperse: bool = Fals
             parsed.rest.append(arg)
             continue
         option, name, inline = _split(arg, by_name)
-        if not option.takes_value:
+        if option.metavar is None:
             if inline is not None:
                 raise UsageError(f"{name} takes no value; got {inline!r}")
             _store(parsed, option, option.const)
