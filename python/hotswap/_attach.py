@@ -86,9 +86,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _fail(message: str, code: int = 1) -> int:
+def _fail(message: str) -> int:
+    """Say why attaching failed; exit status 1 (2 is for a bad command line)."""
     sys.stderr.write(f"hotswap attach: {message}\n")
-    return code
+    return 1
 
 
 @converter("an existing directory")
@@ -140,23 +141,65 @@ def attach_main(argv: List[str]) -> int:
     return _attach(pid, parsed.roots, parsed.timeout or 10.0, parsed.verbosity)
 
 
-def _attach(pid: int, roots: List[str], timeout: float, verbosity: int) -> int:
-    """Run the attach script in ``pid`` and wait for its status; the exit status."""
+class _Failed(Exception):
+    """Attaching failed: the message says why and what to do (exit status 1)."""
+
+
+def _check_target(pid: int) -> None:
     if not hasattr(sys, "remote_exec"):
-        return _fail(
+        raise _Failed(
             "needs Python 3.14 or newer (sys.remote_exec, PEP 768); this is Python "
             f"{sys.version.split()[0]}. Run attach with the target's Python 3.14+ interpreter, "
             "or start the program under hotswap instead."
         )
     if not _alive(pid):
-        return _fail(f"no process with PID {pid}")
+        raise _Failed(f"no process with PID {pid}")
     if os.name == "posix":
         try:
             os.kill(pid, 0)
         except PermissionError:
-            return _fail(f"permission denied for PID {pid} (it belongs to another user)")
+            raise _Failed(f"permission denied for PID {pid} (it belongs to another user)") from None
         except OSError:
             pass
+
+
+def _remote_exec(pid: int, script: str) -> None:
+    try:
+        sys.remote_exec(pid, script)
+    except PermissionError as exc:
+        raise _Failed(
+            f"permission denied attaching to PID {pid}: {exc}. Attaching needs the rights "
+            "of a debugger: the same user, and ptrace allowed (on Linux see "
+            "/proc/sys/kernel/yama/ptrace_scope, or run as a user with CAP_SYS_PTRACE)."
+        ) from None
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise _Failed(
+            f"cannot attach to PID {pid}: {exc}. The target must run CPython 3.14+ of the "
+            "same version, with remote debugging enabled (not -X disable_remote_debug or "
+            "PYTHON_DISABLE_REMOTE_DEBUG)."
+        ) from None
+
+
+def _wait_for_status(pid: int, status: str, timeout: float) -> str:
+    """The status file's text, once the target has written it."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(status):
+        if time.monotonic() > deadline:
+            raise _Failed(
+                f"PID {pid} did not run the attach script within {timeout:g} s. It runs at "
+                "the next bytecode of the target's main thread: a main thread blocked in C "
+                "code (a long sleep, a lock, input()) runs it when it gets back to Python. "
+                "Nothing was changed."
+            )
+        if not _alive(pid):
+            raise _Failed(f"PID {pid} exited before it ran the attach script")
+        time.sleep(0.01)
+    with open(status) as f:
+        return f.read()
+
+
+def _run_attach_script(pid: int, roots: List[str], timeout: float, verbosity: int) -> str:
+    """Run the attach script in ``pid``; the status it wrote. Its files are removed after."""
     directory = tempfile.mkdtemp(prefix="hotswap-attach-")
     script = os.path.join(directory, "attach.py")
     status = os.path.join(directory, "status")
@@ -165,34 +208,8 @@ def _attach(pid: int, roots: List[str], timeout: float, verbosity: int) -> int:
         with open(script, "w") as f:
             f.write(_SCRIPT.format(status=status, roots=roots, verbosity=verbosity))
         os.chmod(script, 0o644)
-        try:
-            sys.remote_exec(pid, script)
-        except PermissionError as exc:
-            return _fail(
-                f"permission denied attaching to PID {pid}: {exc}. Attaching needs the rights "
-                "of a debugger: the same user, and ptrace allowed (on Linux see "
-                "/proc/sys/kernel/yama/ptrace_scope, or run as a user with CAP_SYS_PTRACE)."
-            )
-        except (OSError, RuntimeError, ValueError) as exc:
-            return _fail(
-                f"cannot attach to PID {pid}: {exc}. The target must run CPython 3.14+ of the "
-                "same version, with remote debugging enabled (not -X disable_remote_debug or "
-                "PYTHON_DISABLE_REMOTE_DEBUG)."
-            )
-        deadline = time.monotonic() + timeout
-        while not os.path.exists(status):
-            if time.monotonic() > deadline:
-                return _fail(
-                    f"PID {pid} did not run the attach script within {timeout:g} s. It runs at "
-                    "the next bytecode of the target's main thread: a main thread blocked in C "
-                    "code (a long sleep, a lock, input()) runs it when it gets back to Python. "
-                    "Nothing was changed."
-                )
-            if not _alive(pid):
-                return _fail(f"PID {pid} exited before it ran the attach script")
-            time.sleep(0.01)
-        with open(status) as f:
-            state, _, detail = f.read().partition("\n")
+        _remote_exec(pid, script)
+        return _wait_for_status(pid, status, timeout)
     finally:
         for path in (script, status, status + ".tmp"):
             try:
@@ -203,6 +220,15 @@ def _attach(pid: int, roots: List[str], timeout: float, verbosity: int) -> int:
             os.rmdir(directory)
         except OSError:
             pass
+
+
+def _attach(pid: int, roots: List[str], timeout: float, verbosity: int) -> int:
+    """Make ``pid`` live and say how it went; the exit status."""
+    try:
+        _check_target(pid)
+        state, _, detail = _run_attach_script(pid, roots, timeout, verbosity).partition("\n")
+    except _Failed as exc:
+        return _fail(str(exc))
     if state == "ok":
         if verbosity >= 0:
             print(f"hotswap: attached to PID {pid}: {detail}")
