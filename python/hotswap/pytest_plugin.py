@@ -249,15 +249,7 @@ def _rewrite_asserts(report, config: Optional[pytest.Config]) -> None:
         return
     from . import _core
 
-    modules = {}
-    for name in [*report.updated, *report.added]:
-        parts = name.split(".")
-        for i in range(len(parts) - 1, 0, -1):
-            module = sys.modules.get(".".join(parts[:i]))
-            if module is not None:
-                modules[module.__name__] = module
-                break
-    for module in modules.values():
+    for module in filter(None, map(sys.modules.get, report.modules)):
         path = getattr(module, "__file__", None)
         source = _core.recorded_source(path) if path and "@pytest_ar" in vars(module) else None
         if source is None:
