@@ -27,6 +27,16 @@ def test_script_runs_like_python(project):
     assert lines[2] == f"path0 {project.root.name}"
 
 
+def test_options_end_at_the_script_whose_arguments_pass_through(project):
+    project.write("script.py", "import sys\nprint(sys.argv)\n")
+    args = ["--debounce=5", "--sync", "main", "-w", ".", "-q", "script.py"]
+    result = run_cli([*args, "--debounce", "-5", "-h", "--", "x"], cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "['script.py', '--debounce', '-5', '-h', '--', 'x']\n"
+    result = run_cli(["--", "script.py", "--version"], cwd=project.root)
+    assert result.stdout == "['script.py', '--version']\n", result.stderr
+
+
 def test_uncaught_exception_printed_like_python(project):
     project.write(
         "crash.py",
