@@ -17,6 +17,7 @@ from ._run import load_function, show_user_exception, user_traceback
 
 
 def _module_of(name: str, candidates: Set[str]) -> bool:
+    """Whether module ``name`` is one of ``candidates`` or inside one of them (a package)."""
     parts = name.split(".")
     return any(".".join(parts[:i]) in candidates for i in range(len(parts), 0, -1))
 
