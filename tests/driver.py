@@ -45,6 +45,8 @@ def report_dict(report):
         "duration_ms": report.duration_ms,
         "bool": bool(report),
         "repr": repr(report),
+        "modules": list(report.modules),
+        "summary": report.summary(),
     }
 
 

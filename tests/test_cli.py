@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from conftest import run_cli
 
 
@@ -26,6 +27,16 @@ def test_script_runs_like_python(project):
     assert lines[2] == f"path0 {project.root.name}"
 
 
+def test_options_end_at_the_script_whose_arguments_pass_through(project):
+    project.write("script.py", "import sys\nprint(sys.argv)\n")
+    args = ["--debounce=5", "--sync", "main", "-w", ".", "-q", "script.py"]
+    result = run_cli([*args, "--debounce", "-5", "-h", "--", "x"], cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "['script.py', '--debounce', '-5', '-h', '--', 'x']\n"
+    result = run_cli(["--", "script.py", "--version"], cwd=project.root)
+    assert result.stdout == "['script.py', '--version']\n", result.stderr
+
+
 def test_uncaught_exception_printed_like_python(project):
     project.write(
         "crash.py",
@@ -45,6 +56,18 @@ def test_uncaught_exception_printed_like_python(project):
     tb = [line for line in ours.stderr.splitlines() if line.startswith("  File")]
     expected = [line for line in theirs.stderr.splitlines() if line.startswith("  File")]
     assert tb == expected
+
+
+def test_failing_import_in_a_script_shows_no_import_machinery(project):
+    """hotswap's import hook sits between importlib's frames: they are hidden as python does."""
+    project.write("helper.py", "def broken():\n    raise ValueError('bad config')\n\nbroken()\n")
+    project.write("script.py", "import helper\n")
+    ours = run_cli(["script.py"], cwd=project.root)
+    theirs = subprocess.run(
+        [sys.executable, "script.py"], cwd=project.root, capture_output=True, text=True
+    )
+    assert ours.returncode == theirs.returncode == 1
+    assert ours.stderr == theirs.stderr
 
 
 def test_module_mode_and_function_mode(project):
@@ -75,6 +98,144 @@ def test_version_and_help(project):
     assert result.returncode == 0 and "usage: hotswap" in result.stdout
     result = run_cli(["--bogus"], cwd=project.root)
     assert result.returncode == 2 and "unknown option --bogus" in result.stderr
+
+
+def test_help_is_grouped_and_points_at_the_other_ways_in(project):
+    result = run_cli(["--help"], cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    for heading in ("what to run:", "watching:", "the running program:", "output:"):
+        assert f"\n{heading}\n" in result.stdout
+    for pointer in ("pytest --reload-loop", "%load_ext hotswap", "hotswap.watch"):
+        assert pointer in result.stdout
+    assert "hotswap.reload_paths" in result.stdout and "hotswap.patch" in result.stdout
+    from hotswap.__main__ import OPTIONS
+
+    for option in OPTIONS:
+        assert all(name in result.stdout for name in option.names), option.names
+
+
+def test_every_option_is_in_the_readme():
+    """The README's options paragraph and the option table say the same."""
+    from pathlib import Path
+
+    from hotswap.__main__ import OPTIONS
+    from hotswap._attach import OPTIONS as ATTACH_OPTIONS
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for option in (*OPTIONS, *ATTACH_OPTIONS):
+        for name in option.names:
+            assert f"`{name}" in readme or f"/{name}`" in readme or f"/{name} " in readme, name
+
+
+BAD_COMMAND_LINES = [
+    (["--debounce", "-5"], "--debounce: expected milliseconds, a finite number >= 0; got '-5'"),
+    (["--debounce", "nan"], "--debounce: expected milliseconds, a finite number >= 0; got 'nan'"),
+    (["--debounce=inf"], "--debounce: expected milliseconds, a finite number >= 0; got 'inf'"),
+    (["--debounce", "abc"], "--debounce: expected milliseconds, a finite number >= 0; got 'abc'"),
+    (["--debounce"], "--debounce: missing value; expected milliseconds, a finite number >= 0"),
+    (["--sync", "later"], "--sync: expected immediate, main or manual; got 'later'"),
+    (["--on-rude=never"], "--on-rude: expected warn or restart; got 'never'"),
+    (["--bogus", "x.py"], "unknown option --bogus (see --help for the options)"),
+    (["--no-children=yes"], "--no-children takes no value; got 'yes'"),
+    (["-w", "nowhere", "x.py"], "-w: expected an existing directory or file; got 'nowhere'"),
+    (["--test", "tests -k 'a"], "--test: expected pytest arguments as one shell-quoted string"),
+    (["-m", "pkg:"], "-m: expected module or module:function; got 'pkg:'"),
+    (["--loop", "app"], "--loop: expected module:function; got 'app'"),
+    (["--loop"], "--loop: missing value; expected module:function"),
+    (["--loop", "nomod:f"], "--loop: no module named 'nomod'"),
+    (["--loop", "app:nofunc"], "--loop: module 'app' has no function 'nofunc'"),
+    (["--loop", "app:VALUE"], "--loop: app:VALUE is not a function (it is of type int)"),
+    (["-m", "nomod"], "-m: no module named 'nomod'"),
+    (["-m", "nomod:f"], "-m: no module named 'nomod'"),
+    (["-m", "pkg"], "-m: 'pkg' is a package without a __main__ module to run"),
+    (["-m", "app:nofunc"], "-m: module 'app' has no function 'nofunc'"),
+    (["--revert-on-fail", "app.py"], "--revert-on-fail needs --test"),
+    (["attach", "--timeout", "0", "1"], "--timeout: expected seconds, a finite number > 0"),
+    (["attach", "--timeout", "soon", "1"], "--timeout: expected seconds, a finite number > 0"),
+    (["attach", "-w", "nowhere", "1"], "-w: expected an existing directory; got 'nowhere'"),
+    (["attach", "--watch"], "--watch: missing value; expected an existing directory"),
+    (["attach", "--bogus", "1"], "unknown option --bogus"),
+    (["attach", "12ab"], "PID: expected a process id, a whole number; got '12ab'"),
+    (["attach", "1", "2"], "unexpected argument '2' (one PID only)"),
+]
+
+
+@pytest.mark.parametrize(
+    "args, message", BAD_COMMAND_LINES, ids=[" ".join(args) for args, _ in BAD_COMMAND_LINES]
+)
+def test_a_bad_command_line_is_one_line_and_status_2(project, args, message):
+    project.write("app.py", "VALUE = 1\ndef main():\n    print('ran')\n")
+    project.write("pkg/__init__.py", "")
+    result = run_cli(args, cwd=project.root)
+    assert result.returncode == 2, result
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    prog = "hotswap attach" if args[0] == "attach" else "hotswap"
+    assert lines[0].startswith(f"{prog}: ") and message in lines[0], (lines[0], message)
+
+
+@pytest.mark.parametrize("option", ["--loop", "-m"])
+def test_an_error_importing_the_users_module_shows_only_the_users_frames(project, option):
+    project.write(
+        "app.py",
+        """
+        import helper
+
+        def main():
+            return 0
+        """,
+    )
+    project.write("helper.py", "def broken():\n    raise ValueError('bad config')\n\nbroken()\n")
+    ours = run_cli([option, "app:main"], cwd=project.root)
+    theirs = subprocess.run(
+        [sys.executable, "-c", "import app"], cwd=project.root, capture_output=True, text=True
+    )
+    assert ours.returncode == 1, ours.stderr
+    assert ours.stderr.splitlines()[-1] == "ValueError: bad config"
+    frames = [line for line in ours.stderr.splitlines() if line.startswith("  File")]
+    expected = [line for line in theirs.stderr.splitlines() if line.startswith("  File")]
+    assert frames == expected[1:]  # python's first frame is the -c string
+    assert "hotswap" not in ours.stderr and "importlib" not in ours.stderr
+
+
+def test_dash_m_package_applies_the_first_save_of_its_main(project):
+    """`hotswap -m pkg` records pkg/__main__.py (the file that runs), not pkg/__init__.py."""
+    project.write("pkg/__init__.py", "")
+    project.write(
+        "pkg/__main__.py",
+        """
+        import sys, time
+
+        def message():
+            return "before"
+
+        for _ in range(3000):
+            print(message(), flush=True)
+            if message() == "after":
+                sys.exit(0)
+            time.sleep(0.02)
+        sys.exit(1)
+        """,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotswap", "-m", "pkg"],
+        cwd=project.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "before"
+        main = project.path("pkg/__main__.py")
+        main.write_text(main.read_text().replace('return "before"', 'return "after"'))
+        out, err = proc.communicate(timeout=90)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "after" in out
+    assert "imported before hotswap.install()" not in err
+    assert "updated __main__.message" in err
 
 
 def test_missing_script(project):

@@ -429,6 +429,32 @@ def test_package_module_names_in_reports(project):
     assert report["updated"] == ["pkg.mod.f"]
 
 
+def test_report_names_its_modules_and_sums_itself_up_in_one_line(project):
+    """``modules`` and ``summary()``: what the CLI, --loop, --test, pytest and IPython show."""
+    project.write("pkg/__init__.py", "")
+    project.write("pkg/mod.py", "class C:\n    def m(self):\n        return 1\n")
+    project.write("a.py", "".join(f"def f{i}():\n    return 1\n" for i in range(5)))
+    prog = project.start()
+    prog.exec("import pkg.mod, a")
+    project.write("pkg/mod.py", "class C:\n    def m(self):\n        return 2\n")
+    project.write("a.py", "".join(f"def f{i}():\n    return 2\n" for i in range(5)))
+    report = prog.reload("pkg/mod.py", "a.py")
+    assert sorted(report["modules"]) == ["a", "pkg.mod"]
+    assert report["summary"].startswith("updated ")
+    assert report["summary"].endswith(" and 3 more"), report["summary"]
+    project.write("a.py", "def f0(:\n")
+    report = prog.reload("a.py")
+    assert report["modules"] == []
+    first = report["errors"][0]
+    more = f" (and {len(report['errors']) - 1} more)" if len(report["errors"]) > 1 else ""
+    where = f"{first['path']}:{first['line']}" if first["line"] else first["path"]
+    assert report["summary"] == f"not applied: {where}: {first['message']}{more}", report
+    project.write("a.py", "def f0():\n    return 3\n\ndef g():\n    return 0\n")
+    report = prog.reload("a.py")
+    assert report["summary"].startswith("updated a.f0; added a.g; deleted "), report["summary"]
+    assert prog.reload("a.py")["summary"] == "nothing changed"
+
+
 def test_large_module_recorded_at_import_then_edited(project):
     """Large sources are parsed when recorded (off the program's thread); edits still apply
     against what runs, including one saved right after the import."""

@@ -48,7 +48,7 @@ def test_loop_calls_again_after_each_edit_and_shows_errors(tmp_path):
 
 def test_loop_needs_module_and_function(tmp_path):
     child = spawn(tmp_path, "--loop", "app")
-    child.expect("--loop needs module:function, not 'app'")
+    child.expect("--loop: expected module:function; got 'app'")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 2

@@ -88,4 +88,4 @@ def test_cli_sync_option(project):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["before poll 1", "after poll 2"]
     bad = run_cli(["--sync", "later", "game.py"], cwd=project.root)
-    assert bad.returncode == 2 and "--sync must be" in bad.stderr
+    assert bad.returncode == 2 and "--sync: expected immediate, main or manual" in bad.stderr

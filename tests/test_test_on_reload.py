@@ -96,14 +96,17 @@ def test_revert_on_fail_needs_test(tmp_path):
     assert child.exitstatus == 2
 
 
-def test_options_parse():
+def test_options_parse(tmp_path, monkeypatch):
     from hotswap.__main__ import parse_args
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src").mkdir()  # -w takes an existing directory
 
     argv = ["--test", "tests -k 'a or b'", "--test=more", "--revert-on-fail", "s.py", "x"]
     opts = parse_args(argv)
     assert opts.test_args == ["tests", "-k", "a or b", "more"]
     assert opts.revert_on_fail and opts.script == "s.py" and opts.args == ["x"]
-    assert not opts.sync_given
+    assert "sync" not in opts.given
     opts = parse_args(["-w", "src", "--sync", "immediate", "--loop", "m:f", "-v", "a"])
     assert (opts.loop, opts.args, opts.watch) == ("m:f", ["-v", "a"], ["src"])
-    assert opts.sync_given
+    assert "sync" in opts.given

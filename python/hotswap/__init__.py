@@ -173,7 +173,10 @@ def live_loop(iterable: Optional[Iterable] = None) -> Iterable:
         for request in hotswap.live_loop(requests()):
             handle(request)
 
-    See the README ("Processes, loops and attaching") for what a live body can contain.
+    Use it as the iterable of a ``for`` statement, inside a function or the
+    ``if __name__ == "__main__":`` block. A body that uses ``return``, ``yield``, ``await`` or
+    ``nonlocal``, or a loop with an ``else`` clause, is reported and not applied; see the
+    README ("Processes, loops and attaching").
     """
     import itertools
 

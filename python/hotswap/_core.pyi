@@ -22,6 +22,11 @@ class Report:
     notes: List[str]
     paths: List[str]
     duration_ms: float
+    @property
+    def modules(self) -> List[str]:
+        """Modules whose names this batch updated, added, deleted or re-created."""
+    def summary(self) -> str:
+        """One line saying what the batch did (the same format everywhere)."""
     def __bool__(self) -> bool: ...
 
 class Watcher:

@@ -7,14 +7,17 @@ uses), then calls it again. Ctrl-C stops.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import traceback
 from typing import List, Set
 
+from ._options import UsageError
+from ._run import load_function, show_user_exception, user_traceback
+
 
 def _module_of(name: str, candidates: Set[str]) -> bool:
+    """Whether module ``name`` is one of ``candidates`` or inside one of them (a package)."""
     parts = name.split(".")
     return any(".".join(parts[:i]) in candidates for i in range(len(parts), 0, -1))
 
@@ -26,16 +29,14 @@ def _rule(text: str) -> None:
     sys.stdout.flush()
 
 
-def _call(function, traceback_root: str) -> None:
+def _call(function) -> None:
     try:
         result = function()
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # shown, then the loop waits for a fix
-        tb = exc.__traceback__
-        while tb is not None and os.path.dirname(tb.tb_frame.f_code.co_filename) == traceback_root:
-            tb = tb.tb_next
         sys.stdout.flush()
+        tb = user_traceback(exc)
         traceback.print_exception(type(exc), exc, tb)
         sys.stderr.flush()
         return
@@ -44,43 +45,42 @@ def _call(function, traceback_root: str) -> None:
 
 
 def run_loop(target: str, args: List[str], watcher) -> int:
-    """Run ``module:function`` until Ctrl-C; the exit status of ``hotswap --loop``."""
-    name, _, attr = target.partition(":")
-    if not name or not attr:
-        sys.stderr.write(f"hotswap: --loop needs module:function, not {target!r}\n")
-        return 2
+    """Run ``module:function`` until Ctrl-C; the exit status of ``hotswap --loop``.
+
+    A module or function that cannot be found is a ``UsageError``; an exception raised while
+    the user's module is imported is shown as ``python`` shows it (status 1)."""
+    name = target.partition(":")[0]
     sys.argv[:] = [target, *args]
     sys.path[0] = os.getcwd()
     before = set(sys.modules)
-    here = os.path.dirname(os.path.abspath(__file__))
     try:
-        module = importlib.import_module(name)
-        function = getattr(module, attr)
+        module, function = load_function(target, "--loop")
     except KeyboardInterrupt:
         return 130
-    except BaseException:
-        traceback.print_exc()
+    except UsageError:
+        raise
+    except BaseException as exc:
+        show_user_exception(exc)
         return 1
-    if not callable(function):
-        sys.stderr.write(f"hotswap: {target} is not callable\n")
-        return 2
+    attr = target.partition(":")[2]
     runs = 0
     reason = "start"
     try:
         while True:
             runs += 1
             _rule(f"{target} (run {runs}, {reason})")
-            _call(getattr(module, attr, function), here)
+            _call(getattr(module, attr, function))
             used = {name} | (set(sys.modules) - before)
             _rule("waiting for an edit (Ctrl-C stops)")
-            while True:
-                report = watcher.wait_for_reload()
-                changed = [*report.updated, *report.added, *report.deleted]
-                relevant = [n for n in changed if _module_of(n, used)]
-                if relevant and not report.errors:
-                    reason = "updated " + ", ".join(relevant[:3])
-                    reason += f" and {len(relevant) - 3} more" if len(relevant) > 3 else ""
-                    break
+            reason = _next_relevant_change(watcher, used)
     except KeyboardInterrupt:
         sys.stdout.write("\n")
         return 0
+
+
+def _next_relevant_change(watcher, used: Set[str]) -> str:
+    """Wait for an applied edit to one of the ``used`` modules; why the function runs again."""
+    while True:
+        report = watcher.wait_for_reload()
+        if not report.errors and any(_module_of(n, used) for n in report.modules):
+            return report.summary()

@@ -421,17 +421,3 @@ def make_main_loops_live(tree: ast.Module) -> int:
 
     rewrite(tree.body, False)
     return count
-
-
-def live_loop(iterable: Optional[Iterable[Any]] = None) -> LiveLoop:
-    """Iterate over ``iterable`` (forever when omitted) in a loop whose body is live::
-
-        for item in hotswap.live_loop(queue_items()):
-            handle(item)        # edit this and save: the next iteration runs the new body
-
-    Use it as the iterable of a ``for`` statement, inside a function or the
-    ``if __name__ == "__main__":`` block. The new body runs with the loop's local variables
-    and writes them back when the loop ends. A body that uses ``return``, ``yield``, ``await``
-    or ``nonlocal``, or a loop with an ``else`` clause, is reported and not applied.
-    """
-    return LiveLoop(itertools.count() if iterable is None else iterable, sys._getframe(1))

@@ -19,7 +19,7 @@ import os
 import sys
 import threading
 import time
-from typing import Dict, Iterable, List, Set
+from typing import Dict, List, Set
 
 from . import _core, _log
 
@@ -97,17 +97,13 @@ class TestOnReload:
         self.roots = roots
         self.cwd = os.getcwd()
 
-    def _changed_modules(self, names: Iterable[str]) -> Dict[str, str]:
-        """Changed module name → its file, from the qualified names a report lists."""
+    def _changed_modules(self, report) -> Dict[str, str]:
+        """Module name → its file, for the modules the report touched that have a file."""
         modules = {}
-        for name in names:
-            parts = name.split(".")
-            for i in range(len(parts), 0, -1):
-                module = sys.modules.get(".".join(parts[:i]))
-                path = getattr(module, "__file__", None)
-                if module is not None and path:
-                    modules[module.__name__] = os.path.realpath(path)
-                    break
+        for name in report.modules:
+            path = getattr(sys.modules.get(name), "__file__", None)
+            if path:
+                modules[name] = os.path.realpath(path)
         return modules
 
     def _options(self) -> List[str]:
@@ -125,9 +121,9 @@ class TestOnReload:
             _interrupt_program()
 
     def _test(self, report) -> None:
-        if report.errors or not (report.updated or report.added or report.deleted):
+        if report.errors or not report:
             return
-        changed = self._changed_modules([*report.updated, *report.added, *report.deleted])
+        changed = self._changed_modules(report)
         if not changed:
             return
         files = set(changed.values())

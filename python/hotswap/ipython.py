@@ -55,10 +55,9 @@ class LiveCells:
             return
         self.history.append((time.time(), report))
         if report.errors:
-            for error in report.errors:
-                print(f"hotswap: not applied: {error}", file=sys.stderr)
-        if report and not self.quiet:
-            print(f"hotswap: {_summary(report)}")
+            print(f"hotswap: {report.summary()}", file=sys.stderr)
+        elif not self.quiet:
+            print(f"hotswap: {report.summary()}")
 
     def stop(self) -> None:
         for watcher in self.watchers:
@@ -79,23 +78,9 @@ class LiveCells:
             print("no edits applied yet")
         for when, report in self.history:
             stamp = time.strftime("%H:%M:%S", time.localtime(when))
-            print(f"{stamp}  {_summary(report)}")
-            for error in report.errors:
+            print(f"{stamp}  {report.summary()}")
+            for error in report.errors[1:]:  # the summary names the first
                 print(f"          not applied: {error}")
-
-
-def _summary(report) -> str:
-    parts = []
-    for label, names in (
-        ("updated", report.updated),
-        ("added", report.added),
-        ("deleted", report.deleted),
-    ):
-        if names:
-            parts.append(f"{label} {', '.join(names)}")
-    if report.errors:
-        parts.append(f"{len(report.errors)} error(s)")
-    return "; ".join(parts) or "nothing changed"
 
 
 def load_ipython_extension(shell) -> None:

@@ -109,7 +109,7 @@ class ReloadLoop:
     def _on_reload(self, report) -> None:
         if self.in_pdb:  # pdb is waiting for input: say what changed under its prompt
             _rewrite_asserts(report, self.config)
-            print(f"\n{_describe(report)}\n(Pdb) ", end="", flush=True)
+            print(f"\nhotswap: {report.summary()}\n(Pdb) ", end="", flush=True)
 
     def pytest_exception_interact(self, node, call, report) -> None:
         self.excinfo = call.excinfo
@@ -198,7 +198,9 @@ class ReloadLoop:
             except KeyboardInterrupt:
                 item.session.shouldstop = "hotswap: --reload-loop stopped by Ctrl-C"
                 return False
-            self._say(_describe(report), cyan=not report.errors, red=bool(report.errors))
+            self._say(
+                f"hotswap: {report.summary()}", cyan=not report.errors, red=bool(report.errors)
+            )
             _rewrite_asserts(report, self.config)
             if not report.errors:
                 return True
@@ -234,18 +236,6 @@ class ReloadLoop:
         return True
 
 
-def _describe(report) -> str:
-    if report.errors:
-        return "hotswap: not applied: " + "; ".join(str(e) for e in report.errors)
-    parts = []
-    for label, names in (("updated", report.updated), ("added", report.added)):
-        if names:
-            parts.append(f"{label} {', '.join(names)}")
-    if report.deleted:
-        parts.append(f"deleted {', '.join(report.deleted)}")
-    return "hotswap: " + ("; ".join(parts) or "applied")
-
-
 def _rewrite_asserts(report, config: Optional[pytest.Config]) -> None:
     """Give the test functions a save updated pytest's assertion messages back.
 
@@ -259,15 +249,7 @@ def _rewrite_asserts(report, config: Optional[pytest.Config]) -> None:
         return
     from . import _core
 
-    modules = {}
-    for name in [*report.updated, *report.added]:
-        parts = name.split(".")
-        for i in range(len(parts) - 1, 0, -1):
-            module = sys.modules.get(".".join(parts[:i]))
-            if module is not None:
-                modules[module.__name__] = module
-                break
-    for module in modules.values():
+    for module in filter(None, map(sys.modules.get, report.modules)):
         path = getattr(module, "__file__", None)
         source = _core.recorded_source(path) if path and "@pytest_ar" in vars(module) else None
         if source is None:

@@ -84,6 +84,80 @@ impl Report {
         }
         format!("<Report {} in {:.1} ms>", parts.join(" "), self.duration_ms)
     }
+
+    /// Names of the modules whose names this batch updated, added, deleted or re-created, in
+    /// first-seen order: for each qualified name, the longest prefix loaded in `sys.modules`.
+    #[getter]
+    fn modules(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let loaded = py.import("sys")?.getattr("modules")?;
+        let mut modules: Vec<String> = Vec::new();
+        for name in self.changed_names() {
+            let module = module_of(name, |prefix| loaded.contains(prefix).unwrap_or(false));
+            if !modules.contains(&module) {
+                modules.push(module);
+            }
+        }
+        Ok(modules)
+    }
+
+    /// One line saying what the batch did, the same wherever a report is shown (the command
+    /// line, `--loop`, `--test`, the pytest plugin, IPython): e.g.
+    /// `updated mod.f, mod.g; added mod.h; not applied: mod.py:3: invalid syntax`.
+    fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        for (label, names) in [
+            ("updated", &self.updated),
+            ("added", &self.added),
+            ("deleted", &self.deleted),
+            ("re-created", &self.recreated),
+        ] {
+            if !names.is_empty() {
+                parts.push(format!("{label} {}", first_few(names, SUMMARY_NAMES)));
+            }
+        }
+        for (label, entries) in [("not applied in place", &self.rude), ("not applied", &self.errors)] {
+            if let Some(first) = entries.first() {
+                let more = match entries.len() - 1 {
+                    0 => String::new(),
+                    n => format!(" (and {n} more)"),
+                };
+                parts.push(format!("{label}: {}{more}", first.__repr__()));
+            }
+        }
+        if parts.is_empty() {
+            return "nothing changed".into();
+        }
+        parts.join("; ")
+    }
+}
+
+/// How many names a summary lists of each kind before it says "and N more".
+const SUMMARY_NAMES: usize = 3;
+
+/// `a, b, c and 4 more`: the first `shown` items, then how many are left out.
+fn first_few(items: &[String], shown: usize) -> String {
+    let listed = items[..items.len().min(shown)].join(", ");
+    match items.len().saturating_sub(shown) {
+        0 => listed,
+        more => format!("{listed} and {more} more"),
+    }
+}
+
+/// The module a qualified name belongs to: its longest prefix `is_module` accepts, or, when
+/// none is (a module no longer loaded), the name without its last part.
+fn module_of(qualified: &str, is_module: impl Fn(&str) -> bool) -> String {
+    let mut end = qualified.len();
+    loop {
+        let prefix = &qualified[..end];
+        if is_module(prefix) {
+            return prefix.to_owned();
+        }
+        match prefix.rfind('.') {
+            Some(dot) => end = dot,
+            None => break,
+        }
+    }
+    qualified.rsplit_once('.').map_or(qualified, |(module, _)| module).to_owned()
 }
 
 /// `['a', 'b']`, as Python prints a list of simple strings.
@@ -93,6 +167,11 @@ fn py_list(items: &[String]) -> String {
 }
 
 impl Report {
+    /// The names a batch changed, as `changed` counts them.
+    fn changed_names(&self) -> impl Iterator<Item = &String> {
+        self.updated.iter().chain(&self.added).chain(&self.deleted).chain(&self.recreated)
+    }
+
     pub fn changed(&self) -> bool {
         !(self.updated.is_empty() && self.added.is_empty() && self.deleted.is_empty() && self.recreated.is_empty())
     }
