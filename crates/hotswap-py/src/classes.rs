@@ -15,6 +15,8 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyList, PyTuple, PyType};
 
+use crate::pyerr::describe_exception;
+
 /// Namespace keys that are never carried from the scratch class: they belong to the class
 /// object itself or to its layout.
 const NEVER_CARRIED: &[&str] = &["__dict__", "__weakref__", "__module__", "__qualname__", "_abc_impl", "__slots__"];
@@ -100,7 +102,7 @@ pub fn transplant<'py>(
     }
     if bases_changed {
         if let Err(err) = live.setattr("__bases__", &new_bases) {
-            let reason = crate::apply::describe_exception(py, &err);
+            let reason = describe_exception(py, &err);
             return incompatible(format!("its base classes changed and the live class cannot take them ({reason})"));
         }
     }

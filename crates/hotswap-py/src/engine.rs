@@ -19,7 +19,8 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use crate::apply::{apply_batch, describe_exception, FilePatch};
+use crate::apply::{apply_batch, FilePatch};
+use crate::pyerr::{describe_exception, lock};
 use crate::propagate::{batch_order, refresh_importers, snapshot, Importer};
 use crate::report::Report;
 
@@ -89,10 +90,6 @@ struct SourceQueue {
 
 /// The grammar the running interpreter accepts; set when the extension loads.
 pub static PYTHON_VERSION: OnceLock<(u8, u8)> = OnceLock::new();
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 impl Engine {
     /// Records the source a module was (or is about to be) loaded from, unless one is recorded.

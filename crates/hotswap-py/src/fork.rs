@@ -22,6 +22,7 @@ use hotswap_core::watch::content_hash;
 use pyo3::prelude::*;
 
 use crate::engine::{FileInput, ForkHold, ENGINE};
+use crate::pyerr::lock;
 use crate::sync::DeliveryHold;
 use crate::watcher::{live_watchers, start_core, Live};
 
@@ -89,7 +90,7 @@ fn after_fork_child(py: Python<'_>) {
 
 /// Replaces the parent's running watcher (if it was running) by one of this process.
 fn restart(py: Python<'_>, live: &Live) -> bool {
-    let mut inner = live.inner.lock().unwrap_or_else(|p| p.into_inner());
+    let mut inner = lock(&live.inner);
     let Some(inherited) = inner.take() else { return false };
     // Its threads (and the notify backend's) exist only in the parent.
     std::mem::forget(inherited);

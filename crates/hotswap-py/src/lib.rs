@@ -4,13 +4,17 @@
 
 mod apply;
 mod classes;
+mod code;
 mod engine;
 mod fork;
+mod hooks;
 mod inventory;
+mod live;
 mod liveloop;
 mod logbridge;
 mod propagate;
 mod patching;
+mod pyerr;
 mod report;
 mod sync;
 mod watcher;

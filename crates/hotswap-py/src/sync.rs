@@ -14,6 +14,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 
 use crate::engine::{FileInput, ENGINE};
+use crate::pyerr::lock;
 use crate::report::Report;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,10 +35,6 @@ impl SyncMode {
             ))),
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Reports not yet collected by `wait_for_reload`, oldest first. Bounded: a program that never

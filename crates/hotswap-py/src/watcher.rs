@@ -10,6 +10,7 @@ use pyo3::exceptions::{PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::engine::FileInput;
+use crate::pyerr::lock;
 use crate::report::Report;
 use crate::sync::{Delivery, SyncMode};
 
@@ -33,7 +34,7 @@ static LIVE: Mutex<Vec<Weak<Live>>> = Mutex::new(Vec::new());
 
 /// The watchers not yet dropped (running or stopped).
 pub fn live_watchers() -> Vec<Arc<Live>> {
-    let mut live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+    let mut live = lock(&LIVE);
     live.retain(|w| w.strong_count() > 0);
     live.iter().filter_map(Weak::upgrade).collect()
 }
@@ -73,7 +74,7 @@ impl Watcher {
         let roots: Vec<String> = inner.roots().iter().map(|r| r.display().to_string()).collect();
         let live = Arc::new(Live { inner: Mutex::new(Some(inner)), config, delivery: Arc::clone(&delivery) });
         {
-            let mut registry = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+            let mut registry = lock(&LIVE);
             registry.retain(|w| w.strong_count() > 0);
             registry.push(Arc::downgrade(&live));
         }
