@@ -22,11 +22,11 @@ mod watcher;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use hotswap_core::watch::content_hash;
+use hotswap_core::watch::{content_hash, FileEvent};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::engine::{FileInput, ENGINE, PYTHON_VERSION};
+use crate::engine::{ENGINE, PYTHON_VERSION};
 use crate::report::{Report, ReportError};
 
 /// Records `content` as the source `path` runs (the CLI's script, `hotswap.patch`, children).
@@ -85,7 +85,7 @@ fn record_loaded(py: Python<'_>, roots: Vec<String>) -> PyResult<usize> {
 /// Reads `paths` now and applies them as one batch, as the watcher would.
 #[pyfunction]
 fn reload_paths(py: Python<'_>, paths: Vec<String>) -> Report {
-    let inputs: Vec<FileInput> = paths.iter().map(|p| read_input(Path::new(p))).collect();
+    let inputs: Vec<FileEvent> = paths.iter().map(|p| read_input(Path::new(p))).collect();
     py.detach(|| {
         // A bug in the engine must not take the caller down: it becomes an error in the report.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ENGINE.reload(inputs))).unwrap_or_else(|panic| {
@@ -104,13 +104,13 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "a panic without a message".into())
 }
 
-fn read_input(path: &Path) -> FileInput {
+fn read_input(path: &Path) -> FileEvent {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let path = std::fs::canonicalize(&absolute).unwrap_or(absolute);
     match std::fs::read(&path) {
-        Ok(content) => FileInput::Changed { hash: content_hash(&content), content, path },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileInput::Removed { path },
-        Err(e) => FileInput::Unreadable { reason: e.to_string(), path },
+        Ok(content) => FileEvent::Changed { hash: content_hash(&content), content, path },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileEvent::Removed { path },
+        Err(e) => FileEvent::Unreadable { reason: e.to_string(), path },
     }
 }
 

@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
+use hotswap_core::watch::FileEvent;
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-use crate::engine::{FileInput, ENGINE};
+use crate::engine::ENGINE;
 use crate::pyerr::lock;
 use crate::report::Report;
 
@@ -51,7 +52,7 @@ const QUEUE_LIMIT: usize = 256;
 /// reports waiting for a reader, and the user's callback.
 pub struct Delivery {
     mode: SyncMode,
-    waiting: Mutex<Vec<FileInput>>,
+    waiting: Mutex<Vec<FileEvent>>,
     /// A pending call is queued on the main thread and has not run yet.
     scheduled: AtomicBool,
     reports: ReportQueue,
@@ -79,7 +80,7 @@ impl Delivery {
     }
 
     /// Called on the watcher thread (without the GIL) with each settled batch.
-    pub fn accept(self: &Arc<Self>, inputs: Vec<FileInput>) {
+    pub fn accept(self: &Arc<Self>, inputs: Vec<FileEvent>) {
         match self.mode {
             SyncMode::Immediate => self.deliver(ENGINE.reload(inputs)),
             SyncMode::Manual => merge_into(&mut lock(&self.waiting), inputs),
@@ -141,7 +142,7 @@ impl Delivery {
 }
 
 /// Adds `inputs` to the waiting ones; a path seen again replaces its older state.
-fn merge_into(waiting: &mut Vec<FileInput>, inputs: Vec<FileInput>) {
+fn merge_into(waiting: &mut Vec<FileEvent>, inputs: Vec<FileEvent>) {
     for input in inputs {
         waiting.retain(|w| w.path() != input.path());
         waiting.push(input);
@@ -191,7 +192,7 @@ extern "C" fn run_on_main(arg: *mut c_void) -> c_int {
 
 /// A delivery's locks, held by the thread calling `fork()` across the fork (see `fork.rs`).
 pub struct DeliveryHold {
-    waiting: Option<MutexGuard<'static, Vec<FileInput>>>,
+    waiting: Option<MutexGuard<'static, Vec<FileEvent>>>,
     reports: Option<MutexGuard<'static, VecDeque<Report>>>,
     /// Owns what the guards borrow; dropped after them.
     _delivery: Arc<Delivery>,

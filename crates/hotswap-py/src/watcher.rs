@@ -5,11 +5,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use hotswap_core::watch::{self, Batch, FileEvent, WatchConfig};
+use hotswap_core::watch::{self, Batch, WatchConfig};
 use pyo3::exceptions::{PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::engine::FileInput;
 use crate::pyerr::lock;
 use crate::report::Report;
 use crate::sync::{Delivery, SyncMode};
@@ -42,7 +41,7 @@ pub fn live_watchers() -> Vec<Arc<Live>> {
 /// Starts the core watcher whose batches go to `delivery`.
 pub fn start_core(config: WatchConfig, delivery: &Arc<Delivery>) -> Result<watch::Watcher, watch::WatchError> {
     let sink_delivery = Arc::clone(delivery);
-    let sink = move |batch: Batch| sink_delivery.accept(batch.events.into_iter().map(to_input).collect());
+    let sink = move |batch: Batch| sink_delivery.accept(batch.events);
     watch::Watcher::start(config, sink)
 }
 
@@ -133,13 +132,5 @@ impl Drop for Watcher {
         if let Some(mut inner) = taken {
             let _ = std::thread::Builder::new().name("hotswap-stop".into()).spawn(move || inner.stop());
         }
-    }
-}
-
-fn to_input(event: FileEvent) -> FileInput {
-    match event {
-        FileEvent::Changed { path, content, hash } => FileInput::Changed { path, content, hash },
-        FileEvent::Removed { path } => FileInput::Removed { path },
-        FileEvent::Unreadable { path, reason } => FileInput::Unreadable { path, reason },
     }
 }

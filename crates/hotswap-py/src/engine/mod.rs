@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, LazyLock, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
+use hotswap_core::watch::FileEvent;
 use pyo3::intern;
 use pyo3::prelude::*;
 
@@ -31,21 +32,6 @@ use plan::{FileResult, FileWork, Planned};
 use records::FileRecord;
 pub use records::source_generation;
 use source_queue::SourceQueue;
-
-/// New state of one file, as the watcher or `reload_paths` saw it.
-pub enum FileInput {
-    Changed { path: PathBuf, content: Vec<u8>, hash: u64 },
-    Removed { path: PathBuf },
-    Unreadable { path: PathBuf, reason: String },
-}
-
-impl FileInput {
-    pub fn path(&self) -> &Path {
-        match self {
-            FileInput::Changed { path, .. } | FileInput::Removed { path } | FileInput::Unreadable { path, .. } => path,
-        }
-    }
-}
 
 /// The process's one engine ([`ENGINE`]); its methods are spread over the rooms by job.
 pub struct Engine {
@@ -74,7 +60,7 @@ pub static PYTHON_VERSION: OnceLock<(u8, u8)> = OnceLock::new();
 
 impl Engine {
     /// Applies a batch. Must be called without holding the GIL.
-    pub fn reload(&self, inputs: Vec<FileInput>) -> Report {
+    pub fn reload(&self, inputs: Vec<FileEvent>) -> Report {
         let _turn = self.gate.enter();
         let started = Instant::now();
         self.flush_queued();
@@ -84,7 +70,7 @@ impl Engine {
         for input in inputs {
             report.paths.push(display_path(input.path()));
             match input {
-                FileInput::Changed { path, content, hash } => match self.plan_file(&path, &content, hash) {
+                FileEvent::Changed { path, content, hash } => match self.plan_file(&path, &content, hash) {
                     Planned::Nothing => {}
                     Planned::Unrecorded => unrecorded.push((path, content)),
                     Planned::Error { line, message } => report.error(&display_path(&path), line, message),
@@ -95,7 +81,7 @@ impl Engine {
                     }
                     Planned::Patch(w) => work.push(*w),
                 },
-                FileInput::Removed { path } => {
+                FileEvent::Removed { path } => {
                     if self.has_record(&path) {
                         let note = format!(
                             "{} was deleted; its module keeps running the code it has",
@@ -106,10 +92,10 @@ impl Engine {
                     }
                 }
                 // Only files the program runs matter; anything else is noise.
-                FileInput::Unreadable { path, reason } if self.has_record(&path) => {
+                FileEvent::Unreadable { path, reason } if self.has_record(&path) => {
                     report.error(&display_path(&path), 0, format!("cannot read: {reason}"));
                 }
-                FileInput::Unreadable { path, reason } => {
+                FileEvent::Unreadable { path, reason } => {
                     log::debug!(target: "hotswap", "{}: cannot read ({reason}); not imported", display_path(&path));
                 }
             }
