@@ -142,7 +142,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logbridge::install();
     m.add_class::<Report>()?;
     m.add_class::<ReportError>()?;
-    m.add_class::<watcher::Watcher>()?;
+    m.add_class::<watcher::ReloadWatcher>()?;
     m.add_function(wrap_pyfunction!(record_source, m)?)?;
     m.add_function(wrap_pyfunction!(queue_source, m)?)?;
     m.add_function(wrap_pyfunction!(logbridge::set_log_threshold, m)?)?;

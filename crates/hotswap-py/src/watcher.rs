@@ -14,8 +14,9 @@ use crate::report::Report;
 use crate::sync::{Delivery, SyncMode};
 
 /// Watches directories in a background thread and applies every settled batch of edits.
-#[pyclass(module = "hotswap._core")]
-pub struct Watcher {
+/// Python sees it as `hotswap._core.Watcher`, which `hotswap.Watcher` wraps.
+#[pyclass(name = "Watcher", module = "hotswap._core")]
+pub struct ReloadWatcher {
     live: Arc<Live>,
     roots: Vec<String>,
     delivery: Arc<Delivery>,
@@ -23,7 +24,7 @@ pub struct Watcher {
 
 /// What a forked child needs to watch again as its parent did (see `fork.rs`).
 pub struct Live {
-    pub inner: Mutex<Option<watch::Watcher>>,
+    pub inner: Mutex<Option<watch::FileWatcher>>,
     pub config: WatchConfig,
     pub delivery: Arc<Delivery>,
 }
@@ -39,14 +40,14 @@ pub fn live_watchers() -> Vec<Arc<Live>> {
 }
 
 /// Starts the core watcher whose batches go to `delivery`.
-pub fn start_core(config: WatchConfig, delivery: &Arc<Delivery>) -> Result<watch::Watcher, watch::WatchError> {
+pub fn start_core(config: WatchConfig, delivery: &Arc<Delivery>) -> Result<watch::FileWatcher, watch::WatchError> {
     let sink_delivery = Arc::clone(delivery);
     let sink = move |batch: Batch| sink_delivery.accept(batch.events);
-    watch::Watcher::start(config, sink)
+    watch::FileWatcher::start(config, sink)
 }
 
 #[pymethods]
-impl Watcher {
+impl ReloadWatcher {
     #[new]
     #[pyo3(signature = (roots, debounce_ms=None, on_reload=None, sync="immediate"))]
     fn new(
@@ -77,7 +78,7 @@ impl Watcher {
             registry.retain(|w| w.strong_count() > 0);
             registry.push(Arc::downgrade(&live));
         }
-        Ok(Watcher { live, roots, delivery })
+        Ok(ReloadWatcher { live, roots, delivery })
     }
 
     /// The directories watched (absolute, overlaps merged).
@@ -124,7 +125,7 @@ impl Watcher {
     }
 }
 
-impl Drop for Watcher {
+impl Drop for ReloadWatcher {
     /// A watcher dropped without `stop()` is stopped on another thread: the caller may hold the
     /// GIL, and the watcher thread may be waiting for it to finish a reload.
     fn drop(&mut self) {
