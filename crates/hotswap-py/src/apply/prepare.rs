@@ -96,6 +96,7 @@ fn at(step: &PatchStep) -> impl Fn(PyErr) -> PrepareError {
 }
 
 impl<'py> Preparer<'_, 'py> {
+    /// Works out step `index` of the plan; an error rejects the whole file.
     fn step(&mut self, index: usize, step: &PatchStep) -> Result<(), PrepareError> {
         let at = at(step);
         if step.statement && self.rebuilds.contains_key(&step.scope) {
@@ -112,7 +113,7 @@ impl<'py> Preparer<'_, 'py> {
         match &step.action {
             StepAction::RefreshClass { keep, header, .. } => self.refresh_class(index, step, scope, keep, *header),
             StepAction::UpdateFunction { rebind } => self.update_function(index, step, scope, *rebind),
-            StepAction::ShiftLines => self.shift_lines(index, step, &scope),
+            StepAction::ShiftLines => self.move_function(index, step, &scope),
             StepAction::Execute
                 if step.statement && step.scope.is_empty() && is_block(step) && module_code_running(self.py, &self.patch.filename).map_err(&at)? =>
             {
@@ -156,6 +157,7 @@ impl<'py> Preparer<'_, 'py> {
         Ok(scope)
     }
 
+    /// Compiles a unit as its file was compiled (same filename and `__future__` flags).
     fn compile(&self, source: &str) -> PyResult<Bound<'py, PyAny>> {
         compile(self.py, source, &self.patch.filename, self.flags)
     }
@@ -238,6 +240,7 @@ impl<'py> Preparer<'_, 'py> {
         Ok(())
     }
 
+    /// Compiles a changed function's units and finds its new code in them.
     fn compile_function(&self, step: &PatchStep) -> PyResult<CompiledFunction<'py>> {
         let unit = self.compile(&step.unit)?;
         let code = find_code(&unit, &step.scope, &step.name, step.new_line)?;
@@ -293,7 +296,7 @@ impl<'py> Preparer<'_, 'py> {
     }
 
     /// Only the function's line moved: its code is the old code at the new line.
-    fn shift_lines(&mut self, index: usize, step: &PatchStep, scope: &Scope<'py>) -> Result<(), PrepareError> {
+    fn move_function(&mut self, index: usize, step: &PatchStep, scope: &Scope<'py>) -> Result<(), PrepareError> {
         let at = at(step);
         let delta = step.new_line as i64 - step.old_line as i64;
         if let Some(live) = live_function(scope, &step.name, step.old_line, &self.patch.filename).map_err(&at)? {
