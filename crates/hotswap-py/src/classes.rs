@@ -15,6 +15,8 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyList, PyTuple, PyType};
 
+use crate::pyerr::describe_exception;
+
 /// Namespace keys that are never carried from the scratch class: they belong to the class
 /// object itself or to its layout.
 const NEVER_CARRIED: &[&str] = &["__dict__", "__weakref__", "__module__", "__qualname__", "_abc_impl", "__slots__"];
@@ -61,57 +63,84 @@ pub fn transplant<'py>(
     if new.is(live) {
         return Ok(Rebuilt::InPlace { fields_changed: false, notes: Vec::new() });
     }
+    if let Some(reason) = take_layout(py, live, new)? {
+        return incompatible(reason);
+    }
+    let mut notes = Vec::new();
+    let fields_before = dataclass_fields(live)?;
+    carry_members(py, live, new, keep, &mut notes)?;
+    let fields_changed = fields_before != dataclass_fields(live)?;
+    Ok(Rebuilt::InPlace { fields_changed, notes })
+}
+
+/// `dict[key]` when `dict` (a class `__dict__`) has `key`.
+fn dict_entry<'py>(dict: &Bound<'py, PyAny>, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if dict.contains(key)? {
+        Ok(Some(dict.get_item(key)?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Why the instances of `live` cannot take the layout of `new`, if they cannot; new base
+/// classes that keep the layout are set on `live` here.
+fn take_layout<'py>(py: Python<'py>, live: &Bound<'py, PyType>, new: &Bound<'py, PyType>) -> PyResult<Option<String>> {
     if !new.get_type().is(live.get_type()) {
-        return incompatible(format!(
+        return Ok(Some(format!(
             "its metaclass changed ({} to {})",
             live.get_type().name()?,
             new.get_type().name()?
-        ));
+        )));
     }
     let live_dict = live.getattr(intern!(live.py(), "__dict__"))?;
     let new_dict = new.getattr(intern!(new.py(), "__dict__"))?;
-    let entry = |dict: &Bound<'py, PyAny>, key: &str| -> PyResult<Option<Bound<'py, PyAny>>> {
-        if dict.contains(key)? {
-            Ok(Some(dict.get_item(key)?))
-        } else {
-            Ok(None)
-        }
-    };
     let same = |key: &str| -> PyResult<bool> {
-        Ok(match (entry(&live_dict, key)?, entry(&new_dict, key)?) {
+        Ok(match (dict_entry(&live_dict, key)?, dict_entry(&new_dict, key)?) {
             (None, None) => true,
             (Some(a), Some(b)) => a.eq(b)?,
             _ => false,
         })
     };
     if !same("__slots__")? {
-        return incompatible("its `__slots__` changed, which changes the layout of its instances".into());
+        return Ok(Some("its `__slots__` changed, which changes the layout of its instances".into()));
     }
     if !same("_fields")? {
-        return incompatible("its NamedTuple fields changed, which changes its instances' layout".into());
+        return Ok(Some("its NamedTuple fields changed, which changes its instances' layout".into()));
     }
     let new_bases = new.getattr(intern!(new.py(), "__bases__"))?;
     let bases_changed = live.getattr(intern!(live.py(), "__bases__"))?.ne(&new_bases)?;
     if bases_changed && live.getattr(intern!(live.py(), "__basicsize__"))?.ne(new.getattr(intern!(new.py(), "__basicsize__"))?)? {
-        return incompatible("its base classes changed the layout of its instances".into());
+        return Ok(Some("its base classes changed the layout of its instances".into()));
     }
     if live.getattr(intern!(live.py(), "__basicsize__"))?.ne(new.getattr(intern!(new.py(), "__basicsize__"))?)? {
-        return incompatible("the layout of its instances changed".into());
+        return Ok(Some("the layout of its instances changed".into()));
     }
     if bases_changed {
         if let Err(err) = live.setattr("__bases__", &new_bases) {
-            let reason = crate::apply::describe_exception(py, &err);
-            return incompatible(format!("its base classes changed and the live class cannot take them ({reason})"));
+            let reason = describe_exception(py, &err);
+            return Ok(Some(format!("its base classes changed and the live class cannot take them ({reason})")));
         }
     }
+    Ok(None)
+}
 
-    let mut notes = Vec::new();
-    let fields_before = dataclass_fields(live)?;
+/// Sets the members of `new` on `live` (objects of `new` remapped to the live objects that
+/// stand for them) and removes the generated members `new` no longer has; `keep` names the
+/// members whose live values stay.
+fn carry_members<'py>(
+    py: Python<'py>,
+    live: &Bound<'py, PyType>,
+    new: &Bound<'py, PyType>,
+    keep: &[String],
+    notes: &mut Vec<String>,
+) -> PyResult<()> {
+    let live_dict = live.getattr(intern!(live.py(), "__dict__"))?;
+    let new_dict = new.getattr(intern!(new.py(), "__dict__"))?;
     // New objects → the live objects that stand for them.
     let mut same_as: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)> = Vec::new();
-    let members = enum_members(live, new, &mut same_as, &mut notes)?;
+    let members = enum_members(live, new, &mut same_as, notes)?;
     for key in keep.iter().filter(|k| !members.contains(k.as_str())) {
-        if let (Some(live_value), Some(new_value)) = (entry(&live_dict, key)?, entry(&new_dict, key)?) {
+        if let (Some(live_value), Some(new_value)) = (dict_entry(&live_dict, key)?, dict_entry(&new_dict, key)?) {
             same_as.push((new_value, live_value));
         }
     }
@@ -129,7 +158,7 @@ pub fn transplant<'py>(
         }
         let value = remap(py, &value, new, live, &same_as)?;
         redirect_cells(&value, new, live, 0)?;
-        if entry(&live_dict, &key)?.is_some_and(|current| current.is(&value)) {
+        if dict_entry(&live_dict, &key)?.is_some_and(|current| current.is(&value)) {
             continue;
         }
         type_setattr.call1((live, key.as_str(), &value))?;
@@ -148,8 +177,7 @@ pub fn transplant<'py>(
             type_delattr.call1((live, key.as_str()))?;
         }
     }
-    let fields_changed = fields_before != dataclass_fields(live)?;
-    Ok(Rebuilt::InPlace { fields_changed, notes })
+    Ok(())
 }
 
 /// Enum members: each member of the new class that the live class has too is matched with the

@@ -18,10 +18,11 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use hotswap_core::watch::content_hash;
+use hotswap_core::watch::{content_hash, FileEvent};
 use pyo3::prelude::*;
 
-use crate::engine::{FileInput, ForkHold, ENGINE};
+use crate::engine::{ForkHold, ENGINE};
+use crate::pyerr::lock;
 use crate::sync::DeliveryHold;
 use crate::watcher::{live_watchers, start_core, Live};
 
@@ -89,7 +90,7 @@ fn after_fork_child(py: Python<'_>) {
 
 /// Replaces the parent's running watcher (if it was running) by one of this process.
 fn restart(py: Python<'_>, live: &Live) -> bool {
-    let mut inner = live.inner.lock().unwrap_or_else(|p| p.into_inner());
+    let mut inner = lock(&live.inner);
     let Some(inherited) = inner.take() else { return false };
     // Its threads (and the notify backend's) exist only in the parent.
     std::mem::forget(inherited);
@@ -108,14 +109,14 @@ fn restart(py: Python<'_>, live: &Live) -> bool {
 }
 
 /// Recorded files whose content on disk differs from what this process runs.
-fn stale_files() -> Vec<FileInput> {
+fn stale_files() -> Vec<FileEvent> {
     ENGINE
         .recorded_hashes()
         .into_iter()
         .filter_map(|(path, hash)| match std::fs::read(&path) {
             Ok(content) => {
                 let new_hash = content_hash(&content);
-                (new_hash != hash).then_some(FileInput::Changed { path, content, hash: new_hash })
+                (new_hash != hash).then_some(FileEvent::Changed { path, content, hash: new_hash })
             }
             Err(_) => None,
         })

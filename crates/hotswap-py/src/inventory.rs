@@ -99,6 +99,8 @@ mod watched {
     use pyo3::ffi;
     use pyo3::prelude::*;
 
+    use crate::pyerr::lock;
+
     /// Code object address → addresses of the live functions running it. An address is in the
     /// index only while its function is alive: the destroy event removes it before the memory
     /// is freed. Only touched with the GIL held, and never while Python code can run.
@@ -123,7 +125,7 @@ mod watched {
     }
 
     fn with_index<R>(f: impl FnOnce(&mut Index) -> R) -> Option<R> {
-        let mut guard = INDEX.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = lock(&INDEX);
         guard.as_mut().map(f)
     }
 
@@ -184,7 +186,7 @@ mod watched {
     }
 
     pub fn enable(_py: Python<'_>) -> PyResult<()> {
-        let mut guard = INDEX.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = lock(&INDEX);
         if guard.is_some() {
             return Ok(());
         }

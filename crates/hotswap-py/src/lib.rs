@@ -4,14 +4,18 @@
 
 mod apply;
 mod classes;
+mod code;
 mod engine;
 mod fork;
+mod hooks;
 mod inventory;
+mod live;
 mod liveloop;
 mod logbridge;
-mod propagate;
 mod panics;
 mod patching;
+mod propagate;
+mod pyerr;
 mod report;
 mod sync;
 mod watcher;
@@ -19,11 +23,11 @@ mod watcher;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use hotswap_core::watch::content_hash;
+use hotswap_core::watch::{content_hash, FileEvent};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::engine::{FileInput, ENGINE, PYTHON_VERSION};
+use crate::engine::{ENGINE, PYTHON_VERSION};
 use crate::report::{Report, ReportError};
 
 /// Records `content` as the source `path` runs (the CLI's script, `hotswap.patch`, children).
@@ -82,17 +86,17 @@ fn record_loaded(py: Python<'_>, roots: Vec<String>) -> PyResult<usize> {
 /// Reads `paths` now and applies them as one batch, as the watcher would.
 #[pyfunction]
 fn reload_paths(py: Python<'_>, paths: Vec<String>) -> Report {
-    let inputs: Vec<FileInput> = paths.iter().map(|p| read_input(Path::new(p))).collect();
+    let inputs: Vec<FileEvent> = paths.iter().map(|p| read_input(Path::new(p))).collect();
     py.detach(|| panics::reload(inputs))
 }
 
-fn read_input(path: &Path) -> FileInput {
+fn read_input(path: &Path) -> FileEvent {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let path = std::fs::canonicalize(&absolute).unwrap_or(absolute);
     match std::fs::read(&path) {
-        Ok(content) => FileInput::Changed { hash: content_hash(&content), content, path },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileInput::Removed { path },
-        Err(e) => FileInput::Unreadable { reason: e.to_string(), path },
+        Ok(content) => FileEvent::Changed { hash: content_hash(&content), content, path },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileEvent::Removed { path },
+        Err(e) => FileEvent::Unreadable { reason: e.to_string(), path },
     }
 }
 
@@ -124,7 +128,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logbridge::install();
     m.add_class::<Report>()?;
     m.add_class::<ReportError>()?;
-    m.add_class::<watcher::Watcher>()?;
+    m.add_class::<watcher::ReloadWatcher>()?;
     m.add_function(wrap_pyfunction!(record_source, m)?)?;
     m.add_function(wrap_pyfunction!(queue_source, m)?)?;
     m.add_function(wrap_pyfunction!(logbridge::set_log_threshold, m)?)?;

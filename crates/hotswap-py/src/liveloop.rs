@@ -2,13 +2,11 @@
 //! counter of applied sources at each iteration (one atomic load), the hash of its own file
 //! when the counter moved, and the text only when its file changed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use pyo3::prelude::*;
 use pyo3::types::PyIterator;
 use pyo3::{PyTraverseError, PyVisit};
 
-use crate::engine::ENGINE;
+use crate::engine::{self, ENGINE};
 
 /// The hash of the source `filename` (a code object's `co_filename`) runs now, or `None` when
 /// hotswap has no record of it.
@@ -23,17 +21,10 @@ fn running_source(filename: &str) -> Option<(u64, String)> {
     ENGINE.canonical_path(filename).and_then(|path| ENGINE.recorded_source(&path))
 }
 
-/// Bumped each time the engine records a newly applied source.
-static GENERATION: AtomicU64 = AtomicU64::new(0);
-
-pub fn source_changed() {
-    GENERATION.fetch_add(1, Ordering::SeqCst);
-}
-
 /// How many times an applied source was recorded: unchanged means no loop body changed.
 #[pyfunction]
 fn source_generation() -> u64 {
-    GENERATION.load(Ordering::SeqCst)
+    engine::source_generation()
 }
 
 /// The iteration of a live loop (`hotswap._liveloop.LiveLoop` extends it). While the loop runs
@@ -57,7 +48,7 @@ impl LiveIter {
     fn new(items: &Bound<'_, PyAny>, _rest: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<Self> {
         Ok(LiveIter {
             items: Some(items.try_iter()?.unbind()),
-            generation: GENERATION.load(Ordering::SeqCst),
+            generation: engine::source_generation(),
             fast: true,
         })
     }
@@ -87,7 +78,7 @@ impl LiveIter {
             (true, Some(items)) => match items.bind(py).clone().next() {
                 None => Ok(None),
                 Some(Err(err)) => Err(err),
-                Some(Ok(item)) if GENERATION.load(Ordering::SeqCst) == generation => return Ok(Some(item)),
+                Some(Ok(item)) if engine::source_generation() == generation => return Ok(Some(item)),
                 Some(Ok(item)) => slf.call_method1("_next", (item,)).map(Some),
             },
             _ => slf.call_method0("_next").map(Some),

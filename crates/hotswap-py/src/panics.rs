@@ -8,7 +8,9 @@ use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Once, OnceLock};
 
-use crate::engine::{FileInput, ENGINE};
+use hotswap_core::watch::FileEvent;
+
+use crate::engine::ENGINE;
 use crate::report::Report;
 
 thread_local! {
@@ -19,7 +21,7 @@ thread_local! {
 }
 
 /// Applies a batch through the engine; a panic inside becomes an error in the report.
-pub fn reload(inputs: Vec<FileInput>) -> Report {
+pub fn reload(inputs: Vec<FileEvent>) -> Report {
     guarded(|| {
         if failpoint_set() {
             panic!("HOTSWAP_FAILPOINT=reload-panic is set");

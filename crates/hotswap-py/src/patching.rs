@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use hotswap_core::parse::parse_definitions;
 use hotswap_core::tree::{DefKind, Item};
-use hotswap_core::watch::content_hash;
+use hotswap_core::watch::{content_hash, FileEvent};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::engine::{FileInput, ENGINE, PYTHON_VERSION};
+use crate::engine::{ENGINE, PYTHON_VERSION};
 use crate::report::Report;
 
 fn canonical(path: &str) -> PathBuf {
@@ -21,7 +21,7 @@ fn canonical(path: &str) -> PathBuf {
 #[pyfunction]
 pub fn reload_source(py: Python<'_>, path: &str, text: &str) -> Report {
     let content = text.as_bytes().to_vec();
-    let input = FileInput::Changed { hash: content_hash(&content), content, path: canonical(path) };
+    let input = FileEvent::Changed { hash: content_hash(&content), content, path: canonical(path) };
     py.detach(|| crate::panics::reload(vec![input]))
 }
 

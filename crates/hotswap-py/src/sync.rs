@@ -6,15 +6,16 @@
 use std::collections::VecDeque;
 use std::os::raw::{c_int, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use hotswap_core::watch::FileEvent;
 use parking_lot::{ArcMutexGuard, Condvar, RawMutex};
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-use crate::engine::FileInput;
+use crate::pyerr::lock;
 use crate::report::Report;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,10 +38,6 @@ impl SyncMode {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// A lock whose guard can be owned (not borrowed), so a fork can hold it across two hooks.
 type SharedLock<T> = Arc<parking_lot::Mutex<T>>;
 
@@ -58,7 +55,7 @@ const QUEUE_LIMIT: usize = 256;
 /// reports waiting for a reader, and the user's callback.
 pub struct Delivery {
     mode: SyncMode,
-    waiting: SharedLock<Vec<FileInput>>,
+    waiting: SharedLock<Vec<FileEvent>>,
     /// A pending call is queued on the main thread and has not run yet.
     scheduled: AtomicBool,
     reports: ReportQueue,
@@ -86,7 +83,7 @@ impl Delivery {
     }
 
     /// Called on the watcher thread (without the GIL) with each settled batch.
-    pub fn accept(self: &Arc<Self>, inputs: Vec<FileInput>) {
+    pub fn accept(self: &Arc<Self>, inputs: Vec<FileEvent>) {
         match self.mode {
             SyncMode::Immediate => self.deliver(crate::panics::reload(inputs)),
             SyncMode::Manual => merge_into(&mut self.waiting.lock(), inputs),
@@ -148,7 +145,7 @@ impl Delivery {
 }
 
 /// Adds `inputs` to the waiting ones; a path seen again replaces its older state.
-fn merge_into(waiting: &mut Vec<FileInput>, inputs: Vec<FileInput>) {
+fn merge_into(waiting: &mut Vec<FileEvent>, inputs: Vec<FileEvent>) {
     for input in inputs {
         waiting.retain(|w| w.path() != input.path());
         waiting.push(input);
@@ -204,7 +201,7 @@ extern "C" fn run_on_main(arg: *mut c_void) -> c_int {
 /// A delivery's locks, held by the thread calling `fork()` across the fork (see `fork.rs`).
 /// The guards own their locks, so nothing here borrows the delivery.
 pub struct DeliveryHold {
-    _waiting: ArcMutexGuard<RawMutex, Vec<FileInput>>,
+    _waiting: ArcMutexGuard<RawMutex, Vec<FileEvent>>,
     _reports: ArcMutexGuard<RawMutex, VecDeque<Report>>,
 }
 

@@ -5,17 +5,18 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use hotswap_core::watch::{self, Batch, FileEvent, WatchConfig};
+use hotswap_core::watch::{self, Batch, WatchConfig};
 use pyo3::exceptions::{PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::engine::FileInput;
+use crate::pyerr::lock;
 use crate::report::Report;
 use crate::sync::{Delivery, SyncMode};
 
 /// Watches directories in a background thread and applies every settled batch of edits.
-#[pyclass(module = "hotswap._core")]
-pub struct Watcher {
+/// Python sees it as `hotswap._core.Watcher`, which `hotswap.Watcher` wraps.
+#[pyclass(name = "Watcher", module = "hotswap._core")]
+pub struct ReloadWatcher {
     live: Arc<Live>,
     roots: Vec<String>,
     delivery: Arc<Delivery>,
@@ -23,7 +24,7 @@ pub struct Watcher {
 
 /// What a forked child needs to watch again as its parent did (see `fork.rs`).
 pub struct Live {
-    pub inner: Mutex<Option<watch::Watcher>>,
+    pub inner: Mutex<Option<watch::FileWatcher>>,
     pub config: WatchConfig,
     pub delivery: Arc<Delivery>,
 }
@@ -33,20 +34,20 @@ static LIVE: Mutex<Vec<Weak<Live>>> = Mutex::new(Vec::new());
 
 /// The watchers not yet dropped (running or stopped).
 pub fn live_watchers() -> Vec<Arc<Live>> {
-    let mut live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+    let mut live = lock(&LIVE);
     live.retain(|w| w.strong_count() > 0);
     live.iter().filter_map(Weak::upgrade).collect()
 }
 
 /// Starts the core watcher whose batches go to `delivery`.
-pub fn start_core(config: WatchConfig, delivery: &Arc<Delivery>) -> Result<watch::Watcher, watch::WatchError> {
+pub fn start_core(config: WatchConfig, delivery: &Arc<Delivery>) -> Result<watch::FileWatcher, watch::WatchError> {
     let sink_delivery = Arc::clone(delivery);
-    let sink = move |batch: Batch| sink_delivery.accept(batch.events.into_iter().map(to_input).collect());
-    watch::Watcher::start(config, sink)
+    let sink = move |batch: Batch| sink_delivery.accept(batch.events);
+    watch::FileWatcher::start(config, sink)
 }
 
 #[pymethods]
-impl Watcher {
+impl ReloadWatcher {
     #[new]
     #[pyo3(signature = (roots, debounce_ms=None, on_reload=None, sync="immediate"))]
     fn new(
@@ -73,11 +74,11 @@ impl Watcher {
         let roots: Vec<String> = inner.roots().iter().map(|r| r.display().to_string()).collect();
         let live = Arc::new(Live { inner: Mutex::new(Some(inner)), config, delivery: Arc::clone(&delivery) });
         {
-            let mut registry = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+            let mut registry = lock(&LIVE);
             registry.retain(|w| w.strong_count() > 0);
             registry.push(Arc::downgrade(&live));
         }
-        Ok(Watcher { live, roots, delivery })
+        Ok(ReloadWatcher { live, roots, delivery })
     }
 
     /// The directories watched (absolute, overlaps merged).
@@ -124,7 +125,7 @@ impl Watcher {
     }
 }
 
-impl Drop for Watcher {
+impl Drop for ReloadWatcher {
     /// A watcher dropped without `stop()` is stopped on another thread: the caller may hold the
     /// GIL, and the watcher thread may be waiting for it to finish a reload.
     fn drop(&mut self) {
@@ -132,13 +133,5 @@ impl Drop for Watcher {
         if let Some(mut inner) = taken {
             let _ = std::thread::Builder::new().name("hotswap-stop".into()).spawn(move || inner.stop());
         }
-    }
-}
-
-fn to_input(event: FileEvent) -> FileInput {
-    match event {
-        FileEvent::Changed { path, content, hash } => FileInput::Changed { path, content, hash },
-        FileEvent::Removed { path } => FileInput::Removed { path },
-        FileEvent::Unreadable { path, reason } => FileInput::Unreadable { path, reason },
     }
 }

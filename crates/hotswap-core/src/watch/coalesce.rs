@@ -130,11 +130,6 @@ impl Coalescer {
             });
     }
 
-    /// The program runs this content for `path`: identical content is not worth an event.
-    pub fn set_known(&mut self, path: PathBuf, hash: u64) {
-        self.known.insert(path, Known::Hash(hash));
-    }
-
     /// Known or pending paths strictly inside `dir`, for when a directory disappears: its files
     /// get no events of their own when it is renamed away.
     pub fn paths_under(&self, dir: &Path) -> Vec<PathBuf> {
@@ -281,6 +276,16 @@ mod tests {
         (Coalescer::new(timings), timings)
     }
 
+    /// Makes `c` know `file` with `content`, as reporting an earlier save does; returns the
+    /// instant it was reported.
+    fn reported(c: &mut Coalescer, t: Timings, file: &Path, content: &[u8]) -> Instant {
+        fs::write(file, content).expect("write");
+        let t0 = Instant::now();
+        c.note(file.to_path_buf(), Trigger::Written, t0);
+        assert_eq!(c.flush(t0 + t.debounce).len(), 1);
+        t0 + t.debounce
+    }
+
     #[test]
     fn coalescer_waits_longer_for_unclosed_writes() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -312,10 +317,9 @@ mod tests {
     fn coalescer_grace_for_empty_content() {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("a.py");
-        fs::write(&file, b"").expect("truncate");
         let (mut c, t) = coalescer();
-        c.set_known(file.clone(), content_hash(b"full"));
-        let t0 = Instant::now();
+        let t0 = reported(&mut c, t, &file, b"full");
+        fs::write(&file, b"").expect("truncate");
         c.note(file.clone(), Trigger::Written, t0);
         let due = t0 + t.debounce;
         assert!(c.flush(due).is_empty(), "empty content is held");
@@ -411,8 +415,8 @@ mod tests {
             dir.path().join("e.py"),
         );
         let (mut c, t) = coalescer();
-        c.set_known(known.clone(), 1);
-        let t0 = Instant::now();
+        let t0 = reported(&mut c, t, &known, b"k");
+        fs::remove_file(&known).expect("remove");
         c.note(known.clone(), Trigger::Gone, t0);
         c.note(temp.clone(), Trigger::Created, t0);
         c.note(temp.clone(), Trigger::Gone, t0);
@@ -436,8 +440,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("m.py");
         let (mut c, t) = coalescer();
-        c.set_known(file.clone(), content_hash(b"old"));
-        let t0 = Instant::now();
+        let t0 = reported(&mut c, t, &file, b"old");
+        fs::remove_file(&file).expect("remove");
         c.note(file.clone(), Trigger::Gone, t0);
         assert!(c.flush(t0 + t.debounce).is_empty(), "held");
         fs::write(&file, b"new").expect("write");

@@ -8,7 +8,7 @@
 //! until it reappears.
 
 mod coalesce;
-mod engine;
+mod event_loop;
 #[cfg(test)]
 mod tests;
 
@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use engine::Msg;
+use event_loop::Msg;
 
 /// What to watch and how long to let a burst of events settle.
 #[derive(Clone, Debug)]
@@ -252,37 +252,22 @@ fn resolve_roots(given: &[PathBuf]) -> Result<Vec<Root>, WatchError> {
     Ok(merged)
 }
 
-/// The canonical form of a path the program reports, matching the paths the watcher emits; a
-/// path that no longer exists is resolved through its parent.
-fn canonical_or_given(path: &Path) -> PathBuf {
-    if let Ok(canonical) = std::fs::canonicalize(path) {
-        return canonical;
-    }
-    match (path.parent(), path.file_name()) {
-        (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => {
-            std::fs::canonicalize(parent)
-                .map(|p| p.join(name))
-                .unwrap_or_else(|_| path.to_path_buf())
-        }
-        _ => path.to_path_buf(),
-    }
-}
-
-/// A running watcher. Stopped (and its thread joined) by [`Watcher::stop`] or on drop.
-pub struct Watcher {
+/// A running file watcher: settled batches of file events go to its sink (it applies nothing).
+/// Stopped (and its thread joined) by [`FileWatcher::stop`] or on drop.
+pub struct FileWatcher {
     roots: Vec<PathBuf>,
     tx: mpsc::Sender<Msg>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl Watcher {
+impl FileWatcher {
     /// Starts watching; `sink` is called on the watcher's own thread with each settled batch.
     ///
     /// Returns once every root is watched, so a change made after this returns is seen.
     pub fn start<F: FnMut(Batch) + Send + 'static>(
         config: WatchConfig,
         sink: F,
-    ) -> Result<Watcher, WatchError> {
+    ) -> Result<FileWatcher, WatchError> {
         let roots = resolve_roots(&config.roots)?;
         let root_paths = roots.iter().map(|r| r.path.clone()).collect();
         let (tx, rx) = mpsc::channel();
@@ -291,10 +276,10 @@ impl Watcher {
         // The notify backend is created on our thread: it is not `Send` on every platform.
         let thread = thread::Builder::new()
             .name("hotswap-watch".to_string())
-            .spawn(move || engine::run(config, roots, backend_tx, rx, ready_tx, sink))
+            .spawn(move || event_loop::run(config, roots, backend_tx, rx, ready_tx, sink))
             .map_err(|e| WatchError(format!("cannot start the watcher thread: {e}")))?;
         match ready_rx.recv() {
-            Ok(Ok(())) => Ok(Watcher {
+            Ok(Ok(())) => Ok(FileWatcher {
                 roots: root_paths,
                 tx,
                 thread: Some(thread),
@@ -317,15 +302,6 @@ impl Watcher {
         &self.roots
     }
 
-    /// Tells the watcher the content hash the program is currently running for `path`, so an
-    /// event whose content has this hash is not emitted (identical content). Call any time, any
-    /// thread. The path is canonicalized so it matches the paths the watcher emits.
-    pub fn set_known_hash(&self, path: &Path, hash: u64) {
-        // Ordered with the file-system events on the same channel, so a write made after this
-        // call returns is compared against this hash. A stopped watcher ignores it.
-        let _ = self.tx.send(Msg::Known(canonical_or_given(path), hash));
-    }
-
     /// Stops the thread(s) and waits for them; idempotent. Also done on drop.
     pub fn stop(&mut self) {
         let Some(thread) = self.thread.take() else {
@@ -343,15 +319,15 @@ impl Watcher {
     }
 }
 
-impl Drop for Watcher {
+impl Drop for FileWatcher {
     fn drop(&mut self) {
         self.stop();
     }
 }
 
-impl fmt::Debug for Watcher {
+impl fmt::Debug for FileWatcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Watcher")
+        f.debug_struct("FileWatcher")
             .field("roots", &self.roots)
             .field("running", &self.thread.is_some())
             .finish()

@@ -40,7 +40,7 @@ fn init_log() {
 
 struct Harness {
     // Dropped after the watcher (field order), so the watcher never sees its root vanish.
-    watcher: Watcher,
+    watcher: FileWatcher,
     rx: Receiver<Batch>,
     root: PathBuf,
     _dir: tempfile::TempDir,
@@ -87,10 +87,10 @@ fn grace() -> Duration {
     super::coalesce::Timings::new(WatchConfig::default().debounce).grace
 }
 
-fn start(config: WatchConfig) -> (Watcher, Receiver<Batch>) {
+fn start(config: WatchConfig) -> (FileWatcher, Receiver<Batch>) {
     init_log();
     let (tx, rx) = mpsc::channel();
-    let watcher = Watcher::start(config, move |batch| {
+    let watcher = FileWatcher::start(config, move |batch| {
         let _ = tx.send(batch);
     })
     .expect("watcher starts");
@@ -148,7 +148,7 @@ fn events_for<'a>(batches: &'a [Batch], path: &Path) -> Vec<&'a FileEvent> {
 #[test]
 fn watcher_can_be_shared_between_threads() {
     fn check<T: Send + Sync>() {}
-    check::<Watcher>();
+    check::<FileWatcher>();
 }
 
 #[test]
@@ -262,12 +262,12 @@ fn missing_or_empty_roots_are_errors() {
         roots: vec![missing.clone()],
         ..WatchConfig::default()
     };
-    let err = Watcher::start(config, |_| {}).expect_err("missing root");
+    let err = FileWatcher::start(config, |_| {}).expect_err("missing root");
     assert!(
         err.0.contains("does not exist") && err.0.contains("nope"),
         "{err}"
     );
-    let err = Watcher::start(WatchConfig::default(), |_| {}).expect_err("no roots");
+    let err = FileWatcher::start(WatchConfig::default(), |_| {}).expect_err("no roots");
     assert!(err.to_string().contains("no roots"), "{err}");
 }
 
@@ -292,18 +292,11 @@ fn identical_content_is_not_reported() {
     let root = fs::canonicalize(dir.path()).expect("canonical");
     let file = root.join("mod.py");
     fs::write(&file, b"x = 1\n").expect("write");
-    let (watcher, rx) = start(WatchConfig {
+    let (_watcher, rx) = start(WatchConfig {
         roots: vec![root.clone()],
         ..WatchConfig::default()
     });
-    // Through a non-canonical spelling, from another thread.
-    let spelled = root.join(".").join("mod.py");
-    thread::scope(|s| {
-        s.spawn(|| watcher.set_known_hash(&spelled, content_hash(b"x = 1\n")));
-    });
-    fs::write(&file, b"x = 1\n").expect("same content");
-    expect_quiet(&rx);
-    // Also once it has been reported itself.
+    // Once a content has been reported, writing it again is not a change.
     fs::write(&file, b"x = 2\n").expect("new content");
     wait_for(&rx, "new content", is_changed(&file, b"x = 2\n"));
     fs::write(&file, b"x = 2\n").expect("same again");
@@ -696,7 +689,6 @@ fn stop_is_prompt_and_idempotent() {
         started.elapsed()
     );
     h.watcher.stop();
-    h.watcher.set_known_hash(&h.path("x.py"), 1); // ignored after stop, must not panic
     fs::write(h.path("mod.py"), b"x").expect("write");
     h.expect_quiet();
     // Dropping a running watcher stops it too (the sink's sender goes away with the thread).
@@ -718,10 +710,10 @@ fn stop_is_prompt_and_idempotent() {
 fn stopping_from_inside_the_sink_does_not_deadlock() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = fs::canonicalize(dir.path()).expect("canonical");
-    let slot: std::sync::Arc<std::sync::Mutex<Option<Watcher>>> = Default::default();
+    let slot: std::sync::Arc<std::sync::Mutex<Option<FileWatcher>>> = Default::default();
     let (tx, rx) = mpsc::channel();
     let inner = slot.clone();
-    let watcher = Watcher::start(
+    let watcher = FileWatcher::start(
         WatchConfig {
             roots: vec![root.clone()],
             ..WatchConfig::default()
@@ -747,7 +739,7 @@ fn a_panicking_sink_does_not_stop_watching() {
     let (tx, rx) = mpsc::channel();
     let (called_tx, called_rx) = mpsc::channel();
     let mut calls = 0;
-    let _watcher = Watcher::start(
+    let _watcher = FileWatcher::start(
         WatchConfig {
             roots: vec![root.clone()],
             ..WatchConfig::default()

@@ -34,7 +34,6 @@ fn emulated_recursion() -> bool {
 /// Everything the watcher thread receives, in one channel so ordering is preserved.
 pub(super) enum Msg {
     Fs(notify::Result<Event>),
-    Known(PathBuf, u64),
     Stop,
 }
 
@@ -101,7 +100,9 @@ impl VenvCache {
     }
 }
 
-struct Engine<F> {
+/// The watcher thread's state: the backend, the roots it watches, and the coalescer between
+/// raw events and the batches handed to the sink.
+struct EventLoop<F> {
     filter: NameFilter,
     roots: Vec<Root>,
     points: Vec<WatchPoint>,
@@ -162,7 +163,7 @@ pub(super) fn run<F: FnMut(Batch)>(
             points.push(point);
         }
     }
-    let mut engine = Engine {
+    let mut event_loop = EventLoop {
         filter: NameFilter::new(&config.extensions),
         roots,
         points,
@@ -172,8 +173,8 @@ pub(super) fn run<F: FnMut(Batch)>(
         next_root_poll: None,
         sink,
     };
-    for point in &engine.points {
-        if let Err(e) = engine.backend.watch(&point.dir, point.mode()) {
+    for point in &event_loop.points {
+        if let Err(e) = event_loop.backend.watch(&point.dir, point.mode()) {
             let _ = ready.send(Err(WatchError(format!(
                 "cannot watch {}: {e}",
                 point.dir.display()
@@ -184,10 +185,10 @@ pub(super) fn run<F: FnMut(Batch)>(
     if ready.send(Ok(())).is_err() {
         return;
     }
-    engine.run(&rx);
+    event_loop.run(&rx);
 }
 
-impl<F: FnMut(Batch)> Engine<F> {
+impl<F: FnMut(Batch)> EventLoop<F> {
     fn run(&mut self, rx: &Receiver<Msg>) {
         loop {
             let wake = match (self.coalescer.next_flush(), self.next_root_poll) {
@@ -236,7 +237,6 @@ impl<F: FnMut(Batch)> Engine<F> {
     fn handle(&mut self, msg: Msg) -> bool {
         match msg {
             Msg::Stop => return false,
-            Msg::Known(path, hash) => self.coalescer.set_known(path, hash),
             Msg::Fs(Ok(event)) => self.on_event(event),
             Msg::Fs(Err(e)) => self.on_error(e),
         }

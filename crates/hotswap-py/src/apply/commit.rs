@@ -1,0 +1,74 @@
+//! Phase 2, commit: assignments only. No user code runs, so another thread sees either none of
+//! the batch or all of it.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+
+use super::{FileOutcome, FilePatch, Prepared, Swap};
+use crate::pyerr::describe_exception;
+
+/// Phase 2: assignments only, with the cycle collector paused.
+pub(super) fn commit<'py>(
+    py: Python<'py>,
+    prepared: &[Option<Prepared<'py>>],
+    patches: &[FilePatch<'py>],
+    outcomes: &mut [FileOutcome],
+) {
+    let gc = py.import("gc").ok();
+    let was_enabled = gc
+        .as_ref()
+        .and_then(|gc| gc.call_method0("isenabled").ok())
+        .and_then(|v| v.extract::<bool>().ok())
+        .unwrap_or(false);
+    if let (Some(gc), true) = (&gc, was_enabled) {
+        let _ = gc.call_method0("disable");
+    }
+    // Replaced values are released only after the last swap: freeing one could run a user
+    // finalizer (`__del__`), which must not see half a batch.
+    let mut replaced = Vec::new();
+    for ((prep, patch), outcome) in prepared.iter().zip(patches).zip(outcomes.iter_mut()) {
+        let Some(prep) = prep else { continue };
+        for swap in &prep.swaps {
+            if let Err(err) = apply_swap(swap, &mut replaced) {
+                let message = format!("could not update code: {}", describe_exception(py, &err));
+                outcome.report.error(&patch.display_path, 0, message);
+            }
+        }
+        for (class, attr, value) in &prep.class_attrs {
+            replaced.extend(class.getattr(*attr).ok());
+            if let Err(err) = class.setattr(*attr, value) {
+                outcome.report.error(&patch.display_path, 0, describe_exception(py, &err));
+            }
+        }
+    }
+    drop(replaced);
+    if let (Some(gc), true) = (&gc, was_enabled) {
+        let _ = gc.call_method0("enable");
+    }
+}
+
+/// Sets the new code (and defaults, annotations, docstring) on a live function; the values it
+/// replaces go to `replaced`, for the caller to release when it is safe.
+pub(super) fn apply_swap<'py>(swap: &Swap<'py>, replaced: &mut Vec<Bound<'py, PyAny>>) -> PyResult<()> {
+    let function = &swap.function;
+    replaced.push(function.getattr(intern!(function.py(), "__code__"))?);
+    function.setattr(intern!(function.py(), "__code__"), swap.code.clone())?;
+    let mut set = |attr: &str, value: Bound<'py, PyAny>| -> PyResult<()> {
+        replaced.extend(function.getattr(attr).ok());
+        function.setattr(attr, value)
+    };
+    if let Some(fresh) = &swap.attrs {
+        for attr in ["__defaults__", "__kwdefaults__", "__doc__", "__type_params__"] {
+            if let Ok(value) = fresh.getattr(attr) {
+                set(attr, value)?;
+            }
+        }
+        // 3.14+ evaluates annotations lazily through `__annotate__`; copy that, not the result.
+        if fresh.hasattr(intern!(fresh.py(), "__annotate__"))? {
+            set("__annotate__", fresh.getattr(intern!(fresh.py(), "__annotate__"))?)?;
+        } else {
+            set("__annotations__", fresh.getattr(intern!(fresh.py(), "__annotations__"))?)?;
+        }
+    }
+    Ok(())
+}

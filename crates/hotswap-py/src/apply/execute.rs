@@ -1,0 +1,374 @@
+//! Phase 3, execute: the user code of a batch (added definitions, changed statements, class
+//! rebuilds), in source order. A failing step is reported and the rest go on.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hotswap_core::plan::{StepAction, Target};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFunction, PyType};
+
+use super::commit::apply_swap;
+use super::{record_done, Deferred, FileOutcome, FilePatch, Rebuild, Swap, RELOADING};
+use crate::classes::{transplant, Rebuilt};
+use crate::code::{exec, find_class_body};
+use crate::live::{namespace_get, Scope};
+use crate::pyerr::describe_exception;
+use crate::report::Report;
+
+/// Class-namespace keys that a class body sets for itself; never copied onto the live class.
+const CLASS_BODY_KEYS: &[&str] = &[
+    "__module__",
+    "__qualname__",
+    "__classcell__",
+    "__firstlineno__",
+    "__static_attributes__",
+    "__doc__",
+    "__dict__",
+    "__weakref__",
+    "__classdictcell__",
+];
+
+/// Runs every deferred step of one file, in source order.
+pub(super) fn execute<'py>(
+    py: Python<'py>,
+    patch: &FilePatch<'py>,
+    deferred: Vec<Deferred<'py>>,
+    outcome: &mut FileOutcome,
+    init_changed: &mut HashSet<Vec<String>>,
+) {
+    for item in deferred {
+        let (step_index, result) = match item {
+            Deferred::Rebuild(job) => {
+                rebuild(py, patch, job, outcome, init_changed);
+                continue;
+            }
+            Deferred::Execute { step, code, scope } => {
+                let planned = &patch.plan.steps[step];
+                // A re-run statement re-defines the same functions; an added `def` is a new one
+                // even when its name is bound already (`def _` registered with singledispatch).
+                let lambdas = match &planned.target {
+                    Target::Stmt { binds, .. } => bound_lambdas(&scope, binds),
+                    Target::Def { .. } => Vec::new(),
+                };
+                let result = run_in_scope(py, &code, &scope).and_then(|()| keep_lambdas(&scope, lambdas));
+                (step, result)
+            }
+            Deferred::Delete { step, scope, names } => (step, delete_names(&scope, &names)),
+            Deferred::LateUpdate { step, function, code, bare, scope } => {
+                let name = patch.plan.steps[step].target.label();
+                let mut replaced = Vec::new();
+                let result = fresh_function(py, &bare, &scope, name)
+                    .and_then(|fresh| apply_swap(&Swap { function, code, attrs: Some(fresh) }, &mut replaced));
+                drop(replaced);
+                (step, result)
+            }
+        };
+        let step = &patch.plan.steps[step_index];
+        let line = step.lines.shown();
+        match result {
+            Ok(()) => record_done(patch, step, &mut outcome.report),
+            Err(err) => {
+                let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, &err));
+                outcome.report.error(&patch.display_path, line, message);
+                outcome.failed_steps.push(step_index);
+            }
+        }
+    }
+}
+
+/// Runs a [`Deferred::Rebuild`] and reports it (and the statement steps it covers).
+fn rebuild<'py>(
+    py: Python<'py>,
+    patch: &FilePatch<'py>,
+    job: Rebuild<'py>,
+    outcome: &mut FileOutcome,
+    init_changed: &mut HashSet<Vec<String>>,
+) {
+    let step = &patch.plan.steps[job.step];
+    let line = step.lines.shown();
+    let path = step.path();
+    let scratch = new_class(py, patch, &job, &mut outcome.report);
+    let result = scratch.and_then(|new| transplant(py, &job.class, &new, &job.keep));
+    match result {
+        Ok(Rebuilt::InPlace { fields_changed, notes }) => {
+            if fields_changed {
+                init_changed.insert(path);
+            }
+            outcome.report.notes.extend(notes);
+            record_done(patch, step, &mut outcome.report);
+            for &c in &job.covered {
+                record_done(patch, &patch.plan.steps[c], &mut outcome.report);
+            }
+        }
+        Ok(Rebuilt::Incompatible { replacement, reason }) => bind_recreated(py, patch, &job, &replacement, &reason, outcome),
+        Err(err) => {
+            let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, &err));
+            outcome.report.error(&patch.display_path, line, message);
+            outcome.failed_steps.push(job.step);
+            outcome.failed_steps.extend_from_slice(&job.covered);
+        }
+    }
+}
+
+/// The class the rebuild's statement defines, not bound in the program: the whole statement
+/// run, or the class without decorators with only its generating decorators applied again.
+fn new_class<'py>(py: Python<'py>, patch: &FilePatch<'py>, job: &Rebuild<'py>, report: &mut Report) -> PyResult<Bound<'py, PyAny>> {
+    let step = &patch.plan.steps[job.step];
+    match &job.bare {
+        None => scratch_definition(py, &job.code, &job.scope, step.target.label()),
+        Some(bare) => scratch_definition(py, bare, &job.scope, step.target.label()).and_then(|undecorated| {
+            let StepAction::RefreshClass { decorators, .. } = &step.action else { return Ok(undecorated) };
+            redecorate(py, patch, &job.scope, undecorated, decorators, report)
+        }),
+    }
+}
+
+/// The live class cannot take the new definition: its name is bound to `replacement`, the class
+/// re-created from the new source, and the report says what that leaves behind.
+fn bind_recreated<'py>(
+    py: Python<'py>,
+    patch: &FilePatch<'py>,
+    job: &Rebuild<'py>,
+    replacement: &Bound<'py, PyAny>,
+    reason: &str,
+    outcome: &mut FileOutcome,
+) {
+    let step = &patch.plan.steps[job.step];
+    let line = step.lines.shown();
+    let qualified = format!("{}.{}", patch.name, step.dotted_name());
+    let bound = match &job.scope.class {
+        Some(owner) => owner.setattr(step.target.label(), replacement),
+        None => job.scope.module.setattr(step.target.label(), replacement),
+    };
+    match bound {
+        Ok(()) => {
+            outcome.report.rude(
+                &patch.display_path,
+                line,
+                format!(
+                    "{qualified} not updated in place: {reason}; it was re-created from the new source \
+                     (existing instances and references keep the old class)"
+                ),
+            );
+            outcome.report.recreated.push(qualified);
+        }
+        Err(err) => {
+            let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, &err));
+            outcome.report.error(&patch.display_path, line, message);
+            outcome.failed_steps.push(job.step);
+        }
+    }
+}
+
+/// Modules whose class decorators generate members from the class body (`dataclass`,
+/// `total_ordering`, `enum.unique`, ...): re-applied on a rebuild. Other decorators (a registry,
+/// say) already ran on the live class and are not run again.
+const GENERATING_DECORATOR_MODULES: &[&str] =
+    &["dataclasses", "functools", "enum", "typing", "typing_extensions", "attr", "attrs", "pydantic"];
+
+/// Applies the generating decorators among `decorators` (outermost first) to `class`.
+fn redecorate<'py>(
+    py: Python<'py>,
+    patch: &FilePatch<'py>,
+    scope: &Scope<'py>,
+    mut class: Bound<'py, PyAny>,
+    decorators: &[String],
+    report: &mut Report,
+) -> PyResult<Bound<'py, PyAny>> {
+    let globals = scope.module.getattr(intern!(scope.module.py(), "__dict__"))?;
+    let locals = match &scope.class {
+        Some(owner) => {
+            let ns = PyDict::new(py);
+            ns.call_method1("update", (owner.getattr(intern!(owner.py(), "__dict__"))?,))?;
+            ns.into_any()
+        }
+        None => globals.clone(),
+    };
+    let builtins = py.import("builtins")?;
+    for expr in decorators.iter().rev() {
+        let code = builtins.getattr(intern!(builtins.py(), "compile"))?.call1((format!("(\n{expr}\n)"), &patch.filename, "eval"))?;
+        let decorator = builtins.getattr(intern!(builtins.py(), "eval"))?.call1((code, &globals, &locals))?;
+        let module: String = decorator
+            .getattr("__module__")
+            .or_else(|_| decorator.get_type().getattr("__module__"))
+            .and_then(|m| m.extract())
+            .unwrap_or_default();
+        let root = module.split('.').next().unwrap_or_default();
+        if GENERATING_DECORATOR_MODULES.contains(&root) {
+            class = decorator.call1((class,))?;
+        } else {
+            report.notes.push(format!("class decorator @{expr} was not run again (it already ran on the live class)"));
+        }
+    }
+    Ok(class)
+}
+
+/// Runs a definition's unit in a scratch namespace (a copy of the class namespace inside a
+/// class) and returns what it defined, without binding it in the program; module-level code
+/// run this way counts as reloading (`currently_reloading()`).
+fn scratch_definition<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    RELOADING.fetch_add(1, Ordering::SeqCst);
+    let _reset = ResetOnDrop(&RELOADING);
+    fresh_function(py, unit, scope, name)
+}
+
+/// Runs the undecorated definition in a scratch namespace so its defaults and annotations are
+/// evaluated where the real ones would be (class body, then module), without binding anything.
+pub(super) fn fresh_function<'py>(py: Python<'py>, bare: &Bound<'py, PyAny>, scope: &Scope<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    let globals = scope.module.getattr(intern!(scope.module.py(), "__dict__"))?;
+    let ns = PyDict::new(py);
+    match &scope.class {
+        None => exec(py, bare, &globals, &ns)?,
+        Some(class) => {
+            let body = find_class_body(bare, &scope.path)?;
+            ns.call_method1("update", (class.getattr(intern!(class.py(), "__dict__"))?,))?;
+            exec(py, &body, &globals, &ns)?;
+            if let Some(cell) = ns.get_item("__classcell__")? {
+                cell.setattr("cell_contents", class)?;
+            }
+        }
+    }
+    ns.get_item(name)?
+        .ok_or_else(|| pyo3::exceptions::PyNameError::new_err(format!("{name} was not defined by its own source")))
+}
+
+/// Runs compiled module-level code in the scope: the module namespace, or a copy of the class
+/// namespace whose new or changed entries are then set on the live class.
+fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'py>) -> PyResult<()> {
+    let globals = scope.module.getattr(intern!(scope.module.py(), "__dict__"))?;
+    RELOADING.fetch_add(1, Ordering::SeqCst);
+    let _reset = ResetOnDrop(&RELOADING);
+    let Some(class) = &scope.class else {
+        return exec(py, unit, &globals, &globals);
+    };
+    let body = find_class_body(unit, &scope.path)?;
+    let ns = PyDict::new(py);
+    ns.call_method1("update", (class.getattr(intern!(class.py(), "__dict__"))?,))?;
+    let before = ns.copy()?;
+    exec(py, &body, &globals, &ns)?;
+    if let Some(cell) = ns.get_item("__classcell__")? {
+        cell.setattr("cell_contents", class)?;
+    }
+    for (key, value) in ns.iter() {
+        let key_str: String = key.extract()?;
+        if CLASS_BODY_KEYS.contains(&key_str.as_str()) {
+            continue;
+        }
+        let unchanged = before.get_item(&key)?.is_some_and(|old| old.is(&value));
+        if unchanged {
+            continue;
+        }
+        if matches!(key_str.as_str(), "__annotate_func__" | "__annotate__") {
+            // 3.14+: the unit's annotate function only knows this statement's annotations.
+            merge_annotations(py, class, &value)?;
+            continue;
+        }
+        class.setattr(key_str.as_str(), &value)?;
+        // As class creation does: a class that defines `__eq__` but not `__hash__` is unhashable.
+        if key_str == "__eq__" && !ns.contains("__hash__")? {
+            class.setattr("__hash__", py.None())?;
+        }
+        if value.get_type().hasattr("__set_name__")? {
+            value.call_method1("__set_name__", (class, key_str.as_str()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Module-level names bound to a function without free variables, before a statement re-binds them.
+fn bound_lambdas<'py>(scope: &Scope<'py>, names: &[String]) -> Vec<(String, Bound<'py, PyAny>)> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let value = namespace_get(scope, name).ok()??;
+            is_plain_lambda(&value).then(|| (name.to_string(), value))
+        })
+        .collect()
+}
+
+/// A function without free variables (a lambda, or a `def` inside an `if`/`try` block).
+fn is_plain_lambda(value: &Bound<'_, PyAny>) -> bool {
+    value.is_instance_of::<PyFunction>()
+        && value.getattr(intern!(value.py(), "__code__")).is_ok_and(|code| code.getattr(intern!(code.py(), "co_freevars")).is_ok_and(|f| f.len().is_ok_and(|n| n == 0)))
+}
+
+fn same_definition(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> bool {
+    let key = |f: &Bound<'_, PyAny>| -> Option<(String, String, String)> {
+        let code = f.getattr(intern!(f.py(), "__code__")).ok()?;
+        Some((
+            f.getattr(intern!(f.py(), "__qualname__")).ok()?.extract().ok()?,
+            f.getattr(intern!(f.py(), "__module__")).ok()?.extract().ok()?,
+            code.getattr(intern!(code.py(), "co_filename")).ok()?.extract().ok()?,
+        ))
+    };
+    key(a).is_some() && key(a) == key(b)
+}
+
+/// `f = lambda ...` or a `def` inside a compound statement, re-run: the old function object takes
+/// the new code and is bound again, so references taken before the edit (callbacks,
+/// `from m import f`) run the new code too.
+fn keep_lambdas<'py>(scope: &Scope<'py>, lambdas: Vec<(String, Bound<'py, PyAny>)>) -> PyResult<()> {
+    for (name, old) in lambdas {
+        let Some(new) = namespace_get(scope, &name)? else { continue };
+        if new.is(&old) || !is_plain_lambda(&new) || !same_definition(&old, &new) {
+            continue;
+        }
+        for attr in ["__code__", "__defaults__", "__kwdefaults__"] {
+            old.setattr(attr, new.getattr(attr)?)?;
+        }
+        match &scope.class {
+            Some(class) => class.setattr(name.as_str(), &old)?,
+            None => scope.module.setattr(name.as_str(), &old)?,
+        }
+    }
+    Ok(())
+}
+
+/// Adds the annotations an `__annotate__` function of a compiled statement gives to the
+/// class's annotations (Python 3.14+ evaluates class annotations lazily through it).
+fn merge_annotations<'py>(py: Python<'py>, class: &Bound<'py, PyType>, annotate: &Bound<'py, PyAny>) -> PyResult<()> {
+    if annotate.is_none() {
+        return Ok(());
+    }
+    let added = match annotate.call1((1,)) {
+        Ok(values) => values,
+        Err(_) => {
+            let annotationlib = py.import("annotationlib")?;
+            let forward_ref = annotationlib.getattr(intern!(annotationlib.py(), "Format"))?.getattr("FORWARDREF")?;
+            annotationlib.getattr(intern!(annotationlib.py(), "call_annotate_function"))?.call1((annotate, forward_ref))?
+        }
+    };
+    let merged = PyDict::new(py);
+    merged.call_method1("update", (class.getattr(intern!(class.py(), "__annotations__"))?,))?;
+    merged.call_method1("update", (added,))?;
+    class.setattr("__annotations__", merged)
+}
+
+struct ResetOnDrop<'a>(&'a AtomicUsize);
+
+impl Drop for ResetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn delete_names(scope: &Scope<'_>, names: &[String]) -> PyResult<()> {
+    for name in names {
+        if namespace_get(scope, name)?.is_none() {
+            continue;
+        }
+        // `__eq__` removed: the `__hash__ = None` class creation added for it goes too.
+        if let (Some(class), "__eq__") = (&scope.class, name.as_str()) {
+            if namespace_get(scope, "__hash__")?.is_some_and(|h| h.is_none()) {
+                class.delattr("__hash__")?;
+            }
+        }
+        match &scope.class {
+            Some(class) => class.delattr(name.as_str())?,
+            None => scope.module.delattr(name.as_str())?,
+        }
+    }
+    Ok(())
+}

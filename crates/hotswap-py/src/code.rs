@@ -1,0 +1,123 @@
+//! Code-object utilities: compiling a unit as its file compiles, finding a definition's code
+//! inside it, pairing nested code objects, moving line numbers.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyCode, PyDict, PyTuple};
+
+pub fn exec<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, globals: &Bound<'py, PyAny>, locals: &Bound<'py, PyAny>) -> PyResult<()> {
+    py.import("builtins")?.getattr("exec")?.call1((code, globals, locals))?;
+    Ok(())
+}
+
+pub fn compile<'py>(py: Python<'py>, source: &str, filename: &str, flags: i64) -> PyResult<Bound<'py, PyAny>> {
+    py.import("builtins")?.getattr("compile")?.call1((source, filename, "exec", flags, true))
+}
+
+/// Compiler flags of the module's `from __future__` imports, so units compile as the file did.
+pub fn future_flags(py: Python<'_>, module: &Bound<'_, PyAny>) -> PyResult<i64> {
+    let feature_type = py.import("__future__")?.getattr("_Feature")?;
+    let mut flags = 0i64;
+    let dict = module.getattr(intern!(module.py(), "__dict__"))?.cast_into::<PyDict>()?;
+    for (_, value) in dict.iter() {
+        if value.is_instance(&feature_type)? {
+            flags |= value.getattr(intern!(value.py(), "compiler_flag"))?.extract::<i64>()?;
+        }
+    }
+    Ok(flags)
+}
+
+fn code_consts<'py>(code: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let mut out = Vec::new();
+    for c in code.getattr(intern!(code.py(), "co_consts"))?.try_iter()? {
+        let c = c?;
+        if c.is_instance_of::<PyCode>() {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+fn not_found(what: &str) -> PyErr {
+    pyo3::exceptions::PyLookupError::new_err(format!("{what} is not in the compiled unit"))
+}
+
+/// The body code of the innermost class in `path` inside a compiled unit.
+pub fn find_class_body<'py>(unit: &Bound<'py, PyAny>, path: &[String]) -> PyResult<Bound<'py, PyAny>> {
+    let mut code = unit.clone();
+    for name in path {
+        code = code_consts(&code)?
+            .into_iter()
+            .find(|c| c.getattr(intern!(c.py(), "co_name")).and_then(|n| n.extract::<String>()).is_ok_and(|n| &n == name))
+            .ok_or_else(|| not_found(&format!("class {name}")))?;
+    }
+    Ok(code)
+}
+
+/// The code object of definition `name` starting at `line`, inside the class bodies of `scope`.
+pub fn find_code<'py>(unit: &Bound<'py, PyAny>, scope: &[String], name: &str, line: u32) -> PyResult<Bound<'py, PyAny>> {
+    let body = find_class_body(unit, scope)?;
+    for c in code_consts(&body)? {
+        let co_name: String = c.getattr(intern!(c.py(), "co_name"))?.extract()?;
+        let first: u32 = c.getattr(intern!(c.py(), "co_firstlineno"))?.extract()?;
+        if co_name == name && first == line {
+            return Ok(c);
+        }
+    }
+    Err(not_found(&format!("function {name} at line {line}")))
+}
+
+/// Code whose functions only live while it runs (comprehensions, generator expressions on
+/// 3.9–3.11): no live function can be waiting to be updated.
+pub fn is_transient(code: &Bound<'_, PyAny>) -> bool {
+    let name: String = code.getattr(intern!(code.py(), "co_name")).and_then(|n| n.extract()).unwrap_or_default();
+    matches!(name.as_str(), "<listcomp>" | "<setcomp>" | "<dictcomp>" | "<genexpr>")
+}
+
+pub fn same_freevars(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> bool {
+    match (a.getattr(intern!(a.py(), "co_freevars")), b.getattr(intern!(b.py(), "co_freevars"))) {
+        (Ok(x), Ok(y)) => x.eq(y).unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// Pairs of nested code objects (closures, lambdas, comprehensions) of `old` and `new`, matched
+/// by name and order of appearance, recursively.
+pub fn nested_code_pairs<'py>(
+    old: &Bound<'py, PyAny>,
+    new: &Bound<'py, PyAny>,
+    out: &mut Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+) -> PyResult<()> {
+    let olds = code_consts(old)?;
+    let mut news = code_consts(new)?;
+    for o in olds {
+        let name: String = o.getattr(intern!(o.py(), "co_name"))?.extract()?;
+        let position = news
+            .iter()
+            .position(|n| n.getattr(intern!(n.py(), "co_name")).and_then(|x| x.extract::<String>()).is_ok_and(|x| x == name));
+        if let Some(position) = position {
+            let n = news.remove(position);
+            nested_code_pairs(&o, &n, out)?;
+            out.push((o, n));
+        }
+    }
+    Ok(())
+}
+
+/// `code` with every line number moved by `delta`, nested code objects included. Line tables
+/// are relative to `co_firstlineno` on every supported version, so only that field changes.
+pub fn shift_lines<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, delta: i64) -> PyResult<Bound<'py, PyAny>> {
+    let first: i64 = code.getattr(intern!(code.py(), "co_firstlineno"))?.extract()?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item(intern!(py, "co_firstlineno"), first + delta)?;
+    // Most functions have no nested code: then the constants stay as they are.
+    let consts = code.getattr(intern!(code.py(), "co_consts"))?.cast_into::<PyTuple>()?;
+    if consts.iter().any(|c| c.is_instance_of::<PyCode>()) {
+        let shifted = consts
+            .iter()
+            .map(|c| if c.is_instance_of::<PyCode>() { shift_lines(py, &c, delta) } else { Ok(c) })
+            .collect::<PyResult<Vec<_>>>()?;
+        kwargs.set_item(intern!(py, "co_consts"), PyTuple::new(py, shifted)?)?;
+    }
+    code.call_method(intern!(py, "replace"), (), Some(&kwargs))
+}

@@ -1,0 +1,105 @@
+//! The record of what each file runs: its text, hash and parsed tree, and the text it ran
+//! before the last batch. Only locked for pure-Rust work (see the locking rules in `engine`).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hotswap_core::parse::parse_definitions;
+use hotswap_core::tree::DefinitionTree;
+use hotswap_core::watch::content_hash;
+
+use super::plan::{decode_text, mark_dirty, FileResult, FileWork};
+use super::{Engine, PYTHON_VERSION};
+use crate::pyerr::lock;
+
+/// The source a file's module is running, and its parsed tree (parsed on first need).
+pub(super) struct FileRecord {
+    pub(super) text: String,
+    pub(super) hash: u64,
+    pub(super) tree: Option<DefinitionTree>,
+    /// The text run before the last applied batch (for `hotswap --test --revert-on-fail`).
+    pub(super) previous: Option<String>,
+}
+
+/// Bumped each time the engine records a newly applied source.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// How many times an applied source was recorded: unchanged means no file runs new text.
+pub fn source_generation() -> u64 {
+    GENERATION.load(Ordering::SeqCst)
+}
+
+impl Engine {
+    /// Records the source a module was (or is about to be) loaded from, unless one is recorded.
+    pub fn record_source(&self, path: &Path, content: &[u8], replace: bool) -> Result<(), String> {
+        let text = decode_text(content).map_err(|(_, message)| message)?;
+        let mut files = lock(&self.files);
+        if replace || !files.contains_key(path) {
+            files.insert(path.to_path_buf(), FileRecord { text, hash: content_hash(content), tree: None, previous: None });
+        }
+        Ok(())
+    }
+
+    /// Parses the recorded text of `path` now, so its first edit parses only the new text.
+    pub(super) fn parse_recorded(&self, path: &Path) {
+        let Some((hash, text)) = lock(&self.files).get(path).map(|r| (r.hash, r.text.clone())) else { return };
+        let version = *PYTHON_VERSION.get().unwrap_or(&(3, 9));
+        let Ok(tree) = parse_definitions(&text, version) else { return };
+        if let Some(record) = lock(&self.files).get_mut(path) {
+            if record.hash == hash && record.tree.is_none() {
+                record.tree = Some(tree);
+            }
+        }
+    }
+
+    /// The text the module loaded from `path` ran before the last batch that changed it.
+    pub fn previous_text(&self, path: &Path) -> Option<String> {
+        self.flush_queued();
+        lock(&self.files).get(path).and_then(|record| record.previous.clone())
+    }
+
+    /// The text the module loaded from `path` runs, if recorded.
+    pub fn recorded_text(&self, path: &Path) -> Option<String> {
+        self.flush_queued();
+        lock(&self.files).get(path).map(|record| record.text.clone())
+    }
+
+    pub fn has_record(&self, path: &Path) -> bool {
+        lock(&self.files).contains_key(path)
+    }
+
+    /// The path and hash of every recorded file: what this process runs.
+    pub fn recorded_hashes(&self) -> Vec<(PathBuf, u64)> {
+        self.flush_queued();
+        lock(&self.files).iter().map(|(path, record)| (path.clone(), record.hash)).collect()
+    }
+
+    /// The source `path` runs now (as last applied) and its hash.
+    pub fn recorded_source(&self, path: &Path) -> Option<(u64, String)> {
+        self.flush_queued();
+        lock(&self.files).get(path).map(|record| (record.hash, record.text.clone()))
+    }
+
+    /// The hash of the source `path` runs now.
+    pub fn recorded_hash(&self, path: &Path) -> Option<u64> {
+        self.flush_queued();
+        lock(&self.files).get(path).map(|record| record.hash)
+    }
+
+    /// After a batch: applied files run the new text now; failed items stay marked as changed.
+    pub(super) fn commit_records(&self, work: Vec<FileWork>, results: Vec<FileResult>) {
+        let mut files = lock(&self.files);
+        let none_failed = FileResult::Applied(Vec::new());
+        for (index, w) in work.into_iter().enumerate() {
+            let result = results.get(index).unwrap_or(&none_failed);
+            let FileResult::Applied(failed) = result else { continue };
+            let mut tree = w.tree;
+            for step in failed {
+                mark_dirty(&mut tree.items, &step.scope, step.lines.shown());
+            }
+            let previous = files.remove(&w.path).map(|old| old.text);
+            files.insert(w.path, FileRecord { text: w.text, hash: w.hash, tree: Some(tree), previous });
+            GENERATION.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Following a name to the live object it reaches: the scope (module or class) a step is in,
+//! the function a binding runs through its decorators, the wrappers in front of it, and what
+//! still runs old code (suspended generators, module-level code).
+
+use std::collections::HashSet;
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFunction, PyString, PyTuple, PyType};
+
+/// Where a step's names live: the module, or a class (by its path) inside it.
+#[derive(Clone)]
+pub struct Scope<'py> {
+    pub module: Bound<'py, PyAny>,
+    /// The innermost enclosing class, if the step is inside one.
+    pub class: Option<Bound<'py, PyType>>,
+    pub path: Vec<String>,
+}
+
+/// The module, or the innermost class named by `path` inside it.
+pub fn resolve_scope<'py>(module: &Bound<'py, PyAny>, path: &[String]) -> PyResult<Scope<'py>> {
+    let mut class: Option<Bound<'py, PyType>> = None;
+    let mut current = module.clone();
+    for name in path {
+        let next = current.getattr(name.as_str())?;
+        let next_class = next.cast_into::<PyType>().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(format!("{name} is no longer a class in the running program"))
+        })?;
+        current = next_class.clone().into_any();
+        class = Some(next_class);
+    }
+    Ok(Scope { module: module.clone(), class, path: path.to_vec() })
+}
+
+pub fn named_class<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
+    let owner = match &scope.class {
+        Some(c) => c.clone().into_any(),
+        None => scope.module.clone(),
+    };
+    owner.getattr(name)?.cast_into::<PyType>().map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err(format!("{name} is no longer a class in the running program"))
+    })
+}
+
+/// The object bound to `name` in the scope's own namespace (not inherited).
+pub fn namespace_get<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let dict = match &scope.class {
+        Some(class) => class.getattr(intern!(class.py(), "__dict__"))?,
+        None => scope.module.getattr(intern!(scope.module.py(), "__dict__"))?,
+    };
+    match dict.get_item(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if err.is_instance_of::<pyo3::exceptions::PyKeyError>(dict.py()) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// The live function that runs the definition `name` first seen at `line` of `filename`,
+/// found from its binding in the scope through decorators and wrappers.
+pub fn live_function<'py>(scope: &Scope<'py>, name: &str, line: u32, filename: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let Some(anchor) = namespace_get(scope, name)? else { return Ok(None) };
+    let mut seen = HashSet::new();
+    find_function(&anchor, name, line, filename, 0, &mut seen)
+}
+
+fn find_function<'py>(
+    obj: &Bound<'py, PyAny>,
+    name: &str,
+    line: u32,
+    filename: &str,
+    depth: u32,
+    seen: &mut HashSet<usize>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if depth > 8 || !seen.insert(obj.as_ptr() as usize) {
+        return Ok(None);
+    }
+    if obj.is_instance_of::<PyFunction>() {
+        let code = obj.getattr(intern!(obj.py(), "__code__"))?;
+        // Cheapest test first; names are compared without copying them out of Python.
+        let matches = code.getattr(intern!(code.py(), "co_firstlineno"))?.extract::<u32>()? == line
+            && code.getattr(intern!(code.py(), "co_name"))?.cast_into::<PyString>()?.to_str()? == name
+            && code.getattr(intern!(code.py(), "co_filename"))?.cast_into::<PyString>()?.to_str()? == filename;
+        if matches {
+            return Ok(Some(obj.clone()));
+        }
+        // A wrapper made by a decorator: the wrapped function is in its closure.
+        if let Ok(cells) = obj.getattr(intern!(obj.py(), "__closure__")) {
+            if !cells.is_none() {
+                for cell in cells.try_iter()? {
+                    if let Ok(content) = cell?.getattr("cell_contents") {
+                        if let Some(found) = find_function(&content, name, line, filename, depth + 1, seen)? {
+                            return Ok(Some(found));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for attr in ["__wrapped__", "__func__", "fget", "fset", "fdel", "func"] {
+        if let Ok(inner) = obj.getattr(attr) {
+            if let Some(found) = find_function(&inner, name, line, filename, depth + 1, seen)? {
+                return Ok(Some(found));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Objects between a name's binding and its function that take new code themselves through
+/// `__conform__(new_code)` (the protocol jurigged defines for code-transforming wrappers).
+pub fn conformers<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let mut out = Vec::new();
+    let mut current = namespace_get(scope, name)?;
+    let mut depth = 0;
+    while let Some(obj) = current {
+        if depth > 8 || obj.is_instance_of::<PyFunction>() {
+            break;
+        }
+        depth += 1;
+        if obj.get_type().hasattr("__conform__")? && !obj.is_instance_of::<PyType>() {
+            out.push(obj.clone());
+        }
+        current = ["__wrapped__", "__func__", "func"].iter().find_map(|attr| obj.getattr(*attr).ok());
+    }
+    Ok(out)
+}
+
+/// `functools` caches (`lru_cache`, `cache`) between a name's binding and its function.
+pub fn caches_in_front<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let mut out = Vec::new();
+    let mut current = namespace_get(scope, name)?;
+    let mut depth = 0;
+    while let Some(obj) = current {
+        if depth > 8 {
+            break;
+        }
+        depth += 1;
+        if obj.hasattr(intern!(obj.py(), "cache_clear"))? && obj.hasattr(intern!(obj.py(), "cache_info"))? {
+            out.push(obj.clone());
+        }
+        current = ["__wrapped__", "__func__", "fget", "func"].iter().find_map(|attr| obj.getattr(*attr).ok());
+    }
+    Ok(out)
+}
+
+/// `value` is `target`, or holds it directly (list, tuple, set, dict values).
+pub fn contains(value: &Bound<'_, PyAny>, target: &Bound<'_, PyAny>) -> bool {
+    if value.is(target) {
+        return true;
+    }
+    let items = if let Ok(dict) = value.cast::<PyDict>() { Some(dict.values().into_any()) } else { None };
+    let iterable = match &items {
+        Some(values) => values.clone(),
+        None if value.is_instance_of::<pyo3::types::PyList>()
+            || value.is_instance_of::<PyTuple>()
+            || value.is_instance_of::<pyo3::types::PySet>() =>
+        {
+            value.clone()
+        }
+        None => return false,
+    };
+    iterable.try_iter().is_ok_and(|mut it| it.any(|v| v.is_ok_and(|v| v.is(target))))
+}
+
+/// A generator, coroutine or async generator suspended in `code` keeps running it until it
+/// finishes: a frame cannot change code. Says so when there are any (a heap scan, done only
+/// for generator and coroutine functions).
+pub fn suspended_frames(py: Python<'_>, code: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<String>> {
+    const SUSPENDABLE: i64 = 0x20 | 0x80 | 0x200; // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
+    if code.getattr(intern!(code.py(), "co_flags"))?.extract::<i64>()? & SUSPENDABLE == 0 {
+        return Ok(None);
+    }
+    // 3.11+: the generator holds its frame and so the code; 3.9–3.10: a frame object does.
+    let (mut generators, mut frames) = (0, 0);
+    for obj in py.import("gc")?.getattr("get_referrers")?.call1((code,))?.try_iter()? {
+        let obj = obj?;
+        for (code_attr, frame_attr) in [("gi_code", "gi_frame"), ("cr_code", "cr_frame"), ("ag_code", "ag_frame")] {
+            if obj.getattr(code_attr).is_ok_and(|c| c.is(code)) && obj.getattr(frame_attr).is_ok_and(|f| !f.is_none()) {
+                generators += 1;
+            }
+        }
+        if obj.hasattr(intern!(obj.py(), "f_lasti"))? && obj.getattr(intern!(obj.py(), "f_code")).is_ok_and(|c| c.is(code)) {
+            frames += 1;
+        }
+    }
+    let count = if generators > 0 { generators } else { frames };
+    Ok((count > 0).then(|| {
+        format!("{name}: {count} suspended generator/coroutine object(s) keep running the old code until they finish; new calls run the new code")
+    }))
+}
+
+/// Some thread is still running the top-level code of the module loaded from `filename` (a
+/// script whose main loop is at module level, or a module still being imported).
+pub fn module_code_running(py: Python<'_>, filename: &str) -> PyResult<bool> {
+    let frames = py.import("sys")?.getattr("_current_frames")?.call0()?;
+    for frame in frames.call_method0("values")?.try_iter()? {
+        let mut frame = frame?;
+        while !frame.is_none() {
+            let code = frame.getattr(intern!(frame.py(), "f_code"))?;
+            if code.getattr(intern!(code.py(), "co_name"))?.extract::<String>()? == "<module>"
+                && code.getattr(intern!(code.py(), "co_filename"))?.extract::<String>()? == filename
+            {
+                return Ok(true);
+            }
+            frame = frame.getattr(intern!(frame.py(), "f_back"))?;
+        }
+    }
+    Ok(false)
+}
