@@ -28,7 +28,7 @@ use crate::propagate::{batch_order, refresh_importers, snapshot, Importer};
 use crate::pyerr::{describe_exception, lock};
 use crate::report::Report;
 use module_index::{LoadedModules, ModuleIndex};
-use plan::{FileResult, FileWork, Planned};
+use plan::{FilePlan, FileResult, FileWork};
 use records::FileRecord;
 pub use records::source_generation;
 use source_queue::SourceQueue;
@@ -71,15 +71,15 @@ impl Engine {
             report.paths.push(display_path(input.path()));
             match input {
                 FileEvent::Changed { path, content, hash } => match self.plan_file(&path, &content, hash) {
-                    Planned::Nothing => {}
-                    Planned::Unrecorded => unrecorded.push((path, content)),
-                    Planned::Error { line, message } => report.error(&display_path(&path), line, message),
-                    Planned::Errors(list) => {
+                    FilePlan::Unchanged => {}
+                    FilePlan::Unrecorded => unrecorded.push((path, content)),
+                    FilePlan::Error { line, message } => report.error(&display_path(&path), line, message),
+                    FilePlan::Errors(list) => {
                         for (line, message) in list {
                             report.error(&display_path(&path), line, message);
                         }
                     }
-                    Planned::Patch(w) => work.push(*w),
+                    FilePlan::Edit(w) => work.push(*w),
                 },
                 FileEvent::Removed { path } => {
                     if self.has_record(&path) {

@@ -1,11 +1,10 @@
-//! Planning one file's edit: new bytes → decoded text → parsed tree → diff against what the
-//! file runs → the plan the applier carries out.
+//! Planning one file's edit against the text it runs, through the core's one pipeline entry
+//! ([`plan_edit`]); only sources in an encoding that Rust does not decode go through Python.
 
 use std::path::{Path, PathBuf};
 
-use hotswap_core::diff::diff_trees;
-use hotswap_core::parse::parse_definitions;
-use hotswap_core::plan::{module_docstring_step, plan_patch, PatchPlan};
+use hotswap_core::pipeline::{plan_edit, plan_text, Planned, Running};
+use hotswap_core::plan::PatchPlan;
 use hotswap_core::source::{decode_source, DecodeError};
 use hotswap_core::tree::{DefinitionTree, Item, SyntaxIssue};
 use pyo3::intern;
@@ -23,13 +22,15 @@ pub(super) struct FileWork {
     pub(super) hash: u64,
 }
 
-/// What planning one file's new bytes gave.
-pub(super) enum Planned {
-    Nothing,
+/// What planning one file's new bytes gave the engine.
+pub(super) enum FilePlan {
+    /// The file runs this content already.
+    Unchanged,
+    /// hotswap has no record of what the file runs.
     Unrecorded,
     Error { line: u32, message: String },
     Errors(Vec<(u32, String)>),
-    Patch(Box<FileWork>),
+    Edit(Box<FileWork>),
 }
 
 /// What applying one file's plan gave, for its record.
@@ -40,52 +41,39 @@ pub(super) enum FileResult {
 }
 
 impl Engine {
-    /// Plans the new `content` of `path` against the text it runs.
-    pub(super) fn plan_file(&self, path: &Path, content: &[u8], hash: u64) -> Planned {
-        let old_text = {
-            let files = lock(&self.files);
-            match files.get(path) {
-                None => return Planned::Unrecorded,
-                Some(record) if record.hash == hash => return Planned::Nothing,
-                Some(record) => (record.tree.clone(), record.text.clone()),
-            }
-        };
-        match decode_text(content) {
-            Ok(text) => self.plan_text(path, text, hash, old_text),
-            Err((line, message)) => Planned::Error { line, message: format!("not applied: {message}") },
-        }
-    }
-
-    fn plan_text(&self, path: &Path, text: String, hash: u64, old: (Option<DefinitionTree>, String)) -> Planned {
+    /// Plans the new `content` of `path` against the text it runs. The record is read in place
+    /// (planning is pure Rust: no Python runs while the records are locked).
+    pub(super) fn plan_file(&self, path: &Path, content: &[u8], hash: u64) -> FilePlan {
         let version = *PYTHON_VERSION.get().unwrap_or(&(3, 9));
-        let new_tree = match parse_definitions(&text, version) {
-            Ok(tree) => tree,
-            Err(issues) => return Planned::Errors(syntax_errors(path, &text, issues)),
+        let planned = {
+            let files = lock(&self.files);
+            let Some(record) = files.get(path) else { return FilePlan::Unrecorded };
+            if record.hash == hash {
+                return FilePlan::Unchanged;
+            }
+            plan_edit(Running { text: &record.text, tree: record.tree.as_ref() }, content, version)
         };
-        let old_tree = match old.0 {
-            Some(tree) => tree,
-            None => match parse_definitions(&old.1, version) {
-                Ok(tree) => tree,
-                Err(_) => {
-                    // The running version never parsed (it cannot have been imported as is):
-                    // take the new text as the base from now on.
-                    return Planned::Patch(Box::new(FileWork {
-                        path: path.to_path_buf(),
-                        plan: PatchPlan::default(),
-                        text,
-                        tree: new_tree,
-                        hash,
-                    }));
+        let planned = match planned {
+            Planned::NeedsCodec { encoding } => match decode_with_python(content, &encoding) {
+                Ok(text) => {
+                    let files = lock(&self.files);
+                    let Some(record) = files.get(path) else { return FilePlan::Unrecorded };
+                    plan_text(Running { text: &record.text, tree: record.tree.as_ref() }, text, version)
                 }
+                Err(message) => return FilePlan::Error { line: 0, message },
             },
+            planned => planned,
         };
-        let changes = diff_trees(&old_tree, &new_tree);
-        let mut plan = plan_patch(&text, &new_tree, &changes);
-        if let Some(step) = module_docstring_step(&text, &new_tree, old_tree.docstring_hash) {
-            plan.steps.insert(0, step);
+        match planned {
+            Planned::Edit { text, tree, plan } => {
+                FilePlan::Edit(Box::new(FileWork { path: path.to_path_buf(), plan, text, tree, hash }))
+            }
+            Planned::Syntax { text, issues } => FilePlan::Errors(syntax_errors(path, &text, issues)),
+            Planned::Undecodable { line, message } => FilePlan::Error { line, message: format!("not applied: {message}") },
+            Planned::NeedsCodec { encoding } => {
+                FilePlan::Error { line: 0, message: format!("not applied: cannot decode as {encoding}") }
+            }
         }
-        drop(changes);
-        Planned::Patch(Box::new(FileWork { path: path.to_path_buf(), plan, text, tree: new_tree, hash }))
     }
 }
 
