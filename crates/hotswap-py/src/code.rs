@@ -15,8 +15,16 @@ pub fn compile<'py>(py: Python<'py>, source: &str, filename: &str, flags: i64) -
 }
 
 /// Compiler flags of the module's `from __future__` imports, so units compile as the file did.
+/// Only the features that still change compilation count: the others (`division`,
+/// `unicode_literals`, `generator_stop`...) are no-ops that a fresh compile does not record in
+/// `co_flags`, so passing them would make the new code differ from a fresh start's.
 pub fn future_flags(py: Python<'_>, module: &Bound<'_, PyAny>) -> PyResult<i64> {
-    let feature_type = py.import("__future__")?.getattr("_Feature")?;
+    let future = py.import("__future__")?;
+    let feature_type = future.getattr("_Feature")?;
+    let mut effective = 0i64;
+    for name in ["annotations", "barry_as_FLUFL"] {
+        effective |= future.getattr(name)?.getattr(intern!(py, "compiler_flag"))?.extract::<i64>()?;
+    }
     let mut flags = 0i64;
     let dict = module.getattr(intern!(module.py(), "__dict__"))?.cast_into::<PyDict>()?;
     for (_, value) in dict.iter() {
@@ -24,7 +32,7 @@ pub fn future_flags(py: Python<'_>, module: &Bound<'_, PyAny>) -> PyResult<i64> 
             flags |= value.getattr(intern!(value.py(), "compiler_flag"))?.extract::<i64>()?;
         }
     }
-    Ok(flags)
+    Ok(flags & effective)
 }
 
 fn code_consts<'py>(code: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
