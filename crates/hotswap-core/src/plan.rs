@@ -186,7 +186,7 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
         match (change.kind, change.new.or(change.old)) {
             // `f = lambda ...` keeps its identity when re-run (the applier swaps its code): a
             // function, not a new value.
-            (_, Some(item @ Item::Stmt(s))) if change.new.is_some() && is_lambda_assignment(&source[item.byte_range()]) => {
+            (_, Some(Item::Stmt(s))) if change.new.is_some() && s.kind == StatementKind::LambdaAssignment => {
                 functions.extend(s.binds.iter().map(String::as_str));
             }
             (_, Some(Item::Stmt(s))) => values.extend(s.binds.iter().map(String::as_str)),
@@ -214,13 +214,13 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
         }
         let Item::Stmt(stmt) = item else { continue };
         // `del _tmp` after a re-run `_tmp = ...` must run again too, or the name stays.
-        let deletes = source[item.byte_range()].trim_start().starts_with("del ");
-        if stmt.kind != StatementKind::Plain || (stmt.binds.is_empty() && !deletes) {
+        let deletes = stmt.kind == StatementKind::Delete;
+        if !stmt.kind.runs_again() || (stmt.binds.is_empty() && !deletes) {
             continue;
         }
-        let used = identifiers_used(&source[item.byte_range()]);
-        let reads_value = used.iter().find(|n| values.contains(*n) && !stmt.binds.iter().any(|b| b == *n));
-        let calls_function = used.iter().find(|n| functions.contains(*n));
+        let mut used = stmt.reads.iter().chain(&stmt.deletes);
+        let reads_value = used.find(|n| values.contains(n.as_str()) && !stmt.binds.contains(n));
+        let calls_function = stmt.reads.iter().find(|n| functions.contains(n.as_str()));
         let (action, detail) = match (reads_value, calls_function) {
             (Some(name), _) => (StepAction::Execute, format!("uses {name}, which changed")),
             (None, Some(name)) => (StepAction::ExecuteIfStale, format!("built by {name}, which changed")),
@@ -229,7 +229,7 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
         if action == StepAction::Execute {
             values.extend(stmt.binds.iter().map(String::as_str));
         }
-        let name = if deletes && stmt.binds.is_empty() { statement_name(source, item, &[]) } else { stmt.binds.join(", ") };
+        let name = if deletes && stmt.binds.is_empty() { stmt.label.clone() } else { stmt.binds.join(", ") };
         let step = PatchStep {
             action,
             scope: Vec::new(),
@@ -270,15 +270,10 @@ fn dependent_definition(
     changed: &HashSet<usize>,
     steps: &mut Vec<PatchStep>,
 ) {
-    let reads = |text: &str| identifiers_used(text).into_iter().any(|n| values.contains(n));
-    let header_start = line_start(source, def.byte_range.start, def.def_line - def.span.start);
-    let decorators = &source[def.byte_range.start..header_start];
+    let reads = |names: &[String]| names.iter().any(|n| values.contains(n.as_str()));
     if !def.kind.is_class() {
-        let header = &source[header_start..header_end(source, header_start, def.byte_range.end)];
-        // The parameters and return annotation: after the name (which may be a changed value's).
-        let header = header.find('(').map_or("", |open| &header[open..]);
-        if reads(decorators) || reads(header) {
-            let flags = DefChange { header: true, decorators: reads(decorators), ..DefChange::default() };
+        if reads(&def.decorator_reads) || reads(&def.signature_reads) {
+            let flags = DefChange { header: true, decorators: reads(&def.decorator_reads), ..DefChange::default() };
             for mut step in modified_def(source, &[], def, def, flags) {
                 step.detail = SIGNATURE_READS_CHANGED_VALUE.into();
                 insert_in_order(steps, step);
@@ -291,12 +286,9 @@ fn dependent_definition(
         if method.kind.is_class() {
             continue;
         }
-        let start = line_start(source, method.byte_range.start, method.def_line - method.span.start);
-        let signature = &source[start..header_end(source, start, method.byte_range.end)];
-        let signature = signature.find('(').map_or("", |open| &signature[open..]);
-        let method_decorators = &source[method.byte_range.start..start];
-        if reads(signature) || reads(method_decorators) {
-            let flags = DefChange { header: true, decorators: reads(method_decorators), ..DefChange::default() };
+        if reads(&method.signature_reads) || reads(&method.decorator_reads) {
+            let decorators = reads(&method.decorator_reads);
+            let flags = DefChange { header: true, decorators, ..DefChange::default() };
             for mut step in modified_def(source, &[def], method, method, flags) {
                 step.detail = SIGNATURE_READS_CHANGED_VALUE.into();
                 step.scope = vec![def.name.clone()];
@@ -307,11 +299,9 @@ fn dependent_definition(
     let mut statements = Vec::new();
     for child in &def.children {
         if let Item::Stmt(stmt) = child {
-            let text = &source[child.byte_range()];
-            let shadowed = |n: &&str| stmt.binds.iter().any(|b| b == n);
-            let hit = identifiers_used(text).into_iter().find(|n| values.contains(n) && !shadowed(n));
-            if let (Some(name), StatementKind::Plain, false) = (hit, &stmt.kind, stmt.binds.is_empty()) {
-                statements.push((child, stmt, name.to_string()));
+            let hit = stmt.reads.iter().find(|n| values.contains(n.as_str()) && !stmt.binds.contains(n));
+            if let (Some(name), true, false) = (hit, stmt.kind.runs_again(), stmt.binds.is_empty()) {
+                statements.push((child, stmt, name.clone()));
             }
         }
     }
@@ -339,104 +329,6 @@ fn dependent_definition(
     steps.splice(at..at, new_steps);
 }
 
-/// The expressions of decorator lines (`@expr`, possibly continued over several lines),
-/// outermost first, comments removed.
-fn decorator_expressions(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for line in text.lines() {
-        let code = line.split(" #").next().unwrap_or_default().trim();
-        if let Some(expr) = code.strip_prefix('@') {
-            out.push(expr.trim().to_string());
-        } else if let (Some(last), false) = (out.last_mut(), code.is_empty() || code.starts_with('#')) {
-            last.push('\n');
-            last.push_str(code);
-        }
-    }
-    out
-}
-
-/// The byte offset `lines` lines after `start` (line endings `\n`, `\r\n` or `\r`).
-fn line_start(source: &str, start: usize, lines: u32) -> usize {
-    let bytes = source.as_bytes();
-    let (mut i, mut left) = (start, lines);
-    while left > 0 && i < bytes.len() {
-        if bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
-            left -= 1;
-        }
-        i += 1;
-    }
-    i
-}
-
-/// The end of a `def` header: just past the `:` that closes the signature (outside brackets,
-/// strings and comments), or `end`.
-fn header_end(source: &str, start: usize, end: usize) -> usize {
-    let bytes = source.as_bytes();
-    let (mut i, mut depth) = (start, 0i32);
-    while i < end {
-        match bytes[i] {
-            b'#' => {
-                while i < end && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'"' | b'\'' => {
-                i = string_end(bytes, i).min(end);
-                continue;
-            }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth -= 1,
-            b':' if depth == 0 => return i + 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    end
-}
-
-/// `name = lambda ...`: a single plain name bound to a lambda.
-fn is_lambda_assignment(text: &str) -> bool {
-    text.split_once('=').is_some_and(|(target, value)| {
-        let target = target.trim();
-        !target.is_empty()
-            && target.chars().all(|c| c == '_' || c.is_alphanumeric())
-            && value.trim_start().strip_prefix("lambda").is_some_and(|rest| rest.starts_with([' ', ':']))
-    })
-}
-
-/// The names a statement's text reads: identifiers outside string literals and comments, not
-/// after a `.` (attribute names) and not keywords.
-fn identifiers_used(text: &str) -> Vec<&str> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b'#' {
-            while i < bytes.len() && bytes[i] != b'\n' {
-                i += 1;
-            }
-        } else if c == b'"' || c == b'\'' {
-            i = string_end(bytes, i);
-        } else if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 {
-            let start = i;
-            while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric() || bytes[i] >= 0x80) {
-                i += 1;
-            }
-            let after_dot = text[..start].trim_end().ends_with('.');
-            // A string prefix (`f"..."`, `rb'...'`) is not a name.
-            let prefix = i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'');
-            if !after_dot && !prefix {
-                out.push(&text[start..i]);
-            }
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
 fn modified_def(
     source: &str,
     enclosing: &[&Definition],
@@ -460,7 +352,8 @@ fn modified_def(
         let mut steps = Vec::new();
         if flags.docstring {
             // The class header and its docstring; the docstring is the body's first statement.
-            let end = docstring_end(source, def);
+            // Without a docstring (it was removed) the whole class gives `__doc__ = None`.
+            let end = def.docstring.as_ref().map_or(def.byte_range.end, |d| d.end);
             let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.start..end, def.span.start);
             steps.push(PatchStep { action: StepAction::SetClassDoc, unit, detail: "docstring".into(), ..base.clone() });
         }
@@ -489,7 +382,10 @@ fn added_or_changed(
         Item::Def(d) => (d.name.clone(), d.indent.as_str(), StepAction::Execute),
         Item::Stmt(s) => {
             let action = match s.kind {
-                StatementKind::Plain => StepAction::Execute,
+                StatementKind::Plain
+                | StatementKind::Block
+                | StatementKind::Delete
+                | StatementKind::LambdaAssignment => StepAction::Execute,
                 StatementKind::MainGuard => StepAction::Skip {
                     reason: "the `if __name__ == \"__main__\"` block runs the program; it is not re-run".into(),
                 },
@@ -499,7 +395,8 @@ fn added_or_changed(
                         .into(),
                 },
             };
-            (statement_name(source, item, &s.binds), s.indent.as_str(), action)
+            let name = if s.binds.is_empty() { s.label.clone() } else { s.binds.join(", ") };
+            (name, s.indent.as_str(), action)
         }
     };
     let unit = match action {
@@ -567,8 +464,7 @@ fn refresh_class(
     let header = flags.header || flags.decorators;
     let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.clone(), def.span.start);
     let detail = if header { describe(flags) } else { "class body statements".to_string() };
-    let header_start = line_start(source, def.byte_range.start, def.def_line - def.span.start);
-    let decorators = decorator_expressions(&source[def.byte_range.start..header_start]);
+    let decorators = def.decorators.iter().map(|range| source[range.clone()].to_string()).collect();
     let bare_unit = (def.def_line > def.span.start).then(|| blank_lines(&unit, def.span.start, def.def_line));
     PatchStep {
         action: StepAction::RefreshClass { header, keep, decorators },
@@ -624,90 +520,6 @@ fn enclosing_classes<'t>(tree: &'t DefinitionTree, scope: &[&str], at: Option<us
         }
     }
     chain
-}
-
-fn statement_name(source: &str, item: &Item, binds: &[String]) -> String {
-    if !binds.is_empty() {
-        return binds.join(", ");
-    }
-    let text = &source[item.byte_range()];
-    let first = text.lines().next().unwrap_or_default().trim();
-    if first.chars().count() > 40 {
-        format!("{}…", first.chars().take(40).collect::<String>())
-    } else {
-        first.to_string()
-    }
-}
-
-/// The end of a class's docstring statement (byte offset): the string literal that is the
-/// first token after the colon ending the header. The header is scanned from the `class`
-/// keyword's line, skipping comments and string literals and counting brackets, so quotes in
-/// comments and colons or brackets in strings are not taken for syntax. Without a docstring
-/// (it was removed) this is the end of the class: the whole class gives `__doc__ = None`.
-///
-/// Scanned as bytes: a position can fall inside a multi-byte character (or step over one after
-/// a backslash); only ASCII delimiters' ends are returned, always char boundaries.
-fn docstring_end(source: &str, class: &Definition) -> usize {
-    let text = &source[class.byte_range.clone()];
-    let bytes = text.as_bytes();
-    // Skip the decorator lines (line endings: `\n`, `\r\n` or `\r`).
-    let (mut i, mut lines) = (0, class.def_line - class.span.start);
-    while lines > 0 && i < bytes.len() {
-        if bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
-            lines -= 1;
-        }
-        i += 1;
-    }
-    let mut depth = 0i32;
-    let mut after_colon = false;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'"' | b'\'' => {
-                let end = string_end(bytes, i);
-                if after_colon {
-                    return class.byte_range.start + end;
-                }
-                i = end;
-                continue;
-            }
-            // String prefixes (`r`, `u`) may precede the docstring's quote; anything else
-            // after the colon means there is no docstring.
-            b' ' | b'\t' | b'\x0c' | b'\r' | b'\n' | b'\\' => {}
-            b'r' | b'R' | b'u' | b'U' if after_colon => {}
-            _ if after_colon => break,
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth -= 1,
-            b':' if depth == 0 => after_colon = true,
-            _ => {}
-        }
-        i += 1;
-    }
-    class.byte_range.end
-}
-
-/// The end (exclusive) of the string literal whose opening quote is at `start`.
-fn string_end(bytes: &[u8], start: usize) -> usize {
-    let quote = bytes[start];
-    let triple = bytes[start..].starts_with(&[quote; 3]);
-    let delim: &[u8] = if triple { &bytes[start..start + 3] } else { &bytes[start..start + 1] };
-    let mut i = start + delim.len();
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if bytes[i..].starts_with(delim) {
-            return i + delim.len();
-        }
-        i += 1;
-    }
-    bytes.len()
 }
 
 /// The text at `range`, placed at line `first_line` with `indent`, inside `class` headers for
