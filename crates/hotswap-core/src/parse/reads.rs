@@ -136,3 +136,6 @@ impl<'a> StatementVisitor<'a> for ImportCollector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -290,6 +290,48 @@ fn method_defaults_and_del_follow_a_changed_value() {
 }
 
 #[test]
+fn values_read_inside_f_strings_are_dependencies() {
+    let body = "GREETING = f\"hi {NAME}\"\nPADDED = f\"{'x':>{WIDTH}}\"\n\n\
+                def f(x=f\"<{NAME}>\"):\n    return x\n\n\
+                @tag(f\"t-{NAME}\")\ndef g():\n    return 1\n\n\
+                class K:\n    LABEL = f\"k-{NAME}\"\n\n    def m(self, y=f\"[{NAME}]\"):\n        return y\n";
+    let old = format!("NAME = 'a'\nWIDTH = 3\n{body}");
+    let new = format!("NAME = 'b'\nWIDTH = 5\n{body}");
+    let p = plan(&old, &new);
+    assert_eq!(
+        summary(&p),
+        s(&[
+            ("NAME", "execute"),
+            ("WIDTH", "execute"),
+            ("GREETING", "execute"),
+            ("PADDED", "execute"),
+            ("f", "update"),
+            ("g", "update+rebind"),
+            ("K.m", "update"),
+            ("K", "refresh keep=m"),
+            ("K.LABEL", "execute"),
+        ])
+    );
+    assert_eq!(p.steps[2].detail, "uses NAME, which changed");
+    assert_eq!(p.steps[5].detail, SIGNATURE_READS_CHANGED_VALUE);
+}
+
+#[test]
+fn keyword_argument_names_are_not_reads() {
+    // The text scanner took `LIMIT=` for a read of the module's LIMIT and ran `x` again.
+    let old = "LIMIT = 1\nx = dict(LIMIT=3)\ny = dict(n=LIMIT)\n";
+    let new = "LIMIT = 2\nx = dict(LIMIT=3)\ny = dict(n=LIMIT)\n";
+    assert_eq!(summary(&plan(old, new)), s(&[("LIMIT", "execute"), ("y", "execute")]));
+}
+
+#[test]
+fn a_parenthesized_del_follows_a_changed_value() {
+    let old = "_tmp = 1\nX = _tmp\ndel(_tmp)\n";
+    let new = "_tmp = 2\nX = _tmp\ndel(_tmp)\n";
+    assert_eq!(summary(&plan(old, new)), s(&[("_tmp", "execute"), ("X", "execute"), ("del(_tmp)", "execute")]));
+}
+
+#[test]
 fn a_changed_future_import_is_a_rude_edit() {
     let p = plan("x = 1\n", "from __future__ import annotations\nx = 1\n");
     assert_eq!(summary(&p), s(&[("annotations", "rude")]));
