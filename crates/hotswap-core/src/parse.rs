@@ -87,6 +87,19 @@ pub fn parse_definitions(source: &str, target: PythonVersion) -> Result<Definiti
     Ok(DefinitionTree { items, line_count, docstring_hash, docstring, imports })
 }
 
+/// The import statements of `source` alone, for a module whose tree is not held: cheaper than
+/// [`parse_definitions`] (no positions or hashes). A file with syntax errors gives the imports
+/// of what the parser recovered.
+pub fn parse_imports(source: &str, target: PythonVersion) -> Vec<crate::imports::Import> {
+    let text = source.strip_prefix('\u{feff}').unwrap_or(source);
+    if u32::try_from(text.len()).is_err() {
+        return Vec::new();
+    }
+    let version = ruff_python_ast::PythonVersion { major: target.0, minor: target.1 };
+    let parsed = parse_unchecked(text, ParseOptions::from(Mode::Module).with_target_version(version));
+    parsed.try_into_module().map(|module| reads::imports_of(&module.syntax().body)).unwrap_or_default()
+}
+
 /// Freeing the syntax tree of a large file is a sizeable part of a reload (about 15 % of it
 /// for 50,000 lines) while the edit waits to apply: large trees are freed on a thread of their
 /// own.

@@ -376,7 +376,7 @@ impl Engine {
                     },
                 };
                 for (module, _) in mods {
-                    let imports = tree.map(|t| t.imports.clone());
+                    let imports = tree.map(|t| t.imports.clone().into()).unwrap_or_default();
                     out.push(Importer { module: module.clone(), text: text.clone(), imports });
                 }
             }

@@ -1,11 +1,11 @@
 //! Module state across modules: a batch is applied in import order, and names other modules
 //! took from a changed module (`from m import CONST`, `from m import *`) follow its new values.
 
-use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 use hotswap_core::imports::{candidate_modules, dependency_order, resolve, Import, ImportedNames};
-use hotswap_core::parse::parse_definitions;
+use hotswap_core::parse::parse_imports;
 use hotswap_core::tree::DefinitionTree;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -53,24 +53,20 @@ pub fn snapshot<'py>(patches: &[FilePatch<'py>]) -> Vec<Option<Bound<'py, PyDict
 }
 
 /// Another module that may hold names from a changed one: its module object, source text,
-/// and the imports of its parsed tree when the engine holds one.
+/// and its imports: set from its parsed tree when the engine holds one, else parsed from the
+/// text on first need (a module not edited since it was imported), once per batch.
 pub struct Importer<'py> {
     pub module: Bound<'py, PyAny>,
     pub text: String,
-    pub imports: Option<Vec<Import>>,
+    pub imports: OnceCell<Vec<Import>>,
 }
 
 impl Importer<'_> {
-    /// The module's imports: from its parsed tree, or parsed from its text now when the engine
-    /// holds no tree (a module not edited since it was imported).
-    fn imports(&self) -> Cow<'_, [Import]> {
-        match &self.imports {
-            Some(imports) => Cow::Borrowed(imports),
-            None => {
-                let version = *crate::engine::PYTHON_VERSION.get().unwrap_or(&(3, 9));
-                Cow::Owned(parse_definitions(&self.text, version).map(|tree| tree.imports).unwrap_or_default())
-            }
-        }
+    fn imports(&self) -> &[Import] {
+        self.imports.get_or_init(|| {
+            let version = *crate::engine::PYTHON_VERSION.get().unwrap_or(&(3, 9));
+            parse_imports(&self.text, version)
+        })
     }
 }
 
@@ -106,7 +102,7 @@ pub fn refresh_importers<'py>(
                 continue;
             }
             let (importer_name, is_package) = module_identity(&importer.module);
-            for import in importer.imports().iter() {
+            for import in importer.imports() {
                 if resolve(&importer_name, is_package, import).as_deref() != Some(name.as_str()) {
                     continue;
                 }

@@ -220,3 +220,14 @@ match v:
         ]
     );
 }
+
+#[test]
+fn imports_without_a_tree_match_the_tree() {
+    let source = "\u{feff}import os\ndef f():\n    from .sub import (a,\n        b as c)\nx = 'import fake'\n";
+    let imports = crate::parse::parse_imports(source, (3, 12));
+    assert_eq!(imports, tree_for(source, (3, 12)).imports);
+    assert_eq!(imports.len(), 2);
+    // A file that does not parse still gives the imports the parser recovered.
+    let broken = crate::parse::parse_imports("import json\ndef broken(:\n", (3, 12));
+    assert_eq!(broken, vec![Import { level: 0, module: "json".into(), names: ImportedNames::Module }]);
+}
