@@ -273,3 +273,8 @@ def test_generated_modules_read_what_python_reads():
 def test_reads_of_known_statements(source, reads):
     assert _core.statement_reads(source) == [(1, reads)]
     assert python_reads(source) == [(1, reads)]
+
+
+def test_syntax_errors_are_raised():
+    with pytest.raises(SyntaxError, match="line 2"):
+        _core.statement_reads("x = 1\ndef broken(:\n")

@@ -135,8 +135,8 @@ fn currently_reloading() -> bool {
 fn statement_reads(source: &str) -> PyResult<Vec<(u32, Vec<String>)>> {
     let version = *PYTHON_VERSION.get().unwrap_or(&(3, 9));
     let tree = hotswap_core::parse::parse_definitions(source, version).map_err(|issues| {
-        let first = issues.first().map_or_else(|| "invalid syntax".to_string(), |i| format!("line {}: {}", i.line, i.message));
-        pyo3::exceptions::PySyntaxError::new_err(first)
+        let first = issues.first().map(|i| format!("line {}: {}", i.line, i.message));
+        pyo3::exceptions::PySyntaxError::new_err(first.unwrap_or_else(|| "invalid syntax".into()))
     })?;
     let statements = tree.items.iter().filter_map(|item| item.as_stmt());
     Ok(statements.map(|s| (s.span.start, s.reads.clone())).collect())
