@@ -201,6 +201,14 @@ fn class_docstring_unit_skips_comments_and_strings_in_the_header() {
 }
 
 #[test]
+fn class_docstring_unit_holds_every_part_of_a_concatenated_docstring() {
+    // The text scanner ended the docstring at its first string literal: `__doc__` became "New ".
+    let new = "class C:\n    \"New \" \\\n    \"doc.\"\n    x = 1\n";
+    let p = plan("class C:\n    \"Old.\"\n    x = 1\n", new);
+    assert_eq!(p.steps[0].unit, "class C:\n    \"New \" \\\n    \"doc.\"\n");
+}
+
+#[test]
 fn class_docstring_removed_unit_is_the_whole_class() {
     // Without a docstring the unit is the whole class (so `__doc__` comes out None); the first
     // quote of the body used to end it, mid-statement here.
