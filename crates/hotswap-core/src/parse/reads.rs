@@ -52,7 +52,8 @@ impl<'a> NameReads<'a> {
 
 impl<'a> Visitor<'a> for NameReads<'a> {
     /// Left-nested chains (`a + b + c ...`, `a.b.c`, `f()()`, `x[0][1]`) are followed in a loop:
-    /// CPython compiles chains thousands of operands long, deeper than recursion could go.
+    /// CPython compiles chains thousands of operands long: recursing down them could exhaust
+    /// the stack of the thread that parses.
     fn visit_expr(&mut self, expr: &'a Expr) {
         let mut expr = expr;
         loop {
