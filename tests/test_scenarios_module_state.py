@@ -395,6 +395,45 @@ SCENARIOS = [
     ),
     S(
         C,
+        "fstring_statement_follows_changed_constant",
+        {"m.py": 'NAME = "a"\nGREETING = f"hi {NAME}"\nPLAIN = "hi " + NAME\n'},
+        "import m",
+        E(("m.py", 'NAME = "a"', 'NAME = "b"'), expect={"(m.GREETING, m.PLAIN)": ["hi b", "hi b"]}),
+        watch=True,
+    ),
+    S(
+        C,
+        "fstring_format_spec_follows_changed_constant",
+        {"m.py": "WIDTH = 3\nPADDED = f\"{'x':>{WIDTH}}|{WIDTH!r:>{WIDTH}}\"\n"},
+        "import m",
+        E(("m.py", "WIDTH = 3", "WIDTH = 5"), expect={"m.PADDED": "    x|    5"}),
+    ),
+    S(
+        C,
+        "fstring_default_and_class_attribute_follow_changed_constant",
+        {
+            "m.py": 'NAME = "a"\n\n\ndef f(x=f"<{NAME}>"):\n    return x\n\n\n'
+            'class K:\n    LABEL = f"k-{NAME}"\n\n'
+            '    def m(self, y=f"[{NAME}]"):\n        return y\n'
+        },
+        "import m\ng = m.f\nk = m.K()",
+        E(
+            ("m.py", 'NAME = "a"', 'NAME = "b"'),
+            expect={"(g(), m.K.LABEL, k.m(), type(k) is m.K)": ["<b>", "k-b", "[b]", True]},
+        ),
+    ),
+    S(
+        C,
+        "fstring_decorator_argument_follows_changed_constant",
+        {
+            "m.py": 'NAME = "a"\n\n\ndef tag(label):\n    def deco(fn):\n        fn.label = label\n'
+            '        return fn\n\n    return deco\n\n\n@tag(f"t-{NAME}")\ndef g():\n    return 1\n'
+        },
+        "import m",
+        E(("m.py", 'NAME = "a"', 'NAME = "b"'), expect={"(m.g.label, m.g())": ["t-b", 1]}),
+    ),
+    S(
+        C,
         "function_becomes_class_from_import_follows",
         {"m.py": "def Thing():\n    return 'f'\n", "user.py": "from m import Thing\n"},
         "import m, user",
@@ -435,7 +474,12 @@ WHY = (
     "from-import binding follows, but statements of the importing module that use it (DOUBLE "
     "= LIMIT * 2) are not re-run"
 )
-xfail(SCENARIOS, {"dependent_statement_in_other_module": WHY})
+xfail(
+    SCENARIOS,
+    {
+        "dependent_statement_in_other_module": WHY,
+    },
+)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))

@@ -1,10 +1,10 @@
-//! The import statements of a module, read from its text: which modules it depends on (to
-//! apply a batch of files in dependency order) and which names it took from them (to refresh
-//! `from m import NAME` bindings and star imports when `m` changes).
+//! The import statements of a module: which modules it depends on (to apply a batch of files
+//! in dependency order) and which names it took from them (to refresh `from m import NAME`
+//! bindings and star imports when `m` changes).
 //!
-//! This is a scan of logical lines, not a parse: it is used on files the engine already holds,
-//! for every file of a batch, and only needs `import` and `from ... import` statements.
-//! Imports inside function bodies are found too; they only add harmless ordering edges.
+//! The statements are collected by [`crate::parse`] into [`crate::tree::DefinitionTree::imports`]
+//! while it holds the syntax tree; this module works on those values. Imports inside function
+//! bodies are kept too; they only add harmless ordering edges.
 
 /// One `import` or `from ... import` statement.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,17 +24,6 @@ pub enum ImportedNames {
     Names(Vec<(String, String)>),
     /// `from m import *`.
     Star,
-}
-
-/// Every import statement in `text`, in order.
-pub fn parse_imports(text: &str) -> Vec<Import> {
-    let mut out = Vec::new();
-    for line in logical_lines(text) {
-        for statement in line.split(';') {
-            parse_statement(statement.trim(), &mut out);
-        }
-    }
-    out
 }
 
 /// The absolute name of the module an import refers to, from the module `importer` (whose
@@ -77,129 +66,6 @@ pub fn candidate_modules(importer: &str, is_package: bool, import: &Import) -> V
     out
 }
 
-fn parse_statement(statement: &str, out: &mut Vec<Import>) {
-    if let Some(rest) = statement.strip_prefix("import ") {
-        for part in rest.split(',') {
-            let module = part.split_whitespace().next().unwrap_or_default();
-            if is_dotted_name(module) {
-                out.push(Import { level: 0, module: module.to_string(), names: ImportedNames::Module });
-            }
-        }
-    } else if let Some(rest) = statement.strip_prefix("from ") {
-        let Some((source, names)) = rest.split_once(" import") else { return };
-        let source = source.trim();
-        let level = source.chars().take_while(|c| *c == '.').count() as u32;
-        let module = source[level as usize..].trim().to_string();
-        if !(module.is_empty() || is_dotted_name(&module)) || (level == 0 && module.is_empty()) {
-            return;
-        }
-        let names = names.trim().trim_start_matches('(').trim_end_matches(')').trim();
-        let names = if names == "*" {
-            ImportedNames::Star
-        } else {
-            let mut pairs = Vec::new();
-            for part in names.split(',') {
-                let words: Vec<&str> = part.split_whitespace().collect();
-                match words.as_slice() {
-                    [name] if is_identifier(name) => pairs.push((name.to_string(), name.to_string())),
-                    [name, "as", alias] if is_identifier(name) && is_identifier(alias) => {
-                        pairs.push((name.to_string(), alias.to_string()))
-                    }
-                    _ => {}
-                }
-            }
-            ImportedNames::Names(pairs)
-        };
-        out.push(Import { level, module, names });
-    }
-}
-
-/// Lines joined across brackets and backslash continuations, comments removed, strings
-/// skipped (their text is replaced by nothing, so `"import x"` in a string is not an import).
-fn logical_lines(text: &str) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut current = String::new();
-    let mut depth = 0i32;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '#' => {
-                while chars.peek().is_some_and(|&n| n != '\n') {
-                    chars.next();
-                }
-            }
-            '"' | '\'' => skip_string(c, &mut chars),
-            '\\' if chars.peek() == Some(&'\n') => {
-                chars.next();
-                current.push(' ');
-            }
-            '(' | '[' | '{' => {
-                depth += 1;
-                current.push(c);
-            }
-            ')' | ']' | '}' => {
-                depth -= 1;
-                current.push(c);
-            }
-            '\n' if depth > 0 => current.push(' '),
-            '\n' | '\r' => {
-                if !current.trim().is_empty() {
-                    lines.push(std::mem::take(&mut current).trim().to_string());
-                }
-                current.clear();
-                depth = 0.max(depth);
-            }
-            _ => current.push(c),
-        }
-    }
-    if !current.trim().is_empty() {
-        lines.push(current.trim().to_string());
-    }
-    lines
-}
-
-fn skip_string(quote: char, chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    let triple = {
-        let mut look = chars.clone();
-        look.next() == Some(quote) && look.next() == Some(quote)
-    };
-    if triple {
-        chars.next();
-        chars.next();
-    } else if chars.peek() == Some(&quote) {
-        chars.next(); // empty string
-        return;
-    }
-    let mut run = 0;
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            chars.next();
-            run = 0;
-            continue;
-        }
-        if c == quote {
-            run += 1;
-            if !triple || run == 3 {
-                return;
-            }
-        } else {
-            run = 0;
-            if c == '\n' && !triple {
-                return;
-            }
-        }
-    }
-}
-
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c == '_' || c.is_alphabetic()) && chars.all(|c| c == '_' || c.is_alphanumeric())
-}
-
-fn is_dotted_name(s: &str) -> bool {
-    !s.is_empty() && s.split('.').all(is_identifier)
-}
-
 /// Indexes `0..n` ordered so that each comes after those it depends on (`deps[i]` are indexes
 /// `i` depends on); otherwise the given order is kept. Cycles are broken at the first index of
 /// the cycle in the given order.
@@ -228,6 +94,11 @@ pub fn dependency_order(deps: &[Vec<usize>]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::parse_definitions;
+
+    fn parse_imports(text: &str) -> Vec<Import> {
+        parse_definitions(text, (3, 12)).expect("parses").imports
+    }
 
     fn names(pairs: &[(&str, &str)]) -> ImportedNames {
         ImportedNames::Names(pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect())
@@ -245,6 +116,8 @@ mod tests {
                 Import { level: 0, module: "x".into(), names: names(&[("y", "y"), ("z", "w")]) },
                 Import { level: 1, module: "pkg".into(), names: ImportedNames::Star },
                 Import { level: 2, module: "".into(), names: names(&[("sib", "sib")]) },
+                // The text scanner this replaced missed an import after `if True:`.
+                Import { level: 0, module: "q".into(), names: names(&[("r", "r")]) },
                 Import { level: 0, module: "s".into(), names: ImportedNames::Module },
             ]
         );

@@ -29,6 +29,7 @@ use ruff_source_file::LineIndex;
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use self::binds::Binds;
+use self::reads::NameReads;
 use crate::tree::{DefKind, Definition, DefinitionTree, Item, LineSpan, Statement, StatementKind, SyntaxIssue};
 
 /// The Python version whose grammar the running interpreter accepts, as (major, minor).
@@ -81,8 +82,22 @@ pub fn parse_definitions(source: &str, target: PythonVersion) -> Result<Definiti
     }
     let line_count = builder.line_count();
     let docstring = docstring.map(|d| (builder.byte_range(d.range()), builder.span(d.range()).start));
+    let imports = reads::imports_of(body);
     free_elsewhere(module, text.len());
-    Ok(DefinitionTree { items, line_count, docstring_hash, docstring })
+    Ok(DefinitionTree { items, line_count, docstring_hash, docstring, imports })
+}
+
+/// The import statements of `source` alone, for a module whose tree is not held: cheaper than
+/// [`parse_definitions`] (no positions or hashes). A file with syntax errors gives the imports
+/// of what the parser recovered.
+pub fn parse_imports(source: &str, target: PythonVersion) -> Vec<crate::imports::Import> {
+    let text = source.strip_prefix('\u{feff}').unwrap_or(source);
+    if u32::try_from(text.len()).is_err() {
+        return Vec::new();
+    }
+    let version = ruff_python_ast::PythonVersion { major: target.0, minor: target.1 };
+    let parsed = parse_unchecked(text, ParseOptions::from(Mode::Module).with_target_version(version));
+    parsed.try_into_module().map(|module| reads::imports_of(&module.syntax().body)).unwrap_or_default()
 }
 
 /// Freeing the syntax tree of a large file is a sizeable part of a reload (about 15 % of it
@@ -430,7 +445,26 @@ impl<'s> Builder<'s> {
             indent: self.indent(range.start()),
             text_hash: self.hash(text),
             binds: binds.names,
+            reads: NameReads::of_statement(stmt),
+            deletes: reads::deleted_names(stmt),
+            label: label(text),
         }
+    }
+
+    /// Hash of the decorator expressions' text, one per line, without the `@` (0 without any).
+    fn decorators_hash(&self, decorators: &[ast::Decorator]) -> u64 {
+        if decorators.is_empty() {
+            return 0;
+        }
+        let mut joined = String::new();
+        for (i, decorator) in decorators.iter().enumerate() {
+            if i > 0 {
+                joined.push('\n');
+            }
+            let text = self.slice(decorator.range());
+            joined.push_str(text.strip_prefix('@').unwrap_or(text).trim_start());
+        }
+        self.hash(&joined)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -447,19 +481,6 @@ impl<'s> Builder<'s> {
         let keyword = match decorators.last() {
             Some(last) => self.next_token(last.range().end()),
             None => range.start(),
-        };
-        let decorators_hash = if decorators.is_empty() {
-            0
-        } else {
-            let mut joined = String::new();
-            for (i, decorator) in decorators.iter().enumerate() {
-                if i > 0 {
-                    joined.push('\n');
-                }
-                let text = self.slice(decorator.range());
-                joined.push_str(text.strip_prefix('@').unwrap_or(text).trim_start());
-            }
-            self.hash(&joined)
         };
         // Lines between the first decorator and the keyword that hold no decorator (blank lines,
         // comments): they move the code's line numbers without changing any hashed text.
@@ -497,8 +518,13 @@ impl<'s> Builder<'s> {
             def_line,
             byte_range: self.byte_range(range),
             indent: self.indent(range.start()),
-            decorators_hash,
+            decorators_hash: self.decorators_hash(decorators),
             header_hash,
+            header: 0..0,
+            decorators: decorators.iter().map(|d| self.byte_range(d.expression.range())).collect(),
+            docstring: docstring.map(|d| self.byte_range(d.range())),
+            signature_reads: Vec::new(),
+            decorator_reads: NameReads::of_decorators(decorators),
             docstring_hash: docstring.map(|d| self.hash(self.slice(d.range()))),
             body_hash,
             children: Vec::new(),
@@ -515,6 +541,9 @@ impl<'s> Builder<'s> {
         let kind = if f.is_async { DefKind::AsyncFunction } else { DefKind::Function };
         let (mut def, _) =
             self.definition(kind, f.name.as_str(), parent, f.range(), &f.decorator_list, h.finish(), &f.body);
+        let header_end = f.returns.as_ref().map_or(f.parameters.range().end(), |r| r.range().end());
+        def.header = self.byte_range(TextRange::new(f.parameters.range().start(), header_end));
+        def.signature_reads = NameReads::of_signature(&f.parameters, f.returns.as_deref());
         let mut children = Vec::new();
         self.nested_definitions(&f.body, Parent::Function(&def.qualname), depth + 1, &mut children);
         def.children = children;
@@ -527,6 +556,8 @@ impl<'s> Builder<'s> {
         h.write_text(self, c.arguments.as_ref().map_or("", |a| self.slice(a.range())));
         let (mut def, skip) =
             self.definition(DefKind::Class, c.name.as_str(), parent, c.range(), &c.decorator_list, h.finish(), &c.body);
+        let header = c.arguments.as_ref().map_or(TextRange::empty(c.name.range().end()), |a| a.range());
+        def.header = self.byte_range(header);
         if self.enter(depth + 1, c.range()) {
             def.children = self.scope_items(&c.body, skip == 1, Parent::Class(&def.qualname), depth + 1);
         }
@@ -689,7 +720,22 @@ fn statement_kind(stmt: &Stmt) -> StatementKind {
             StatementKind::FutureImport
         }
         Stmt::If(i) if is_main_test(&i.test) => StatementKind::MainGuard,
+        Stmt::For(_) | Stmt::While(_) | Stmt::With(_) | Stmt::Try(_) => StatementKind::Block,
+        Stmt::Delete(_) => StatementKind::Delete,
+        Stmt::Assign(a) if a.targets.len() == 1 && a.targets[0].is_name_expr() && a.value.is_lambda_expr() => {
+            StatementKind::LambdaAssignment
+        }
         _ => StatementKind::Plain,
+    }
+}
+
+/// A statement's first line, trimmed, cut at 40 characters: how reports name a statement
+/// that binds nothing.
+fn label(text: &str) -> String {
+    let first = text.lines().next().unwrap_or_default().trim();
+    match first.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &first[..cut]),
+        None => first.to_string(),
     }
 }
 
@@ -739,5 +785,6 @@ impl KeyAllocator {
 }
 
 mod binds;
+mod reads;
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use crate::diff::{Change, ChangeKind, DefChange};
-use crate::tree::{DefKind, Definition, DefinitionTree, Item, StatementKind};
+use crate::tree::{DefKind, Definition, DefinitionTree, Item, Statement, StatementKind};
 
 mod step;
 
@@ -55,7 +55,7 @@ pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]
             (ChangeKind::Added, old, Some(item)) | (ChangeKind::StatementChanged, old, Some(item)) => {
                 added_or_changed(new_source, &enclosing, old, item)
             }
-            (ChangeKind::Deleted, Some(item), _) => deleted(new_source, new, &change.scope, item),
+            (ChangeKind::Deleted, Some(item), _) => deleted(new, &change.scope, item),
             _ => continue,
         };
         steps.push(PatchStep { scope, ..step });
@@ -101,7 +101,7 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
         match (change.kind, change.new.or(change.old)) {
             // `f = lambda ...` keeps its identity when re-run (the applier swaps its code): a
             // function, not a new value.
-            (_, Some(item @ Item::Stmt(s))) if change.new.is_some() && is_lambda_assignment(&source[item.byte_range()]) => {
+            (_, Some(Item::Stmt(s))) if change.new.is_some() && s.kind == StatementKind::LambdaAssignment => {
                 functions.extend(s.binds.iter().map(String::as_str));
             }
             (_, Some(Item::Stmt(s))) => values.extend(s.binds.iter().map(String::as_str)),
@@ -129,21 +129,19 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
         }
         let Item::Stmt(stmt) = item else { continue };
         // `del _tmp` after a re-run `_tmp = ...` must run again too, or the name stays.
-        let deletes = source[item.byte_range()].trim_start().starts_with("del ");
-        if stmt.kind != StatementKind::Plain || (stmt.binds.is_empty() && !deletes) {
+        let deletes = stmt.kind == StatementKind::Delete;
+        if !stmt.kind.runs_again() || (stmt.binds.is_empty() && !deletes) {
             continue;
         }
-        let used = identifiers_used(&source[item.byte_range()]);
-        let reads_value = used.iter().find(|n| values.contains(*n) && !stmt.binds.iter().any(|b| b == *n));
-        let calls_function = used.iter().find(|n| functions.contains(*n));
+        let mut used = stmt.reads.iter().chain(&stmt.deletes);
+        let reads_value = used.find(|n| values.contains(n.as_str()) && !stmt.binds.contains(n));
+        let calls_function = stmt.reads.iter().find(|n| functions.contains(n.as_str()));
         let unit = compile_unit(source, &[], &stmt.indent, item.byte_range(), stmt.span.start);
+        let block = stmt.kind == StatementKind::Block;
         let (action, reason) = match (reads_value, calls_function) {
-            (Some(name), _) => {
-                let block = is_block(&source[item.byte_range()]);
-                (StepAction::Execute { unit, block }, Reason::ReadsChangedValue { name: name.to_string() })
-            }
+            (Some(name), _) => (StepAction::Execute { unit, block }, Reason::ReadsChangedValue { name: name.clone() }),
             (None, Some(name)) => {
-                (StepAction::ExecuteIfStale { unit }, Reason::BuiltByChangedFunction { name: name.to_string() })
+                (StepAction::ExecuteIfStale { unit }, Reason::BuiltByChangedFunction { name: name.clone() })
             }
             (None, None) => continue,
         };
@@ -152,7 +150,7 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
         }
         let step = PatchStep {
             scope: Vec::new(),
-            target: Target::Stmt { binds: stmt.binds.clone(), label: statement_name(source, item, &stmt.binds) },
+            target: Target::Stmt { binds: stmt.binds.clone(), label: statement_label(stmt) },
             lines: Lines::both(stmt.span.start, stmt.span.start),
             action,
             reason,
@@ -176,25 +174,17 @@ fn insert_in_order(steps: &mut Vec<PatchStep>, step: PatchStep) {
 /// `UpdateFunction` (re-decorating when a decorator reads it); a class's body statements
 /// (`SIZE = LIMIT`) are run again in the class, with a `RefreshClass` for generated classes.
 fn dependent_definition<'s>(
-    source: &'s str,
-    def: &Definition,
+    source: &str,
+    def: &'s Definition,
     values: &HashSet<&str>,
     changed: &HashSet<usize>,
     steps: &mut Vec<PatchStep>,
 ) {
-    // The first changed value a text reads.
-    fn first_read<'s>(text: &'s str, values: &HashSet<&str>) -> Option<&'s str> {
-        identifiers_used(text).into_iter().find(|n| values.contains(n))
-    }
-    let read = |text: &'s str| first_read(text, values);
-    let header_start = line_start(source, def.byte_range.start, def.def_line - def.span.start);
-    let decorators = &source[def.byte_range.start..header_start];
+    // The first changed value among `names`.
+    let read = |names: &'s [String]| names.iter().find(|n| values.contains(n.as_str()));
     if !def.kind.is_class() {
-        let header = &source[header_start..header_end(source, header_start, def.byte_range.end)];
-        // The parameters and return annotation: after the name (which may be a changed value's).
-        let header = header.find('(').map_or("", |open| &header[open..]);
-        if let Some(name) = read(decorators).or_else(|| read(header)) {
-            let flags = DefChange { header: true, decorators: read(decorators).is_some(), ..DefChange::default() };
+        if let Some(name) = read(&def.decorator_reads).or_else(|| read(&def.signature_reads)) {
+            let flags = DefChange { header: true, decorators: read(&def.decorator_reads).is_some(), ..DefChange::default() };
             for step in modified_def(source, &[], def, def, flags) {
                 insert_in_order(steps, reads_changed_value(step, name));
             }
@@ -206,13 +196,9 @@ fn dependent_definition<'s>(
         if method.kind.is_class() {
             continue;
         }
-        let start = line_start(source, method.byte_range.start, method.def_line - method.span.start);
-        let signature = &source[start..header_end(source, start, method.byte_range.end)];
-        let signature = signature.find('(').map_or("", |open| &signature[open..]);
-        let method_decorators = &source[method.byte_range.start..start];
-        if let Some(name) = read(signature).or_else(|| read(method_decorators)) {
-            let flags =
-                DefChange { header: true, decorators: read(method_decorators).is_some(), ..DefChange::default() };
+        if let Some(name) = read(&method.signature_reads).or_else(|| read(&method.decorator_reads)) {
+            let decorators = read(&method.decorator_reads).is_some();
+            let flags = DefChange { header: true, decorators, ..DefChange::default() };
             for step in modified_def(source, &[def], method, method, flags) {
                 let step = reads_changed_value(step, name);
                 steps.push(PatchStep { scope: vec![def.name.clone()], ..step });
@@ -222,11 +208,9 @@ fn dependent_definition<'s>(
     let mut statements = Vec::new();
     for child in &def.children {
         if let Item::Stmt(stmt) = child {
-            let text = &source[child.byte_range()];
-            let shadowed = |n: &&str| stmt.binds.iter().any(|b| b == n);
-            let hit = identifiers_used(text).into_iter().find(|n| values.contains(n) && !shadowed(n));
-            if let (Some(name), StatementKind::Plain, false) = (hit, &stmt.kind, stmt.binds.is_empty()) {
-                statements.push((child, stmt, name.to_string()));
+            let hit = stmt.reads.iter().find(|n| values.contains(n.as_str()) && !stmt.binds.contains(n));
+            if let (Some(name), true, false) = (hit, stmt.kind.runs_again(), stmt.binds.is_empty()) {
+                statements.push((child, stmt, name.clone()));
             }
         }
     }
@@ -243,7 +227,7 @@ fn dependent_definition<'s>(
             scope: vec![def.name.clone()],
             target: Target::Stmt { binds: stmt.binds.clone(), label: stmt.binds.join(", ") },
             lines: Lines::both(stmt.span.start, stmt.span.start),
-            action: StepAction::Execute { unit, block: is_block(&source[child.byte_range()]) },
+            action: StepAction::Execute { unit, block: stmt.kind == StatementKind::Block },
             reason: Reason::ReadsChangedValue { name },
         });
     }
@@ -259,104 +243,6 @@ fn reads_changed_value(mut step: PatchStep, name: &str) -> PatchStep {
     }
     step.reason = Reason::SignatureReadsChangedValue { name: name.to_string() };
     step
-}
-
-/// The expressions of decorator lines (`@expr`, possibly continued over several lines),
-/// outermost first, comments removed.
-fn decorator_expressions(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for line in text.lines() {
-        let code = line.split(" #").next().unwrap_or_default().trim();
-        if let Some(expr) = code.strip_prefix('@') {
-            out.push(expr.trim().to_string());
-        } else if let (Some(last), false) = (out.last_mut(), code.is_empty() || code.starts_with('#')) {
-            last.push('\n');
-            last.push_str(code);
-        }
-    }
-    out
-}
-
-/// The byte offset `lines` lines after `start` (line endings `\n`, `\r\n` or `\r`).
-fn line_start(source: &str, start: usize, lines: u32) -> usize {
-    let bytes = source.as_bytes();
-    let (mut i, mut left) = (start, lines);
-    while left > 0 && i < bytes.len() {
-        if bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
-            left -= 1;
-        }
-        i += 1;
-    }
-    i
-}
-
-/// The end of a `def` header: just past the `:` that closes the signature (outside brackets,
-/// strings and comments), or `end`.
-fn header_end(source: &str, start: usize, end: usize) -> usize {
-    let bytes = source.as_bytes();
-    let (mut i, mut depth) = (start, 0i32);
-    while i < end {
-        match bytes[i] {
-            b'#' => {
-                while i < end && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'"' | b'\'' => {
-                i = string_end(bytes, i).min(end);
-                continue;
-            }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth -= 1,
-            b':' if depth == 0 => return i + 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    end
-}
-
-/// `name = lambda ...`: a single plain name bound to a lambda.
-fn is_lambda_assignment(text: &str) -> bool {
-    text.split_once('=').is_some_and(|(target, value)| {
-        let target = target.trim();
-        !target.is_empty()
-            && target.chars().all(|c| c == '_' || c.is_alphanumeric())
-            && value.trim_start().strip_prefix("lambda").is_some_and(|rest| rest.starts_with([' ', ':']))
-    })
-}
-
-/// The names a statement's text reads: identifiers outside string literals and comments, not
-/// after a `.` (attribute names) and not keywords.
-fn identifiers_used(text: &str) -> Vec<&str> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b'#' {
-            while i < bytes.len() && bytes[i] != b'\n' {
-                i += 1;
-            }
-        } else if c == b'"' || c == b'\'' {
-            i = string_end(bytes, i);
-        } else if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 {
-            let start = i;
-            while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric() || bytes[i] >= 0x80) {
-                i += 1;
-            }
-            let after_dot = text[..start].trim_end().ends_with('.');
-            // A string prefix (`f"..."`, `rb'...'`) is not a name.
-            let prefix = i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'');
-            if !after_dot && !prefix {
-                out.push(&text[start..i]);
-            }
-        } else {
-            i += 1;
-        }
-    }
-    out
 }
 
 fn modified_def(
@@ -378,7 +264,8 @@ fn modified_def(
         let mut steps = Vec::new();
         if flags.docstring {
             // The class header and its docstring; the docstring is the body's first statement.
-            let end = docstring_end(source, def);
+            // Without a docstring (it was removed) the whole class gives `__doc__ = None`.
+            let end = def.docstring.as_ref().map_or(def.byte_range.end, |d| d.end);
             let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.start..end, def.span.start);
             steps.push(step(StepAction::SetClassDoc { unit }, DefChange { docstring: true, ..DefChange::default() }));
         }
@@ -403,8 +290,11 @@ fn added_or_changed(source: &str, enclosing: &[&Definition], old: Option<&Item>,
         Item::Def(d) => (Target::Def { name: d.name.clone() }, StepAction::Execute { unit: unit(&d.indent), block: false }),
         Item::Stmt(s) => {
             let action = match s.kind {
-                StatementKind::Plain => {
-                    StepAction::Execute { unit: unit(&s.indent), block: is_block(&source[item.byte_range()]) }
+                StatementKind::Plain
+                | StatementKind::Block
+                | StatementKind::Delete
+                | StatementKind::LambdaAssignment => {
+                    StepAction::Execute { unit: unit(&s.indent), block: s.kind == StatementKind::Block }
                 }
                 StatementKind::MainGuard => {
                     reason = Reason::MainGuard;
@@ -415,7 +305,7 @@ fn added_or_changed(source: &str, enclosing: &[&Definition], old: Option<&Item>,
                     StepAction::NotInPlace
                 }
             };
-            (Target::Stmt { binds: s.binds.clone(), label: statement_name(source, item, &s.binds) }, action)
+            (Target::Stmt { binds: s.binds.clone(), label: statement_label(s) }, action)
         }
     };
     PatchStep {
@@ -427,7 +317,7 @@ fn added_or_changed(source: &str, enclosing: &[&Definition], old: Option<&Item>,
     }
 }
 
-fn deleted(source: &str, new: &DefinitionTree, scope: &[&str], item: &Item) -> PatchStep {
+fn deleted(new: &DefinitionTree, scope: &[&str], item: &Item) -> PatchStep {
     let still_bound = bound_names(new, scope);
     let (target, candidates) = match item {
         Item::Def(d) => (Target::Def { name: d.name.clone() }, vec![d.name.clone()]),
@@ -435,7 +325,7 @@ fn deleted(source: &str, new: &DefinitionTree, scope: &[&str], item: &Item) -> P
             let label = if s.binds.is_empty() {
                 format!("statement at line {}", item.span().start)
             } else {
-                statement_name(source, item, &s.binds)
+                statement_label(s)
             };
             (Target::Stmt { binds: s.binds.clone(), label }, s.binds.clone())
         }
@@ -469,8 +359,7 @@ fn refresh_class(
     let header = flags.header || flags.decorators;
     let unit = compile_unit(source, enclosing, &def.indent, def.byte_range.clone(), def.span.start);
     let reason = if header { Reason::Changed(flags) } else { Reason::ClassBodyStatements };
-    let header_start = line_start(source, def.byte_range.start, def.def_line - def.span.start);
-    let decorators = decorator_expressions(&source[def.byte_range.start..header_start]);
+    let decorators = def.decorators.iter().map(|range| source[range.clone()].to_string()).collect();
     let bare_unit = (def.def_line > def.span.start).then(|| blank_lines(&unit, def.span.start, def.def_line));
     PatchStep {
         scope: Vec::new(),
@@ -481,11 +370,13 @@ fn refresh_class(
     }
 }
 
-/// A `for`, `while`, `with` or `try` statement (or an `async` one).
-fn is_block(text: &str) -> bool {
-    let first = text.trim_start();
-    let first = first.strip_prefix("async ").unwrap_or(first);
-    ["for ", "while ", "while(", "with ", "with(", "try:", "try "].iter().any(|k| first.starts_with(k))
+/// How reports name a statement: the names it binds, or its first line when it binds none.
+fn statement_label(stmt: &Statement) -> String {
+    if stmt.binds.is_empty() {
+        stmt.label.clone()
+    } else {
+        stmt.binds.join(", ")
+    }
 }
 
 /// Names bound at `scope` in the new tree (definitions and statements).
@@ -529,90 +420,6 @@ fn enclosing_classes<'t>(tree: &'t DefinitionTree, scope: &[&str], at: Option<us
         }
     }
     chain
-}
-
-fn statement_name(source: &str, item: &Item, binds: &[String]) -> String {
-    if !binds.is_empty() {
-        return binds.join(", ");
-    }
-    let text = &source[item.byte_range()];
-    let first = text.lines().next().unwrap_or_default().trim();
-    if first.chars().count() > 40 {
-        format!("{}…", first.chars().take(40).collect::<String>())
-    } else {
-        first.to_string()
-    }
-}
-
-/// The end of a class's docstring statement (byte offset): the string literal that is the
-/// first token after the colon ending the header. The header is scanned from the `class`
-/// keyword's line, skipping comments and string literals and counting brackets, so quotes in
-/// comments and colons or brackets in strings are not taken for syntax. Without a docstring
-/// (it was removed) this is the end of the class: the whole class gives `__doc__ = None`.
-///
-/// Scanned as bytes: a position can fall inside a multi-byte character (or step over one after
-/// a backslash); only ASCII delimiters' ends are returned, always char boundaries.
-fn docstring_end(source: &str, class: &Definition) -> usize {
-    let text = &source[class.byte_range.clone()];
-    let bytes = text.as_bytes();
-    // Skip the decorator lines (line endings: `\n`, `\r\n` or `\r`).
-    let (mut i, mut lines) = (0, class.def_line - class.span.start);
-    while lines > 0 && i < bytes.len() {
-        if bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
-            lines -= 1;
-        }
-        i += 1;
-    }
-    let mut depth = 0i32;
-    let mut after_colon = false;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'"' | b'\'' => {
-                let end = string_end(bytes, i);
-                if after_colon {
-                    return class.byte_range.start + end;
-                }
-                i = end;
-                continue;
-            }
-            // String prefixes (`r`, `u`) may precede the docstring's quote; anything else
-            // after the colon means there is no docstring.
-            b' ' | b'\t' | b'\x0c' | b'\r' | b'\n' | b'\\' => {}
-            b'r' | b'R' | b'u' | b'U' if after_colon => {}
-            _ if after_colon => break,
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth -= 1,
-            b':' if depth == 0 => after_colon = true,
-            _ => {}
-        }
-        i += 1;
-    }
-    class.byte_range.end
-}
-
-/// The end (exclusive) of the string literal whose opening quote is at `start`.
-fn string_end(bytes: &[u8], start: usize) -> usize {
-    let quote = bytes[start];
-    let triple = bytes[start..].starts_with(&[quote; 3]);
-    let delim: &[u8] = if triple { &bytes[start..start + 3] } else { &bytes[start..start + 1] };
-    let mut i = start + delim.len();
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if bytes[i..].starts_with(delim) {
-            return i + delim.len();
-        }
-        i += 1;
-    }
-    bytes.len()
 }
 
 /// The text at `range`, placed at line `first_line` with `indent`, inside `class` headers for

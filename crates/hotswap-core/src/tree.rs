@@ -6,6 +6,8 @@
 
 use std::ops::Range;
 
+use crate::imports::Import;
+
 /// Lines `start..=end`, 1-based, inclusive, as Python reports them (`co_firstlineno`, tracebacks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LineSpan {
@@ -50,6 +52,21 @@ pub struct Definition {
     pub header_hash: u64,
     /// Hash of the docstring's source text, if the body starts with one.
     pub docstring_hash: Option<u64>,
+    /// Byte range of the header the definition is called or built with: a function's parameters
+    /// (with their parentheses) through its return annotation; a class's parenthesized bases and
+    /// keywords (an empty range just after the name when it has none).
+    pub header: Range<usize>,
+    /// Byte range of each decorator's expression (after the `@`), outermost first: the planner
+    /// hands these texts to the applier, which re-applies generating decorators.
+    pub decorators: Vec<Range<usize>>,
+    /// Byte range of the docstring statement (the whole string literal), if the body starts with one.
+    pub docstring: Option<Range<usize>>,
+    /// Names read where the definition is evaluated and not when it is called: defaults and
+    /// annotations of the parameters and the return annotation (functions only), as in
+    /// [`Statement::reads`].
+    pub signature_reads: Vec<String>,
+    /// Names read by the decorator expressions, as in [`Statement::reads`].
+    pub decorator_reads: Vec<String>,
     /// Hash of the body's source text without the docstring. Depends on the text only, never on
     /// position, so a definition that only moved keeps its hash.
     pub body_hash: u64,
@@ -69,6 +86,22 @@ pub enum StatementKind {
     MainGuard,
     /// `from __future__ import ...`: changes compile flags; never re-run.
     FutureImport,
+    /// A `for`, `while`, `with` or `try` statement (and the `async` forms): a block a script
+    /// may still be running at module level (its main loop).
+    Block,
+    /// A `del` statement: names it removes are in [`Statement::deletes`].
+    Delete,
+    /// `name = lambda ...`: one plain name bound to a lambda, which keeps its identity when the
+    /// statement runs again (the applier swaps the code), so it changes like a function.
+    LambdaAssignment,
+}
+
+impl StatementKind {
+    /// Whether running the statement again is how an edit of it (or of what it reads) is
+    /// applied: all but the main guard and `from __future__` imports.
+    pub fn runs_again(self) -> bool {
+        !matches!(self, StatementKind::MainGuard | StatementKind::FutureImport)
+    }
 }
 
 /// A statement that is not a `def` or `class`, at module level or in a class body.
@@ -91,6 +124,19 @@ pub struct Statement {
     /// known), `for` targets, `with ... as` names, and names bound by `def`/`class`/assignments
     /// nested in compound statements (`if`, `try`, `for`, `while`, `with`, `match`) at this scope.
     pub binds: Vec<String>,
+    /// Names the statement reads: every name in load context anywhere inside it, as Python's
+    /// `ast` reports them (`ast.Name` with `ast.Load`), including those inside f-strings and
+    /// t-strings (replacement fields and nested format specs), comprehensions, lambdas, nested
+    /// blocks, and nested `def`/`class` statements (decorators, defaults, annotations, bases and
+    /// bodies). Attribute names, keyword-argument names and string annotations are not names.
+    /// Deduplicated and sorted.
+    pub reads: Vec<String>,
+    /// For a `del` statement, the plain names it deletes (also inside tuples and lists), in
+    /// order; empty for other statements. A deleted name is not a read.
+    pub deletes: Vec<String>,
+    /// How reports name the statement when it binds nothing: its first line, trimmed, cut at
+    /// 40 characters (with `…`).
+    pub label: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,6 +182,10 @@ pub struct DefinitionTree {
     pub docstring_hash: Option<u64>,
     /// Byte range and first line of the module docstring's string literal.
     pub docstring: Option<(Range<usize>, u32)>,
+    /// Every `import` and `from ... import` statement of the file, at any depth (function and
+    /// class bodies, blocks), in source order: kept with the tree so a batch never scans the
+    /// text for them again.
+    pub imports: Vec<Import>,
 }
 
 /// One syntax problem, positioned as Python would report it (1-based line and column).

@@ -119,6 +119,19 @@ fn currently_reloading() -> bool {
     apply::RELOADING.load(Ordering::SeqCst) > 0
 }
 
+/// For tests: the first line of each module-level statement that is not a `def` or `class`
+/// (the module docstring is not a statement), with the names it reads, as the planner sees them.
+#[pyfunction]
+fn statement_reads(source: &str) -> PyResult<Vec<(u32, Vec<String>)>> {
+    let version = *PYTHON_VERSION.get().unwrap_or(&(3, 9));
+    let tree = hotswap_core::parse::parse_definitions(source, version).map_err(|issues| {
+        let first = issues.first().map(|i| format!("line {}: {}", i.line, i.message));
+        pyo3::exceptions::PySyntaxError::new_err(first.unwrap_or_else(|| "invalid syntax".into()))
+    })?;
+    let statements = tree.items.iter().filter_map(|item| item.as_stmt());
+    Ok(statements.map(|s| (s.span.start, s.reads.clone())).collect())
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -135,6 +148,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(record_loaded, m)?)?;
     m.add_function(wrap_pyfunction!(reload_paths, m)?)?;
     m.add_function(wrap_pyfunction!(currently_reloading, m)?)?;
+    m.add_function(wrap_pyfunction!(statement_reads, m)?)?;
     m.add_function(wrap_pyfunction!(enable_inventory, m)?)?;
     m.add_function(wrap_pyfunction!(poll, m)?)?;
     fork::register(m)?;

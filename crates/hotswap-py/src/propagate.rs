@@ -1,9 +1,12 @@
 //! Module state across modules: a batch is applied in import order, and names other modules
 //! took from a changed module (`from m import CONST`, `from m import *`) follow its new values.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
-use hotswap_core::imports::{candidate_modules, dependency_order, parse_imports, resolve, Import, ImportedNames};
+use hotswap_core::imports::{candidate_modules, dependency_order, resolve, Import, ImportedNames};
+use hotswap_core::parse::parse_imports;
+use hotswap_core::tree::DefinitionTree;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -19,17 +22,17 @@ pub fn module_identity(module: &Bound<'_, PyAny>) -> (String, bool) {
 }
 
 /// The order to apply `patches` in: a module after the modules of the batch it imports, so a
-/// file may use what another file of the same batch adds. `texts[i]` is patch `i`'s new text.
-pub fn batch_order(patches: &[FilePatch<'_>], texts: &[&str]) -> Vec<usize> {
+/// file may use what another file of the same batch adds. `trees[i]` is patch `i`'s new tree.
+pub fn batch_order(patches: &[FilePatch<'_>], trees: &[&DefinitionTree]) -> Vec<usize> {
     let names: Vec<(String, bool)> = patches.iter().map(|p| module_identity(&p.module)).collect();
     let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, (n, _))| (n.as_str(), i)).collect();
-    let deps: Vec<Vec<usize>> = texts
+    let deps: Vec<Vec<usize>> = trees
         .iter()
         .zip(&names)
-        .map(|(text, (name, is_package))| {
+        .map(|(tree, (name, is_package))| {
             let mut deps = Vec::new();
-            for import in parse_imports(text) {
-                for candidate in candidate_modules(name, *is_package, &import) {
+            for import in &tree.imports {
+                for candidate in candidate_modules(name, *is_package, import) {
                     if let Some(&j) = index.get(candidate.as_str()) {
                         deps.push(j);
                     }
@@ -49,10 +52,22 @@ pub fn snapshot<'py>(patches: &[FilePatch<'py>]) -> Vec<Option<Bound<'py, PyDict
         .collect()
 }
 
-/// Another module that may hold names from a changed one: its module object and source text.
+/// Another module that may hold names from a changed one: its module object, source text,
+/// and its imports: set from its parsed tree when the engine holds one, else parsed from the
+/// text on first need (a module not edited since it was imported), once per batch.
 pub struct Importer<'py> {
     pub module: Bound<'py, PyAny>,
     pub text: String,
+    pub imports: OnceCell<Vec<Import>>,
+}
+
+impl Importer<'_> {
+    fn imports(&self) -> &[Import] {
+        self.imports.get_or_init(|| {
+            let version = *crate::engine::PYTHON_VERSION.get().unwrap_or(&(3, 9));
+            parse_imports(&self.text, version)
+        })
+    }
 }
 
 /// After the batch: for each changed module, the modules that imported names from it get the
@@ -87,11 +102,11 @@ pub fn refresh_importers<'py>(
                 continue;
             }
             let (importer_name, is_package) = module_identity(&importer.module);
-            for import in parse_imports(&importer.text) {
-                if resolve(&importer_name, is_package, &import).as_deref() != Some(name.as_str()) {
+            for import in importer.imports() {
+                if resolve(&importer_name, is_package, import).as_deref() != Some(name.as_str()) {
                     continue;
                 }
-                let result = rebind(&import, &patch.module, &changed, &importer.module);
+                let result = rebind(import, &patch.module, &changed, &importer.module);
                 match result {
                     Ok(names) => {
                         for bound in names {

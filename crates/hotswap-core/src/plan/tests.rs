@@ -201,6 +201,14 @@ fn class_docstring_unit_skips_comments_and_strings_in_the_header() {
 }
 
 #[test]
+fn class_docstring_unit_holds_every_part_of_a_concatenated_docstring() {
+    // The text scanner ended the docstring at its first string literal: `__doc__` became "New ".
+    let new = "class C:\n    \"New \" \\\n    \"doc.\"\n    x = 1\n";
+    let p = plan("class C:\n    \"Old.\"\n    x = 1\n", new);
+    assert_eq!(p.steps[0].action.unit().unwrap_or_default(), "class C:\n    \"New \" \\\n    \"doc.\"\n");
+}
+
+#[test]
 fn class_docstring_removed_unit_is_the_whole_class() {
     // Without a docstring the unit is the whole class (so `__doc__` comes out None); the first
     // quote of the body used to end it, mid-statement here.
@@ -272,7 +280,10 @@ fn refresh_class_carries_its_decorators_and_a_bare_unit() {
     let new = "@register\n@dataclass(order=True,  # sorted\n           eq=True)\nclass P:\n    x: int = 2\n";
     let p = plan(old, new);
     let StepAction::RefreshClass { decorators, .. } = &p.steps[0].action else { panic!("{p:?}") };
-    assert_eq!(decorators, &vec!["register".to_string(), "dataclass(order=True,\neq=True)".to_string()]);
+    // The expressions' source text: the applier compiles each inside parentheses, where the
+    // comment and the line break are valid.
+    let dataclass = "dataclass(order=True,  # sorted\n           eq=True)";
+    assert_eq!(decorators, &vec!["register".to_string(), dataclass.to_string()]);
     assert_eq!(p.steps[0].action.bare_unit(), Some("\n\n\nclass P:\n    x: int = 2\n"));
 }
 
@@ -284,6 +295,49 @@ fn method_defaults_and_del_follow_a_changed_value() {
         summary(&plan(old, new)),
         s(&[("LIMIT", "execute"), ("_tmp", "execute"), ("del _tmp", "execute"), ("K.f", "update")])
     );
+}
+
+#[test]
+fn values_read_inside_f_strings_are_dependencies() {
+    let body = "GREETING = f\"hi {NAME}\"\nPADDED = f\"{'x':>{WIDTH}}\"\n\n\
+                def f(x=f\"<{NAME}>\"):\n    return x\n\n\
+                @tag(f\"t-{NAME}\")\ndef g():\n    return 1\n\n\
+                class K:\n    LABEL = f\"k-{NAME}\"\n\n    def m(self, y=f\"[{NAME}]\"):\n        return y\n";
+    let old = format!("NAME = 'a'\nWIDTH = 3\n{body}");
+    let new = format!("NAME = 'b'\nWIDTH = 5\n{body}");
+    let p = plan(&old, &new);
+    assert_eq!(
+        summary(&p),
+        s(&[
+            ("NAME", "execute"),
+            ("WIDTH", "execute"),
+            ("GREETING", "execute"),
+            ("PADDED", "execute"),
+            ("f", "update"),
+            ("g", "update+rebind"),
+            ("K.m", "update"),
+            ("K", "refresh keep=m"),
+            ("K.LABEL", "execute"),
+        ])
+    );
+    assert_eq!(p.steps[2].reason.to_string(), "it uses NAME, which changed");
+    assert_eq!(p.steps[5].reason, Reason::SignatureReadsChangedValue { name: "NAME".into() });
+    assert!(matches!(p.steps[5].action, StepAction::UpdateFunction { rebind: true, after_statements: true, .. }));
+}
+
+#[test]
+fn keyword_argument_names_are_not_reads() {
+    // The text scanner took `LIMIT=` for a read of the module's LIMIT and ran `x` again.
+    let old = "LIMIT = 1\nx = dict(LIMIT=3)\ny = dict(n=LIMIT)\n";
+    let new = "LIMIT = 2\nx = dict(LIMIT=3)\ny = dict(n=LIMIT)\n";
+    assert_eq!(summary(&plan(old, new)), s(&[("LIMIT", "execute"), ("y", "execute")]));
+}
+
+#[test]
+fn a_parenthesized_del_follows_a_changed_value() {
+    let old = "_tmp = 1\nX = _tmp\ndel(_tmp)\n";
+    let new = "_tmp = 2\nX = _tmp\ndel(_tmp)\n";
+    assert_eq!(summary(&plan(old, new)), s(&[("_tmp", "execute"), ("X", "execute"), ("del(_tmp)", "execute")]));
 }
 
 #[test]

@@ -62,6 +62,10 @@ pub(super) fn execute<'py>(
                 let result = fresh_function(py, &bare, &scope, name)
                     .and_then(|fresh| apply_swap(&Swap { function, code, attrs: Some(fresh) }, &mut replaced));
                 drop(replaced);
+                let rebinds = matches!(patch.plan.steps[step].action, StepAction::UpdateFunction { rebind: true, .. });
+                if rebinds && result.is_ok() {
+                    continue; // the `Execute` that decorates it again reports the step
+                }
                 (step, result)
             }
         };

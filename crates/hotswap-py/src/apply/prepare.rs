@@ -239,7 +239,12 @@ impl<'py> Preparer<'_, 'py> {
         };
         let CompiledFunction { unit, code, bare } = compiled;
         let Some(fresh) = fresh else {
-            self.prepared.deferred.push(Deferred::LateUpdate { step: index, function: live, code, bare, scope });
+            self.prepared.deferred.push(Deferred::LateUpdate { step: index, function: live, code, bare, scope: scope.clone() });
+            if rebind {
+                // Then the decorators run again on it, in source order, and the name is bound
+                // to what they return.
+                self.prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope });
+            }
             return Ok(());
         };
         let old = live.getattr(intern!(live.py(), "__code__")).map_err(&at)?;

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, LazyLock, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
+use hotswap_core::tree::DefinitionTree;
 use hotswap_core::watch::FileEvent;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -186,15 +187,16 @@ impl Engine {
         let files = lock(&self.files);
         let mut out = Vec::new();
         for (path, mods) in &every {
-            let text = match work.iter().find(|w| &w.path == path) {
-                Some(w) => w.text.clone(),
+            let (text, tree) = match work.iter().find(|w| &w.path == path) {
+                Some(w) => (w.text.clone(), Some(&w.tree)),
                 None => match files.get(path) {
-                    Some(record) => record.text.clone(),
+                    Some(record) => (record.text.clone(), record.tree.as_ref()),
                     None => continue,
                 },
             };
             for (module, _) in mods {
-                out.push(Importer { module: module.clone(), text: text.clone() });
+                let imports = tree.map(|t| t.imports.clone().into()).unwrap_or_default();
+                out.push(Importer { module: module.clone(), text: text.clone(), imports });
             }
         }
         out
@@ -222,8 +224,8 @@ fn file_patches<'py>(py: Python<'py>, work: &[FileWork], modules: &LoadedModules
             owner.push(index);
         }
     }
-    let texts: Vec<&str> = owner.iter().map(|&i| work[i].text.as_str()).collect();
-    let order = if patches.len() > 1 { batch_order(&patches, &texts) } else { vec![0; patches.len()] };
+    let trees: Vec<&DefinitionTree> = owner.iter().map(|&i| &work[i].tree).collect();
+    let order = if patches.len() > 1 { batch_order(&patches, &trees) } else { vec![0; patches.len()] };
     let mut slots: Vec<Option<FilePatch<'_>>> = patches.into_iter().map(Some).collect();
     let patches: Vec<FilePatch<'_>> = order.iter().filter_map(|&i| slots[i].take()).collect();
     let owner: Vec<usize> = order.iter().map(|&i| owner[i]).collect();

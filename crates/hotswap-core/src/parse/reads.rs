@@ -1,0 +1,142 @@
+//! What later stages need from the syntax tree beyond positions and hashes, collected while
+//! ruff's tree is held: the names a statement or a definition's signature and decorators read
+//! (see [`Statement::reads`](crate::tree::Statement::reads)), the names a `del` removes, and
+//! the file's import statements.
+
+use ruff_python_ast::statement_visitor::{self, StatementVisitor};
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, Expr, ExprContext, Stmt};
+
+use crate::imports::{Import, ImportedNames};
+
+/// Names in load context under the visited nodes.
+#[derive(Default)]
+pub(super) struct NameReads<'a> {
+    names: Vec<&'a str>,
+}
+
+impl<'a> NameReads<'a> {
+    /// The names read by `stmt`, anywhere inside it.
+    pub(super) fn of_statement(stmt: &'a Stmt) -> Vec<String> {
+        let mut reads = NameReads::default();
+        reads.visit_stmt(stmt);
+        reads.finish()
+    }
+
+    /// The names read by a function's parameters (defaults and annotations) and return
+    /// annotation.
+    pub(super) fn of_signature(parameters: &'a ast::Parameters, returns: Option<&'a Expr>) -> Vec<String> {
+        let mut reads = NameReads::default();
+        reads.visit_parameters(parameters);
+        if let Some(returns) = returns {
+            reads.visit_annotation(returns);
+        }
+        reads.finish()
+    }
+
+    /// The names read by decorator expressions.
+    pub(super) fn of_decorators(decorators: &'a [ast::Decorator]) -> Vec<String> {
+        let mut reads = NameReads::default();
+        for decorator in decorators {
+            reads.visit_decorator(decorator);
+        }
+        reads.finish()
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        self.names.sort_unstable();
+        self.names.dedup();
+        self.names.into_iter().map(str::to_string).collect()
+    }
+}
+
+impl<'a> Visitor<'a> for NameReads<'a> {
+    /// Left-nested chains (`a + b + c ...`, `a.b.c`, `f()()`, `x[0][1]`) are followed in a loop:
+    /// CPython compiles chains thousands of operands long: recursing down them could exhaust
+    /// the stack of the thread that parses.
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        let mut expr = expr;
+        loop {
+            match expr {
+                Expr::Name(name) => {
+                    if name.ctx == ExprContext::Load {
+                        self.names.push(name.id.as_str());
+                    }
+                    return;
+                }
+                Expr::BinOp(op) => {
+                    self.visit_expr(&op.right);
+                    expr = &op.left;
+                }
+                Expr::Attribute(attribute) => expr = &attribute.value,
+                Expr::Subscript(subscript) => {
+                    self.visit_expr(&subscript.slice);
+                    expr = &subscript.value;
+                }
+                Expr::Call(call) => {
+                    self.visit_arguments(&call.arguments);
+                    expr = &call.func;
+                }
+                _ => return visitor::walk_expr(self, expr),
+            }
+        }
+    }
+}
+
+/// The plain names a `del` statement removes, also inside tuples and lists, in order.
+pub(super) fn deleted_names(stmt: &Stmt) -> Vec<String> {
+    let Stmt::Delete(delete) = stmt else { return Vec::new() };
+    let mut names = Vec::new();
+    let mut stack: Vec<&Expr> = delete.targets.iter().rev().collect();
+    while let Some(target) = stack.pop() {
+        match target {
+            Expr::Name(name) => names.push(name.id.to_string()),
+            Expr::Tuple(tuple) => stack.extend(tuple.elts.iter().rev()),
+            Expr::List(list) => stack.extend(list.elts.iter().rev()),
+            _ => {}
+        }
+    }
+    names
+}
+
+/// Every `import` and `from ... import` statement in `body`, at any depth, in source order.
+pub(super) fn imports_of(body: &[Stmt]) -> Vec<Import> {
+    let mut collector = ImportCollector::default();
+    collector.visit_body(body);
+    collector.imports
+}
+
+#[derive(Default)]
+struct ImportCollector {
+    imports: Vec<Import>,
+}
+
+impl<'a> StatementVisitor<'a> for ImportCollector {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::Import(import) => {
+                for alias in &import.names {
+                    let module = alias.name.to_string();
+                    self.imports.push(Import { level: 0, module, names: ImportedNames::Module });
+                }
+            }
+            Stmt::ImportFrom(from) => {
+                let names = if from.names.iter().any(|alias| alias.name.as_str() == "*") {
+                    ImportedNames::Star
+                } else {
+                    let pairs = from.names.iter().map(|alias| {
+                        let bound = alias.asname.as_ref().unwrap_or(&alias.name);
+                        (alias.name.to_string(), bound.to_string())
+                    });
+                    ImportedNames::Names(pairs.collect())
+                };
+                let module = from.module.as_ref().map_or_else(String::new, |m| m.to_string());
+                self.imports.push(Import { level: from.level, module, names });
+            }
+            _ => statement_visitor::walk_stmt(self, stmt),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
