@@ -125,7 +125,8 @@ mod tests {
 
     #[test]
     fn ignores_strings_comments_and_continuations() {
-        let text = "x = 'import nope'\ns = \"\"\"\nfrom fake import thing\n\"\"\"\n# import hidden\nfrom a \\\n    import b\n";
+        let text =
+            "x = 'import nope'\ns = \"\"\"\nfrom fake import thing\n\"\"\"\n# import hidden\nfrom a \\\n    import b\n";
         assert_eq!(parse_imports(text), vec![Import { level: 0, module: "a".into(), names: names(&[("b", "b")]) }]);
     }
 

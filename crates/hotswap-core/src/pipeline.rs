@@ -103,7 +103,9 @@ mod tests {
         assert!(matches!(plan_edit(running(""), b"def f(:\n", PY), Planned::Syntax { .. }));
         assert!(matches!(plan_edit(running(""), b"x = '\xff'\n", PY), Planned::Undecodable { line: 1, .. }));
         let cp1252 = b"# -*- coding: cp1252 -*-\nx = 1\n";
-        assert!(matches!(plan_edit(running(""), cp1252, PY), Planned::NeedsCodec { ref encoding } if encoding == "cp1252"));
+        assert!(
+            matches!(plan_edit(running(""), cp1252, PY), Planned::NeedsCodec { ref encoding } if encoding == "cp1252")
+        );
     }
 
     #[test]

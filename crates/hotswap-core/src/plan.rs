@@ -162,10 +162,7 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
 /// Inserts a module-level step before the first later module-level step (and a class step
 /// before the first later step), so steps stay in source order.
 fn insert_in_order(steps: &mut Vec<PatchStep>, step: PatchStep) {
-    let at = steps
-        .iter()
-        .position(|s| s.scope.is_empty() && s.lines.new > step.lines.new)
-        .unwrap_or(steps.len());
+    let at = steps.iter().position(|s| s.scope.is_empty() && s.lines.new > step.lines.new).unwrap_or(steps.len());
     steps.insert(at, step);
 }
 
@@ -184,7 +181,8 @@ fn dependent_definition<'s>(
     let read = |names: &'s [String]| names.iter().find(|n| values.contains(n.as_str()));
     if !def.kind.is_class() {
         if let Some(name) = read(&def.decorator_reads).or_else(|| read(&def.signature_reads)) {
-            let flags = DefChange { header: true, decorators: read(&def.decorator_reads).is_some(), ..DefChange::default() };
+            let flags =
+                DefChange { header: true, decorators: read(&def.decorator_reads).is_some(), ..DefChange::default() };
             for step in modified_def(source, &[], def, def, flags) {
                 insert_in_order(steps, reads_changed_value(step, name));
             }
@@ -287,7 +285,9 @@ fn added_or_changed(source: &str, enclosing: &[&Definition], old: Option<&Item>,
     let unit = |indent: &str| compile_unit(source, enclosing, indent, item.byte_range(), item.span().start);
     let mut reason = if old.is_none() { Reason::Added } else { Reason::StatementChanged };
     let (target, action) = match item {
-        Item::Def(d) => (Target::Def { name: d.name.clone() }, StepAction::Execute { unit: unit(&d.indent), block: false }),
+        Item::Def(d) => {
+            (Target::Def { name: d.name.clone() }, StepAction::Execute { unit: unit(&d.indent), block: false })
+        }
         Item::Stmt(s) => {
             let action = match s.kind {
                 StatementKind::Plain
@@ -331,8 +331,11 @@ fn deleted(new: &DefinitionTree, scope: &[&str], item: &Item) -> PatchStep {
         }
     };
     let names: Vec<String> = candidates.into_iter().filter(|n| !still_bound.contains(n.as_str())).collect();
-    let (action, reason) =
-        if names.is_empty() { (StepAction::Skip, Reason::NothingToUndo) } else { (StepAction::Delete { names }, Reason::Deleted) };
+    let (action, reason) = if names.is_empty() {
+        (StepAction::Skip, Reason::NothingToUndo)
+    } else {
+        (StepAction::Delete { names }, Reason::Deleted)
+    };
     PatchStep { scope: Vec::new(), target, lines: Lines { old: Some(item.span().start), new: None }, action, reason }
 }
 
@@ -405,8 +408,7 @@ fn enclosing_classes<'t>(tree: &'t DefinitionTree, scope: &[&str], at: Option<us
     let mut chain = Vec::with_capacity(scope.len());
     let mut items = &tree.items;
     for name in scope {
-        let mut classes =
-            items.iter().filter_map(Item::as_def).filter(|d| d.kind == DefKind::Class && d.name == *name);
+        let mut classes = items.iter().filter_map(Item::as_def).filter(|d| d.kind == DefKind::Class && d.name == *name);
         let found = match at {
             Some(at) => classes.find(|d| d.byte_range.contains(&at)),
             None => classes.next_back(),

@@ -139,10 +139,7 @@ mod tests {
     #[test]
     fn cookie_after_code_is_ignored() {
         let src = b"x = 1\n# coding: latin-1\ny = '\xe9'\n";
-        assert_eq!(
-            decode_source(src),
-            Err(DecodeError::Invalid { encoding: "utf-8".into(), line: 3, column: 6 })
-        );
+        assert_eq!(decode_source(src), Err(DecodeError::Invalid { encoding: "utf-8".into(), line: 3, column: 6 }));
     }
 
     #[test]

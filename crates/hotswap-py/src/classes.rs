@@ -86,11 +86,7 @@ fn dict_entry<'py>(dict: &Bound<'py, PyAny>, key: &str) -> PyResult<Option<Bound
 /// classes that keep the layout are set on `live` here.
 fn take_layout<'py>(py: Python<'py>, live: &Bound<'py, PyType>, new: &Bound<'py, PyType>) -> PyResult<Option<String>> {
     if !new.get_type().is(live.get_type()) {
-        return Ok(Some(format!(
-            "its metaclass changed ({} to {})",
-            live.get_type().name()?,
-            new.get_type().name()?
-        )));
+        return Ok(Some(format!("its metaclass changed ({} to {})", live.get_type().name()?, new.get_type().name()?)));
     }
     let live_dict = live.getattr(intern!(live.py(), "__dict__"))?;
     let new_dict = new.getattr(intern!(new.py(), "__dict__"))?;
@@ -109,7 +105,9 @@ fn take_layout<'py>(py: Python<'py>, live: &Bound<'py, PyType>, new: &Bound<'py,
     }
     let new_bases = new.getattr(intern!(new.py(), "__bases__"))?;
     let bases_changed = live.getattr(intern!(live.py(), "__bases__"))?.ne(&new_bases)?;
-    if bases_changed && live.getattr(intern!(live.py(), "__basicsize__"))?.ne(new.getattr(intern!(new.py(), "__basicsize__"))?)? {
+    if bases_changed
+        && live.getattr(intern!(live.py(), "__basicsize__"))?.ne(new.getattr(intern!(new.py(), "__basicsize__"))?)?
+    {
         return Ok(Some("its base classes changed the layout of its instances".into()));
     }
     if live.getattr(intern!(live.py(), "__basicsize__"))?.ne(new.getattr(intern!(new.py(), "__basicsize__"))?)? {
@@ -191,7 +189,9 @@ fn enum_members<'py>(
     notes: &mut Vec<String>,
 ) -> PyResult<HashSet<String>> {
     let mut names = HashSet::new();
-    let (Ok(live_map), Ok(new_map)) = (live.getattr(intern!(live.py(), "_member_map_")), new.getattr(intern!(new.py(), "_member_map_"))) else {
+    let (Ok(live_map), Ok(new_map)) =
+        (live.getattr(intern!(live.py(), "_member_map_")), new.getattr(intern!(new.py(), "_member_map_")))
+    else {
         return Ok(names);
     };
     let (Ok(live_map), Ok(new_map)) = (live_map.cast_into::<PyDict>(), new_map.cast_into::<PyDict>()) else {
@@ -206,7 +206,8 @@ fn enum_members<'py>(
         let Some(live_member) = live_map.get_item(&name)? else { continue };
         let live_value = live_member.getattr(intern!(live_member.py(), "_value_"))?;
         let new_value = new_member.getattr(intern!(new_member.py(), "_value_"))?;
-        let plain = live_member.hasattr(intern!(live_member.py(), "__dict__"))? && !live_member.is_instance_of::<pyo3::types::PyInt>()
+        let plain = live_member.hasattr(intern!(live_member.py(), "__dict__"))?
+            && !live_member.is_instance_of::<pyo3::types::PyInt>()
             && !live_member.is_instance_of::<pyo3::types::PyString>();
         if plain {
             let state = new_member.getattr(intern!(new_member.py(), "__dict__"))?;
@@ -270,7 +271,12 @@ fn remap<'py>(
 /// Closure cells of the functions in `value` (through method wrappers, properties and
 /// `functools` wrappers) that hold `from` are made to hold `to`: the `__class__` cell of
 /// zero-argument `super()`, a frozen dataclass's `__setattr__`, ...
-fn redirect_cells(value: &Bound<'_, PyAny>, from: &Bound<'_, PyType>, to: &Bound<'_, PyType>, depth: u32) -> PyResult<()> {
+fn redirect_cells(
+    value: &Bound<'_, PyAny>,
+    from: &Bound<'_, PyType>,
+    to: &Bound<'_, PyType>,
+    depth: u32,
+) -> PyResult<()> {
     if depth > 4 {
         return Ok(());
     }
@@ -319,7 +325,11 @@ fn dataclass_fields(class: &Bound<'_, PyType>) -> PyResult<Vec<(String, String, 
     let repr = |v: PyResult<Bound<'_, PyAny>>| v.and_then(|v| v.repr().map(|r| r.to_string())).unwrap_or_default();
     let mut out = Vec::new();
     for (name, field) in fields.iter() {
-        out.push((name.extract()?, repr(field.getattr(intern!(field.py(), "default"))), repr(field.getattr(intern!(field.py(), "default_factory")))));
+        out.push((
+            name.extract()?,
+            repr(field.getattr(intern!(field.py(), "default"))),
+            repr(field.getattr(intern!(field.py(), "default_factory"))),
+        ));
     }
     Ok(out)
 }
@@ -387,7 +397,8 @@ fn update_protocol_members(py: Python<'_>, class: &Bound<'_, PyType>) -> PyResul
         for name in attrs.try_iter()? {
             let name = name?;
             let member = class.getattr(name.extract::<String>()?.as_str()).ok();
-            let is_callable = member.map(|m| callable.call1((m,)).and_then(|r| r.is_truthy())).transpose()?.unwrap_or(false);
+            let is_callable =
+                member.map(|m| callable.call1((m,)).and_then(|r| r.is_truthy())).transpose()?.unwrap_or(false);
             if !is_callable {
                 non_callable.push(name);
             }
@@ -484,7 +495,11 @@ pub fn reset_abc_caches<'py>(py: Python<'py>, changed: &[Bound<'py, PyType>]) ->
 /// After a dataclass gained, lost or changed fields: its dataclass subclasses inherit the
 /// fields, so their generated methods are regenerated too (each rebuilt on a scratch class made
 /// from its own namespace, with its own decorator arguments).
-pub fn regenerate_dataclass_subclasses<'py>(py: Python<'py>, class: &Bound<'py, PyType>, notes: &mut Vec<String>) -> PyResult<()> {
+pub fn regenerate_dataclass_subclasses<'py>(
+    py: Python<'py>,
+    class: &Bound<'py, PyType>,
+    notes: &mut Vec<String>,
+) -> PyResult<()> {
     let mut stack = subclasses(class)?;
     let mut seen = HashSet::new();
     while let Some(sub) = stack.pop() {
@@ -498,13 +513,19 @@ pub fn regenerate_dataclass_subclasses<'py>(py: Python<'py>, class: &Bound<'py, 
         }
         let params = dict.get_item("__dataclass_params__")?;
         let kwargs = PyDict::new(py);
-        for name in ["init", "repr", "eq", "order", "unsafe_hash", "frozen", "match_args", "kw_only", "slots", "weakref_slot"] {
+        for name in
+            ["init", "repr", "eq", "order", "unsafe_hash", "frozen", "match_args", "kw_only", "slots", "weakref_slot"]
+        {
             if let Ok(value) = params.getattr(name) {
                 kwargs.set_item(name, value)?;
             }
         }
         // The subclass's own namespace, without what the decorator generated.
-        let module_file = py.import("sys")?.getattr("modules")?.get_item(sub.getattr(intern!(sub.py(), "__module__"))?).ok()
+        let module_file = py
+            .import("sys")?
+            .getattr("modules")?
+            .get_item(sub.getattr(intern!(sub.py(), "__module__"))?)
+            .ok()
             .and_then(|m| m.getattr(intern!(m.py(), "__file__")).ok())
             .and_then(|f| f.extract::<String>().ok())
             .unwrap_or_default();
@@ -516,9 +537,13 @@ pub fn regenerate_dataclass_subclasses<'py>(py: Python<'py>, class: &Bound<'py, 
                 continue;
             }
             let generated_function = value.is_instance_of::<PyFunction>()
-                && value.getattr(intern!(value.py(), "__code__"))?.getattr("co_filename")?.extract::<String>()? != module_file;
+                && value.getattr(intern!(value.py(), "__code__"))?.getattr("co_filename")?.extract::<String>()?
+                    != module_file;
             let generated = generated_function
-                || matches!(key.as_str(), "__dataclass_fields__" | "__dataclass_params__" | "__match_args__" | "__hash__")
+                || matches!(
+                    key.as_str(),
+                    "__dataclass_fields__" | "__dataclass_params__" | "__match_args__" | "__hash__"
+                )
                 || (key == "__doc__" && is_generated_doc(&sub, &value));
             if !generated {
                 ns.set_item(&key, &value)?;

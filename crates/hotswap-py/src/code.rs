@@ -5,7 +5,12 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyCode, PyDict, PyTuple};
 
-pub fn exec<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, globals: &Bound<'py, PyAny>, locals: &Bound<'py, PyAny>) -> PyResult<()> {
+pub fn exec<'py>(
+    py: Python<'py>,
+    code: &Bound<'py, PyAny>,
+    globals: &Bound<'py, PyAny>,
+    locals: &Bound<'py, PyAny>,
+) -> PyResult<()> {
     py.import("builtins")?.getattr("exec")?.call1((code, globals, locals))?;
     Ok(())
 }
@@ -56,14 +61,21 @@ pub fn find_class_body<'py>(unit: &Bound<'py, PyAny>, path: &[String]) -> PyResu
     for name in path {
         code = code_consts(&code)?
             .into_iter()
-            .find(|c| c.getattr(intern!(c.py(), "co_name")).and_then(|n| n.extract::<String>()).is_ok_and(|n| &n == name))
+            .find(|c| {
+                c.getattr(intern!(c.py(), "co_name")).and_then(|n| n.extract::<String>()).is_ok_and(|n| &n == name)
+            })
             .ok_or_else(|| not_found(&format!("class {name}")))?;
     }
     Ok(code)
 }
 
 /// The code object of definition `name` starting at `line`, inside the class bodies of `scope`.
-pub fn find_code<'py>(unit: &Bound<'py, PyAny>, scope: &[String], name: &str, line: u32) -> PyResult<Bound<'py, PyAny>> {
+pub fn find_code<'py>(
+    unit: &Bound<'py, PyAny>,
+    scope: &[String],
+    name: &str,
+    line: u32,
+) -> PyResult<Bound<'py, PyAny>> {
     let body = find_class_body(unit, scope)?;
     for c in code_consts(&body)? {
         let co_name: String = c.getattr(intern!(c.py(), "co_name"))?.extract()?;
@@ -100,9 +112,9 @@ pub fn nested_code_pairs<'py>(
     let mut news = code_consts(new)?;
     for o in olds {
         let name: String = o.getattr(intern!(o.py(), "co_name"))?.extract()?;
-        let position = news
-            .iter()
-            .position(|n| n.getattr(intern!(n.py(), "co_name")).and_then(|x| x.extract::<String>()).is_ok_and(|x| x == name));
+        let position = news.iter().position(|n| {
+            n.getattr(intern!(n.py(), "co_name")).and_then(|x| x.extract::<String>()).is_ok_and(|x| x == name)
+        });
         if let Some(position) = position {
             let n = news.remove(position);
             nested_code_pairs(&o, &n, out)?;

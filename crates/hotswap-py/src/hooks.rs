@@ -41,8 +41,13 @@ pub fn run_module_hooks(py: Python<'_>, module: &Bound<'_, PyAny>, display_path:
     }
     for callback in callbacks {
         if let Err(err) = callback.call0() {
-            let name = callback.getattr(intern!(callback.py(), "__qualname__")).map(|n| n.to_string()).unwrap_or_default();
-            let line = callback.getattr(intern!(callback.py(), "__code__")).and_then(|c| c.getattr(intern!(c.py(), "co_firstlineno"))).and_then(|l| l.extract()).unwrap_or(0);
+            let name =
+                callback.getattr(intern!(callback.py(), "__qualname__")).map(|n| n.to_string()).unwrap_or_default();
+            let line = callback
+                .getattr(intern!(callback.py(), "__code__"))
+                .and_then(|c| c.getattr(intern!(c.py(), "co_firstlineno")))
+                .and_then(|l| l.extract())
+                .unwrap_or(0);
             report.error(display_path, line, format!("reload hook {name} failed: {}", describe_exception(py, &err)));
         }
     }
@@ -75,7 +80,10 @@ pub fn class_hooks<'py>(
         if let Err(err) = refresh_derived(py, &class) {
             fail(report, "updating abstract methods / protocol members", err);
         }
-        let is_dataclass = class.getattr(intern!(class.py(), "__dict__")).and_then(|d| d.contains("__dataclass_fields__")).unwrap_or(false);
+        let is_dataclass = class
+            .getattr(intern!(class.py(), "__dict__"))
+            .and_then(|d| d.contains("__dataclass_fields__"))
+            .unwrap_or(false);
         if init_changed.contains(path) && is_dataclass {
             if let Err(err) = regenerate_dataclass_subclasses(py, &class, &mut report.notes) {
                 fail(report, "regenerating dataclass subclasses", err);
@@ -93,7 +101,9 @@ pub fn class_hooks<'py>(
                             }
                         }
                     }
-                    report.notes.push(format!("{qualified}: migrated {} existing instance(s)", instances.len() - failed));
+                    report
+                        .notes
+                        .push(format!("{qualified}: migrated {} existing instance(s)", instances.len() - failed));
                 }
                 Err(err) => fail(report, "finding instances", err),
             }

@@ -57,7 +57,12 @@ pub fn namespace_get<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Option<Bou
 
 /// The live function that runs the definition `name` first seen at `line` of `filename`,
 /// found from its binding in the scope through decorators and wrappers.
-pub fn live_function<'py>(scope: &Scope<'py>, name: &str, line: u32, filename: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub fn live_function<'py>(
+    scope: &Scope<'py>,
+    name: &str,
+    line: u32,
+    filename: &str,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     let Some(anchor) = namespace_get(scope, name)? else { return Ok(None) };
     let mut seen = HashSet::new();
     find_function(&anchor, name, line, filename, 0, &mut seen)
@@ -179,7 +184,9 @@ pub fn suspended_frames(py: Python<'_>, code: &Bound<'_, PyAny>, name: &str) -> 
                 generators += 1;
             }
         }
-        if obj.hasattr(intern!(obj.py(), "f_lasti"))? && obj.getattr(intern!(obj.py(), "f_code")).is_ok_and(|c| c.is(code)) {
+        if obj.hasattr(intern!(obj.py(), "f_lasti"))?
+            && obj.getattr(intern!(obj.py(), "f_code")).is_ok_and(|c| c.is(code))
+        {
             frames += 1;
         }
     }

@@ -46,11 +46,7 @@ impl LiveIter {
     #[new]
     #[pyo3(signature = (items, *_rest))]
     fn new(items: &Bound<'_, PyAny>, _rest: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<Self> {
-        Ok(LiveIter {
-            items: Some(items.try_iter()?.unbind()),
-            generation: engine::source_generation(),
-            fast: true,
-        })
+        Ok(LiveIter { items: Some(items.try_iter()?.unbind()), generation: engine::source_generation(), fast: true })
     }
 
     /// The next item of the underlying iterable (`StopIteration` at the end).

@@ -31,7 +31,11 @@ pub fn reload(inputs: Vec<FileEvent>) -> Report {
     .unwrap_or_else(|message| {
         let mut report = Report::default();
         // Logged there, once, like every error of a report.
-        report.error("<hotswap>", 0, format!("internal error in hotswap, the batch stopped: {message}; please report it"));
+        report.error(
+            "<hotswap>",
+            0,
+            format!("internal error in hotswap, the batch stopped: {message}; please report it"),
+        );
         report
     })
 }

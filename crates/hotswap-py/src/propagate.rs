@@ -82,7 +82,11 @@ pub fn refresh_importers<'py>(
     let mut changes = Vec::new();
     for (patch, old) in patches.iter().zip(before) {
         let Some(old) = old else { continue };
-        let Ok(new) = patch.module.getattr(intern!(patch.module.py(), "__dict__")).and_then(|d| d.cast_into::<PyDict>().map_err(PyErr::from)) else {
+        let Ok(new) = patch
+            .module
+            .getattr(intern!(patch.module.py(), "__dict__"))
+            .and_then(|d| d.cast_into::<PyDict>().map_err(PyErr::from))
+        else {
             continue;
         };
         let changed = changed_names(old, &new);
@@ -98,7 +102,9 @@ pub fn refresh_importers<'py>(
         let (name, _) = module_identity(&patch.module);
         let short = name.rsplit('.').next().unwrap_or(&name).to_string();
         for importer in &importers {
-            if importer.module.is(&patch.module) || !(importer.text.contains(&short) || importer.text.contains("from .")) {
+            if importer.module.is(&patch.module)
+                || !(importer.text.contains(&short) || importer.text.contains("from ."))
+            {
                 continue;
             }
             let (importer_name, is_package) = module_identity(&importer.module);
@@ -114,7 +120,9 @@ pub fn refresh_importers<'py>(
                             report.updated.push(format!("{importer_name}.{bound}"));
                         }
                     }
-                    Err(err) => log::debug!(target: "hotswap", "{importer_name}: names from {name} not refreshed: {err}"),
+                    Err(err) => {
+                        log::debug!(target: "hotswap", "{importer_name}: names from {name} not refreshed: {err}")
+                    }
                 }
             }
         }

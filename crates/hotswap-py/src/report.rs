@@ -162,7 +162,8 @@ fn module_of(qualified: &str, is_module: impl Fn(&str) -> bool) -> String {
 
 /// `['a', 'b']`, as Python prints a list of simple strings.
 fn py_list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))).collect();
+    let quoted: Vec<String> =
+        items.iter().map(|s| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))).collect();
     format!("[{}]", quoted.join(", "))
 }
 

@@ -31,9 +31,7 @@ impl SyncMode {
             "immediate" => Ok(SyncMode::Immediate),
             "main" => Ok(SyncMode::Main),
             "manual" => Ok(SyncMode::Manual),
-            other => Err(PyValueError::new_err(format!(
-                "sync must be 'immediate', 'main' or 'manual', not {other:?}"
-            ))),
+            other => Err(PyValueError::new_err(format!("sync must be 'immediate', 'main' or 'manual', not {other:?}"))),
         }
     }
 }
@@ -219,7 +217,10 @@ impl Delivery {
     /// again what waits.
     pub fn after_fork_child(self: &Arc<Self>) {
         self.scheduled.store(false, Ordering::SeqCst);
-        if self.mode == SyncMode::Main && !self.waiting.lock().is_empty() && !self.scheduled.swap(true, Ordering::SeqCst) {
+        if self.mode == SyncMode::Main
+            && !self.waiting.lock().is_empty()
+            && !self.scheduled.swap(true, Ordering::SeqCst)
+        {
             schedule_on_main(self);
         }
     }

@@ -68,9 +68,7 @@ impl ReloadWatcher {
         }
         let delivery = Delivery::new(mode, on_reload);
         let started_config = config.clone();
-        let inner = py
-            .detach(|| start_core(started_config, &delivery))
-            .map_err(|e| PyValueError::new_err(e.0))?;
+        let inner = py.detach(|| start_core(started_config, &delivery)).map_err(|e| PyValueError::new_err(e.0))?;
         let roots: Vec<String> = inner.roots().iter().map(|r| r.display().to_string()).collect();
         let live = Arc::new(Live { inner: Mutex::new(Some(inner)), config, delivery: Arc::clone(&delivery) });
         {

@@ -150,11 +150,17 @@ pub enum Reason {
     /// Statements in the class body changed.
     ClassBodyStatements,
     /// An unchanged statement reads `name`, a value the edit changed.
-    ReadsChangedValue { name: String },
+    ReadsChangedValue {
+        name: String,
+    },
     /// An unchanged statement calls `name`, a function the edit changed.
-    BuiltByChangedFunction { name: String },
+    BuiltByChangedFunction {
+        name: String,
+    },
     /// An unchanged definition's signature or decorators read `name`, a value the edit changed.
-    SignatureReadsChangedValue { name: String },
+    SignatureReadsChangedValue {
+        name: String,
+    },
     /// `if __name__ == "__main__":` runs the program; a reload does not run it again.
     MainGuard,
     /// A changed `from __future__` import.
@@ -184,9 +190,9 @@ impl fmt::Display for Reason {
                 "a changed `from __future__` import changes how the whole module compiles; \
                  it takes effect after a restart",
             ),
-            Reason::NothingToUndo => {
-                f.write_str("the removed statement defined no name the new version lacks, so there is nothing to remove")
-            }
+            Reason::NothingToUndo => f.write_str(
+                "the removed statement defined no name the new version lacks, so there is nothing to remove",
+            ),
         }
     }
 }

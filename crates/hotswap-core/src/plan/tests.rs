@@ -20,7 +20,9 @@ fn summary(plan: &PatchPlan) -> Vec<(String, String)> {
                 StepAction::ShiftLines => format!("shift {}->{}", s.lines.old.unwrap_or(0), s.lines.new.unwrap_or(0)),
                 StepAction::Execute { .. } => "execute".to_string(),
                 StepAction::SetClassDoc { .. } => "classdoc".to_string(),
-                StepAction::MoveClass => format!("moveclass {}->{}", s.lines.old.unwrap_or(0), s.lines.new.unwrap_or(0)),
+                StepAction::MoveClass => {
+                    format!("moveclass {}->{}", s.lines.old.unwrap_or(0), s.lines.new.unwrap_or(0))
+                }
                 StepAction::Delete { names } => format!("delete {}", names.join(",")),
                 StepAction::Skip => "skip".to_string(),
                 StepAction::NotInPlace => "rude".to_string(),
@@ -47,24 +49,9 @@ fn table() {
         ("nothing", "def f():\n    return 1\n", "def f():\n    return 1\n", &[]),
         ("body", "def f():\n    return 1\n", "def f():\n    return 2\n", &[("f", "update")]),
         ("defaults", "def f(a=1):\n    return a\n", "def f(a=2):\n    return a\n", &[("f", "update")]),
-        (
-            "decorator",
-            "def f():\n    return 1\n",
-            "@d\ndef f():\n    return 1\n",
-            &[("f", "update+rebind")],
-        ),
-        (
-            "moved",
-            "def f():\n    return 1\n",
-            "\n\ndef f():\n    return 1\n",
-            &[("f", "shift 1->3")],
-        ),
-        (
-            "added and deleted",
-            "def f():\n    pass\n",
-            "def g():\n    pass\n",
-            &[("g", "execute"), ("f", "delete f")],
-        ),
+        ("decorator", "def f():\n    return 1\n", "@d\ndef f():\n    return 1\n", &[("f", "update+rebind")]),
+        ("moved", "def f():\n    return 1\n", "\n\ndef f():\n    return 1\n", &[("f", "shift 1->3")]),
+        ("added and deleted", "def f():\n    pass\n", "def g():\n    pass\n", &[("g", "execute"), ("f", "delete f")]),
         (
             "method",
             "class C:\n    def m(self):\n        return 1\n",
@@ -83,42 +70,22 @@ fn table() {
             "class C(object):\n    x = 2\n",
             &[("C", "refresh+header keep="), ("C.x", "execute")],
         ),
-        (
-            "statement changed and removed",
-            "A = 1\nB = 2\n",
-            "A = 3\n",
-            &[("A", "execute"), ("B", "delete B")],
-        ),
-        (
-            "removed print",
-            "print('hi')\nA = 1\n",
-            "A = 1\n",
-            &[("statement at line 1", "skip")],
-        ),
+        ("statement changed and removed", "A = 1\nB = 2\n", "A = 3\n", &[("A", "execute"), ("B", "delete B")]),
+        ("removed print", "print('hi')\nA = 1\n", "A = 1\n", &[("statement at line 1", "skip")]),
         (
             "main guard",
             "if __name__ == '__main__':\n    main()\n",
             "if __name__ == '__main__':\n    main(1)\n",
             &[("if __name__ == '__main__':", "skip"), ("statement at line 1", "skip")],
         ),
-        (
-            "rebound elsewhere",
-            "def f():\n    pass\n",
-            "f = lambda: 1\n",
-            &[("f", "execute"), ("f", "skip")],
-        ),
+        ("rebound elsewhere", "def f():\n    pass\n", "f = lambda: 1\n", &[("f", "execute"), ("f", "skip")]),
         (
             "class moved",
             "class C:\n    def m(self):\n        pass\n",
             "\nclass C:\n    def m(self):\n        pass\n",
             &[("C", "moveclass 1->2"), ("C.m", "shift 2->3")],
         ),
-        (
-            "class docstring",
-            "class C:\n    'a'\n    x = 1\n",
-            "class C:\n    'b'\n    x = 1\n",
-            &[("C", "classdoc")],
-        ),
+        ("class docstring", "class C:\n    'a'\n    x = 1\n", "class C:\n    'b'\n    x = 1\n", &[("C", "classdoc")]),
     ];
     for (label, old, new, expected) in cases {
         assert_eq!(summary(&plan(old, new)), s(expected), "case {label}");
@@ -127,8 +94,10 @@ fn table() {
 
 #[test]
 fn unit_keeps_lines_and_class_scope() {
-    let old = "import os\n\nclass Outer:\n    class Inner:\n        @staticmethod\n        def m():\n            return 1\n";
-    let new = "import os\n\nclass Outer:\n    class Inner:\n        @staticmethod\n        def m():\n            return 2\n";
+    let old =
+        "import os\n\nclass Outer:\n    class Inner:\n        @staticmethod\n        def m():\n            return 1\n";
+    let new =
+        "import os\n\nclass Outer:\n    class Inner:\n        @staticmethod\n        def m():\n            return 2\n";
     let p = plan(old, new);
     assert_eq!(p.steps.len(), 1);
     let unit = &p.steps[0].action.unit().unwrap_or_default();
@@ -144,7 +113,10 @@ fn unit_keeps_lines_and_class_scope() {
 fn class_docstring_unit_is_header_and_docstring() {
     let new = "class C(Base, metaclass=M):\n    \"\"\"New\n    doc.\"\"\"\n    x = 1\n";
     let p = plan("class C(Base, metaclass=M):\n    \"\"\"Old.\"\"\"\n    x = 1\n", new);
-    assert_eq!(p.steps[0].action.unit().unwrap_or_default(), "class C(Base, metaclass=M):\n    \"\"\"New\n    doc.\"\"\"\n");
+    assert_eq!(
+        p.steps[0].action.unit().unwrap_or_default(),
+        "class C(Base, metaclass=M):\n    \"\"\"New\n    doc.\"\"\"\n"
+    );
 }
 
 #[test]
@@ -175,7 +147,10 @@ fn class_defined_twice_uses_the_class_of_the_change() {
     let new = "class X:\n    pass\nclass X:\n    class G:\n        def f(self):\n            return 1\n";
     let p = plan(old, new);
     assert_eq!(summary(&p), s(&[("X.G.f", "update")]));
-    assert_eq!(p.steps[0].action.unit().unwrap_or_default(), "\n\nclass X:\n    class G:\n        def f(self):\n            return 1\n");
+    assert_eq!(
+        p.steps[0].action.unit().unwrap_or_default(),
+        "\n\nclass X:\n    class G:\n        def f(self):\n            return 1\n"
+    );
 
     let old = "class C:\n    pass\nclass C:\n    a = 1\n    a = 2\n";
     let new = "class C:\n    pass\nclass C:\n    a = 1\n";
@@ -214,7 +189,8 @@ fn class_docstring_removed_unit_is_the_whole_class() {
     // quote of the body used to end it, mid-statement here.
     let new = "class C:\n    x = f(\"a\", 1)\n";
     let p = plan("class C:\n    \"Doc.\"\n    x = f(\"a\", 1)\n", new);
-    let classdoc = p.steps.iter().find(|s| matches!(s.action, StepAction::SetClassDoc { .. })).expect("a classdoc step");
+    let classdoc =
+        p.steps.iter().find(|s| matches!(s.action, StepAction::SetClassDoc { .. })).expect("a classdoc step");
     assert_eq!(classdoc.action.unit().unwrap_or_default(), new);
 }
 
@@ -251,7 +227,10 @@ fn module_docstring_change_sets_doc() {
     assert_eq!(step.action.unit().unwrap_or_default(), "\n__doc__ = '''two\nlines'''\n");
     assert!(module_docstring_step(source, &new, new.docstring_hash).is_none());
     let none = parse_definitions("x = 1\n", (3, 13)).unwrap();
-    assert_eq!(module_docstring_step("x = 1\n", &none, old.docstring_hash).unwrap().action.unit().unwrap_or_default(), "__doc__ = None\n");
+    assert_eq!(
+        module_docstring_step("x = 1\n", &none, old.docstring_hash).unwrap().action.unit().unwrap_or_default(),
+        "__doc__ = None\n"
+    );
 }
 
 #[test]

@@ -99,13 +99,7 @@ pub(super) struct Coalescer {
 
 impl Coalescer {
     pub fn new(timings: Timings) -> Self {
-        Coalescer {
-            timings,
-            pending: HashMap::new(),
-            known: HashMap::new(),
-            last_event: None,
-            last_flush: None,
-        }
+        Coalescer { timings, pending: HashMap::new(), known: HashMap::new(), last_event: None, last_flush: None }
     }
 
     /// Records an event for an (already filtered) path and pushes its deadline.
@@ -160,11 +154,7 @@ impl Coalescer {
     pub fn next_flush(&self) -> Option<Instant> {
         let earliest = self.pending.values().map(|p| p.deadline).min()?;
         let oldest = self.pending.values().map(|p| p.first_seen).min()?;
-        let quiet_for = if self.pending.len() > 1 {
-            self.timings.burst_quiet
-        } else {
-            self.timings.debounce
-        };
+        let quiet_for = if self.pending.len() > 1 { self.timings.burst_quiet } else { self.timings.debounce };
         let quiet = self.last_event.map_or(earliest, |t| t + quiet_for);
         let window_start = self.last_flush.map_or(oldest, |t| t.max(oldest));
         Some(earliest.max(quiet.min(window_start + self.timings.burst_cap)))
@@ -178,12 +168,8 @@ impl Coalescer {
         }
         self.last_flush = Some(now);
         let horizon = now + self.timings.debounce;
-        let mut due: Vec<PathBuf> = self
-            .pending
-            .iter()
-            .filter(|(_, entry)| entry.deadline <= horizon)
-            .map(|(path, _)| path.clone())
-            .collect();
+        let mut due: Vec<PathBuf> =
+            self.pending.iter().filter(|(_, entry)| entry.deadline <= horizon).map(|(path, _)| path.clone()).collect();
         due.sort();
         let mut events = Vec::new();
         for path in due {
@@ -219,11 +205,7 @@ impl Coalescer {
                     return Outcome::Hold(entry);
                 }
                 self.known.insert(path.to_path_buf(), Known::Hash(hash));
-                Outcome::Emit(FileEvent::Changed {
-                    path: path.to_path_buf(),
-                    content,
-                    hash,
-                })
+                Outcome::Emit(FileEvent::Changed { path: path.to_path_buf(), content, hash })
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 if !self.known.contains_key(path) && !entry.existed_before {
@@ -239,9 +221,7 @@ impl Coalescer {
                     return Outcome::Hold(entry);
                 }
                 self.known.remove(path);
-                Outcome::Emit(FileEvent::Removed {
-                    path: path.to_path_buf(),
-                })
+                Outcome::Emit(FileEvent::Removed { path: path.to_path_buf() })
             }
             Err(e) => {
                 let reason = e.to_string();
@@ -251,12 +231,8 @@ impl Coalescer {
                 if known == Some(&Known::Unreadable(reason.clone())) {
                     return Outcome::Nothing;
                 }
-                self.known
-                    .insert(path.to_path_buf(), Known::Unreadable(reason.clone()));
-                Outcome::Emit(FileEvent::Unreadable {
-                    path: path.to_path_buf(),
-                    reason,
-                })
+                self.known.insert(path.to_path_buf(), Known::Unreadable(reason.clone()));
+                Outcome::Emit(FileEvent::Unreadable { path: path.to_path_buf(), reason })
             }
         }
     }
@@ -295,21 +271,12 @@ mod tests {
         let t0 = Instant::now();
         c.note(file.clone(), Trigger::Writing, t0);
         assert_eq!(c.next_flush(), Some(t0 + t.writing));
-        assert!(
-            c.flush(t0 + t.debounce * 2).is_empty(),
-            "still being written"
-        );
+        assert!(c.flush(t0 + t.debounce * 2).is_empty(), "still being written");
         let t1 = t0 + Duration::from_millis(1);
         c.note(file.clone(), Trigger::Written, t1);
-        assert_eq!(
-            c.next_flush(),
-            Some(t1 + t.debounce),
-            "the close shortens the wait"
-        );
+        assert_eq!(c.next_flush(), Some(t1 + t.debounce), "the close shortens the wait");
         let flushed = c.flush(t1 + t.debounce);
-        assert!(
-            matches!(flushed.as_slice(), [FileEvent::Changed { content, .. }] if content == b"a")
-        );
+        assert!(matches!(flushed.as_slice(), [FileEvent::Changed { content, .. }] if content == b"a"));
         assert_eq!(c.next_flush(), None);
     }
 
@@ -329,28 +296,20 @@ mod tests {
         let t1 = due + Duration::from_millis(5);
         c.note(file.clone(), Trigger::Written, t1);
         let flushed = c.flush(t1 + t.debounce);
-        assert!(
-            matches!(flushed.as_slice(), [FileEvent::Changed { content, .. }] if content == b"full2")
-        );
+        assert!(matches!(flushed.as_slice(), [FileEvent::Changed { content, .. }] if content == b"full2"));
         // Truncated with nothing following: reported once the grace period is over.
         fs::write(&file, b"").expect("truncate");
         let t2 = t1 + Duration::from_secs(1);
         c.note(file.clone(), Trigger::Written, t2);
         assert!(c.flush(t2 + t.debounce).is_empty());
         let flushed = c.flush(t2 + t.debounce + t.grace);
-        assert!(
-            matches!(flushed.as_slice(), [FileEvent::Changed { content, .. }] if content.is_empty())
-        );
+        assert!(matches!(flushed.as_slice(), [FileEvent::Changed { content, .. }] if content.is_empty()));
     }
 
     #[test]
     fn coalescer_flushes_neighbours_and_holds_during_bursts() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (a, b, c_path) = (
-            dir.path().join("a.py"),
-            dir.path().join("b.py"),
-            dir.path().join("c.py"),
-        );
+        let (a, b, c_path) = (dir.path().join("a.py"), dir.path().join("b.py"), dir.path().join("c.py"));
         for p in [&a, &b, &c_path] {
             fs::write(p, b"x").expect("write");
         }
@@ -398,22 +357,14 @@ mod tests {
         }
         fs::write(&a, b"a2").expect("write");
         fs::write(&b, b"b2").expect("write");
-        let paths: Vec<PathBuf> = c
-            .flush(now + t.burst_quiet)
-            .iter()
-            .map(|e| e.path().to_path_buf())
-            .collect();
+        let paths: Vec<PathBuf> = c.flush(now + t.burst_quiet).iter().map(|e| e.path().to_path_buf()).collect();
         assert_eq!(paths, vec![a, b, d]);
     }
 
     #[test]
     fn coalescer_removed_only_for_files_that_existed() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (known, temp, existing) = (
-            dir.path().join("k.py"),
-            dir.path().join("t.py"),
-            dir.path().join("e.py"),
-        );
+        let (known, temp, existing) = (dir.path().join("k.py"), dir.path().join("t.py"), dir.path().join("e.py"));
         let (mut c, t) = coalescer();
         let t0 = reported(&mut c, t, &known, b"k");
         fs::remove_file(&known).expect("remove");
@@ -421,18 +372,9 @@ mod tests {
         c.note(temp.clone(), Trigger::Created, t0);
         c.note(temp.clone(), Trigger::Gone, t0);
         c.note(existing.clone(), Trigger::Gone, t0);
-        assert!(
-            c.flush(t0 + t.burst_quiet).is_empty(),
-            "removals wait for the grace"
-        );
+        assert!(c.flush(t0 + t.burst_quiet).is_empty(), "removals wait for the grace");
         let flushed = c.flush(t0 + t.burst_quiet + t.grace);
-        assert_eq!(
-            flushed,
-            vec![
-                FileEvent::Removed { path: existing },
-                FileEvent::Removed { path: known }
-            ]
-        );
+        assert_eq!(flushed, vec![FileEvent::Removed { path: existing }, FileEvent::Removed { path: known }]);
     }
 
     #[test]
@@ -448,9 +390,7 @@ mod tests {
         let t1 = t0 + t.debounce + Duration::from_millis(20);
         c.note(file.clone(), Trigger::Created, t1);
         let flushed = c.flush(t1 + t.debounce);
-        assert!(
-            matches!(flushed.as_slice(), [FileEvent::Changed { content, .. }] if content == b"new")
-        );
+        assert!(matches!(flushed.as_slice(), [FileEvent::Changed { content, .. }] if content == b"new"));
     }
 
     #[test]
@@ -458,11 +398,7 @@ mod tests {
         let t = Timings::new(Duration::MAX);
         assert_eq!(t.debounce, MAX_DEBOUNCE);
         let mut c = Coalescer::new(t);
-        c.note(
-            PathBuf::from("/nonexistent/x.py"),
-            Trigger::Writing,
-            Instant::now(),
-        );
+        c.note(PathBuf::from("/nonexistent/x.py"), Trigger::Writing, Instant::now());
         assert!(c.next_flush().is_some());
     }
 }

@@ -25,10 +25,7 @@ const MAX_VENV_CACHE: usize = 50_000;
 
 /// Whether notify implements recursive watching by adding a watch per directory itself.
 fn emulated_recursion() -> bool {
-    matches!(
-        <RecommendedWatcher as notify::Watcher>::kind(),
-        WatcherKind::Inotify | WatcherKind::Kqueue
-    )
+    matches!(<RecommendedWatcher as notify::Watcher>::kind(), WatcherKind::Inotify | WatcherKind::Kqueue)
 }
 
 /// Everything the watcher thread receives, in one channel so ordering is preserved.
@@ -138,25 +135,15 @@ pub(super) fn run<F: FnMut(Batch)>(
     let backend = match backend {
         Ok(backend) => backend,
         Err(e) => {
-            let _ = ready.send(Err(WatchError(format!(
-                "cannot create the file watcher: {e}"
-            ))));
+            let _ = ready.send(Err(WatchError(format!("cannot create the file watcher: {e}"))));
             return;
         }
     };
     let mut points: Vec<WatchPoint> = Vec::new();
     for root in &roots {
         let point = match (root.is_file, root.path.parent()) {
-            (false, _) => WatchPoint {
-                dir: root.path.clone(),
-                recursive: true,
-                missing: false,
-            },
-            (true, Some(parent)) => WatchPoint {
-                dir: parent.to_path_buf(),
-                recursive: false,
-                missing: false,
-            },
+            (false, _) => WatchPoint { dir: root.path.clone(), recursive: true, missing: false },
+            (true, Some(parent)) => WatchPoint { dir: parent.to_path_buf(), recursive: false, missing: false },
             (true, None) => continue,
         };
         if !points.iter().any(|p| p.dir == point.dir) {
@@ -175,10 +162,7 @@ pub(super) fn run<F: FnMut(Batch)>(
     };
     for point in &event_loop.points {
         if let Err(e) = event_loop.backend.watch(&point.dir, point.mode()) {
-            let _ = ready.send(Err(WatchError(format!(
-                "cannot watch {}: {e}",
-                point.dir.display()
-            ))));
+            let _ = ready.send(Err(WatchError(format!("cannot watch {}: {e}", point.dir.display()))));
             return;
         }
     }
@@ -259,9 +243,7 @@ impl<F: FnMut(Batch)> EventLoop<F> {
             }
         }
         match event.kind {
-            EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
-                self.files(&event.paths, Trigger::Written, now)
-            }
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => self.files(&event.paths, Trigger::Written, now),
             EventKind::Access(_) => {}
             EventKind::Create(CreateKind::Folder) => {
                 for path in &event.paths {
@@ -274,9 +256,7 @@ impl<F: FnMut(Batch)> EventLoop<F> {
                     self.arrived(path, now);
                 }
             }
-            EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => {
-                self.files(&event.paths, Trigger::Writing, now)
-            }
+            EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => self.files(&event.paths, Trigger::Writing, now),
             EventKind::Modify(ModifyKind::Name(RenameMode::From)) => {
                 for path in &event.paths {
                     self.gone(path, Was::Unknown, now);
@@ -298,9 +278,7 @@ impl<F: FnMut(Batch)> EventLoop<F> {
                     }
                 }
             }
-            EventKind::Modify(_) | EventKind::Any | EventKind::Other => {
-                self.files(&event.paths, Trigger::Written, now)
-            }
+            EventKind::Modify(_) | EventKind::Any | EventKind::Other => self.files(&event.paths, Trigger::Written, now),
             EventKind::Remove(kind) => {
                 let was = match kind {
                     RemoveKind::File => Was::File,
@@ -322,12 +300,8 @@ impl<F: FnMut(Batch)> EventLoop<F> {
         }
         // An error may be the only sign that a root went away.
         let now = Instant::now();
-        let lost: Vec<PathBuf> = self
-            .points
-            .iter()
-            .filter(|p| !p.missing && !p.dir.is_dir())
-            .map(|p| p.dir.clone())
-            .collect();
+        let lost: Vec<PathBuf> =
+            self.points.iter().filter(|p| !p.missing && !p.dir.is_dir()).map(|p| p.dir.clone()).collect();
         for dir in lost {
             self.gone(&dir, Was::Dir, now);
         }
@@ -451,11 +425,7 @@ impl<F: FnMut(Batch)> EventLoop<F> {
             return;
         }
         let mut back = Vec::new();
-        for point in self
-            .points
-            .iter_mut()
-            .filter(|p| p.missing && p.dir.is_dir())
-        {
+        for point in self.points.iter_mut().filter(|p| p.missing && p.dir.is_dir()) {
             match self.backend.watch(&point.dir, point.mode()) {
                 Ok(()) => {
                     point.missing = false;
@@ -474,9 +444,7 @@ impl<F: FnMut(Batch)> EventLoop<F> {
                 let files: Vec<PathBuf> = self
                     .roots
                     .iter()
-                    .filter(|r| {
-                        r.is_file && r.path.parent() == Some(dir.as_path()) && r.path.is_file()
-                    })
+                    .filter(|r| r.is_file && r.path.parent() == Some(dir.as_path()) && r.path.is_file())
                     .map(|r| r.path.clone())
                     .collect();
                 for file in files {
@@ -484,19 +452,11 @@ impl<F: FnMut(Batch)> EventLoop<F> {
                 }
             }
         }
-        self.next_root_poll = self
-            .points
-            .iter()
-            .any(|p| p.missing)
-            .then(|| now + ROOT_POLL);
+        self.next_root_poll = self.points.iter().any(|p| p.missing).then(|| now + ROOT_POLL);
     }
 
     /// The root `path` belongs to and its path relative to that root, if it is under one.
-    fn locate<'a>(
-        roots: &'a [Root],
-        path: &'a Path,
-        want_dirs: bool,
-    ) -> Option<(&'a Path, &'a Path)> {
+    fn locate<'a>(roots: &'a [Root], path: &'a Path, want_dirs: bool) -> Option<(&'a Path, &'a Path)> {
         roots.iter().find_map(|root| {
             if root.is_file {
                 let parent = root.path.parent()?;
@@ -513,10 +473,7 @@ impl<F: FnMut(Batch)> EventLoop<F> {
         let Some((root, rel)) = Self::locate(&self.roots, path, false) else {
             return false;
         };
-        self.filter.accepts_file(rel)
-            && !self
-                .venvs
-                .inside_venv(root, rel.parent().unwrap_or(Path::new("")))
+        self.filter.accepts_file(rel) && !self.venvs.inside_venv(root, rel.parent().unwrap_or(Path::new("")))
     }
 
     fn accepts_dir(&mut self, path: &Path) -> bool {

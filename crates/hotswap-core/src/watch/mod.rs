@@ -36,11 +36,7 @@ impl Default for WatchConfig {
     /// 2 ms is enough because writes are recognised by their close (IN_CLOSE_WRITE), not guessed
     /// from silence: the debounce only has to cover the few events of one save.
     fn default() -> Self {
-        WatchConfig {
-            roots: Vec::new(),
-            debounce: Duration::from_millis(2),
-            extensions: vec!["py".to_string()],
-        }
+        WatchConfig { roots: Vec::new(), debounce: Duration::from_millis(2), extensions: vec!["py".to_string()] }
     }
 }
 
@@ -48,11 +44,7 @@ impl Default for WatchConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileEvent {
     /// Created, modified, or moved here. `content` is the bytes read once the writes settled.
-    Changed {
-        path: PathBuf,
-        content: Vec<u8>,
-        hash: u64,
-    },
+    Changed { path: PathBuf, content: Vec<u8>, hash: u64 },
     /// Deleted, or moved away (outside the roots or to a name that is not watched).
     Removed { path: PathBuf },
     /// The path exists but could not be read (permission denied, it is a directory now, ...).
@@ -63,9 +55,7 @@ impl FileEvent {
     /// The path this event is about.
     pub fn path(&self) -> &Path {
         match self {
-            FileEvent::Changed { path, .. }
-            | FileEvent::Removed { path }
-            | FileEvent::Unreadable { path, .. } => path,
+            FileEvent::Changed { path, .. } | FileEvent::Removed { path } | FileEvent::Unreadable { path, .. } => path,
         }
     }
 }
@@ -93,9 +83,7 @@ impl std::error::Error for WatchError {}
 pub fn content_hash(bytes: &[u8]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes.iter().fold(OFFSET, |hash, &byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
-    })
+    bytes.iter().fold(OFFSET, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(PRIME))
 }
 
 /// Whether a path is one the watcher reports under this config: the extension matches, the name
@@ -153,15 +141,7 @@ fn is_ignored_dir(name: &OsStr) -> bool {
 /// Swap, backup and safe-write files of vim, emacs and JetBrains IDEs, and generic `*.tmp`.
 /// Most fail the extension check anyway; being explicit keeps an `extensions: []` config sane.
 fn is_editor_temp(name: &str) -> bool {
-    const SUFFIXES: &[&str] = &[
-        ".swp",
-        ".swx",
-        ".swo",
-        "~",
-        "___jb_tmp___",
-        "___jb_old___",
-        ".tmp",
-    ];
+    const SUFFIXES: &[&str] = &[".swp", ".swx", ".swo", "~", "___jb_tmp___", "___jb_old___", ".tmp"];
     name == "4913"
         || name.starts_with(".#")
         || (name.len() > 1 && name.starts_with('#') && name.ends_with('#'))
@@ -176,10 +156,7 @@ struct NameFilter {
 
 impl NameFilter {
     fn new(extensions: &[String]) -> Self {
-        let extensions = extensions
-            .iter()
-            .map(|e| e.trim_start_matches('.').to_string())
-            .collect();
+        let extensions = extensions.iter().map(|e| e.trim_start_matches('.').to_string()).collect();
         NameFilter { extensions }
     }
 
@@ -192,10 +169,7 @@ impl NameFilter {
             return false;
         }
         let extension_ok = self.extensions.is_empty()
-            || rel
-                .extension()
-                .and_then(OsStr::to_str)
-                .is_some_and(|ext| self.extensions.iter().any(|e| e == ext));
+            || rel.extension().and_then(OsStr::to_str).is_some_and(|ext| self.extensions.iter().any(|e| e == ext));
         extension_ok && rel.parent().is_none_or(|dirs| self.accepts_dir(dirs))
     }
 
@@ -230,21 +204,16 @@ fn resolve_roots(given: &[PathBuf]) -> Result<Vec<Root>, WatchError> {
                 WatchError(format!("cannot resolve watch root {}: {e}", path.display()))
             }
         })?;
-        let meta = std::fs::metadata(&canonical).map_err(|e| {
-            WatchError(format!("cannot inspect watch root {}: {e}", path.display()))
-        })?;
-        roots.push(Root {
-            path: canonical,
-            is_file: !meta.is_dir(),
-        });
+        let meta = std::fs::metadata(&canonical)
+            .map_err(|e| WatchError(format!("cannot inspect watch root {}: {e}", path.display())))?;
+        roots.push(Root { path: canonical, is_file: !meta.is_dir() });
     }
     // Path ordering is component-wise, so a directory sorts before everything inside it.
     roots.sort_by(|a, b| a.path.cmp(&b.path));
     let mut merged: Vec<Root> = Vec::with_capacity(roots.len());
     for root in roots {
-        let covered = merged.iter().any(|kept| {
-            kept.path == root.path || (!kept.is_file && root.path.starts_with(&kept.path))
-        });
+        let covered =
+            merged.iter().any(|kept| kept.path == root.path || (!kept.is_file && root.path.starts_with(&kept.path)));
         if !covered {
             merged.push(root);
         }
@@ -264,10 +233,7 @@ impl FileWatcher {
     /// Starts watching; `sink` is called on the watcher's own thread with each settled batch.
     ///
     /// Returns once every root is watched, so a change made after this returns is seen.
-    pub fn start<F: FnMut(Batch) + Send + 'static>(
-        config: WatchConfig,
-        sink: F,
-    ) -> Result<FileWatcher, WatchError> {
+    pub fn start<F: FnMut(Batch) + Send + 'static>(config: WatchConfig, sink: F) -> Result<FileWatcher, WatchError> {
         let roots = resolve_roots(&config.roots)?;
         let root_paths = roots.iter().map(|r| r.path.clone()).collect();
         let (tx, rx) = mpsc::channel();
@@ -279,20 +245,14 @@ impl FileWatcher {
             .spawn(move || event_loop::run(config, roots, backend_tx, rx, ready_tx, sink))
             .map_err(|e| WatchError(format!("cannot start the watcher thread: {e}")))?;
         match ready_rx.recv() {
-            Ok(Ok(())) => Ok(FileWatcher {
-                roots: root_paths,
-                tx,
-                thread: Some(thread),
-            }),
+            Ok(Ok(())) => Ok(FileWatcher { roots: root_paths, tx, thread: Some(thread) }),
             Ok(Err(e)) => {
                 let _ = thread.join();
                 Err(e)
             }
             Err(_) => {
                 let _ = thread.join();
-                Err(WatchError(
-                    "the watcher thread exited while starting".to_string(),
-                ))
+                Err(WatchError("the watcher thread exited while starting".to_string()))
             }
         }
     }
@@ -327,9 +287,6 @@ impl Drop for FileWatcher {
 
 impl fmt::Debug for FileWatcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FileWatcher")
-            .field("roots", &self.roots)
-            .field("running", &self.thread.is_some())
-            .finish()
+        f.debug_struct("FileWatcher").field("roots", &self.roots).field("running", &self.thread.is_some()).finish()
     }
 }

@@ -21,12 +21,7 @@ impl log::Log for TestLog {
     }
     fn log(&self, record: &log::Record) {
         if self.enabled(record.metadata()) {
-            eprintln!(
-                "[{} {:?}] {}",
-                record.level(),
-                Instant::now(),
-                record.args()
-            );
+            eprintln!("[{} {:?}] {}", record.level(), Instant::now(), record.args());
         }
     }
     fn flush(&self) {}
@@ -54,18 +49,10 @@ impl Harness {
     fn with(tweak: impl FnOnce(&mut WatchConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = fs::canonicalize(dir.path()).expect("canonical temp dir");
-        let mut config = WatchConfig {
-            roots: vec![root.clone()],
-            ..WatchConfig::default()
-        };
+        let mut config = WatchConfig { roots: vec![root.clone()], ..WatchConfig::default() };
         tweak(&mut config);
         let (watcher, rx) = start(config);
-        Harness {
-            watcher,
-            rx,
-            root,
-            _dir: dir,
-        }
+        Harness { watcher, rx, root, _dir: dir }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -97,11 +84,7 @@ fn start(config: WatchConfig) -> (FileWatcher, Receiver<Batch>) {
     (watcher, rx)
 }
 
-fn wait_for(
-    rx: &Receiver<Batch>,
-    what: &str,
-    mut pred: impl FnMut(&FileEvent) -> bool,
-) -> Vec<Batch> {
+fn wait_for(rx: &Receiver<Batch>, what: &str, mut pred: impl FnMut(&FileEvent) -> bool) -> Vec<Batch> {
     let deadline = Instant::now() + ARRIVAL;
     let mut seen = Vec::new();
     loop {
@@ -139,10 +122,7 @@ fn events(batches: &[Batch]) -> Vec<&FileEvent> {
 }
 
 fn events_for<'a>(batches: &'a [Batch], path: &Path) -> Vec<&'a FileEvent> {
-    events(batches)
-        .into_iter()
-        .filter(|e| e.path() == path)
-        .collect()
+    events(batches).into_iter().filter(|e| e.path() == path).collect()
 }
 
 #[test]
@@ -169,10 +149,7 @@ fn content_hash_is_fnv1a_64() {
 
 #[test]
 fn is_watched_path_table() {
-    let config = WatchConfig {
-        roots: vec![PathBuf::from("/proj")],
-        ..WatchConfig::default()
-    };
+    let config = WatchConfig { roots: vec![PathBuf::from("/proj")], ..WatchConfig::default() };
     let cases: &[(&str, bool)] = &[
         ("/proj/a.py", true),
         ("/proj/pkg/sub/mod.py", true),
@@ -216,57 +193,27 @@ fn is_watched_path_table() {
         assert_eq!(is_watched_path(Path::new(path), &config), want, "{path}");
     }
 
-    let under_build = WatchConfig {
-        roots: vec![PathBuf::from("/home/me/build/app")],
-        ..WatchConfig::default()
-    };
-    assert!(is_watched_path(
-        Path::new("/home/me/build/app/x.py"),
-        &under_build
-    ));
-    assert!(!is_watched_path(
-        Path::new("/home/me/build/app/dist/x.py"),
-        &under_build
-    ));
-    let file_root = WatchConfig {
-        roots: vec![PathBuf::from("/home/me/build/run.py")],
-        ..WatchConfig::default()
-    };
-    assert!(is_watched_path(
-        Path::new("/home/me/build/run.py"),
-        &file_root
-    ));
+    let under_build = WatchConfig { roots: vec![PathBuf::from("/home/me/build/app")], ..WatchConfig::default() };
+    assert!(is_watched_path(Path::new("/home/me/build/app/x.py"), &under_build));
+    assert!(!is_watched_path(Path::new("/home/me/build/app/dist/x.py"), &under_build));
+    let file_root = WatchConfig { roots: vec![PathBuf::from("/home/me/build/run.py")], ..WatchConfig::default() };
+    assert!(is_watched_path(Path::new("/home/me/build/run.py"), &file_root));
 
-    let multi = WatchConfig {
-        extensions: vec!["py".into(), ".pyi".into()],
-        ..config.clone()
-    };
+    let multi = WatchConfig { extensions: vec!["py".into(), ".pyi".into()], ..config.clone() };
     assert!(is_watched_path(Path::new("/proj/a.pyi"), &multi));
-    let any = WatchConfig {
-        extensions: vec![],
-        ..config
-    };
+    let any = WatchConfig { extensions: vec![], ..config };
     assert!(is_watched_path(Path::new("/proj/data.json"), &any));
     assert!(!is_watched_path(Path::new("/proj/data.json~"), &any));
-    assert!(!is_watched_path(
-        Path::new("/proj/__pycache__/data.json"),
-        &any
-    ));
+    assert!(!is_watched_path(Path::new("/proj/__pycache__/data.json"), &any));
 }
 
 #[test]
 fn missing_or_empty_roots_are_errors() {
     let dir = tempfile::tempdir().expect("temp dir");
     let missing = dir.path().join("nope");
-    let config = WatchConfig {
-        roots: vec![missing.clone()],
-        ..WatchConfig::default()
-    };
+    let config = WatchConfig { roots: vec![missing.clone()], ..WatchConfig::default() };
     let err = FileWatcher::start(config, |_| {}).expect_err("missing root");
-    assert!(
-        err.0.contains("does not exist") && err.0.contains("nope"),
-        "{err}"
-    );
+    assert!(err.0.contains("does not exist") && err.0.contains("nope"), "{err}");
     let err = FileWatcher::start(WatchConfig::default(), |_| {}).expect_err("no roots");
     assert!(err.to_string().contains("no roots"), "{err}");
 }
@@ -292,10 +239,7 @@ fn identical_content_is_not_reported() {
     let root = fs::canonicalize(dir.path()).expect("canonical");
     let file = root.join("mod.py");
     fs::write(&file, b"x = 1\n").expect("write");
-    let (_watcher, rx) = start(WatchConfig {
-        roots: vec![root.clone()],
-        ..WatchConfig::default()
-    });
+    let (_watcher, rx) = start(WatchConfig { roots: vec![root.clone()], ..WatchConfig::default() });
     // Once a content has been reported, writing it again is not a change.
     fs::write(&file, b"x = 2\n").expect("new content");
     wait_for(&rx, "new content", is_changed(&file, b"x = 2\n"));
@@ -309,10 +253,7 @@ fn atomic_save_by_rename_is_reported_as_changed() {
     let file = h.path("mod.py");
     fs::write(&file, b"v0").expect("write");
     h.wait_for("initial", is_changed(&file, b"v0"));
-    for (i, temp_name) in ["mod.py.tmp", "mod.py___jb_tmp___", ".mod.py.swp"]
-        .iter()
-        .enumerate()
-    {
+    for (i, temp_name) in ["mod.py.tmp", "mod.py___jb_tmp___", ".mod.py.swp"].iter().enumerate() {
         let temp = h.path(temp_name);
         let content = format!("v{}", i + 1);
         fs::write(&temp, &content).expect("write temp");
@@ -329,9 +270,7 @@ fn atomic_save_by_rename_is_reported_as_changed() {
     fs::rename(&temp, &file).expect("temp into place");
     fs::remove_file(&old).expect("drop old");
     let batches = h.wait_for("the safe write", is_changed(&file, b"jb"));
-    assert!(events(&batches)
-        .iter()
-        .all(|e| matches!(e, FileEvent::Changed { .. }) && e.path() == file));
+    assert!(events(&batches).iter().all(|e| matches!(e, FileEvent::Changed { .. }) && e.path() == file));
 }
 
 #[test]
@@ -353,10 +292,7 @@ fn vim_backup_rename_then_write_is_changed_not_removed() {
         return; // the machine stalled us longer than the grace: a Removed first is fair
     }
     for event in events(&batches) {
-        assert!(
-            matches!(event, FileEvent::Changed { path, .. } if *path == file),
-            "{event:?}"
-        );
+        assert!(matches!(event, FileEvent::Changed { path, .. } if *path == file), "{event:?}");
     }
     h.expect_quiet();
 }
@@ -378,10 +314,7 @@ fn two_step_write_does_not_report_the_empty_middle() {
         return; // the machine stalled us for about the grace: the empty file may show
     }
     for event in events_for(&batches, &file) {
-        assert!(
-            !matches!(event, FileEvent::Changed { content, .. } if content.is_empty()),
-            "{event:?}"
-        );
+        assert!(!matches!(event, FileEvent::Changed { content, .. } if content.is_empty()), "{event:?}");
     }
 }
 
@@ -394,10 +327,7 @@ fn a_truncated_file_is_reported_empty_after_the_grace_period() {
     let truncated = Instant::now();
     fs::File::create(&file).expect("truncate");
     h.wait_for("the empty file", is_changed(&file, b""));
-    assert!(
-        truncated.elapsed() >= Duration::from_millis(50),
-        "held for the grace period"
-    );
+    assert!(truncated.elapsed() >= Duration::from_millis(50), "held for the grace period");
 }
 
 #[test]
@@ -427,9 +357,7 @@ fn many_files_at_once_arrive_together() {
     let mut batches = 0;
     while !remaining.is_empty() {
         let left = deadline.saturating_duration_since(Instant::now());
-        let batch =
-            h.rx.recv_timeout(left)
-                .unwrap_or_else(|_| panic!("missing {remaining:?}"));
+        let batch = h.rx.recv_timeout(left).unwrap_or_else(|_| panic!("missing {remaining:?}"));
         batches += 1;
         sizes.push((batch.events.len(), started.elapsed()));
         let sorted = batch.events.windows(2).all(|w| w[0].path() < w[1].path());
@@ -441,10 +369,7 @@ fn many_files_at_once_arrive_together() {
             remaining.remove(event.path());
         }
     }
-    assert!(
-        batches <= 5,
-        "{batches} batches {sizes:?}, writing took {writing:?}"
-    );
+    assert!(batches <= 5, "{batches} batches {sizes:?}, writing took {writing:?}");
 }
 
 #[test]
@@ -464,10 +389,7 @@ fn deletion_is_reported_as_removed() {
     fs::write(&control, b"ok").expect("write");
     let mut batches = h.wait_for("the control file", is_changed(&control, b"ok"));
     if !events_for(&batches, &temp).is_empty()
-        && !matches!(
-            events_for(&batches, &temp).last(),
-            Some(FileEvent::Removed { .. })
-        )
+        && !matches!(events_for(&batches, &temp).last(), Some(FileEvent::Removed { .. }))
     {
         batches.extend(h.wait_for("the temporary file removed", is_removed(&temp)));
     }
@@ -509,10 +431,7 @@ fn new_subdirectory_with_immediate_file_is_reported() {
     let mut seen = Vec::new();
     seen.extend(h.wait_for("the nested file", is_changed(&file, b"deep")));
     if events_for(&seen, &h.path("pkg/__init__.py")).is_empty() {
-        seen.extend(h.wait_for(
-            "the package file",
-            is_changed(&h.path("pkg/__init__.py"), b"#"),
-        ));
+        seen.extend(h.wait_for("the package file", is_changed(&h.path("pkg/__init__.py"), b"#")));
     }
 }
 
@@ -540,14 +459,7 @@ fn directory_moved_in_and_out_is_reported() {
 #[test]
 fn ignored_directories_and_other_files_are_silent() {
     let h = Harness::new();
-    for dir in [
-        "__pycache__",
-        ".git/objects",
-        "node_modules/x",
-        "myenv/lib",
-        "build",
-        "x.egg-info",
-    ] {
+    for dir in ["__pycache__", ".git/objects", "node_modules/x", "myenv/lib", "build", "x.egg-info"] {
         fs::create_dir_all(h.path(dir)).expect("mkdir");
     }
     fs::write(h.path("myenv/pyvenv.cfg"), b"home = /usr\n").expect("venv marker");
@@ -581,12 +493,7 @@ fn overlapping_roots_report_once() {
     fs::create_dir_all(root.join("pkg/sub")).expect("mkdir");
     fs::write(root.join("pkg/single.py"), b"").expect("write");
     let config = WatchConfig {
-        roots: vec![
-            root.join("pkg/sub"),
-            root.join("pkg/../pkg"),
-            root.clone(),
-            root.join("pkg/single.py"),
-        ],
+        roots: vec![root.join("pkg/sub"), root.join("pkg/../pkg"), root.clone(), root.join("pkg/single.py")],
         ..WatchConfig::default()
     };
     let (watcher, rx) = start(config);
@@ -606,36 +513,25 @@ fn file_root_reports_only_that_file() {
     let root = fs::canonicalize(dir.path()).expect("canonical");
     let (main, other) = (root.join("main.py"), root.join("other.py"));
     fs::write(&main, b"v0").expect("write");
-    let (watcher, rx) = start(WatchConfig {
-        roots: vec![main.clone()],
-        ..WatchConfig::default()
-    });
+    let (watcher, rx) = start(WatchConfig { roots: vec![main.clone()], ..WatchConfig::default() });
     assert_eq!(watcher.roots(), std::slice::from_ref(&main));
     fs::write(&other, b"x").expect("write");
     fs::create_dir(root.join("sub")).expect("mkdir");
     fs::write(root.join("sub/main.py"), b"x").expect("write");
     fs::write(&main, b"v1").expect("write");
     let batches = wait_for(&rx, "the root file", is_changed(&main, b"v1"));
-    assert!(
-        events(&batches).iter().all(|e| e.path() == main),
-        "{batches:#?}"
-    );
+    assert!(events(&batches).iter().all(|e| e.path() == main), "{batches:#?}");
     expect_quiet(&rx);
 }
 
 #[test]
 fn deleted_and_recreated_root_is_watched_again() {
     let parent = tempfile::tempdir().expect("temp dir");
-    let root = fs::canonicalize(parent.path())
-        .expect("canonical")
-        .join("root");
+    let root = fs::canonicalize(parent.path()).expect("canonical").join("root");
     fs::create_dir(&root).expect("mkdir");
     let file = root.join("mod.py");
     fs::write(&file, b"v0").expect("write");
-    let (_watcher, rx) = start(WatchConfig {
-        roots: vec![root.clone()],
-        ..WatchConfig::default()
-    });
+    let (_watcher, rx) = start(WatchConfig { roots: vec![root.clone()], ..WatchConfig::default() });
     fs::write(&file, b"v1").expect("write");
     wait_for(&rx, "before deletion", is_changed(&file, b"v1"));
     fs::remove_dir_all(&root).expect("delete root");
@@ -643,11 +539,7 @@ fn deleted_and_recreated_root_is_watched_again() {
     thread::sleep(Duration::from_millis(50));
     fs::create_dir(&root).expect("recreate");
     fs::write(&file, b"v2").expect("write");
-    wait_for(
-        &rx,
-        "a file in the recreated root",
-        is_changed(&file, b"v2"),
-    );
+    wait_for(&rx, "a file in the recreated root", is_changed(&file, b"v2"));
     // And later writes arrive through the new watch.
     thread::sleep(Duration::from_millis(300));
     fs::write(&file, b"v3").expect("write");
@@ -671,10 +563,7 @@ fn directory_in_place_of_a_file_is_unreadable() {
     h.wait_for("creation", is_changed(&file, b"x"));
     fs::remove_file(&file).expect("delete");
     fs::create_dir(&file).expect("mkdir with the same name");
-    let batches = h.wait_for(
-        "unreadable",
-        |e| matches!(e, FileEvent::Unreadable { path, .. } if *path == file),
-    );
+    let batches = h.wait_for("unreadable", |e| matches!(e, FileEvent::Unreadable { path, .. } if *path == file));
     assert_eq!(events_for(&batches, &file).len(), 1);
 }
 
@@ -683,27 +572,15 @@ fn stop_is_prompt_and_idempotent() {
     let mut h = Harness::new();
     let started = Instant::now();
     h.watcher.stop();
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
     h.watcher.stop();
     fs::write(h.path("mod.py"), b"x").expect("write");
     h.expect_quiet();
     // Dropping a running watcher stops it too (the sink's sender goes away with the thread).
-    let Harness {
-        watcher,
-        rx,
-        root,
-        _dir,
-    } = Harness::new();
+    let Harness { watcher, rx, root, _dir } = Harness::new();
     drop(watcher);
     fs::write(root.join("mod.py"), b"x").expect("write");
-    assert!(matches!(
-        rx.recv_timeout(Duration::from_secs(1)),
-        Err(mpsc::RecvTimeoutError::Disconnected)
-    ));
+    assert!(matches!(rx.recv_timeout(Duration::from_secs(1)), Err(mpsc::RecvTimeoutError::Disconnected)));
 }
 
 #[test]
@@ -713,23 +590,16 @@ fn stopping_from_inside_the_sink_does_not_deadlock() {
     let slot: std::sync::Arc<std::sync::Mutex<Option<FileWatcher>>> = Default::default();
     let (tx, rx) = mpsc::channel();
     let inner = slot.clone();
-    let watcher = FileWatcher::start(
-        WatchConfig {
-            roots: vec![root.clone()],
-            ..WatchConfig::default()
-        },
-        move |_| {
-            // Take it out first: dropping while holding the lock is fine, stop joins nothing.
-            let taken = inner.lock().ok().and_then(|mut s| s.take());
-            drop(taken);
-            let _ = tx.send(());
-        },
-    )
+    let watcher = FileWatcher::start(WatchConfig { roots: vec![root.clone()], ..WatchConfig::default() }, move |_| {
+        // Take it out first: dropping while holding the lock is fine, stop joins nothing.
+        let taken = inner.lock().ok().and_then(|mut s| s.take());
+        drop(taken);
+        let _ = tx.send(());
+    })
     .expect("start");
     *slot.lock().expect("lock") = Some(watcher);
     fs::write(root.join("mod.py"), b"x").expect("write");
-    rx.recv_timeout(ARRIVAL)
-        .expect("sink ran and dropped the watcher");
+    rx.recv_timeout(ARRIVAL).expect("sink ran and dropped the watcher");
 }
 
 #[test]
@@ -739,26 +609,19 @@ fn a_panicking_sink_does_not_stop_watching() {
     let (tx, rx) = mpsc::channel();
     let (called_tx, called_rx) = mpsc::channel();
     let mut calls = 0;
-    let _watcher = FileWatcher::start(
-        WatchConfig {
-            roots: vec![root.clone()],
-            ..WatchConfig::default()
-        },
-        move |batch| {
+    let _watcher =
+        FileWatcher::start(WatchConfig { roots: vec![root.clone()], ..WatchConfig::default() }, move |batch| {
             calls += 1;
             if calls == 1 {
                 let _ = called_tx.send(());
                 panic!("handler failure (expected by the test)");
             }
             let _ = tx.send(batch);
-        },
-    )
-    .expect("start");
+        })
+        .expect("start");
     let file = root.join("mod.py");
     fs::write(&file, b"first").expect("write");
-    called_rx
-        .recv_timeout(ARRIVAL)
-        .expect("the sink was called");
+    called_rx.recv_timeout(ARRIVAL).expect("the sink was called");
     fs::write(&file, b"second").expect("write");
     wait_for(&rx, "the second write", is_changed(&file, b"second"));
 }

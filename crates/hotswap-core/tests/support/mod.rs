@@ -62,14 +62,25 @@ pub enum Node {
     Func(Func),
     Class(Class),
     /// A property getter and setter pair, both named `name`.
-    Property { name: &'static str, getter: Body, setter: u8 },
+    Property {
+        name: &'static str,
+        getter: Body,
+        setter: u8,
+    },
     /// `name = value`, optionally followed by a comment.
-    Assign { name: &'static str, value: u8, comment: bool },
+    Assign {
+        name: &'static str,
+        value: u8,
+        comment: bool,
+    },
     Import(u8),
     /// `print(value, "x")`
     Print(u8),
     /// `if __name__ == "__main__":` running `print(value)`, optionally binding `name`.
-    MainGuard { name: Option<&'static str>, value: u8 },
+    MainGuard {
+        name: Option<&'static str>,
+        value: u8,
+    },
     Blank,
     Comment(u8),
 }
@@ -84,21 +95,57 @@ pub struct Module {
 /// the edit is applied; an edit that does not fit the picked node does nothing.
 #[derive(Clone, Debug)]
 pub enum Edit {
-    Constant { target: Index, value: u8 },
-    Rename { target: Index, name: &'static str },
-    Delete { target: Index },
-    Insert { container: Index, at: Index, node: Node },
+    Constant {
+        target: Index,
+        value: u8,
+    },
+    Rename {
+        target: Index,
+        name: &'static str,
+    },
+    Delete {
+        target: Index,
+    },
+    Insert {
+        container: Index,
+        at: Index,
+        node: Node,
+    },
     /// Move a node to another position in the same scope.
-    Move { target: Index, to: Index },
-    Decorator { target: Index, decorator: Option<u8> },
-    Bases { target: Index, bases: u8 },
-    Params { target: Index, params: u8 },
-    Docstring { target: Index, doc: Option<Doc> },
+    Move {
+        target: Index,
+        to: Index,
+    },
+    Decorator {
+        target: Index,
+        decorator: Option<u8>,
+    },
+    Bases {
+        target: Index,
+        bases: u8,
+    },
+    Params {
+        target: Index,
+        params: u8,
+    },
+    Docstring {
+        target: Index,
+        doc: Option<Doc>,
+    },
     /// Change the text of an existing docstring only.
-    DocText { target: Index, text: u8 },
-    ToggleTabs { target: Index },
-    ToggleAsync { target: Index },
-    ToggleBodyKind { target: Index },
+    DocText {
+        target: Index,
+        text: u8,
+    },
+    ToggleTabs {
+        target: Index,
+    },
+    ToggleAsync {
+        target: Index,
+    },
+    ToggleBodyKind {
+        target: Index,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -106,7 +106,9 @@ fn rebuild<'py>(
                 record_done(patch, &patch.plan.steps[c], &mut outcome.report);
             }
         }
-        Ok(Rebuilt::Incompatible { replacement, reason }) => bind_recreated(py, patch, &job, &replacement, &reason, outcome),
+        Ok(Rebuilt::Incompatible { replacement, reason }) => {
+            bind_recreated(py, patch, &job, &replacement, &reason, outcome)
+        }
         Err(err) => {
             let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, &err));
             outcome.report.error(&patch.display_path, line, message);
@@ -118,7 +120,12 @@ fn rebuild<'py>(
 
 /// The class the rebuild's statement defines, not bound in the program: the whole statement
 /// run, or the class without decorators with only its generating decorators applied again.
-fn new_class<'py>(py: Python<'py>, patch: &FilePatch<'py>, job: &Rebuild<'py>, report: &mut Report) -> PyResult<Bound<'py, PyAny>> {
+fn new_class<'py>(
+    py: Python<'py>,
+    patch: &FilePatch<'py>,
+    job: &Rebuild<'py>,
+    report: &mut Report,
+) -> PyResult<Bound<'py, PyAny>> {
     let step = &patch.plan.steps[job.step];
     match &job.bare {
         None => scratch_definition(py, &job.code, &job.scope, step.target.label()),
@@ -192,7 +199,11 @@ fn redecorate<'py>(
     };
     let builtins = py.import("builtins")?;
     for expr in decorators.iter().rev() {
-        let code = builtins.getattr(intern!(builtins.py(), "compile"))?.call1((format!("(\n{expr}\n)"), &patch.filename, "eval"))?;
+        let code = builtins.getattr(intern!(builtins.py(), "compile"))?.call1((
+            format!("(\n{expr}\n)"),
+            &patch.filename,
+            "eval",
+        ))?;
         let decorator = builtins.getattr(intern!(builtins.py(), "eval"))?.call1((code, &globals, &locals))?;
         let module: String = decorator
             .getattr("__module__")
@@ -212,7 +223,12 @@ fn redecorate<'py>(
 /// Runs a definition's unit in a scratch namespace (a copy of the class namespace inside a
 /// class) and returns what it defined, without binding it in the program; module-level code
 /// run this way counts as reloading (`currently_reloading()`).
-fn scratch_definition<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+fn scratch_definition<'py>(
+    py: Python<'py>,
+    unit: &Bound<'py, PyAny>,
+    scope: &Scope<'py>,
+    name: &str,
+) -> PyResult<Bound<'py, PyAny>> {
     RELOADING.fetch_add(1, Ordering::SeqCst);
     let _reset = ResetOnDrop(&RELOADING);
     fresh_function(py, unit, scope, name)
@@ -220,7 +236,12 @@ fn scratch_definition<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Sc
 
 /// Runs the undecorated definition in a scratch namespace so its defaults and annotations are
 /// evaluated where the real ones would be (class body, then module), without binding anything.
-pub(super) fn fresh_function<'py>(py: Python<'py>, bare: &Bound<'py, PyAny>, scope: &Scope<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+pub(super) fn fresh_function<'py>(
+    py: Python<'py>,
+    bare: &Bound<'py, PyAny>,
+    scope: &Scope<'py>,
+    name: &str,
+) -> PyResult<Bound<'py, PyAny>> {
     let globals = scope.module.getattr(intern!(scope.module.py(), "__dict__"))?;
     let ns = PyDict::new(py);
     match &scope.class {
@@ -295,7 +316,9 @@ fn bound_lambdas<'py>(scope: &Scope<'py>, names: &[String]) -> Vec<(String, Boun
 /// A function without free variables (a lambda, or a `def` inside an `if`/`try` block).
 fn is_plain_lambda(value: &Bound<'_, PyAny>) -> bool {
     value.is_instance_of::<PyFunction>()
-        && value.getattr(intern!(value.py(), "__code__")).is_ok_and(|code| code.getattr(intern!(code.py(), "co_freevars")).is_ok_and(|f| f.len().is_ok_and(|n| n == 0)))
+        && value.getattr(intern!(value.py(), "__code__")).is_ok_and(|code| {
+            code.getattr(intern!(code.py(), "co_freevars")).is_ok_and(|f| f.len().is_ok_and(|n| n == 0))
+        })
 }
 
 fn same_definition(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> bool {
@@ -341,7 +364,9 @@ fn merge_annotations<'py>(py: Python<'py>, class: &Bound<'py, PyType>, annotate:
         Err(_) => {
             let annotationlib = py.import("annotationlib")?;
             let forward_ref = annotationlib.getattr(intern!(annotationlib.py(), "Format"))?.getattr("FORWARDREF")?;
-            annotationlib.getattr(intern!(annotationlib.py(), "call_annotate_function"))?.call1((annotate, forward_ref))?
+            annotationlib
+                .getattr(intern!(annotationlib.py(), "call_annotate_function"))?
+                .call1((annotate, forward_ref))?
         }
     };
     let merged = PyDict::new(py);

@@ -63,11 +63,25 @@ struct Swap<'py> {
 /// Work for the execute phase; `step` indexes the plan.
 enum Deferred<'py> {
     /// Run `code` in the scope.
-    Execute { step: usize, code: Bound<'py, PyAny>, scope: Scope<'py> },
-    Delete { step: usize, scope: Scope<'py>, names: Vec<String> },
+    Execute {
+        step: usize,
+        code: Bound<'py, PyAny>,
+        scope: Scope<'py>,
+    },
+    Delete {
+        step: usize,
+        scope: Scope<'py>,
+        names: Vec<String>,
+    },
     /// A function whose new defaults need names that earlier statements of this edit bind:
     /// evaluated and swapped in source order, after those statements ran.
-    LateUpdate { step: usize, function: Bound<'py, PyAny>, code: Bound<'py, PyAny>, bare: Bound<'py, PyAny>, scope: Scope<'py> },
+    LateUpdate {
+        step: usize,
+        function: Bound<'py, PyAny>,
+        code: Bound<'py, PyAny>,
+        bare: Bound<'py, PyAny>,
+        scope: Scope<'py>,
+    },
     Rebuild(Rebuild<'py>),
 }
 
@@ -165,18 +179,31 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
 
 /// One committed file: reports what the commit did, clears caches, lets conforming objects take
 /// their new code, runs the execute phase and the class hooks. Returns the classes that changed.
-fn after_commit<'py>(py: Python<'py>, patch: &FilePatch<'py>, prep: Prepared<'py>, outcome: &mut FileOutcome) -> Vec<Bound<'py, PyType>> {
+fn after_commit<'py>(
+    py: Python<'py>,
+    patch: &FilePatch<'py>,
+    prep: Prepared<'py>,
+    outcome: &mut FileOutcome,
+) -> Vec<Bound<'py, PyType>> {
     for &step in &prep.done {
         record_done(patch, &patch.plan.steps[step], &mut outcome.report);
     }
     for cache in &prep.caches {
         if let Err(err) = cache.call_method0("cache_clear") {
-            outcome.report.error(&patch.display_path, 0, format!("cache not cleared: {}", describe_exception(py, &err)));
+            outcome.report.error(
+                &patch.display_path,
+                0,
+                format!("cache not cleared: {}", describe_exception(py, &err)),
+            );
         }
     }
     for (target, code) in &prep.conforms {
         if let Err(err) = target.call_method1("__conform__", (code,)) {
-            outcome.report.error(&patch.display_path, 0, format!("__conform__ failed: {}", describe_exception(py, &err)));
+            outcome.report.error(
+                &patch.display_path,
+                0,
+                format!("__conform__ failed: {}", describe_exception(py, &err)),
+            );
         }
     }
     let mut init_changed = prep.init_changed;
@@ -217,4 +244,3 @@ fn record_done(patch: &FilePatch<'_>, step: &PatchStep, report: &mut Report) {
         }
     }
 }
-

@@ -12,11 +12,14 @@ use pyo3::types::PyDict;
 use super::execute::fresh_function;
 use super::{Deferred, FilePatch, Prepared, Rebuild, Swap};
 use crate::classes::generated_kind;
-use crate::code::{compile, exec, find_class_body, find_code, future_flags, is_transient, nested_code_pairs, same_freevars, shift_lines};
+use crate::code::{
+    compile, exec, find_class_body, find_code, future_flags, is_transient, nested_code_pairs, same_freevars,
+    shift_lines,
+};
 use crate::inventory::{functions_running, Lookup};
 use crate::live::{
-    caches_in_front, conformers, contains, live_function, module_code_running, named_class, namespace_get, resolve_scope,
-    suspended_frames, Scope,
+    caches_in_front, conformers, contains, live_function, module_code_running, named_class, namespace_get,
+    resolve_scope, suspended_frames, Scope,
 };
 use crate::report::Report;
 
@@ -239,7 +242,13 @@ impl<'py> Preparer<'_, 'py> {
         };
         let CompiledFunction { unit, code, bare } = compiled;
         let Some(fresh) = fresh else {
-            self.prepared.deferred.push(Deferred::LateUpdate { step: index, function: live, code, bare, scope: scope.clone() });
+            self.prepared.deferred.push(Deferred::LateUpdate {
+                step: index,
+                function: live,
+                code,
+                bare,
+                scope: scope.clone(),
+            });
             if rebind {
                 // Then the decorators run again on it, in source order, and the name is bound
                 // to what they return.
@@ -318,7 +327,13 @@ impl<'py> Preparer<'_, 'py> {
     }
 
     /// A changed class docstring: evaluated from the class body now, set in the commit.
-    fn set_class_doc(&mut self, index: usize, step: &PatchStep, unit: &str, scope: &Scope<'py>) -> Result<(), PrepareError> {
+    fn set_class_doc(
+        &mut self,
+        index: usize,
+        step: &PatchStep,
+        unit: &str,
+        scope: &Scope<'py>,
+    ) -> Result<(), PrepareError> {
         let at = at(step);
         let py = self.py;
         let module = &self.patch.module;
@@ -416,7 +431,8 @@ impl<'py> Preparer<'_, 'py> {
             }
         }
         for closure in stale.iter().filter(|c| !rebuilt.contains(&(c.as_ptr() as usize))) {
-            let name: String = closure.getattr(intern!(closure.py(), "__qualname__")).and_then(|n| n.extract()).unwrap_or_default();
+            let name: String =
+                closure.getattr(intern!(closure.py(), "__qualname__")).and_then(|n| n.extract()).unwrap_or_default();
             self.report.rude(
                 &patch.display_path,
                 0,

@@ -30,8 +30,8 @@ use crate::pyerr::{describe_exception, lock};
 use crate::report::Report;
 use module_index::{LoadedModules, ModuleIndex};
 use plan::{FilePlan, FileResult, FileWork};
-use records::FileRecord;
 pub use records::source_generation;
+use records::FileRecord;
 use source_queue::SourceQueue;
 
 /// The process's one engine ([`ENGINE`]); its methods are spread over the rooms by job.
@@ -84,10 +84,8 @@ impl Engine {
                 },
                 FileEvent::Removed { path } => {
                     if self.has_record(&path) {
-                        let note = format!(
-                            "{} was deleted; its module keeps running the code it has",
-                            display_path(&path)
-                        );
+                        let note =
+                            format!("{} was deleted; its module keeps running the code it has", display_path(&path));
                         log::warn!(target: "hotswap", "{note}");
                         report.notes.push(note);
                     }
@@ -130,7 +128,8 @@ impl Engine {
         unrecorded: &[(PathBuf, Vec<u8>)],
         report: &mut Report,
     ) -> Vec<FileResult> {
-        let wanted: Vec<&Path> = work.iter().map(|w| w.path.as_path()).chain(unrecorded.iter().map(|(p, _)| p.as_path())).collect();
+        let wanted: Vec<&Path> =
+            work.iter().map(|w| w.path.as_path()).chain(unrecorded.iter().map(|(p, _)| p.as_path())).collect();
         let modules = match self.modules_from(py, &wanted) {
             Ok(m) => m,
             Err(err) => {
@@ -205,7 +204,11 @@ impl Engine {
 
 /// One [`FilePatch`] per loaded module of each planned file, dependencies first (a file may use
 /// what another file of the batch adds), with the index in `work` each one comes from.
-fn file_patches<'py>(py: Python<'py>, work: &[FileWork], modules: &LoadedModules<'py>) -> (Vec<FilePatch<'py>>, Vec<usize>) {
+fn file_patches<'py>(
+    py: Python<'py>,
+    work: &[FileWork],
+    modules: &LoadedModules<'py>,
+) -> (Vec<FilePatch<'py>>, Vec<usize>) {
     let mut patches = Vec::new();
     let mut owner = Vec::new();
     for (index, w) in work.iter().enumerate() {

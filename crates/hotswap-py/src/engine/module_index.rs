@@ -64,7 +64,10 @@ impl Engine {
             if *len != sys_modules.len() {
                 return None;
             }
-            paths.iter().map(|p| index.get(*p).map(|names| (p.to_path_buf(), names.clone()))).collect::<Option<Vec<_>>>()
+            paths
+                .iter()
+                .map(|p| index.get(*p).map(|names| (p.to_path_buf(), names.clone())))
+                .collect::<Option<Vec<_>>>()
         });
         if let Some(known) = known {
             if let Some(found) = Self::look_up(py, &sys_modules, known)? {

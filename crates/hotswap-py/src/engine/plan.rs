@@ -28,7 +28,10 @@ pub(super) enum FilePlan {
     Unchanged,
     /// hotswap has no record of what the file runs.
     Unrecorded,
-    Error { line: u32, message: String },
+    Error {
+        line: u32,
+        message: String,
+    },
     Errors(Vec<(u32, String)>),
     Edit(Box<FileWork>),
 }
@@ -69,7 +72,9 @@ impl Engine {
                 FilePlan::Edit(Box::new(FileWork { path: path.to_path_buf(), plan, text, tree, hash }))
             }
             Planned::Syntax { text, issues } => FilePlan::Errors(syntax_errors(path, &text, issues)),
-            Planned::Undecodable { line, message } => FilePlan::Error { line, message: format!("not applied: {message}") },
+            Planned::Undecodable { line, message } => {
+                FilePlan::Error { line, message: format!("not applied: {message}") }
+            }
             Planned::NeedsCodec { encoding } => {
                 FilePlan::Error { line: 0, message: format!("not applied: cannot decode as {encoding}") }
             }

@@ -35,7 +35,10 @@ impl Engine {
         let text = decode_text(content).map_err(|(_, message)| message)?;
         let mut files = lock(&self.files);
         if replace || !files.contains_key(path) {
-            files.insert(path.to_path_buf(), FileRecord { text, hash: content_hash(content), tree: None, previous: None });
+            files.insert(
+                path.to_path_buf(),
+                FileRecord { text, hash: content_hash(content), tree: None, previous: None },
+            );
         }
         Ok(())
     }

@@ -125,7 +125,10 @@ fn labels_are_the_first_line_cut_at_forty_characters() {
     assert_eq!(first_statement("print(x,\n      y)\n", (3, 12)).label, "print(x,");
     let long = first_statement("register_handler('a very long handler name', priority=10)\n", (3, 12));
     assert_eq!(long.label, "register_handler('a very long handler na…");
-    assert_eq!(first_statement("print('ééééééééééééééééééééééééééééééééééééééééé')\n", (3, 12)).label.chars().count(), 41);
+    assert_eq!(
+        first_statement("print('ééééééééééééééééééééééééééééééééééééééééé')\n", (3, 12)).label.chars().count(),
+        41
+    );
 }
 
 #[test]
