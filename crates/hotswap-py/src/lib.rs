@@ -8,6 +8,7 @@ mod code;
 mod engine;
 mod fork;
 mod hooks;
+mod interpreter;
 mod inventory;
 mod live;
 mod liveloop;
@@ -27,7 +28,7 @@ use hotswap_core::watch::{content_hash, FileEvent};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::engine::{ENGINE, PYTHON_VERSION};
+use crate::engine::ENGINE;
 use crate::report::{Report, ReportError};
 
 /// Records `content` as the source `path` runs (the CLI's script, `hotswap.patch`, children).
@@ -123,7 +124,7 @@ fn currently_reloading() -> bool {
 /// (the module docstring is not a statement), with the names it reads, as the planner sees them.
 #[pyfunction]
 fn statement_reads(source: &str) -> PyResult<Vec<(u32, Vec<String>)>> {
-    let version = *PYTHON_VERSION.get().unwrap_or(&(3, 9));
+    let version = crate::interpreter::grammar();
     let tree = hotswap_core::parse::parse_definitions(source, version).map_err(|issues| {
         let first = issues.first().map(|i| format!("line {}: {}", i.line, i.message));
         pyo3::exceptions::PySyntaxError::new_err(first.unwrap_or_else(|| "invalid syntax".into()))
@@ -137,7 +138,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let info = py.import("sys")?.getattr("version_info")?;
     let version: (u8, u8) = (info.getattr("major")?.extract()?, info.getattr("minor")?.extract()?);
-    let _ = PYTHON_VERSION.set(version);
+    interpreter::set_grammar(version);
     logbridge::install();
     m.add_class::<Report>()?;
     m.add_class::<ReportError>()?;

@@ -9,7 +9,7 @@ use hotswap_core::watch::{content_hash, FileEvent};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::engine::{ENGINE, PYTHON_VERSION};
+use crate::engine::ENGINE;
 use crate::report::Report;
 
 fn canonical(path: &str) -> PathBuf {
@@ -47,7 +47,7 @@ type DefinitionRow = (&'static str, String, usize, usize, u32, u32, String);
 /// functions), and the module-level statements. Raises `ValueError` on a syntax error.
 #[pyfunction]
 pub fn definitions(text: &str) -> PyResult<Vec<DefinitionRow>> {
-    let version = *PYTHON_VERSION.get().unwrap_or(&(3, 9));
+    let version = crate::interpreter::grammar();
     let tree = parse_definitions(text, version).map_err(|issues| {
         let first = issues.first();
         PyValueError::new_err(format!(

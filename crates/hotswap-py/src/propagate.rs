@@ -64,7 +64,7 @@ pub struct Importer<'py> {
 impl Importer<'_> {
     fn imports(&self) -> &[Import] {
         self.imports.get_or_init(|| {
-            let version = *crate::engine::PYTHON_VERSION.get().unwrap_or(&(3, 9));
+            let version = crate::interpreter::grammar();
             parse_imports(&self.text, version)
         })
     }

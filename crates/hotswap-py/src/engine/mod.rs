@@ -16,7 +16,7 @@ mod source_queue;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, LazyLock, Mutex, MutexGuard, OnceLock};
+use std::sync::{Condvar, LazyLock, Mutex, MutexGuard};
 use std::time::Instant;
 
 use hotswap_core::tree::DefinitionTree;
@@ -55,9 +55,6 @@ pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine {
     queued: SourceQueue::default(),
     module_index: Mutex::new(None),
 });
-
-/// The grammar the running interpreter accepts; set when the extension loads.
-pub static PYTHON_VERSION: OnceLock<(u8, u8)> = OnceLock::new();
 
 impl Engine {
     /// Applies a batch. Must be called without holding the GIL.

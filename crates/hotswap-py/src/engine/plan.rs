@@ -10,7 +10,7 @@ use hotswap_core::tree::{DefinitionTree, Item, SyntaxIssue};
 use pyo3::intern;
 use pyo3::prelude::*;
 
-use super::{Engine, PYTHON_VERSION};
+use super::Engine;
 use crate::pyerr::{describe_exception, lock};
 
 /// One file's planned edit: the plan, and the text, tree and hash the file runs once applied.
@@ -47,7 +47,7 @@ impl Engine {
     /// Plans the new `content` of `path` against the text it runs. The record is read in place
     /// (planning is pure Rust: no Python runs while the records are locked).
     pub(super) fn plan_file(&self, path: &Path, content: &[u8], hash: u64) -> FilePlan {
-        let version = *PYTHON_VERSION.get().unwrap_or(&(3, 9));
+        let version = crate::interpreter::grammar();
         let planned = {
             let files = lock(&self.files);
             let Some(record) = files.get(path) else { return FilePlan::Unrecorded };

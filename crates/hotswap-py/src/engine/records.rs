@@ -9,7 +9,7 @@ use hotswap_core::tree::DefinitionTree;
 use hotswap_core::watch::content_hash;
 
 use super::plan::{decode_text, mark_dirty, FileResult, FileWork};
-use super::{Engine, PYTHON_VERSION};
+use super::Engine;
 use crate::pyerr::lock;
 
 /// The source a file's module is running, and its parsed tree (parsed on first need).
@@ -46,7 +46,7 @@ impl Engine {
     /// Parses the recorded text of `path` now, so its first edit parses only the new text.
     pub(super) fn parse_recorded(&self, path: &Path) {
         let Some((hash, text)) = lock(&self.files).get(path).map(|r| (r.hash, r.text.clone())) else { return };
-        let version = *PYTHON_VERSION.get().unwrap_or(&(3, 9));
+        let version = crate::interpreter::grammar();
         let Ok(tree) = parse_definitions(&text, version) else { return };
         if let Some(record) = lock(&self.files).get_mut(path) {
             if record.hash == hash && record.tree.is_none() {
