@@ -448,7 +448,7 @@ def test_report_names_its_modules_and_sums_itself_up_in_one_line(project):
     first = report["errors"][0]
     more = f" (and {len(report['errors']) - 1} more)" if len(report["errors"]) > 1 else ""
     where = f"{first['path']}:{first['line']}" if first["line"] else first["path"]
-    assert report["summary"] == f"not applied: {where}: {first['message']}{more}", report
+    assert report["summary"] == f"failed: {where}: {first['message']}{more}", report
     project.write("a.py", "def f0():\n    return 3\n\ndef g():\n    return 0\n")
     report = prog.reload("a.py")
     assert report["summary"].startswith("updated a.f0; added a.g; deleted "), report["summary"]

@@ -73,7 +73,7 @@ def test_failure_waits_for_a_fix_then_reruns_and_continues(tmp_path):
     child.expect("output of the test")  # the captured output is shown with the failure
     child.expect("save a fix under .* to run test_add again")
     (tmp_path / "calc.py").write_text("def add(a, b)\n    return a * b\n")
-    child.expect("hotswap: not applied: calc.py:1")  # a syntax error: still waiting
+    child.expect("hotswap: failed: calc.py:1")  # a syntax error: still waiting
     (tmp_path / "calc.py").write_text("def add(a, b):\n    return a * b\n")
     child.expect("hotswap: updated calc.add")
     child.expect("test_calc.py::test_add failed \\(attempt 2\\)")

@@ -102,7 +102,7 @@ impl Report {
 
     /// One line saying what the batch did, the same wherever a report is shown (the command
     /// line, `--loop`, `--test`, the pytest plugin, IPython): e.g.
-    /// `updated mod.f, mod.g; added mod.h; not applied: mod.py:3: invalid syntax`.
+    /// `updated mod.f, mod.g; added mod.h; failed: mod.py:3: syntax error ...`.
     fn summary(&self) -> String {
         let mut parts = Vec::new();
         for (label, names) in [
@@ -115,7 +115,7 @@ impl Report {
                 parts.push(format!("{label} {}", first_few(names, SUMMARY_NAMES)));
             }
         }
-        for (label, entries) in [("not applied in place", &self.rude), ("not applied", &self.errors)] {
+        for (label, entries) in [("not applied in place", &self.rude), ("failed", &self.errors)] {
             if let Some(first) = entries.first() {
                 let more = match entries.len() - 1 {
                     0 => String::new(),
