@@ -73,7 +73,12 @@ def test_a_panic_in_a_reload_becomes_a_report_error_at_every_entry_point(tmp_pat
     (tmp_path / "prog.py").write_text(PROGRAM)
     env = dict(os.environ, HOTSWAP_FAILPOINT="reload-panic", PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.run(
-        [sys.executable, "prog.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "prog.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert "PanicException" not in proc.stderr
