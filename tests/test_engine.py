@@ -505,3 +505,34 @@ def test_module_imported_by_an_edit_gets_later_edits(project):
     project.write("helper.py", "def h():\n    return 2\n")
     assert prog.reload("helper.py")["updated"] == ["helper.h"]
     assert prog.eval("mod.helper.h()") == 2
+
+
+def test_a_files_compile_hook_compiles_its_units_and_a_bad_one_rejects_the_edit(project):
+    project.write("mod.py", "def f():\n    return 1\n")
+    prog = project.start()
+    prog.exec(
+        """
+        import mod
+        from hotswap import _core
+
+        units = []
+
+        def hook(source, filename, flags):
+            units.append(source)
+            return compile(source.replace("return 2", "return 20"), filename, "exec", flags, True)
+
+        _core.set_compile_hook(mod.__file__, hook)
+        """
+    )
+    project.write("mod.py", "def f():\n    return 2\n")
+    assert prog.reload("mod.py")["updated"] == ["mod.f"]
+    assert prog.eval("mod.f()") == 20
+    assert prog.eval("units") == ["def f():\n    return 2\n"]
+    prog.exec("_core.set_compile_hook(mod.__file__, lambda source, filename, flags: None)")
+    project.write("mod.py", "def f():\n    return 3\n")
+    message = prog.reload("mod.py")["errors"][0]["message"]
+    assert "the compile hook of" in message and "not a code object" in message
+    assert prog.eval("mod.f()") == 20  # the edit was rejected whole
+    prog.exec("_core.set_compile_hook(mod.__file__, None)")
+    assert prog.reload("mod.py")["updated"] == ["mod.f"]
+    assert prog.eval("mod.f()") == 3

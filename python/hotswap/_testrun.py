@@ -65,13 +65,18 @@ def _related(a: str, b: str) -> bool:
 
 class _RecordTestModules:
     """Records the test modules pytest just imported (through its assertion rewriter, not
-    hotswap's import hook), so saving a test file later is applied like any other edit."""
+    hotswap's import hook), so saving a test file later is applied like any other edit, compiled
+    as pytest compiled it."""
 
     def __init__(self, roots: List[str]) -> None:
         self.roots = roots
 
     def pytest_collection_finish(self, session) -> None:
+        from .pytest_plugin import compile_rewritten_modules_like_pytest
+
         _core.record_loaded(self.roots)
+        # Edited test modules keep pytest's assertion messages.
+        compile_rewritten_modules_like_pytest(None, self.roots)
 
     def pytest_keyboard_interrupt(self, excinfo) -> None:
         self.interrupted = True
@@ -140,9 +145,6 @@ class TestOnReload:
             return
         shown = ", ".join(os.path.relpath(t, self.cwd) for t in tests)
         print(f"hotswap: {what} changed; running {shown}", file=sys.stderr, flush=True)
-        from .pytest_plugin import _rewrite_asserts
-
-        _rewrite_asserts(report, None)  # edited test modules keep pytest's assert messages
         status = self._run(self._options() + options + tests)
         if status in (0, 5):  # passed, or no tests collected
             print(f"hotswap: tests passed for {what}", file=sys.stderr, flush=True)

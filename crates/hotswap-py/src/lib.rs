@@ -151,6 +151,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(statement_reads, m)?)?;
     m.add_function(wrap_pyfunction!(enable_inventory, m)?)?;
     m.add_function(wrap_pyfunction!(poll, m)?)?;
+    m.add_function(wrap_pyfunction!(code::set_compile_hook, m)?)?;
     fork::register(m)?;
     liveloop::register(m)?;
     m.add_function(wrap_pyfunction!(patching::reload_source, m)?)?;
