@@ -13,6 +13,7 @@ mod live;
 mod liveloop;
 mod logbridge;
 mod panics;
+mod parsed;
 mod patching;
 mod propagate;
 mod pyerr;
@@ -157,6 +158,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(patching::reload_source, m)?)?;
     m.add_function(wrap_pyfunction!(patching::recorded_source, m)?)?;
     m.add_function(wrap_pyfunction!(patching::previous_source, m)?)?;
-    m.add_function(wrap_pyfunction!(patching::definitions, m)?)?;
+    m.add_class::<parsed::Definition>()?;
+    m.add_class::<parsed::Import>()?;
+    m.add_function(wrap_pyfunction!(parsed::definitions, m)?)?;
+    m.add_function(wrap_pyfunction!(parsed::imports, m)?)?;
+    m.add_function(wrap_pyfunction!(parsed::display_path, m)?)?;
     Ok(())
 }
