@@ -255,7 +255,7 @@ def compile_rewritten_modules_like_pytest(
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
         rewritten = "@pytest_ar" in getattr(module, "__dict__", {})
-        if rewritten and path and os.path.realpath(path).startswith(under):
+        if rewritten and isinstance(path, str) and os.path.realpath(path).startswith(under):
             _core.set_compile_hook(path, compile_unit)
             paths.append(path)
     return paths
