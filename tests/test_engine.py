@@ -505,3 +505,58 @@ def test_module_imported_by_an_edit_gets_later_edits(project):
     project.write("helper.py", "def h():\n    return 2\n")
     assert prog.reload("helper.py")["updated"] == ["helper.h"]
     assert prog.eval("mod.helper.h()") == 2
+
+
+def test_a_files_compile_hook_compiles_its_units_and_a_bad_one_rejects_the_edit(project):
+    project.write("mod.py", "def f():\n    return 1\n")
+    prog = project.start()
+    prog.exec(
+        """
+        import mod
+        from hotswap import _core
+
+        units = []
+
+        def hook(source, filename, flags):
+            units.append(source)
+            return compile(source.replace("return 2", "return 20"), filename, "exec", flags, True)
+
+        _core.set_compile_hook(mod.__file__, hook)
+        """
+    )
+    project.write("mod.py", "def f():\n    return 2\n")
+    assert prog.reload("mod.py")["updated"] == ["mod.f"]
+    assert prog.eval("mod.f()") == 20
+    assert prog.eval("units") == ["def f():\n    return 2\n"]
+    prog.exec("_core.set_compile_hook(mod.__file__, lambda source, filename, flags: None)")
+    project.write("mod.py", "def f():\n    return 3\n")
+    message = prog.reload("mod.py")["errors"][0]["message"]
+    assert "the compile hook of" in message and "not a code object" in message
+    assert prog.eval("mod.f()") == 20  # the edit was rejected whole
+    prog.exec("_core.set_compile_hook(mod.__file__, None)")
+    assert prog.reload("mod.py")["updated"] == ["mod.f"]
+    assert prog.eval("mod.f()") == 3
+
+
+def test_the_parser_s_records_imports_definitions_and_display_path(tmp_path, monkeypatch):
+    from hotswap import _core
+
+    source = "from ..pkg import a as b, c\nimport x.y\nfrom . import *\n\n"
+    source += "class K:\n    def m(self):\n        pass\n"
+    (tmp_path / "mod.py").write_text(source)
+    found = [(i.level, i.module, i.names) for i in _core.imports(str(tmp_path / "mod.py"))]
+    assert found == [(2, "pkg", ["a", "c"]), (0, "x.y", []), (1, "", ["*"])]
+    first = _core.imports(str(tmp_path / "mod.py"))[0]
+    assert first.modules("top.sub.mod", False) == ["top.pkg.a", "top.pkg.c", "top.pkg"]
+    assert _core.imports(str(tmp_path / "missing.py")) == []
+    method = [d for d in _core.definitions(source) if d.name == "K.m"][0]
+    assert (method.kind, method.first_line, method.last_line, method.indent) == (
+        "function",
+        6,
+        7,
+        "    ",
+    )
+    assert source[method.start : method.end] == "def m(self):\n        pass"
+    monkeypatch.chdir(tmp_path)
+    assert _core.display_path(str(tmp_path / "mod.py")) == "mod.py"
+    assert _core.display_path("/elsewhere/x.py") == "/elsewhere/x.py"

@@ -155,3 +155,35 @@ def test_without_the_option_the_plugin_does_nothing(pytester):
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(failed=1)
     assert "hotswap:" not in result.stdout.str()
+
+
+def test_an_edited_test_function_is_updated_by_the_engine_with_pytest_asserts(project):
+    """Edits of a module pytest rewrote go through the engine (its report names the function)
+    compiled by pytest's rewriter: the failing ``assert`` still explains itself."""
+    project.write("test_mod.py", "def test_add():\n    total = 1 + 1\n    assert total == 2\n")
+    prog = project.start()
+    prog.exec(
+        """
+        import os, sys, pytest
+        from hotswap import _core
+        from hotswap.pytest_plugin import compile_rewritten_modules_like_pytest
+
+        pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:hotswap", "test_mod.py"])
+        _core.record_loaded([os.getcwd()])
+        rewritten = compile_rewritten_modules_like_pytest(None, [os.getcwd()])
+        rewritten = [os.path.basename(path) for path in rewritten]
+        """
+    )
+    assert prog.eval("rewritten") == ["test_mod.py"]
+    project.write("test_mod.py", "def test_add():\n    total = 1 + 1\n    assert total == 3\n")
+    report = prog.reload("test_mod.py")
+    assert report["updated"] == ["test_mod.test_add"] and not report["errors"]
+    prog.exec(
+        """
+        try:
+            sys.modules["test_mod"].test_add()
+        except AssertionError as exc:
+            message = str(exc)
+        """
+    )
+    assert "assert 2 == 3" in prog.eval("message")

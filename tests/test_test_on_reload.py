@@ -86,6 +86,32 @@ def test_without_revert_failures_are_reported_and_unrelated_edits_run_no_tests(t
     child.expect(pexpect.EOF)
 
 
+def test_a_test_that_imports_relatively_runs_when_its_module_changes(tmp_path):
+    (tmp_path / "app" / "tests").mkdir(parents=True)
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    (tmp_path / "app" / "tests" / "__init__.py").write_text("")
+    (tmp_path / "app" / "tests" / "test_calc.py").write_text(
+        TESTS.replace("import calc", "from .. import calc")
+    )
+    (tmp_path / "prog.py").write_text(PROGRAM.replace("import calc", "from app import calc"))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "hotswap", "--test", "app/tests -p no:hypothesispytest", "prog.py"],
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 200),
+    )
+    child.expect("program sees 5")
+    (tmp_path / "app" / "calc.py").write_text("def add(a, b):\n    return a * b\n")
+    child.expect("hotswap: app.calc changed; running app/tests/test_calc.py")
+    child.expect("1 failed")
+    child.expect("tests FAILED for app.calc")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+
+
 def test_revert_on_fail_needs_test(tmp_path):
     child = pexpect.spawn(
         sys.executable, ["-m", "hotswap", "--revert-on-fail", "x.py"], cwd=str(tmp_path)

@@ -1,5 +1,6 @@
 """Type stubs for hotswap's Rust extension module."""
 
+from types import CodeType
 from typing import Any, Callable, Iterable, List, Optional, Tuple
 
 class ReportError:
@@ -53,6 +54,9 @@ def currently_reloading() -> bool: ...
 def statement_reads(source: str) -> List[Tuple[int, List[str]]]: ...
 def enable_inventory() -> str: ...
 def poll() -> Report: ...
+def set_compile_hook(
+    filename: str, hook: Optional[Callable[[str, str, int], CodeType]]
+) -> None: ...
 
 # Live loops (liveloop.rs)
 def running_source_hash(filename: str) -> Optional[int]: ...
@@ -71,4 +75,28 @@ class LiveIter:
 def reload_source(path: str, text: str) -> Report: ...
 def recorded_source(path: str) -> Optional[str]: ...
 def previous_source(path: str) -> Optional[str]: ...
-def definitions(text: str) -> List[Tuple[str, str, int, int, int, int, str]]: ...
+
+# What the parser finds in a source (parsed.rs)
+class Definition:
+    """One definition (any depth) or module-level statement of a source."""
+
+    kind: str  # "function", "async function", "class" or "statement"
+    name: str  # a definition's qualified name, a statement's key
+    start: int  # character offsets: decorators included, the trailing newline not
+    end: int
+    first_line: int
+    last_line: int
+    indent: str
+
+class Import:
+    """One ``import`` or ``from ... import`` statement of a file."""
+
+    level: int
+    module: str
+    names: List[str]  # ["*"] for a star import, none for ``import a.b``
+    def modules(self, importer: str, is_package: bool) -> List[str]:
+        """Absolute names of the modules it may load when ``importer`` runs it."""
+
+def definitions(text: str) -> List[Definition]: ...
+def imports(path: str) -> List[Import]: ...
+def display_path(path: str) -> str: ...

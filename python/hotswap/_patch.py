@@ -20,8 +20,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import List, Optional, Tuple
 
-    Row = Tuple[str, str, int, int, int, int, str]
-
 
 __all__ = ["Patch", "patch"]
 
@@ -47,15 +45,15 @@ def _running_text(path: str) -> str:
     return text
 
 
-def _find(rows: List[Row], qualname: str) -> Optional[Row]:
+def _find(rows: List[_core.Definition], qualname: str) -> Optional[_core.Definition]:
     for row in rows:
-        if row[0] != "statement" and row[1] == qualname:
+        if row.kind != "statement" and row.name == qualname:
             return row
     return None
 
 
-def _is_top(row: Row) -> bool:
-    return row[0] == "statement" or "." not in row[1]
+def _is_top(row: _core.Definition) -> bool:
+    return row.kind == "statement" or "." not in row.name
 
 
 def _reindent(source: str, indent: str, newline: str) -> str:
@@ -73,8 +71,7 @@ def _replace_definition(text: str, qualname: str, source: str) -> str:
     row = _find(_core.definitions(text), qualname)
     if row is None:
         raise LookupError(f"no definition of {qualname} in the module's source")
-    _, _, start, end, _, _, indent = row
-    return text[:start] + _reindent(source, indent, _newline_of(text)) + text[end:]
+    return text[: row.start] + _reindent(source, row.indent, _newline_of(text)) + text[row.end :]
 
 
 def _merge_module(text: str, snippet: str) -> str:
@@ -86,20 +83,21 @@ def _merge_module(text: str, snippet: str) -> str:
     appended = []
     last_import = None
     for row in rows:
-        if row[0] == "statement" and text[row[2] : row[3]].startswith(("import ", "from ")):
+        if row.kind == "statement" and text[row.start : row.end].startswith(("import ", "from ")):
             last_import = row
-    for kind, key, start, end, _, _, _ in _core.definitions(snippet):
-        if not _is_top((kind, key, start, end, 0, 0, "")):
+    for new in _core.definitions(snippet):
+        if not _is_top(new):
             continue
-        piece = snippet[start:end].replace("\n", newline)
+        piece = snippet[new.start : new.end].replace("\n", newline)
+        is_statement = new.kind == "statement"
         same = next(
-            (r for r in rows if (r[0] == "statement") == (kind == "statement") and r[1] == key),
+            (r for r in rows if (r.kind == "statement") == is_statement and r.name == new.name),
             None,
         )
         if same is not None:
-            edits.append((same[2], same[3], piece))
-        elif kind == "statement" and piece.startswith(("import ", "from ")) and last_import:
-            edits.append((last_import[3], last_import[3], newline + piece))
+            edits.append((same.start, same.end, piece))
+        elif is_statement and piece.startswith(("import ", "from ")) and last_import:
+            edits.append((last_import.end, last_import.end, newline + piece))
         else:
             appended.append(piece)
     for start, end, piece in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
@@ -142,10 +140,10 @@ def _module_file(module: types.ModuleType) -> str:
 
 def _check_single_definition(source: str, name: str) -> None:
     rows = [r for r in _core.definitions(source) if _is_top(r)]
-    if len(rows) != 1 or rows[0][0] == "statement":
+    if len(rows) != 1 or rows[0].kind == "statement":
         raise ValueError("the new source must be exactly one def or class statement")
-    if rows[0][1] != name:
-        raise ValueError(f"the new source defines {rows[0][1]!r}, not {name!r}")
+    if rows[0].name != name:
+        raise ValueError(f"the new source defines {rows[0].name!r}, not {name!r}")
 
 
 class PatchError(RuntimeError):
@@ -181,7 +179,7 @@ class Patch:
             row = _find(_core.definitions(self.before), qualname)
             if row is None:
                 raise LookupError(f"no definition of {qualname} in {path}")
-            self._old_definition = _dedent(row[6] + self.before[row[2] : row[3]])
+            self._old_definition = _dedent(row.indent + self.before[row.start : row.end])
             self.after = _replace_definition(self.before, qualname, source)
         self.report = _apply(path, self.after)
         self.reverted = False

@@ -13,13 +13,12 @@ program is paused while the tests run and never runs an edit that is about to be
 from __future__ import annotations
 
 import _thread
-import ast
 import logging
 import os
 import sys
 import threading
 import time
-from typing import Dict, List, Set
+from typing import Dict, List, Set, Tuple
 
 from . import _core, _log
 
@@ -40,20 +39,22 @@ def _test_files(args: List[str]) -> List[str]:
     return sorted(set(found))
 
 
+def _module_name(path: str) -> Tuple[str, bool]:
+    """The name pytest imports a test file under (its default ``prepend`` mode: the dotted path
+    through the packages above it), and whether the file is a package's ``__init__``."""
+    folder, name = os.path.split(os.path.splitext(path)[0])
+    parts = [] if name == "__init__" else [name]
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        folder, package = os.path.split(folder)
+        parts.insert(0, package)
+    return ".".join(parts), name == "__init__"
+
+
 def _imports(path: str) -> Set[str]:
-    try:
-        with open(path, "rb") as f:
-            tree = ast.parse(f.read(), path)
-    except (OSError, SyntaxError, ValueError):
-        return set()
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
+    """The modules the test file at ``path`` may import, relative imports resolved (the
+    statements come from the engine's parser)."""
+    importer, is_package = _module_name(path)
+    return {name for found in _core.imports(path) for name in found.modules(importer, is_package)}
 
 
 _ALREADY_IMPORTED = "Module already imported so cannot be rewritten; hotswap"
@@ -65,13 +66,18 @@ def _related(a: str, b: str) -> bool:
 
 class _RecordTestModules:
     """Records the test modules pytest just imported (through its assertion rewriter, not
-    hotswap's import hook), so saving a test file later is applied like any other edit."""
+    hotswap's import hook), so saving a test file later is applied like any other edit, compiled
+    as pytest compiled it."""
 
     def __init__(self, roots: List[str]) -> None:
         self.roots = roots
 
     def pytest_collection_finish(self, session) -> None:
+        from .pytest_plugin import compile_rewritten_modules_like_pytest
+
         _core.record_loaded(self.roots)
+        # Edited test modules keep pytest's assertion messages.
+        compile_rewritten_modules_like_pytest(None, self.roots)
 
     def pytest_keyboard_interrupt(self, excinfo) -> None:
         self.interrupted = True
@@ -95,7 +101,6 @@ class TestOnReload:
         self.args = pytest_args
         self.revert_on_fail = revert_on_fail
         self.roots = roots
-        self.cwd = os.getcwd()
 
     def _changed_modules(self, report) -> Dict[str, str]:
         """Module name → its file, for the modules the report touched that have a file."""
@@ -138,11 +143,8 @@ class TestOnReload:
         if not tests:
             print(f"hotswap: no tests import {what}", file=sys.stderr, flush=True)
             return
-        shown = ", ".join(os.path.relpath(t, self.cwd) for t in tests)
+        shown = ", ".join(map(_core.display_path, tests))
         print(f"hotswap: {what} changed; running {shown}", file=sys.stderr, flush=True)
-        from .pytest_plugin import _rewrite_asserts
-
-        _rewrite_asserts(report, None)  # edited test modules keep pytest's assert messages
         status = self._run(self._options() + options + tests)
         if status in (0, 5):  # passed, or no tests collected
             print(f"hotswap: tests passed for {what}", file=sys.stderr, flush=True)

@@ -13,11 +13,10 @@ Waiting happens between the phases of a test, where pytest's output capture is s
 
 from __future__ import annotations
 
-import ast
 import os
 import sys
 import types
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 import pytest
 
@@ -76,6 +75,7 @@ class ReloadLoop:
         self.mode = mode
         self.dirs = dirs
         self.watcher: Optional[hotswap.Watcher] = None
+        self.rewritten: List[str] = []
         self.excinfo = None
         self.in_pdb = False
         # Modules imported from now on are recorded as they load (the code under test).
@@ -98,17 +98,22 @@ class ReloadLoop:
         import hotswap
 
         # After collection, so the test modules (loaded by pytest's assertion rewriter, not by
-        # hotswap's import hook) are recorded too, from their files.
+        # hotswap's import hook) are recorded too, from their files, and their edits compiled
+        # as pytest compiled them.
+        self.rewritten = compile_rewritten_modules_like_pytest(self.config, self.dirs)
         self.watcher = hotswap.watch(*self.dirs, on_reload=self._on_reload)
         self._say(f"hotswap: --reload-loop watching {', '.join(self.dirs)}")
 
     def pytest_unconfigure(self) -> None:
+        from . import _core
+
         if self.watcher is not None:
             self.watcher.stop()
+        for path in self.rewritten:
+            _core.set_compile_hook(path, None)
 
     def _on_reload(self, report) -> None:
         if self.in_pdb:  # pdb is waiting for input: say what changed under its prompt
-            _rewrite_asserts(report, self.config)
             print(f"\nhotswap: {report.summary()}\n(Pdb) ", end="", flush=True)
 
     def pytest_exception_interact(self, node, call, report) -> None:
@@ -201,7 +206,6 @@ class ReloadLoop:
             self._say(
                 f"hotswap: {report.summary()}", cyan=not report.errors, red=bool(report.errors)
             )
-            _rewrite_asserts(report, self.config)
             if not report.errors:
                 return True
 
@@ -236,63 +240,37 @@ class ReloadLoop:
         return True
 
 
-def _rewrite_asserts(report, config: Optional[pytest.Config]) -> None:
-    """Give the test functions a save updated pytest's assertion messages back.
-
-    The engine compiles new code from the plain source; in a module pytest rewrote when it
-    imported it, the updated functions get their code compiled the way pytest compiles it, so
-    a failing ``assert`` still explains itself.
-    """
-    try:
-        from _pytest.assertion.rewrite import rewrite_asserts
-    except ImportError:  # pragma: no cover - a pytest without it
-        return
+def compile_rewritten_modules_like_pytest(
+    config: Optional[pytest.Config], roots: List[str]
+) -> List[str]:
+    """Have the engine compile the edits of every module under ``roots`` that pytest's assertion
+    rewriter loaded (test modules, conftests) the way pytest compiles them, so a failing
+    ``assert`` in edited code still explains itself; returns their files. Modules rewritten
+    later are left as they are."""
     from . import _core
 
-    for module in filter(None, map(sys.modules.get, report.modules)):
+    compile_unit = _assertion_rewriter(config)
+    under = tuple(os.path.join(os.path.realpath(root), "") for root in roots)
+    paths = []
+    for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
-        source = _core.recorded_source(path) if path and "@pytest_ar" in vars(module) else None
-        if source is None:
-            continue
-        try:
-            tree = ast.parse(source, path)
-            rewrite_asserts(tree, source.encode("utf-8"), path, config)
-            code = compile(tree, path, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError, TypeError):
-            continue
-        fresh = {}
-        stack = [code]
-        while stack:
-            for const in stack.pop().co_consts:
-                if isinstance(const, types.CodeType):
-                    fresh[(const.co_name, const.co_firstlineno)] = const
-                    stack.append(const)
-        for function in _functions_of(module):
-            old = function.__code__
-            new = fresh.get((old.co_name, old.co_firstlineno))
-            if new is not None and new is not old and new.co_freevars == old.co_freevars:
-                function.__code__ = new
+        rewritten = "@pytest_ar" in getattr(module, "__dict__", {})
+        if rewritten and isinstance(path, str) and os.path.realpath(path).startswith(under):
+            _core.set_compile_hook(path, compile_unit)
+            paths.append(path)
+    return paths
 
 
-def _functions_of(module: types.ModuleType) -> Iterator[types.FunctionType]:
-    """Functions defined in ``module``: module level, in its classes, under fixture wrappers."""
-    seen = set()
-    todo = list(vars(module).values())
-    while todo:
-        obj = todo.pop()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        if isinstance(obj, (staticmethod, classmethod)):
-            todo.append(obj.__func__)
-        elif isinstance(obj, types.FunctionType):
-            if obj.__module__ == module.__name__:
-                yield obj
-            if hasattr(obj, "__wrapped__"):
-                todo.append(obj.__wrapped__)
-        elif isinstance(obj, type) and obj.__module__ == module.__name__:
-            todo.extend(vars(obj).values())
-        else:  # pytest >= 8.4 wraps fixture functions in an object
-            wrapped = getattr(obj, "_fixture_function", None)
-            if isinstance(wrapped, types.FunctionType):
-                todo.append(wrapped)
+def _assertion_rewriter(config: Optional[pytest.Config]):
+    """The engine's compile hook for a rewritten module: a unit (at its real line numbers)
+    compiled with its ``assert`` statements rewritten."""
+    import ast
+
+    from _pytest.assertion.rewrite import rewrite_asserts
+
+    def compile_unit(source: str, filename: str, flags: int) -> types.CodeType:
+        tree = compile(source, filename, "exec", flags | ast.PyCF_ONLY_AST, dont_inherit=True)
+        rewrite_asserts(tree, source.encode("utf-8"), filename, config)
+        return compile(tree, filename, "exec", flags, dont_inherit=True)
+
+    return compile_unit

@@ -1,9 +1,31 @@
 //! Code-object utilities: compiling a unit as its file compiles, finding a definition's code
 //! inside it, pairing nested code objects, moving line numbers.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyCode, PyDict, PyTuple};
+
+use crate::pyerr::lock;
+
+/// Files whose module was compiled by other rules than `compile()` (pytest's assertion
+/// rewriter): `__file__` → the callable that compiles their units the same way.
+static COMPILE_HOOKS: Mutex<BTreeMap<String, Py<PyAny>>> = Mutex::new(BTreeMap::new());
+
+/// Compiles the units of the module file `filename` (as in its `__file__`) with
+/// `hook(source, filename, flags)`, which returns the code object, instead of `compile()`;
+/// `None` removes the hook. `source` is the unit at its real line numbers, `flags` the
+/// module's `__future__` compiler flags.
+#[pyfunction]
+pub fn set_compile_hook(filename: String, hook: Option<Py<PyAny>>) {
+    // The replaced hook is dropped after the lock is released: its `__del__` may call back.
+    let _replaced = match hook {
+        Some(hook) => lock(&COMPILE_HOOKS).insert(filename, hook),
+        None => lock(&COMPILE_HOOKS).remove(&filename),
+    };
+}
 
 pub fn exec<'py>(
     py: Python<'py>,
@@ -15,8 +37,21 @@ pub fn exec<'py>(
     Ok(())
 }
 
+/// Compiles a unit of `filename` as the file was compiled: with its compile hook if it has
+/// one, else with `compile()` and the module's `__future__` flags.
 pub fn compile<'py>(py: Python<'py>, source: &str, filename: &str, flags: i64) -> PyResult<Bound<'py, PyAny>> {
-    py.import("builtins")?.getattr("compile")?.call1((source, filename, "exec", flags, true))
+    let hook = lock(&COMPILE_HOOKS).get(filename).map(|hook| hook.clone_ref(py));
+    let Some(hook) = hook else {
+        return py.import("builtins")?.getattr("compile")?.call1((source, filename, "exec", flags, true));
+    };
+    let code = hook.bind(py).call1((source, filename, flags))?;
+    if !code.is_instance_of::<PyCode>() {
+        let got = code.get_type().name()?;
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "the compile hook of {filename} returned {got}, not a code object"
+        )));
+    }
+    Ok(code)
 }
 
 /// Compiler flags of the module's `from __future__` imports, so units compile as the file did.

@@ -14,6 +14,7 @@ mod live;
 mod liveloop;
 mod logbridge;
 mod panics;
+mod parsed;
 mod patching;
 mod propagate;
 mod pyerr;
@@ -152,11 +153,16 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(statement_reads, m)?)?;
     m.add_function(wrap_pyfunction!(enable_inventory, m)?)?;
     m.add_function(wrap_pyfunction!(poll, m)?)?;
+    m.add_function(wrap_pyfunction!(code::set_compile_hook, m)?)?;
     fork::register(m)?;
     liveloop::register(m)?;
     m.add_function(wrap_pyfunction!(patching::reload_source, m)?)?;
     m.add_function(wrap_pyfunction!(patching::recorded_source, m)?)?;
     m.add_function(wrap_pyfunction!(patching::previous_source, m)?)?;
-    m.add_function(wrap_pyfunction!(patching::definitions, m)?)?;
+    m.add_class::<parsed::Definition>()?;
+    m.add_class::<parsed::Import>()?;
+    m.add_function(wrap_pyfunction!(parsed::definitions, m)?)?;
+    m.add_function(wrap_pyfunction!(parsed::imports, m)?)?;
+    m.add_function(wrap_pyfunction!(parsed::display_path, m)?)?;
     Ok(())
 }

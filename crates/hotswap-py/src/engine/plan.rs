@@ -123,7 +123,12 @@ pub(super) fn decode_text(content: &[u8]) -> Result<String, (u32, String)> {
 /// CPython's error is the one reported.
 fn syntax_errors(path: &Path, text: &str, issues: Vec<SyntaxIssue>) -> Vec<(u32, String)> {
     let describe = |line: u32, column: u32, message: &str| {
-        (line, format!("syntax error (column {column}): {message}; the file was not applied, its previous code keeps running"))
+        (
+            line,
+            format!(
+                "syntax error (column {column}): {message}; the file was not applied, its previous code keeps running"
+            ),
+        )
     };
     let ruff: Vec<(u32, String)> = issues.iter().map(|i| describe(i.line, i.column, &i.message)).collect();
     let first_ruff_line = issues.first().map_or(0, |i| i.line);

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hotswap_core::parse::parse_definitions;
+use hotswap_core::imports::Import;
+use hotswap_core::parse::{parse_definitions, parse_imports};
 use hotswap_core::tree::DefinitionTree;
 use hotswap_core::watch::content_hash;
 
@@ -65,6 +66,24 @@ impl Engine {
     pub fn recorded_text(&self, path: &Path) -> Option<String> {
         self.flush_queued();
         lock(&self.files).get(path).map(|record| record.text.clone())
+    }
+
+    /// The import statements of the text `path` runs, from its parsed tree (parsed now when it
+    /// is not yet: its first edit needs the tree anyway); `None` when the file has no record.
+    pub fn recorded_imports(&self, path: &Path) -> Option<Vec<Import>> {
+        self.flush_queued();
+        if lock(&self.files).get(path)?.tree.is_none() {
+            self.parse_recorded(path);
+        }
+        let text = {
+            let files = lock(&self.files);
+            let record = files.get(path)?;
+            match &record.tree {
+                Some(tree) => return Some(tree.imports.clone()),
+                None => record.text.clone(), // a syntax error: what the parser recovers
+            }
+        };
+        Some(parse_imports(&text, crate::interpreter::grammar()))
     }
 
     pub fn has_record(&self, path: &Path) -> bool {
