@@ -184,3 +184,47 @@ def test_a_python_of_another_version_under_the_name_is_not_used(clone):
     result = run_dev(clone, "pythons", pythons=wrong)
     assert result.returncode == 1
     assert result.stdout.split()[:2] == ["skip", wrong]
+
+
+def fake_venv(root: Path, version: str, maturin_body: str) -> Path:
+    """A `.venvs/X.Y` whose python and maturin only log their arguments (maturin then runs
+    `maturin_body`); returns the log."""
+    log = root / "venv.log"
+    bin_dir = root / "clone" / ".venvs" / version / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").write_text(f"#!/bin/sh\necho \"python $*\" >> '{log}'\nexit 0\n")
+    (bin_dir / "maturin").write_text(f"#!/bin/sh\necho \"maturin $*\" >> '{log}'\n{maturin_body}\n")
+    for tool in ("python", "maturin"):
+        (bin_dir / tool).chmod(0o755)
+    fake_tool(root / "bin", "cargo")
+    fake_tool(root / "bin", "cc")
+    return log
+
+
+def test_failed_build_stops_and_leaves_no_older_hotswap(clone):
+    log = fake_venv(clone, "3.11", "echo 'error: could not compile' >&2; exit 1")
+    result = run_dev(clone, "setup", "3.11")
+    assert result.returncode == 1
+    assert "error: building hotswap failed (maturin/cargo, see above)" in result.stderr
+    assert_no_fallthrough(result)
+    assert result.stdout == ""
+    steps = log.read_text().splitlines()
+    uninstall = next(i for i, s in enumerate(steps) if "pip uninstall" in s and "hotswap" in s)
+    build = next(i for i, s in enumerate(steps) if s.startswith("maturin build"))
+    assert uninstall < build, steps
+    assert not any(s.endswith(".whl") for s in steps), "something was installed after the failure"
+
+
+def test_setup_installs_exactly_the_wheel_it_built(clone):
+    # The fake maturin writes a wheel into the --out directory it is given.
+    body = 'while [ "$1" != --out ]; do shift; done; : > "$2/hotswap-0.1.0-cp311-x.whl"'
+    log = fake_venv(clone, "3.11", body)
+    stale = clone / "clone" / "target" / "wheels" / "dev-3.11"
+    stale.mkdir(parents=True)
+    (stale / "hotswap-0.0.9-cp311-old.whl").touch()
+    result = run_dev(clone, "setup", "3.11")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(clone / "clone" / ".venvs" / "3.11" / "bin" / "python")
+    installs = [s for s in log.read_text().splitlines() if s.endswith(".whl")]
+    assert len(installs) == 1 and installs[0].endswith("/dev-3.11/hotswap-0.1.0-cp311-x.whl")
+    assert "import hotswap._core" in log.read_text()
