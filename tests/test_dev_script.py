@@ -135,6 +135,7 @@ def test_missing_python_is_named_with_how_to_get_one(clone):
     assert "pyenv install" in result.stderr and "uv python install" in result.stderr
     assert "python.org" in result.stderr
     assert_no_fallthrough(result)
+    assert result.stderr.count("dev: error:") == 1, "the command went on after the error"
 
 
 def test_test_without_any_requested_python_fails_before_building(clone):
