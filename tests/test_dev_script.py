@@ -229,3 +229,25 @@ def test_setup_installs_exactly_the_wheel_it_built(clone):
     installs = [s for s in log.read_text().splitlines() if s.endswith(".whl")]
     assert len(installs) == 1 and installs[0].endswith("/dev-3.11/hotswap-0.1.0-cp311-x.whl")
     assert "import hotswap._core" in log.read_text()
+
+
+def test_demo_runs_on_a_fresh_copy_and_leaves_the_examples_alone(clone):
+    body = 'while [ "$1" != --out ]; do shift; done; : > "$2/hotswap-0.1.0-x.whl"'
+    log = fake_venv(clone, THIS, body)
+    with_this_python(clone)
+    hotswap = clone / "clone" / ".venvs" / THIS / "bin" / "hotswap"
+    hotswap.write_text(f"#!/bin/sh\necho \"hotswap $*\" >> '{log}'\n")
+    hotswap.chmod(0o755)
+    examples = clone / "clone" / "examples" / "demo"
+    examples.mkdir(parents=True)
+    (examples / "main.py").write_text("import greeting\n")
+    (examples / "greeting.py").write_text("def greet(tick):\n    return 'Hello'\n")
+    (clone / "clone" / "demo").mkdir()
+    (clone / "clone" / "demo" / "greeting.py").write_text("edited by an earlier demo\n")
+    result = run_dev(clone, "demo")
+    assert result.returncode == 0, result.stderr
+    assert "edit demo/greeting.py" in result.stderr
+    ran = [s for s in log.read_text().splitlines() if s.startswith("hotswap ")]
+    assert ran == [f"hotswap {clone / 'clone' / 'demo' / 'main.py'}"]
+    copy = (clone / "clone" / "demo" / "greeting.py").read_text()
+    assert copy == (examples / "greeting.py").read_text() == "def greet(tick):\n    return 'Hello'\n"

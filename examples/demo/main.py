@@ -1,6 +1,7 @@
 """hotswap demo: a program that keeps running while you edit it.
 
-Run it with `./dev demo` (or `hotswap examples/demo/main.py`), then edit greeting.py.
+Run it with `./dev demo` (it runs a copy in demo/: edit demo/greeting.py there), or
+`hotswap examples/demo/main.py` and edit greeting.py beside it.
 """
 
 import time
