@@ -548,7 +548,8 @@ def open_project():
 
 
 def test_permission_denied_is_reported_then_restored_file_applies(open_project):
-    """A module the program may no longer read: error ``cannot read: Permission denied``, the
+    """A module the program may no longer read: error ``cannot read the file (Permission
+    denied ...)``, the
     program keeps running; permissions restored: nothing to do (same content); then an edit
     applies."""
     project = open_project
@@ -564,8 +565,8 @@ def test_permission_denied_is_reported_then_restored_file_applies(open_project):
     assert len(report["errors"]) == 1 and report["updated"] == [], report
     error = report["errors"][0]
     assert error["path"].endswith("mod.py"), report
-    assert "cannot read: Permission denied" in error["message"], report
-    assert "mod.py: cannot read: Permission denied" in prog.stderr
+    assert "cannot read the file (Permission denied" in error["message"], report
+    assert "mod.py: cannot read the file (Permission denied" in prog.stderr
     assert prog.eval("(mod.f(), mod.g())") == ["v1", "g1"]
     path.chmod(0o644)
     no_report_within(prog, 0.5)

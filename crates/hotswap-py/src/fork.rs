@@ -83,7 +83,7 @@ fn after_fork_child(py: Python<'_>) {
             }
         });
         if let Err(err) = spawned {
-            log::warn!(target: "hotswap", "forked child: cannot check for edits made while forking: {err}");
+            log::warn!(target: "hotswap", "forked child: cannot check for edits saved while it was forking: {err}");
         }
     }
 }
@@ -102,7 +102,7 @@ fn restart(py: Python<'_>, live: &Live) -> bool {
             true
         }
         Err(err) => {
-            log::error!(target: "hotswap", "forked child {}: cannot watch again: {}", std::process::id(), err.0);
+            log::error!(target: "hotswap", "forked child {}: cannot watch the files again ({}); this process will not pick up edits", std::process::id(), err.0);
             false
         }
     }

@@ -121,7 +121,7 @@ impl Delivery {
         if let Some(callback) = &self.callback {
             Python::attach(|py| {
                 if let Err(err) = callback.call1(py, (report,)) {
-                    log::error!(target: "hotswap", "on_reload callback raised:");
+                    log::error!(target: "hotswap", "the on_reload callback raised an exception (the edit itself was applied):");
                     err.print(py);
                 }
             });
@@ -176,7 +176,7 @@ fn schedule_on_main(delivery: &Arc<Delivery>) {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    log::error!(target: "hotswap", "could not schedule the reload on the main thread; it applies with the next save");
+    log::error!(target: "hotswap", "could not hand the edit to the main thread (its queue of pending calls stayed full); it is applied with the next save");
     delivery.scheduled.store(false, Ordering::SeqCst);
     // SAFETY: the pending call was never queued, so this reference is still ours to release.
     drop(unsafe { Arc::from_raw(raw as *const Delivery) });

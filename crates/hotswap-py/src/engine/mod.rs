@@ -89,7 +89,11 @@ impl Engine {
                 }
                 // Only files the program runs matter; anything else is noise.
                 FileEvent::Unreadable { path, reason } if self.has_record(&path) => {
-                    report.error(&display_path(&path), 0, format!("cannot read: {reason}"));
+                    report.error(
+                        &display_path(&path),
+                        0,
+                        format!("cannot read the file ({reason}); its module keeps the code it has"),
+                    );
                 }
                 FileEvent::Unreadable { path, reason } => {
                     log::debug!(target: "hotswap", "{}: cannot read ({reason}); not imported", display_path(&path));
@@ -130,7 +134,14 @@ impl Engine {
         let modules = match self.modules_from(py, &wanted) {
             Ok(m) => m,
             Err(err) => {
-                report.error("<engine>", 0, format!("cannot list modules: {}", describe_exception(py, &err)));
+                report.error(
+                    "<hotswap>",
+                    0,
+                    format!(
+                        "cannot look through sys.modules for the changed files' modules: {}",
+                        describe_exception(py, &err)
+                    ),
+                );
                 return work.iter().map(|_| FileResult::Rejected).collect();
             }
         };
@@ -161,7 +172,11 @@ impl Engine {
         for (path, content) in unrecorded {
             if modules.contains_key(path) {
                 if let Err(message) = self.record_source(path, content, false) {
-                    report.error(&display_path(path), 0, format!("cannot record its source: {message}"));
+                    report.error(
+                        &display_path(path),
+                        0,
+                        format!("cannot record the source its module runs: {message}"),
+                    );
                     continue;
                 }
                 report.error(
