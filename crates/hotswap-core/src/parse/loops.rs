@@ -2,7 +2,7 @@
 //! [`LiveLoopSite`]), and the source a live loop compiles its new body from.
 
 use ruff_python_ast::visitor::{self, Visitor};
-use ruff_python_ast::{self as ast, Expr, Number, Stmt};
+use ruff_python_ast::{Expr, Number, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
 use super::{Builder, MAX_BLOCK_DEPTH};
