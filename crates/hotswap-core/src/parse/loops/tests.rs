@@ -103,3 +103,20 @@ fn async_for_and_other_loops_are_not_live() {
     let source = "async def f():\n    async for a in live_loop(b):\n        pass\n    while x:\n        pass\n";
     assert!(sites(source).is_empty());
 }
+
+#[test]
+fn runner_keeps_crlf_tabs_and_a_body_on_the_header_line() {
+    let source = "def f():\r\n\twhile True: step()\r\n\tfor x in live_loop(y):\r\n\t\tuse(x)\r\n\r\n\t\tmore(x)\r\n";
+    let found = sites(source);
+    assert_eq!(
+        runner_source(source, &found[0]),
+        "\nfor [] in __hotswap_item__: step()\nelse:\n    __hotswap_broke__ = False\n"
+    );
+    let runner = runner_source(source, &found[1]);
+    assert_eq!(
+        runner,
+        "\n\nfor x in __hotswap_item__:\n\t\tuse(x)\r\n\r\n\t\tmore(x)\nelse:\n    __hotswap_broke__ = False\n"
+    );
+    let crlf_free = sites(&source.replace("\r\n", "\n"));
+    assert_eq!(crlf_free[1].text_hash, found[1].text_hash);
+}
