@@ -140,6 +140,7 @@ def test_only_an_edit_of_the_loop_itself_gives_it_a_new_body(project):
     project.write("app.py", CALLS)
     program = Lines(hotswap_cli("app.py"), project.root)
     try:
+        send_until(program, "abc", "size", 3)  # running the text it started with
         # Edits elsewhere in the file, one of them moving the loop down two lines.
         for factor, above in ((2, ""), (3, "A = 1\nB = 2\n"), (4, "A = 1\nB = 2\n")):
             edited = CALLS.replace("return len(command)", f"return len(command) * {factor}")
@@ -181,6 +182,7 @@ def test_a_function_the_loop_calls_that_starts_raising_runs_once(project):
     project.write("app.py", CALLS)
     program = Lines(hotswap_cli("app.py"), project.root)
     try:
+        send_until(program, "abc", "size", 3)  # running the text it started with
         for factor in (2, 3, 4, 5):  # earlier saves of the file
             edited = CALLS.replace("return len(command)", f"return len(command) * {factor}")
             project.write("app.py", edited, how="atomic")
@@ -218,16 +220,24 @@ def test_a_loop_that_moved_shows_its_own_lines_in_tracebacks(project):
     project.write("app.py", source)
     program = Lines(hotswap_cli("app.py"), project.root)
     try:
+        send_until(program, "abc", "size", 3)  # running the text it started with
         moved = source.replace("return len(command)", "return len(command) * 2")
-        moved = moved.replace("\ndef main", "A = 1\nB = 2\n\ndef main")
+        moved = moved.replace("\ndef main", "A = 1\nB = 2\nC = 3\n\ndef main")
         project.write("app.py", moved, how="atomic")
         send_until(program, "abc", "size", 6)
         program.send("boom")
         assert program.proc.wait(timeout=TIMEOUT) == 1
-        lines = moved.splitlines()
-        number, shown, function = app_frames(program.stderr)[-1]
-        assert (shown, function) == ("calls += 1 // (command != 'boom')", "main"), program.stderr
-        assert lines[number - 1].strip() == shown
+        # Each frame shows the line that ran: the module's code and main() still run the text
+        # the script started with (lines since moved down by 3), the loop's body the new one.
+        frames = app_frames(program.stderr)
+        assert [(shown, function) for _, shown, function in frames] == [
+            ("main()", "<module>"),
+            ("while True:", "main"),
+            ("calls += 1 // (command != 'boom')", "main"),
+        ], program.stderr
+        started, now = source.splitlines(), moved.splitlines()
+        assert [started[n - 1].strip() for n, _, _ in frames[:2]] == ["main()", "while True:"]
+        assert now[frames[2][0] - 1].strip() == frames[2][1]
         assert "runs its new body" not in program.stderr
     finally:
         program.close()
