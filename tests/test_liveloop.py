@@ -225,6 +225,10 @@ def test_a_loop_that_moved_shows_its_own_lines_in_tracebacks(project):
         moved = moved.replace("\ndef main", "A = 1\nB = 2\nC = 3\n\ndef main")
         project.write("app.py", moved, how="atomic")
         send_until(program, "abc", "size", 6)
+        # The engine counts an applied edit just after it applied it: one more item makes
+        # sure the loop has looked since.
+        program.send("abc")
+        assert [program.next(), program.next()][1]["size"] == 6
         program.send("boom")
         assert program.proc.wait(timeout=TIMEOUT) == 1
         # Each frame shows the line that ran: the module's code and main() still run the text
