@@ -76,29 +76,173 @@ def test_running_loop_takes_its_new_body_with_locals_intact(project):
         program.close()
 
 
-def test_new_body_that_raises_is_reported_and_the_previous_one_runs(project):
+def test_new_body_that_raises_in_its_own_code_is_set_aside_once(project):
     project.write("app.py", LOOP)
     program = Lines(hotswap_cli("app.py"), project.root)
     try:
         program.send("a")
         assert program.next()["total"] == 1
-        broken = LOOP.replace("total += 1", "total += 1 // (command != 'boom')")
-        project.write("app.py", broken, how="atomic")
-        # Wait until the new body runs (it works for other commands).
+        # Raises on its first item, in its own code: reported, set aside, never tried again.
+        project.write("app.py", LOOP.replace("total += 1", "total += 1 // 0"), how="atomic")
         deadline = time.monotonic() + TIMEOUT
-        while "live loop runs its new body" not in program.stderr:
+        sent = ["a"]
+        while "raised ZeroDivisionError" not in program.stderr or len(sent) < 4:
             assert time.monotonic() < deadline, program.stderr
-            program.send("x")
-            program.next()
-            time.sleep(0.02)
-        program.send("boom")
-        line = program.next()
-        # The previous body ran the same item, from the locals before the failed iteration.
-        assert line["history"][-1] == "boom"
-        assert line["history"].count("boom") == 1
+            sent.append(f"c{len(sent)}")
+            program.send(sent[-1])
+            # The previous body ran the failed item, from the locals before it; each item once.
+            assert program.next() == {"total": len(sent), "history": sent}
+            time.sleep(0.05)
         wait_stderr(program, "app.py:11: the live loop's new body raised ZeroDivisionError")
+        assert program.stderr.count("raised ZeroDivisionError") == 1, program.stderr
+        assert program.stderr.count("runs its new body") == 1, program.stderr
+        assert "the previous body runs this item again" in program.stderr
         program.send("stop")
-        assert program.next()["after"] == line["total"]
+        assert program.next()["after"] == len(sent)
+    finally:
+        program.close()
+
+
+# The loop calls a function of the file; each line on stdin is one item.
+CALLS = """import json, sys
+
+def update(command):
+    print(json.dumps({"update": command}), flush=True)
+    return len(command)
+
+def main():
+    calls = 0
+    while True:
+        command = sys.stdin.readline().strip()
+        if command in ("", "stop"):
+            break
+        calls += 1
+        print(json.dumps({"calls": calls, "size": update(command)}), flush=True)
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def send_until(program: Lines, command: str, key: str, value) -> None:
+    """Sends ``command`` until an answer has ``key == value`` (the edit applied)."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        program.send(command)
+        answers = [program.next(), program.next()]
+        if any(answer.get(key) == value for answer in answers):
+            return
+        assert time.monotonic() < deadline, f"{answers}\n{program.stderr}"
+        time.sleep(0.02)
+
+
+def test_only_an_edit_of_the_loop_itself_gives_it_a_new_body(project):
+    project.write("app.py", CALLS)
+    program = Lines(hotswap_cli("app.py"), project.root)
+    try:
+        send_until(program, "abc", "size", 3)  # running the text it started with
+        # Edits elsewhere in the file, one of them moving the loop down two lines.
+        for factor, above in ((2, ""), (3, "A = 1\nB = 2\n"), (4, "A = 1\nB = 2\n")):
+            edited = CALLS.replace("return len(command)", f"return len(command) * {factor}")
+            project.write(
+                "app.py", edited.replace("\ndef main", above + "\ndef main"), how="atomic"
+            )
+            send_until(program, "abc", "size", 3 * factor)
+        assert "runs its new body" not in program.stderr, program.stderr
+        edited = edited.replace("calls += 1", "calls += 100")
+        project.write(
+            "app.py", edited.replace("\ndef main", "A = 1\nB = 2\n\ndef main"), how="atomic"
+        )
+        deadline = time.monotonic() + TIMEOUT
+        previous = None
+        while True:  # until one item adds 100 calls: the new body ran
+            program.send("x")
+            calls = [program.next(), program.next()][1]["calls"]
+            if previous is not None and calls - previous == 100:
+                break
+            previous = calls
+            assert time.monotonic() < deadline, program.stderr
+        assert program.stderr.count("runs its new body") == 1, program.stderr
+    finally:
+        program.close()
+
+
+def app_frames(stderr: str) -> list:
+    """``(line, shown text, function)`` of each traceback entry of app.py."""
+    lines = stderr.splitlines()
+    frames = []
+    for at, text in enumerate(lines):
+        if text.strip().startswith('File "') and "app.py" in text:
+            number = int(text.split("line ")[1].split(",")[0])
+            frames.append((number, lines[at + 1].strip(), text.rsplit(" in ", 1)[1]))
+    return frames
+
+
+def test_a_function_the_loop_calls_that_starts_raising_runs_once(project):
+    project.write("app.py", CALLS)
+    program = Lines(hotswap_cli("app.py"), project.root)
+    try:
+        send_until(program, "abc", "size", 3)  # running the text it started with
+        for factor in (2, 3, 4, 5):  # earlier saves of the file
+            edited = CALLS.replace("return len(command)", f"return len(command) * {factor}")
+            project.write("app.py", edited, how="atomic")
+            send_until(program, "abc", "size", 3 * factor)
+        raising = CALLS.replace("return len(command)", "raise ValueError(command)")
+        project.write("app.py", raising, how="atomic")
+        # The edit applies when the loop next runs: items go until update() raises.
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            program.send("boom")
+            assert program.next() == {"update": "boom"}
+            try:
+                assert "calls" in program.next()
+            except AssertionError as exc:
+                assert "exited" in str(exc)
+                break  # update() raised, once, and the program ended as a plain run would
+            assert time.monotonic() < deadline, program.stderr
+        assert program.proc.wait(timeout=TIMEOUT) == 1
+        stderr = program.stderr
+        assert "previous body" not in stderr and "runs its new body" not in stderr, stderr
+        assert stderr.count("Traceback") == 1 and "ValueError: boom" in stderr, stderr
+        assert "_liveloop.py" not in stderr, stderr
+        # Each frame shows the line it ran.
+        source = raising.splitlines()
+        frames = app_frames(stderr)
+        assert [f[2] for f in frames] == ["<module>", "main", "update"], stderr
+        for number, shown, _ in frames:
+            assert shown == source[number - 1].strip(), stderr
+    finally:
+        program.close()
+
+
+def test_a_loop_that_moved_shows_its_own_lines_in_tracebacks(project):
+    source = CALLS.replace("calls += 1", "calls += 1 // (command != 'boom')")
+    project.write("app.py", source)
+    program = Lines(hotswap_cli("app.py"), project.root)
+    try:
+        send_until(program, "abc", "size", 3)  # running the text it started with
+        moved = source.replace("return len(command)", "return len(command) * 2")
+        moved = moved.replace("\ndef main", "A = 1\nB = 2\nC = 3\n\ndef main")
+        project.write("app.py", moved, how="atomic")
+        send_until(program, "abc", "size", 6)
+        # The engine counts an applied edit just after it applied it: one more item makes
+        # sure the loop has looked since.
+        program.send("abc")
+        assert [program.next(), program.next()][1]["size"] == 6
+        program.send("boom")
+        assert program.proc.wait(timeout=TIMEOUT) == 1
+        # Each frame shows the line that ran: the module's code and main() still run the text
+        # the script started with (lines since moved down by 3), the loop's body the new one.
+        frames = app_frames(program.stderr)
+        assert [(shown, function) for _, shown, function in frames] == [
+            ("main()", "<module>"),
+            ("while True:", "main"),
+            ("calls += 1 // (command != 'boom')", "main"),
+        ], program.stderr
+        started, now = source.splitlines(), moved.splitlines()
+        assert [started[n - 1].strip() for n, _, _ in frames[:2]] == ["main()", "while True:"]
+        assert now[frames[2][0] - 1].strip() == frames[2][1]
+        assert "runs its new body" not in program.stderr
     finally:
         program.close()
 

@@ -168,7 +168,8 @@ def live_loop(iterable: Optional[Iterable] = None) -> Iterable:
     """Iterate over ``iterable`` (forever when omitted) in a ``for`` loop whose body is live.
 
     An edit to the loop's body applies from its next iteration, with the loop's local variables
-    intact; a new body that raises is reported and the previous one keeps running::
+    intact. Only an edit of the loop itself gives it a new body; a new body that raises on its
+    first item is reported once (see the README, "Live loops")::
 
         for request in hotswap.live_loop(requests()):
             handle(request)

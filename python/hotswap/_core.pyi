@@ -59,8 +59,18 @@ def set_compile_hook(
 ) -> None: ...
 
 # Live loops (liveloop.rs)
-def running_source_hash(filename: str) -> Optional[int]: ...
-def running_source(filename: str) -> Optional[Tuple[int, str]]: ...
+class LiveLoopRecord:
+    scope: List[str]
+    index: int
+    kind: str  # "for" or "while"
+    line: int
+    header_end: int
+    text_hash: int
+    problem: Optional[Tuple[int, str]]
+    runner: str
+
+def live_loop_at(filename: str, line: int) -> Optional[LiveLoopRecord]: ...
+def live_loop(filename: str, scope: List[str], index: int) -> Optional[LiveLoopRecord]: ...
 def source_generation() -> int: ...
 
 class LiveIter:

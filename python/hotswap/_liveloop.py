@@ -1,16 +1,22 @@
 """``hotswap.live_loop``: a loop that runs its newest body from the next iteration on.
 
 A running frame keeps the code it started with, so an edit to the body of a loop that is
-already running would otherwise only show at the function's next call. A live loop checks, at
-each iteration, whether the source its file runs changed (one lookup in the engine's record).
-When it did, the loop's new body is taken from the new source (the loop is found again by its
-enclosing function and its rank among the live loops there), compiled once, and run by the
-iterator itself with the loop's local variables; when the loop ends, the variables are written
-back to the frame, so the code after the loop sees them.
+already running would otherwise only show at the function's next call. A live loop finds its
+loop once in the engine's record of its file (the engine parsed each version of the file once
+and kept the loops it holds, by enclosing scope and rank). At each iteration it reads a counter
+of applied edits; when the counter moved it asks the engine for its loop's record and compares
+the hash of the loop's own text: only an edit of the loop itself gives it a new body, compiled
+once from the source the engine builds for it and run by the iterator itself with the loop's
+local variables; when the loop ends, the variables are written back to the frame, so the code
+after the loop sees them. A loop that only moved (lines added above it) is compiled again,
+quietly, so tracebacks show the lines that run.
 
-A new body that fails to compile, or raises, is reported (``file:line``) and set aside: the
-previous good body runs the same item again, with the locals as they were before the failed
-iteration, and keeps running until the next edit.
+A new body that fails to compile, or uses what only works in its function (``return``...), is
+reported (``file:line``) and not used: the body before it keeps running. A new body that raises
+on its first item is reported once; when the exception comes from the body's own code (not from
+a function it called), the body is set aside and the one before it runs that item again, from
+the locals as they were; otherwise the exception goes on as in a plain run. Nothing runs an item
+more than twice, and only a new body's first item twice.
 """
 
 from __future__ import annotations
@@ -37,14 +43,6 @@ _CO_OPTIMIZED = 0x0001
 _NOTHING = object()
 
 
-def _is_live_call(node: ast.expr) -> bool:
-    if not isinstance(node, ast.Call):
-        return False
-    func = node.func
-    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-    return name == "live_loop"
-
-
 def _is_while_true(node: ast.stmt) -> bool:
     return (
         isinstance(node, ast.While)
@@ -53,56 +51,21 @@ def _is_while_true(node: ast.stmt) -> bool:
     )
 
 
-def _header_end(loop: Loop) -> int:
-    header = loop.iter if isinstance(loop, ast.For) else loop.test
-    return getattr(header, "end_lineno", None) or loop.lineno
-
-
-def _live_loops(tree: ast.Module) -> Dict[Tuple[str, ...], List[Loop]]:
-    """Every ``for ... in live_loop(...)`` and ``while True:`` statement, by enclosing scope,
-    in source order (``while True:`` loops are live in the main script run by the CLI)."""
-    found: Dict[Tuple[str, ...], List[Loop]] = {}
-
-    def visit(statements: List[ast.stmt], scope: Tuple[str, ...]) -> None:
-        for node in statements:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                visit(node.body, scope + (node.name,))
-                continue
-            if (isinstance(node, ast.For) and _is_live_call(node.iter)) or _is_while_true(node):
-                found.setdefault(scope, []).append(node)
-            for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-                children = getattr(node, field, None)
-                if isinstance(children, list):
-                    for child in children:
-                        if isinstance(child, ast.stmt):
-                            visit([child], scope)
-                        elif hasattr(child, "body"):  # except handlers, match cases
-                            visit(child.body, scope)
-
-    visit(tree.body, ())
-    return found
-
-
-def _unsupported(loop: Loop) -> Optional[Tuple[int, str]]:
-    """Why a body cannot run outside its function (``return`` ...), with the line."""
+def _runs_only_in_its_function(loop: Loop) -> bool:
+    """Whether a body uses ``return``, ``yield``, ``await`` or ``nonlocal`` (or the loop has an
+    ``else``): used once, on the main script's tree before it runs (the engine answers for
+    edits)."""
     if loop.orelse:
-        return loop.lineno, "has an else clause"
+        return True
     stack: List[ast.AST] = list(loop.body)
     while stack:
         node = stack.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
         if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom, ast.Await, ast.Nonlocal)):
-            keyword = {
-                ast.Return: "return",
-                ast.Yield: "yield",
-                ast.YieldFrom: "yield from",
-                ast.Await: "await",
-                ast.Nonlocal: "nonlocal",
-            }[type(node)]
-            return node.lineno, f"uses {keyword}"
+            return True
         stack.extend(ast.iter_child_nodes(node))
-    return None
+    return False
 
 
 def _display(path: str) -> str:
@@ -119,36 +82,29 @@ class LiveLoop(_core.LiveIter):
         self._frame: Optional[FrameType] = frame
         self._filename = frame.f_code.co_filename
         self._module_level = not frame.f_code.co_flags & _CO_OPTIMIZED
-        self._where: Optional[Tuple[Tuple[str, ...], int]] = None
-        self._seen: Optional[int] = None
+        self._where: Optional[Tuple[List[str], int]] = None
         self._body: Optional[CodeType] = None  # None: the frame's own body
-        # The bodies to go back to when the current one raises, newest last (None: the frame's).
-        self._fallbacks: List[Optional[CodeType]] = []
-        self._body_ran = True  # the current body completed an iteration
-        self._line = frame.f_lineno
+        # The body a new body replaced, until the new one completes an item (then None).
+        self._previous: Optional[CodeType] = None
+        self._new = False  # the current body came with an edit and completed no item yet
         self._ns: Optional[Dict[str, Any]] = None
         self._done = False
-        self._kind: type = ast.For
         # Variables shared with closures: kept in step with the frame at each iteration.
         code = frame.f_code
         self._cells = () if self._module_level else code.co_cellvars + code.co_freevars
-        running = _core.running_source(self._filename)
-        if running is None:
-            log.debug("%s: live_loop in a file hotswap does not watch", self._filename)
+        record = _core.live_loop_at(self._filename, frame.f_lineno)
+        self._line = frame.f_lineno if record is None else record.line
+        # What the running body was made from: the loop's text hash and first line.
+        self._seen = None if record is None else (record.text_hash, record.line)
+        self._kind = "for" if record is None else record.kind
+        self._missing = False  # said that the loop is gone (said once)
+        if record is None:
+            log.debug(
+                "%s:%d: live_loop is not the iterable of a for statement in a file hotswap runs",
+                *self._at(),
+            )
             return
-        self._seen, text = running
-        try:
-            loops = _live_loops(ast.parse(text, self._filename))
-        except SyntaxError:
-            return
-        for scope, nodes in loops.items():
-            for index, node in enumerate(nodes):
-                if node.lineno <= self._line <= _header_end(node):
-                    self._where = (scope, index)
-                    self._line = node.lineno
-                    self._kind = type(node)
-        if self._where is None:
-            log.debug("%s:%d: live_loop is not the iterable of a for statement", *self._at())
+        self._where = (record.scope, record.index)
 
     def _at(self) -> Tuple[str, int]:
         return _display(self._filename), self._line
@@ -167,27 +123,19 @@ class LiveLoop(_core.LiveIter):
             if self._ns is None:
                 self._ns = self._frame_locals()
             pulled = self._pull_cells() if self._cells else {}
-            before = dict(self._ns)
-            while True:
-                try:
-                    broke = self._run(self._body, item)
-                    if self._cells:
-                        self._settle_cells(pulled)
-                    break
-                except Exception as exc:
-                    if not self._fallbacks:
-                        raise
-                    # Set the failed body aside; the one it replaced runs this item again.
-                    self._report_failure(exc)
-                    for name in [name for name in self._ns if name not in before]:
-                        del self._ns[name]
-                    self._ns.update(before)
-                    self._body, self._body_ran = self._fallbacks.pop(), True
-                    if self._body is None:
-                        self._sync_back()
-                        self.fast = True
-                        return item
-            self._body_ran = True
+            before = dict(self._ns) if self._new else None
+            try:
+                broke = self._run(self._body, item)
+            except Exception as exc:
+                if before is None or not self._set_aside(exc):
+                    raise
+                for name in [name for name in self._ns if name not in before]:
+                    del self._ns[name]
+                self._ns.update(before)
+                continue  # the body before it runs the same item
+            if self._cells:
+                self._settle_cells(pulled)
+            self._new, self._previous = False, None
             item = _NOTHING
             if broke:
                 self._done = True
@@ -206,68 +154,67 @@ class LiveLoop(_core.LiveIter):
             ns.pop(_BROKE, None)
 
     def _check(self) -> None:
+        """At an applied edit: a new body when the loop's own text changed, the same body at
+        its new lines when the loop only moved, nothing otherwise."""
         generation = _core.source_generation()
         if generation == self.generation:
             return
         self.generation = generation
         if self._where is None:
             return
-        current = _core.running_source_hash(self._filename)
-        if current is None or current == self._seen:
+        record = _core.live_loop(self._filename, *self._where)
+        if record is None:
+            if not self._missing:
+                self._missing = True
+                scope = ".".join(self._where[0]) or "the module"
+                log.warning(
+                    "%s:%d: the live loop is no longer in %s; its body stays as it is",
+                    *self._at(),
+                    scope,
+                )
             return
-        running = _core.running_source(self._filename)
-        if running is None:
+        self._missing = False
+        if (record.text_hash, record.line) == self._seen:
             return
-        self._seen, text = running
-        assert self._where is not None
-        scope, index = self._where
-        try:
-            nodes = _live_loops(ast.parse(text, self._filename)).get(scope, [])
-        except SyntaxError:
+        changed = self._seen is None or record.text_hash != self._seen[0]
+        self._seen = (record.text_hash, record.line)
+        self._line = record.line
+        if not changed and (record.problem is not None or record.kind != self._kind):
+            return  # what runs is older than this text; it was said when the text came
+        body = self._compile(record)
+        if body is None:
             return
-        if index >= len(nodes):
-            log.warning(
-                "%s:%d: the live loop is no longer in %s; its body stays as it is",
-                *self._at(),
-                ".".join(scope) or "the module",
-            )
+        if not changed:
+            # Same text at other lines: the same body, so tracebacks show the right lines.
+            self._body = body
+            self.fast = False
+            log.debug("%s:%d: live loop moved; its body runs at its new lines", *self._at())
             return
-        loop = nodes[index]
-        self._line = loop.lineno
-        if type(loop) is not self._kind:
+        if not self._new:  # a body that never completed an item is no fallback
+            self._previous = self._body
+        self._body, self._new = body, True
+        self.fast = False
+        log.info("%s:%d: live loop runs its new body from this iteration on", *self._at())
+
+    def _compile(self, record: Any) -> Optional[CodeType]:
+        """The body of the loop ``record`` describes, or None (said why) when it cannot run."""
+        if record.kind != self._kind:
             log.warning(
                 "%s:%d: the live loop is no longer a loop of the same kind; its body stays as "
                 "it is",
                 *self._at(),
             )
-            return
-        problem = _unsupported(loop)
-        if problem is not None:
+            return None
+        if record.problem is not None:
             log.error(
                 "%s:%d: the live loop's new body %s, which only works in its function; "
                 "the previous body keeps running",
                 _display(self._filename),
-                problem[0],
-                problem[1],
+                *record.problem,
             )
-            return
-        not_broken = ast.Assign(
-            targets=[ast.Name(id=_BROKE, ctx=ast.Store())], value=ast.Constant(False)
-        )
-        # `for [] in ((),)`: a while loop's body runs once per item and binds nothing.
-        target = loop.target if isinstance(loop, ast.For) else ast.List(elts=[], ctx=ast.Store())
-        runner = ast.For(
-            target=target,
-            iter=ast.Name(id=_ITEM, ctx=ast.Load()),
-            body=loop.body,
-            orelse=[not_broken],
-            type_comment=None,
-        )
-        ast.copy_location(runner, loop)
-        module = ast.Module(body=[runner], type_ignores=[])
-        ast.fix_missing_locations(module)
+            return None
         try:
-            body = compile(module, self._filename, "exec", dont_inherit=True)
+            body = compile(record.runner, self._filename, "exec", dont_inherit=True)
         except SyntaxError as exc:
             log.error(
                 "%s:%s: the live loop's new body does not compile (%s); the previous body "
@@ -276,27 +223,36 @@ class LiveLoop(_core.LiveIter):
                 exc.lineno or self._line,
                 exc.msg,
             )
-            return
-        if self._body_ran:  # a body that never completed an iteration is no fallback
-            self._fallbacks.append(self._body)
-        self._body, self._body_ran = body, False
-        self.fast = False
-        log.info("%s:%d: live loop runs its new body from this iteration on", *self._at())
+            return None
+        if not record.scope:
+            return body
+        # Tracebacks name the function the loop is in, as for the frame's own body.
+        if sys.version_info >= (3, 11):
+            return body.replace(co_name=record.scope[-1], co_qualname=".".join(record.scope))
+        return body.replace(co_name=record.scope[-1])
 
-    def _report_failure(self, exc: BaseException) -> None:
-        line = self._line
+    def _set_aside(self, exc: BaseException) -> bool:
+        """A new body raised on its first item: reports it once, where it was raised. True when
+        the exception comes from the body's own code: the body is set aside and the one it
+        replaced takes over. Otherwise (a function it called raised) the exception goes on."""
         tb = exc.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == self._filename:
-                line = tb.tb_lineno
+        while tb is not None and tb.tb_next is not None:
             tb = tb.tb_next
+        own = tb is not None and tb.tb_frame.f_code is self._body
+        where = (tb.tb_frame.f_code.co_filename, tb.tb_lineno) if tb else (self._filename, 0)
         log.error(
-            "%s:%d: the live loop's new body raised %s: %s; the previous body runs again",
-            _display(self._filename),
-            line,
+            "%s:%d: the live loop's new body raised %s: %s; %s",
+            _display(where[0]),
+            where[1],
             type(exc).__name__,
             exc,
+            "the previous body runs this item again" if own else "it goes on as in a plain run",
         )
+        self._new = False
+        if not own:
+            return False
+        self._body, self._previous = self._previous, None
+        return True
 
     def _frame_locals(self) -> Dict[str, Any]:
         assert self._frame is not None
@@ -392,7 +348,7 @@ def make_main_loops_live(tree: ast.Module) -> int:
             if isinstance(node, ast.ClassDef):
                 rewrite(node.body, False)
                 continue
-            if live and _is_while_true(node) and _unsupported(node) is None:
+            if live and _is_while_true(node) and not _runs_only_in_its_function(node):
                 module = ast.Call(
                     func=ast.Name(id="__import__", ctx=ast.Load()),
                     args=[ast.Constant("hotswap._liveloop")],

@@ -57,8 +57,10 @@ def user_traceback(exc: BaseException) -> Optional[types.TracebackType]:
 
 def show_user_exception(exc: BaseException) -> None:
     """Print ``exc`` through ``sys.excepthook``, starting at the user's first frame."""
+    from . import _tracebacks
+
     tb = user_traceback(exc)
-    sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+    _tracebacks.show(exc.with_traceback(tb), tb)
 
 
 def fresh_main(path: Optional[str]) -> types.ModuleType:
@@ -105,6 +107,11 @@ def run_script(script: str, args: List[str], live_loops: bool = False) -> types.
     main = fresh_main(path)
     _core.record_source(path, source)
     code = _compile_main(source, path, live_loops)
+    from importlib.util import decode_source
+
+    from . import _tracebacks
+
+    _tracebacks.remember(code, decode_source(source))  # its lines may move while it runs
     exec(code, main.__dict__)
     return main
 

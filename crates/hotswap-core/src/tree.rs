@@ -186,6 +186,44 @@ pub struct DefinitionTree {
     /// class bodies, blocks), in source order: kept with the tree so a batch never scans the
     /// text for them again.
     pub imports: Vec<Import>,
+    /// The loops a live loop can run (see [`LiveLoopSite`]), in source order.
+    pub live_loops: Vec<LiveLoopSite>,
+}
+
+/// What makes a loop live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LiveLoopKind {
+    /// `for TARGET in live_loop(...)` (also `hotswap.live_loop(...)`).
+    ForLiveLoop,
+    /// `while True:` (or `while 1:`): live when the CLI made the main script's loops live.
+    WhileTrue,
+}
+
+/// A loop that can run as a live loop: `hotswap.live_loop` finds its loop here once, then
+/// compares `text_hash` at each applied edit, so only an edit of the loop itself gives it a
+/// new body (and no Python code parses the file again).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveLoopSite {
+    /// Names of the enclosing `def`/`class` statements, outermost first (empty at module level).
+    pub scope: Vec<String>,
+    pub kind: LiveLoopKind,
+    /// From the `for`/`while` keyword to the end of the body (an `else` clause included).
+    pub span: LineSpan,
+    /// Last line of the header (the iterable or the test), where the frame stands when it
+    /// calls `live_loop(...)`.
+    pub header_end: u32,
+    /// Byte range of a `for` loop's target.
+    pub target: Option<Range<usize>>,
+    /// Byte range of the body: from the start of its first statement's line (its indentation
+    /// included), or from the statement itself when it sits on the header's line.
+    pub body: Range<usize>,
+    /// Line of the body's first statement.
+    pub body_line: u32,
+    /// Why the body cannot run outside its function (an `else` clause, `return`, `yield`,
+    /// `await`, `nonlocal` outside nested definitions), with the line: the first in the source.
+    pub problem: Option<(u32, &'static str)>,
+    /// Hash of the loop statement's own text (indentation included; position excluded).
+    pub text_hash: u64,
 }
 
 /// One syntax problem, positioned as Python would report it (1-based line and column).

@@ -1,24 +1,72 @@
-//! What `hotswap.live_loop` asks the engine: the source a file runs now. A live loop reads a
-//! counter of applied sources at each iteration (one atomic load), the hash of its own file
-//! when the counter moved, and the text only when its file changed.
+//! What `hotswap.live_loop` asks the engine. A live loop reads a counter of applied sources
+//! at each iteration (one atomic load) and, only when it moved, its own loop's record: the
+//! engine parsed each file version once and kept the loops found in it, so a check is one
+//! lookup and a hash comparison, never a parse.
 
+use hotswap_core::tree::{LiveLoopKind, LiveLoopSite};
 use pyo3::prelude::*;
 use pyo3::types::PyIterator;
 use pyo3::{PyTraverseError, PyVisit};
 
 use crate::engine::{self, ENGINE};
 
-/// The hash of the source `filename` (a code object's `co_filename`) runs now, or `None` when
-/// hotswap has no record of it.
-#[pyfunction]
-fn running_source_hash(filename: &str) -> Option<u64> {
-    ENGINE.canonical_path(filename).and_then(|path| ENGINE.recorded_hash(&path))
+/// One live loop of the source a file runs now (`hotswap._liveloop` reads it).
+#[pyclass(module = "hotswap._core", frozen, get_all)]
+pub struct LiveLoopRecord {
+    /// Names of the enclosing `def`/`class` statements, outermost first.
+    scope: Vec<String>,
+    /// Rank among the live loops of `scope`, in source order.
+    index: usize,
+    /// `"for"` (`for ... in live_loop(...)`) or `"while"` (`while True:`).
+    kind: &'static str,
+    /// First line of the loop and last line of its header.
+    line: u32,
+    header_end: u32,
+    /// Hash of the loop's own text: equal means the loop did not change.
+    text_hash: u64,
+    /// `(line, what)` when the body uses what only works in its function.
+    problem: Option<(u32, &'static str)>,
+    /// The body as a one-item `for` loop at its lines in the file, for `compile()`.
+    runner: String,
 }
 
-/// `(hash, text)` of the source `filename` runs now, or `None` when hotswap has no record of it.
+impl LiveLoopRecord {
+    fn new((site, index, runner): (LiveLoopSite, usize, String)) -> Self {
+        let kind = match site.kind {
+            LiveLoopKind::ForLiveLoop => "for",
+            LiveLoopKind::WhileTrue => "while",
+        };
+        LiveLoopRecord {
+            scope: site.scope,
+            index,
+            kind,
+            line: site.span.start,
+            header_end: site.header_end,
+            text_hash: site.text_hash,
+            problem: site.problem,
+            runner,
+        }
+    }
+}
+
+/// The live loop of `filename` (a code object's `co_filename`) whose header holds `line`: where
+/// a frame stands when it calls `live_loop(...)`. `None` when hotswap has no record of the file
+/// or no such loop is there.
 #[pyfunction]
-fn running_source(filename: &str) -> Option<(u64, String)> {
-    ENGINE.canonical_path(filename).and_then(|path| ENGINE.recorded_source(&path))
+fn live_loop_at(py: Python<'_>, filename: &str, line: u32) -> Option<LiveLoopRecord> {
+    let path = ENGINE.canonical_path(filename)?;
+    let pick = |sites: &[LiveLoopSite]| sites.iter().position(|s| s.span.start <= line && line <= s.header_end);
+    py.detach(|| ENGINE.live_loop_site(&path, pick)).map(LiveLoopRecord::new)
+}
+
+/// The `index`-th live loop of `scope` in the source `filename` runs now, or `None`.
+#[pyfunction]
+fn live_loop(py: Python<'_>, filename: &str, scope: Vec<String>, index: usize) -> Option<LiveLoopRecord> {
+    let path = ENGINE.canonical_path(filename)?;
+    let pick = |sites: &[LiveLoopSite]| {
+        sites.iter().enumerate().filter(|(_, s)| s.scope == scope).nth(index).map(|(position, _)| position)
+    };
+    py.detach(|| ENGINE.live_loop_site(&path, pick)).map(LiveLoopRecord::new)
 }
 
 /// How many times an applied source was recorded: unchanged means no loop body changed.
@@ -87,6 +135,7 @@ impl LiveIter {
         }
         match result {
             Err(err) if err.is_instance_of::<pyo3::exceptions::PyStopIteration>(py) => Ok(None),
+            Err(err) => Err(without_hotswap_frames(py, err)),
             other => other,
         }
     }
@@ -100,9 +149,32 @@ impl LiveIter {
     }
 }
 
+/// An exception a loop body raised, as a plain loop would show it: without the leading
+/// traceback entries of hotswap's own frames (`_next`, `_run`).
+fn without_hotswap_frames(py: Python<'_>, err: PyErr) -> PyErr {
+    let is_hotswap = |tb: &Bound<'_, PyAny>| -> PyResult<bool> {
+        let name = tb.getattr("tb_frame")?.getattr("f_globals")?.get_item("__name__")?;
+        Ok(name.extract::<&str>().is_ok_and(|n| n.starts_with("hotswap.")))
+    };
+    let Some(first) = err.traceback(py) else { return err };
+    let mut tb = first.into_any();
+    while is_hotswap(&tb).unwrap_or(false) {
+        match tb.getattr("tb_next") {
+            Ok(next) if !next.is_none() => tb = next,
+            _ => return err,
+        }
+    }
+    let value = err.value(py).clone();
+    match value.setattr("__traceback__", tb) {
+        Ok(()) => PyErr::from_value(value.into_any()),
+        Err(_) => err,
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(running_source_hash, m)?)?;
-    m.add_function(wrap_pyfunction!(running_source, m)?)?;
+    m.add_function(wrap_pyfunction!(live_loop_at, m)?)?;
+    m.add_function(wrap_pyfunction!(live_loop, m)?)?;
+    m.add_class::<LiveLoopRecord>()?;
     m.add_function(wrap_pyfunction!(source_generation, m)?)?;
     m.add_class::<LiveIter>()?;
     Ok(())

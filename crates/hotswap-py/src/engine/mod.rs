@@ -101,17 +101,19 @@ impl Engine {
             }
         }
         let planned_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let applied = if work.is_empty() && unrecorded.is_empty() {
-            Vec::new()
+        if work.is_empty() && unrecorded.is_empty() {
+            self.commit_records(work, Vec::new());
         } else {
             Python::attach(|py| {
                 // Levels set since the last batch apply from here on (we hold the GIL anyway).
                 crate::logbridge::refresh(py);
-                self.apply(py, &work, &unrecorded, &mut report)
+                let applied = self.apply(py, &work, &unrecorded, &mut report);
+                // Before the GIL is released: a live loop that sees the new generation finds
+                // the new records too, so it never runs one more item with the old body.
+                self.commit_records(work, applied);
             })
-        };
+        }
         let applied_ms = started.elapsed().as_secs_f64() * 1000.0;
-        self.commit_records(work, applied);
         report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         log::debug!(
             target: "hotswap",

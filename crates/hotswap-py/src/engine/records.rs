@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hotswap_core::imports::Import;
-use hotswap_core::parse::{parse_definitions, parse_imports};
-use hotswap_core::tree::DefinitionTree;
+use hotswap_core::parse::{parse_definitions, parse_imports, runner_source};
+use hotswap_core::tree::{DefinitionTree, LiveLoopSite};
 use hotswap_core::watch::content_hash;
 
 use super::plan::{decode_text, mark_dirty, FileResult, FileWork};
@@ -96,16 +96,25 @@ impl Engine {
         lock(&self.files).iter().map(|(path, record)| (path.clone(), record.hash)).collect()
     }
 
-    /// The source `path` runs now (as last applied) and its hash.
-    pub fn recorded_source(&self, path: &Path) -> Option<(u64, String)> {
+    /// A live loop of the source `path` runs now, chosen by `pick` among the file's sites: the
+    /// site, its rank among the sites of its scope and the source its body compiles from.
+    /// The tree is the one the engine parsed for this text (parsed here on first need).
+    pub fn live_loop_site(
+        &self,
+        path: &Path,
+        pick: impl Fn(&[LiveLoopSite]) -> Option<usize>,
+    ) -> Option<(LiveLoopSite, usize, String)> {
         self.flush_queued();
-        lock(&self.files).get(path).map(|record| (record.hash, record.text.clone()))
-    }
-
-    /// The hash of the source `path` runs now.
-    pub fn recorded_hash(&self, path: &Path) -> Option<u64> {
-        self.flush_queued();
-        lock(&self.files).get(path).map(|record| record.hash)
+        if lock(&self.files).get(path)?.tree.is_none() {
+            self.parse_recorded(path);
+        }
+        let files = lock(&self.files);
+        let record = files.get(path)?;
+        let sites = &record.tree.as_ref()?.live_loops;
+        let position = pick(sites)?;
+        let site = sites.get(position)?;
+        let rank = sites[..position].iter().filter(|s| s.scope == site.scope).count();
+        Some((site.clone(), rank, runner_source(&record.text, site)))
     }
 
     /// After a batch: applied files run the new text now; failed items stay marked as changed.
