@@ -21,16 +21,18 @@
 //!   blocks nested deeper than CPython allows are reported as "too many levels of indentation".
 
 use std::cell::Cell;
-use std::collections::HashMap;
 
-use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt};
+use ruff_python_ast::{self as ast, Stmt};
 use ruff_python_parser::{parse_unchecked, Mode, ParseOptions, UnsupportedSyntaxError};
 use ruff_source_file::LineIndex;
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
-use self::binds::Binds;
+use self::binds::{assigned_names, sub_blocks, Binds};
+pub(crate) use self::hash::FastMap;
+use self::hash::{hash_str, normalize_newlines, StableHasher};
 use self::reads::NameReads;
-use crate::tree::{DefKind, Definition, DefinitionTree, Item, LineSpan, Statement, StatementKind, SyntaxIssue};
+use self::statements::{label, statement_kind, KeyAllocator};
+use crate::tree::{DefKind, Definition, DefinitionTree, Item, LineSpan, Statement, SyntaxIssue};
 
 /// The Python version whose grammar the running interpreter accepts, as (major, minor).
 pub type PythonVersion = (u8, u8);
@@ -146,82 +148,6 @@ fn docstring_of(body: &[Stmt]) -> Option<&Stmt> {
     match body.first() {
         Some(stmt @ Stmt::Expr(ast::StmtExpr { value, .. })) if value.is_string_literal_expr() => Some(stmt),
         _ => None,
-    }
-}
-
-/// A 64-bit hash with no seed, so hashes are equal across runs and processes: a multiply-xorshift
-/// step per 8-byte word, FNV-1a for the tail bytes, the length, and a murmur3 finalizer.
-#[derive(Clone, Copy)]
-pub(crate) struct StableHasher(u64);
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
-
-impl StableHasher {
-    fn new() -> Self {
-        StableHasher(FNV_OFFSET)
-    }
-    fn word(&mut self, word: u64) {
-        self.0 = (self.0 ^ word).wrapping_mul(MIX);
-        self.0 ^= self.0 >> 29;
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.word(u64::from_le_bytes(word));
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(FNV_PRIME);
-        }
-        // The length keeps "ab" + "" and "a" + "b" apart when fields are written in sequence.
-        self.word(bytes.len() as u64);
-    }
-    /// Writes source text, line endings normalized.
-    fn write_text(&mut self, builder: &Builder, text: &str) {
-        self.write(builder.normalized(text).as_bytes());
-    }
-    fn finish(self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^ (h >> 33)
-    }
-}
-
-impl std::hash::Hasher for StableHasher {
-    fn finish(&self) -> u64 {
-        StableHasher::finish(*self)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        StableHasher::write(self, bytes);
-    }
-}
-
-impl Default for StableHasher {
-    fn default() -> Self {
-        StableHasher::new()
-    }
-}
-
-/// A hash map with [`StableHasher`]: faster than the default SipHash for the short keys used
-/// here, and no DoS concern (keys come from the user's own source files).
-pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<StableHasher>>;
-
-fn hash_str(text: &str) -> u64 {
-    let mut h = StableHasher::new();
-    h.write(text.as_bytes());
-    h.finish()
-}
-
-/// `text` with every line ending (`\r\n`, `\r`) spelled `\n`, borrowed when there is no `\r`.
-fn normalize_newlines(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.as_bytes().contains(&b'\r') {
-        std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
-    } else {
-        std::borrow::Cow::Borrowed(text)
     }
 }
 
@@ -593,201 +519,13 @@ impl<'s> Builder<'s> {
             }
         }
     }
-
-    /// Names bound at this scope by `stmts`, in source order, recursing into compound statements
-    /// (not into `def`/`class` bodies).
-    fn collect_binds(&mut self, stmts: &[Stmt], binds: &mut Binds, depth: usize) {
-        for stmt in stmts {
-            if !self.enter(depth, stmt.range()) {
-                return;
-            }
-            let inner = depth + 1;
-            match stmt {
-                Stmt::FunctionDef(f) => binds.add(f.name.as_str()),
-                Stmt::ClassDef(c) => binds.add(c.name.as_str()),
-                Stmt::Assign(a) => {
-                    binds.walrus(&a.value);
-                    for target in &a.targets {
-                        binds.target(target);
-                    }
-                }
-                Stmt::AugAssign(a) => binds.target(&a.target),
-                Stmt::AnnAssign(a) if a.value.is_some() => binds.target(&a.target),
-                Stmt::TypeAlias(t) => binds.target(&t.name),
-                Stmt::Import(i) => {
-                    for alias in &i.names {
-                        match &alias.asname {
-                            Some(asname) => binds.add(asname.as_str()),
-                            None => binds.add(alias.name.as_str().split('.').next().unwrap_or_default()),
-                        }
-                    }
-                }
-                Stmt::ImportFrom(i) => {
-                    for alias in &i.names {
-                        match &alias.asname {
-                            Some(asname) => binds.add(asname.as_str()),
-                            None if alias.name.as_str() == "*" => {}
-                            None => binds.add(alias.name.as_str()),
-                        }
-                    }
-                }
-                Stmt::For(f) => {
-                    binds.target(&f.target);
-                    self.collect_binds(&f.body, binds, inner);
-                    self.collect_binds(&f.orelse, binds, inner);
-                }
-                Stmt::While(w) => {
-                    binds.walrus(&w.test);
-                    self.collect_binds(&w.body, binds, inner);
-                    self.collect_binds(&w.orelse, binds, inner);
-                }
-                Stmt::If(i) => {
-                    binds.walrus(&i.test);
-                    self.collect_binds(&i.body, binds, inner);
-                    for clause in &i.elif_else_clauses {
-                        if let Some(test) = &clause.test {
-                            binds.walrus(test);
-                        }
-                        self.collect_binds(&clause.body, binds, inner);
-                    }
-                }
-                Stmt::With(w) => {
-                    for item in &w.items {
-                        if let Some(vars) = &item.optional_vars {
-                            binds.target(vars);
-                        }
-                    }
-                    self.collect_binds(&w.body, binds, inner);
-                }
-                Stmt::Try(t) => {
-                    self.collect_binds(&t.body, binds, inner);
-                    for ast::ExceptHandler::ExceptHandler(h) in &t.handlers {
-                        if let Some(name) = &h.name {
-                            binds.add(name.as_str());
-                        }
-                        self.collect_binds(&h.body, binds, inner);
-                    }
-                    self.collect_binds(&t.orelse, binds, inner);
-                    self.collect_binds(&t.finalbody, binds, inner);
-                }
-                Stmt::Match(m) => {
-                    for case in &m.cases {
-                        binds.pattern(&case.pattern);
-                        self.collect_binds(&case.body, binds, inner);
-                    }
-                }
-                Stmt::Expr(e) => binds.walrus(&e.value),
-                _ => {}
-            }
-        }
-    }
-}
-
-/// The statement blocks directly inside a compound statement other than `def`/`class`, in order.
-fn sub_blocks(stmt: &Stmt) -> Vec<&[Stmt]> {
-    match stmt {
-        Stmt::If(s) => {
-            let mut blocks = vec![&s.body[..]];
-            blocks.extend(s.elif_else_clauses.iter().map(|c| &c.body[..]));
-            blocks
-        }
-        Stmt::For(s) => vec![&s.body[..], &s.orelse[..]],
-        Stmt::While(s) => vec![&s.body[..], &s.orelse[..]],
-        Stmt::With(s) => vec![&s.body[..]],
-        Stmt::Try(s) => {
-            let mut blocks = vec![&s.body[..]];
-            blocks.extend(s.handlers.iter().map(|ast::ExceptHandler::ExceptHandler(h)| &h.body[..]));
-            blocks.push(&s.orelse[..]);
-            blocks.push(&s.finalbody[..]);
-            blocks
-        }
-        Stmt::Match(s) => s.cases.iter().map(|c| &c.body[..]).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Target names of an assignment whose targets are all plain names, in order.
-fn assigned_names(stmt: &Stmt) -> Option<Vec<&str>> {
-    match stmt {
-        Stmt::Assign(a) => a.targets.iter().map(|t| t.as_name_expr().map(|n| n.id.as_str())).collect(),
-        Stmt::AnnAssign(a) => a.target.as_name_expr().map(|n| vec![n.id.as_str()]),
-        _ => None,
-    }
-}
-
-fn statement_kind(stmt: &Stmt) -> StatementKind {
-    match stmt {
-        Stmt::ImportFrom(i) if i.level == 0 && i.module.as_ref().is_some_and(|m| m.as_str() == "__future__") => {
-            StatementKind::FutureImport
-        }
-        Stmt::If(i) if is_main_test(&i.test) => StatementKind::MainGuard,
-        Stmt::For(_) | Stmt::While(_) | Stmt::With(_) | Stmt::Try(_) => StatementKind::Block,
-        Stmt::Delete(_) => StatementKind::Delete,
-        Stmt::Assign(a) if a.targets.len() == 1 && a.targets[0].is_name_expr() && a.value.is_lambda_expr() => {
-            StatementKind::LambdaAssignment
-        }
-        _ => StatementKind::Plain,
-    }
-}
-
-/// A statement's first line, trimmed, cut at 40 characters: how reports name a statement
-/// that binds nothing.
-fn label(text: &str) -> String {
-    let first = text.lines().next().unwrap_or_default().trim();
-    match first.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}…", &first[..cut]),
-        None => first.to_string(),
-    }
-}
-
-/// `__name__ == "__main__"` or `"__main__" == __name__`.
-fn is_main_test(test: &Expr) -> bool {
-    let Expr::Compare(cmp) = test else { return false };
-    if cmp.ops.as_ref() != [CmpOp::Eq] || cmp.comparators.len() != 1 {
-        return false;
-    }
-    let is_name = |e: &Expr| e.as_name_expr().is_some_and(|n| n.id.as_str() == "__name__");
-    let is_main = |e: &Expr| e.as_string_literal_expr().is_some_and(|s| s.value.to_str() == "__main__");
-    let (left, right) = (&*cmp.left, &cmp.comparators[0]);
-    (is_name(left) && is_main(right)) || (is_main(left) && is_name(right))
-}
-
-/// Unique statement keys within one scope.
-#[derive(Default)]
-struct KeyAllocator {
-    /// Every key handed out, with how often it was asked for as a base key.
-    keys: FastMap<String, u32>,
-}
-
-impl KeyAllocator {
-    fn allocate(&mut self, base: String) -> String {
-        let count = match self.keys.get_mut(&base) {
-            None => {
-                self.keys.insert(base.clone(), 1);
-                return base;
-            }
-            Some(count) => {
-                *count += 1;
-                *count
-            }
-        };
-        let mut n = count.max(2);
-        let mut key = format!("{base}@{n}");
-        while self.keys.contains_key(&key) {
-            n += 1;
-            key = format!("{base}@{n}");
-        }
-        if let Some(c) = self.keys.get_mut(&base) {
-            *c = n;
-        }
-        self.keys.insert(key.clone(), 0);
-        key
-    }
 }
 
 mod binds;
+mod hash;
 mod loops;
 mod reads;
+mod statements;
 
 pub use self::loops::{runner_source, RUNNER_BROKE, RUNNER_ITEMS};
 #[cfg(test)]
