@@ -11,8 +11,10 @@ use std::collections::HashSet;
 use crate::diff::{Change, ChangeKind, DefChange};
 use crate::tree::{DefKind, Definition, DefinitionTree, Item, Statement, StatementKind};
 
+mod depends;
 mod step;
 
+pub use depends::Failures;
 pub use step::{Lines, PatchPlan, PatchStep, Reason, StepAction, Target};
 
 /// Builds the plan for `changes` (from [`crate::diff::diff_trees`]`(old, new)`).
@@ -61,6 +63,9 @@ pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]
         steps.push(PatchStep { scope, ..step });
     }
     rerun_dependents(new_source, new, changes, &mut steps);
+    for step in &mut steps {
+        attach_context(new, step);
+    }
     PatchPlan { steps }
 }
 
@@ -83,6 +88,8 @@ pub fn module_docstring_step(new_source: &str, new: &DefinitionTree, old_hash: O
         lines: Lines::both(line, line),
         action: StepAction::Execute { unit, block: false },
         reason: Reason::ModuleDocstring,
+        reads: Vec::new(),
+        visible: Vec::new(),
     })
 }
 
@@ -154,8 +161,58 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
             lines: Lines::both(stmt.span.start, stmt.span.start),
             action,
             reason,
+            reads: Vec::new(),
+            visible: Vec::new(),
         };
         insert_in_order(steps, step);
+    }
+}
+
+/// Fills in what the step's item reads and, inside a class, the class names bound before it
+/// (see [`PatchStep::reads`] and [`PatchStep::visible`]), from the new tree.
+fn attach_context(new: &DefinitionTree, step: &mut PatchStep) {
+    let Some(line) = step.lines.new else { return };
+    let scope: Vec<&str> = step.scope.iter().map(String::as_str).collect();
+    let items: &[Item] = match enclosing_classes(new, &scope, None).last() {
+        Some(class) if class_path_found(new, &scope) => &class.children,
+        _ if scope.is_empty() => &new.items,
+        _ => return,
+    };
+    let Some(position) = items.iter().position(|item| item.span().start == line) else { return };
+    let mut reads = item_reads(&items[position]);
+    reads.sort();
+    reads.dedup();
+    step.reads = reads;
+    if !scope.is_empty() {
+        step.visible = items[..position].iter().flat_map(item_binds).collect();
+    }
+}
+
+/// `scope` names a chain of classes that all exist in `new`.
+fn class_path_found(new: &DefinitionTree, scope: &[&str]) -> bool {
+    enclosing_classes(new, scope, None).len() == scope.len()
+}
+
+/// The names an item binds in its scope.
+fn item_binds(item: &Item) -> Vec<String> {
+    match item {
+        Item::Def(d) => vec![d.name.clone()],
+        Item::Stmt(s) => s.binds.clone(),
+    }
+}
+
+/// What evaluating an item reads: a statement's reads; a definition's decorator and signature
+/// reads, and for a class those of its body's statements and definitions too.
+fn item_reads(item: &Item) -> Vec<String> {
+    match item {
+        Item::Stmt(s) => s.reads.clone(),
+        Item::Def(d) => {
+            let mut reads: Vec<String> = d.decorator_reads.iter().chain(&d.signature_reads).cloned().collect();
+            if d.kind.is_class() {
+                reads.extend(d.children.iter().flat_map(item_reads));
+            }
+            reads
+        }
     }
 }
 
@@ -227,6 +284,8 @@ fn dependent_definition<'s>(
             lines: Lines::both(stmt.span.start, stmt.span.start),
             action: StepAction::Execute { unit, block: stmt.kind == StatementKind::Block },
             reason: Reason::ReadsChangedValue { name },
+            reads: Vec::new(),
+            visible: Vec::new(),
         });
     }
     let at = steps.iter().position(|s| s.scope.is_empty() && s.lines.new > Some(def.span.start)).unwrap_or(steps.len());
@@ -256,6 +315,8 @@ fn modified_def(
         lines: Lines::both(old.span.start, def.span.start),
         action,
         reason: Reason::Changed(reason),
+        reads: Vec::new(),
+        visible: Vec::new(),
     };
     if def.kind.is_class() {
         // A body change alone needs no step of its own: the class's items carry the changes.
@@ -314,6 +375,8 @@ fn added_or_changed(source: &str, enclosing: &[&Definition], old: Option<&Item>,
         lines: Lines { old: old.map(|o| o.span().start), new: Some(item.span().start) },
         action,
         reason,
+        reads: Vec::new(),
+        visible: Vec::new(),
     }
 }
 
@@ -336,7 +399,8 @@ fn deleted(new: &DefinitionTree, scope: &[&str], item: &Item) -> PatchStep {
     } else {
         (StepAction::Delete { names }, Reason::Deleted)
     };
-    PatchStep { scope: Vec::new(), target, lines: Lines { old: Some(item.span().start), new: None }, action, reason }
+    let lines = Lines { old: Some(item.span().start), new: None };
+    PatchStep { scope: Vec::new(), target, lines, action, reason, reads: Vec::new(), visible: Vec::new() }
 }
 
 /// The [`StepAction::RefreshClass`] step of a class whose header, decorators or statements
@@ -370,6 +434,8 @@ fn refresh_class(
         lines: Lines::both(old.span.start, def.span.start),
         action: StepAction::RefreshClass { unit, bare_unit, header, keep, decorators },
         reason,
+        reads: Vec::new(),
+        visible: Vec::new(),
     }
 }
 

@@ -224,6 +224,14 @@ pub struct PatchStep {
     pub lines: Lines,
     pub action: StepAction,
     pub reason: Reason,
+    /// Names the item reads when the step runs or evaluates it (a statement's reads, a
+    /// definition's signature and decorator reads, a class's body statements' reads): what a
+    /// step depends on, so a failed step holds back only the steps that use what it binds.
+    pub reads: Vec<String>,
+    /// Inside a class: the names its body binds before this item. The class body evaluated the
+    /// item seeing only those (then the module's globals), so its defaults and annotations are
+    /// evaluated seeing only those again. Empty at module level.
+    pub visible: Vec<String>,
 }
 
 impl PatchStep {

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hotswap_core::plan::{StepAction, Target};
+use hotswap_core::plan::{Failures, StepAction, Target};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyType};
@@ -30,18 +30,32 @@ const CLASS_BODY_KEYS: &[&str] = &[
     "__classdictcell__",
 ];
 
-/// Runs every deferred step of one file, in source order.
+/// Runs every deferred step of one file, in source order. A step that depends on one that was
+/// not applied (`failures`, from the prepare phase and from failing steps here) is held back.
 pub(super) fn execute<'py>(
     py: Python<'py>,
     patch: &FilePatch<'py>,
     deferred: Vec<Deferred<'py>>,
+    mut failures: Failures,
     outcome: &mut FileOutcome,
     init_changed: &mut HashSet<Vec<String>>,
 ) {
     for item in deferred {
+        let planned = &patch.plan.steps[item.step()];
+        if let Some(cause) = failures.blocked_by(planned) {
+            let message = format!("{} held back: it depends on {cause}, which was not applied", planned.dotted_name());
+            outcome.report.error(&patch.display_path, planned.lines.shown(), message);
+            outcome.failed_steps.push(item.step());
+            failures.record(planned);
+            continue;
+        }
         let (step_index, result) = match item {
             Deferred::Rebuild(job) => {
+                let failed_before = outcome.failed_steps.len();
                 rebuild(py, patch, job, outcome, init_changed);
+                for &index in &outcome.failed_steps[failed_before..] {
+                    failures.record(&patch.plan.steps[index]);
+                }
                 continue;
             }
             Deferred::Execute { step, code, scope } => {
@@ -77,6 +91,7 @@ pub(super) fn execute<'py>(
                 let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, &err));
                 outcome.report.error(&patch.display_path, line, message);
                 outcome.failed_steps.push(step_index);
+                failures.record(step);
             }
         }
     }

@@ -2,8 +2,9 @@
 //!
 //! A batch is applied in three phases, all under one hold of the GIL:
 //! 1. **prepare** ([`prepare`]): compile every unit, evaluate new defaults, find the live
-//!    functions and work out every swap. Nothing in the program changes; a file whose
-//!    preparation fails is left untouched and reported.
+//!    functions and work out every swap. Nothing in the program changes; a step whose
+//!    preparation fails is reported and left out with the steps that depend on it, the rest of
+//!    the file applies.
 //! 2. **commit** ([`commit`]): assign `__code__`, defaults, annotations and docstrings, delete
 //!    names. No user code runs here (the cycle collector is paused so no finalizer runs either),
 //!    so another thread sees either none of the batch or all of it.
@@ -17,7 +18,7 @@ mod prepare;
 use std::collections::HashSet;
 use std::sync::atomic::AtomicUsize;
 
-use hotswap_core::plan::{PatchPlan, PatchStep, StepAction};
+use hotswap_core::plan::{Failures, PatchPlan, PatchStep, StepAction};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
@@ -125,6 +126,10 @@ struct Prepared<'py> {
     /// changed (for `__migrate__`).
     touched: Vec<Vec<String>>,
     init_changed: HashSet<Vec<String>>,
+    /// Steps not applied: they failed, or depend on one that did (reported as they happened).
+    failed: Vec<usize>,
+    /// What those steps leave unsafe to apply, carried into the execute phase.
+    failures: Failures,
 }
 
 /// Applies every file of a batch: prepare all, commit all, then execute.
@@ -138,7 +143,10 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
     }
     for (patch, outcome) in patches.iter().zip(outcomes.iter_mut()) {
         match prepare::prepare_module(py, patch, &mut outcome.report) {
-            Ok(p) => prepared.push(Some(p)),
+            Ok(mut p) => {
+                outcome.failed_steps.append(&mut p.failed);
+                prepared.push(Some(p));
+            }
             Err((line, err)) => {
                 // A compile error knows its own line better than the step does.
                 let line = err
@@ -207,7 +215,7 @@ fn after_commit<'py>(
         }
     }
     let mut init_changed = prep.init_changed;
-    execute::execute(py, patch, prep.deferred, outcome, &mut init_changed);
+    execute::execute(py, patch, prep.deferred, prep.failures, outcome, &mut init_changed);
     class_hooks(py, &patch.module, &patch.name, &patch.display_path, &prep.touched, &init_changed, &mut outcome.report)
 }
 

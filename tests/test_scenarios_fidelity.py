@@ -1,0 +1,80 @@
+"""Scenarios: every save leaves the program as a fresh start on the new file would (issue 13):
+a failing step holds back only what depends on it, class-body names are looked up as the class
+body did, name-mangled members, classes that become other objects."""
+
+import pytest
+from scenarios import E, S, params, run_scenario
+
+C = "fidelity"
+
+ONE_BAD_DEFAULT = """
+LIMIT = 1
+
+
+def helper():
+    return 1
+
+
+class K:
+    def f(self):
+        return 1
+
+    def g(self, x=LIMIT):
+        return x
+
+
+def uses():
+    return helper() + 10
+"""
+
+TABLE = """
+TABLE = {1: "a"}
+SIZE = len(TABLE)
+OTHER = 1
+
+
+def f():
+    return 1
+"""
+
+SCENARIOS = [
+    S(
+        C,
+        "failing_default_leaves_the_rest_of_the_file_applied",
+        {"m.py": ONE_BAD_DEFAULT},
+        "import m\nk = m.K()\nf = k.f\nuses = m.uses",
+        E(
+            ("m.py", ONE_BAD_DEFAULT.replace("1\n", "2\n").replace("x=LIMIT", 'x=int("bad")')),
+            expect={"(m.helper(), f(), uses(), k.g())": [2, 2, 12, 1]},
+            updated=("m.helper", "m.K.f", "m.LIMIT"),
+            not_updated=("m.K.g",),
+            errors=(("m.py", 12, "K.g not applied: ValueError"),),
+        ),
+        E(("m.py", 'x=int("bad")', "x=LIMIT * 3"), expect={"k.g()": 6}, updated=("m.K.g",)),
+    ),
+    S(
+        C,
+        "failing_statement_holds_back_only_its_readers",
+        {"m.py": TABLE},
+        "import m",
+        E(
+            ("m.py", TABLE.replace('{1: "a"}', '{1: "a"}[2]').replace("1\n", "2\n")),
+            expect={"(m.TABLE, m.SIZE, m.OTHER, m.f())": [{"1": "a"}, 1, 2, 2]},
+            errors=(("m.py", 1, "KeyError"), ("m.py", 2, "SIZE held back: it depends on TABLE")),
+        ),
+        E(
+            ("m.py", '{1: "a"}[2]', '{1: "a", 2: "b"}'),
+            expect={"(m.TABLE, m.SIZE)": [{"1": "a", "2": "b"}, 2]},
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))
+def test_reload(project, sc):
+    run_scenario(project, sc, "reload")
+
+
+@pytest.mark.parametrize("sc", params(SCENARIOS, "watch"))
+def test_watch(project, sc):
+    run_scenario(project, sc, "watch")
