@@ -37,7 +37,67 @@ def f():
     return 1
 """
 
+PRIVATE = """
+class Parser:
+    __LIMIT = 1
+
+    def parse(self, text):
+        return self.__helper(text) * self.__LIMIT
+
+    def __helper(self, text):
+        return text.upper()
+
+    def __unused(self):
+        return 0
+
+    class __Inner:
+        def __m(self):
+            return 1
+
+    def inner(self):
+        return self.__Inner()._Inner__m()
+
+
+class __Hidden:
+    def __m(self):
+        return 1
+"""
+
 SCENARIOS = [
+    S(
+        C,
+        "name_mangled_private_members",
+        {"m.py": PRIVATE},
+        "import m\np = m.Parser()\nhelper = m.Parser._Parser__helper",
+        E(
+            (
+                "m.py",
+                PRIVATE.replace("__LIMIT = 1", "__LIMIT = 2")
+                .replace("text.upper()", "text.upper() + '!'")
+                .replace("return 1\n\n    def inner", "return 2\n\n    def inner")
+                .replace("    def __unused(self):\n        return 0\n\n", "")
+                .replace(
+                    "def __m(self):\n        return 1\n", "def __m(self):\n        return 3\n"
+                ),
+            ),
+            expect={
+                "(p.parse('a'), helper(p, 'b'), p.inner())": ["A!A!", "B!", 2],
+                "hasattr(m.Parser, '_Parser__unused')": False,
+                "getattr(m, '__Hidden')()._Hidden__m()": 3,
+            },
+            updated=(
+                "m.Parser.__helper",
+                "m.Parser.__LIMIT",
+                "m.Parser.__Inner.__m",
+                "m.__Hidden.__m",
+            ),
+            deleted=("m.Parser.__unused",),
+        ),
+        E(
+            ("m.py", "class Parser:", "class Parser(object):"),
+            expect={"(m.Parser._Parser__helper is helper, p.parse('c'))": [True, "C!C!"]},
+        ),
+    ),
     S(
         C,
         "failing_default_leaves_the_rest_of_the_file_applied",

@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use crate::diff::{Change, ChangeKind, DefChange};
+use crate::names::mangle;
 use crate::tree::{DefKind, Definition, DefinitionTree, Item, Statement, StatementKind};
 
 mod depends;
@@ -416,8 +417,10 @@ fn refresh_class(
     let mut keep = Vec::new();
     for child in &def.children {
         match child {
-            Item::Def(d) => keep.push(d.name.clone()),
-            Item::Stmt(s) if !changed.contains(&child.byte_range().start) => keep.extend(s.binds.iter().cloned()),
+            Item::Def(d) => keep.push(mangle(&def.name, &d.name).into_owned()),
+            Item::Stmt(s) if !changed.contains(&child.byte_range().start) => {
+                keep.extend(s.binds.iter().map(|name| mangle(&def.name, name).into_owned()))
+            }
             Item::Stmt(_) => {}
         }
     }

@@ -91,7 +91,7 @@ pub enum StepAction {
     /// carries the result into the live class, which keeps its identity; the statement steps of
     /// its body are then covered by the rebuild. `keep` are the names bound by its unchanged
     /// statements and by its definitions (updated in place by their own steps): their live
-    /// values stay. `decorators` are the decorator expressions, outermost first, so a rebuild
+    /// values stay (as class-namespace keys: private names mangled). `decorators` are the decorator expressions, outermost first, so a rebuild
     /// for changed body statements re-applies only those that generate members.
     RefreshClass { unit: String, bare_unit: Option<String>, header: bool, keep: Vec<String>, decorators: Vec<String> },
     /// Remove these names from the scope.

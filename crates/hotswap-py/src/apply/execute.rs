@@ -164,9 +164,10 @@ fn bind_recreated<'py>(
     let step = &patch.plan.steps[job.step];
     let line = step.lines.shown();
     let qualified = format!("{}.{}", patch.name, step.dotted_name());
+    let key = job.scope.key(step.target.label());
     let bound = match &job.scope.class {
-        Some(owner) => owner.setattr(step.target.label(), replacement),
-        None => job.scope.module.setattr(step.target.label(), replacement),
+        Some(owner) => owner.setattr(key.as_ref(), replacement),
+        None => job.scope.module.setattr(key.as_ref(), replacement),
     };
     match bound {
         Ok(()) => {
@@ -270,7 +271,7 @@ pub(super) fn fresh_function<'py>(
             }
         }
     }
-    ns.get_item(name)?
+    ns.get_item(scope.key(name).as_ref())?
         .ok_or_else(|| pyo3::exceptions::PyNameError::new_err(format!("{name} was not defined by its own source")))
 }
 
@@ -361,7 +362,7 @@ fn keep_lambdas<'py>(scope: &Scope<'py>, lambdas: Vec<(String, Bound<'py, PyAny>
             old.setattr(attr, new.getattr(attr)?)?;
         }
         match &scope.class {
-            Some(class) => class.setattr(name.as_str(), &old)?,
+            Some(class) => class.setattr(scope.key(&name).as_ref(), &old)?,
             None => scope.module.setattr(name.as_str(), &old)?,
         }
     }
@@ -410,7 +411,7 @@ fn delete_names(scope: &Scope<'_>, names: &[String]) -> PyResult<()> {
             }
         }
         match &scope.class {
-            Some(class) => class.delattr(name.as_str())?,
+            Some(class) => class.delattr(scope.key(name).as_ref())?,
             None => scope.module.delattr(name.as_str())?,
         }
     }
