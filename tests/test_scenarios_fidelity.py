@@ -63,7 +63,48 @@ class __Hidden:
         return 1
 """
 
+SHADOWED = """
+import re
+from functools import cached_property
+
+
+class Pattern:
+    SCALE = 2
+
+    def __init__(self, text, flags: re.RegexFlag = re.I):
+        self.text = text
+        self.flags = flags
+
+    def size(self, n=SCALE):
+        return n
+
+    @cached_property
+    def re(self):
+        return re.compile(self.text, self.flags)
+"""
+
 SCENARIOS = [
+    S(
+        C,
+        "class_body_names_bound_later_do_not_shadow_module_names",
+        {"m.py": SHADOWED},
+        "import m\np = m.Pattern('a')",
+        E(
+            (
+                "m.py",
+                SHADOWED.replace("flags: re.RegexFlag = re.I", "flags: re.RegexFlag = re.M")
+                .replace("n=SCALE", "n=SCALE * 10")
+                .replace("return n", "return n + 1"),
+            ),
+            expect={
+                "m.Pattern('b').flags == m.re.M": True,
+                "m.Pattern.__init__.__annotations__['flags'] is m.re.RegexFlag": True,
+                "p.size()": 21,
+                "bool(m.Pattern('x').re.match('X'))": False,
+            },
+            updated=("m.Pattern.__init__", "m.Pattern.size"),
+        ),
+    ),
     S(
         C,
         "name_mangled_private_members",

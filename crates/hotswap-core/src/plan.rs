@@ -173,25 +173,29 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
 /// (see [`PatchStep::reads`] and [`PatchStep::visible`]), from the new tree.
 fn attach_context(new: &DefinitionTree, step: &mut PatchStep) {
     let Some(line) = step.lines.new else { return };
-    let scope: Vec<&str> = step.scope.iter().map(String::as_str).collect();
-    let items: &[Item] = match enclosing_classes(new, &scope, None).last() {
-        Some(class) if class_path_found(new, &scope) => &class.children,
-        _ if scope.is_empty() => &new.items,
-        _ => return,
-    };
+    let Some(items) = scope_items(new, &step.scope, line) else { return };
     let Some(position) = items.iter().position(|item| item.span().start == line) else { return };
     let mut reads = item_reads(&items[position]);
     reads.sort();
     reads.dedup();
     step.reads = reads;
-    if !scope.is_empty() {
+    if !step.scope.is_empty() {
         step.visible = items[..position].iter().flat_map(item_binds).collect();
     }
 }
 
-/// `scope` names a chain of classes that all exist in `new`.
-fn class_path_found(new: &DefinitionTree, scope: &[&str]) -> bool {
-    enclosing_classes(new, scope, None).len() == scope.len()
+/// The items of the scope `scope` whose classes contain `line` (a scope can define a class
+/// name twice), or `None` when there is no such chain of classes.
+fn scope_items<'t>(new: &'t DefinitionTree, scope: &[String], line: u32) -> Option<&'t [Item]> {
+    let mut items: &[Item] = &new.items;
+    for name in scope {
+        let class = items
+            .iter()
+            .filter_map(Item::as_def)
+            .find(|d| d.kind.is_class() && d.name == *name && d.span.start <= line && line <= d.span.end)?;
+        items = &class.children;
+    }
+    Some(items)
 }
 
 /// The names an item binds in its scope.

@@ -324,3 +324,13 @@ fn a_changed_future_import_is_a_rude_edit() {
     let p = plan("x = 1\n", "from __future__ import annotations\nx = 1\n");
     assert_eq!(summary(&p), s(&[("annotations", "rude")]));
 }
+
+#[test]
+fn class_steps_see_only_the_class_names_bound_before_them() {
+    let old = "import re\n\nclass K:\n    A = 1\n\n    def __init__(self, flags: re.RegexFlag = 0):\n        self.flags = flags\n\n    @property\n    def re(self):\n        return 1\n";
+    let new = old.replace("= 0)", "= A)");
+    let plan = plan(old, &new);
+    let init = plan.steps.iter().find(|s| s.dotted_name() == "K.__init__").expect("a step for K.__init__");
+    assert_eq!(init.visible, vec!["A".to_string()]);
+    assert_eq!(init.reads, vec!["A".to_string(), "re".to_string()]);
+}

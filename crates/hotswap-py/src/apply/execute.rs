@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hotswap_core::plan::{Failures, StepAction, Target};
+use hotswap_core::plan::{Failures, PatchStep, StepAction, Target};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyType};
@@ -66,14 +66,14 @@ pub(super) fn execute<'py>(
                     Target::Stmt { binds, .. } => bound_lambdas(&scope, binds),
                     Target::Def { .. } => Vec::new(),
                 };
-                let result = run_in_scope(py, &code, &scope).and_then(|()| keep_lambdas(&scope, lambdas));
+                let result =
+                    run_in_scope(py, &code, &scope, &planned.visible).and_then(|()| keep_lambdas(&scope, lambdas));
                 (step, result)
             }
             Deferred::Delete { step, scope, names } => (step, delete_names(&scope, &names)),
             Deferred::LateUpdate { step, function, code, bare, scope } => {
-                let name = patch.plan.steps[step].target.label();
                 let mut replaced = Vec::new();
-                let result = fresh_function(py, &bare, &scope, name)
+                let result = fresh_function(py, &bare, &scope, &patch.plan.steps[step])
                     .and_then(|fresh| apply_swap(&Swap { function, code, attrs: Some(fresh) }, &mut replaced));
                 drop(replaced);
                 let rebinds = matches!(patch.plan.steps[step].action, StepAction::UpdateFunction { rebind: true, .. });
@@ -143,8 +143,8 @@ fn new_class<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let step = &patch.plan.steps[job.step];
     match &job.bare {
-        None => scratch_definition(py, &job.code, &job.scope, step.target.label()),
-        Some(bare) => scratch_definition(py, bare, &job.scope, step.target.label()).and_then(|undecorated| {
+        None => scratch_definition(py, &job.code, &job.scope, step),
+        Some(bare) => scratch_definition(py, bare, &job.scope, step).and_then(|undecorated| {
             let StepAction::RefreshClass { decorators, .. } = &step.action else { return Ok(undecorated) };
             redecorate(py, patch, &job.scope, undecorated, decorators, report)
         }),
@@ -243,28 +243,30 @@ fn scratch_definition<'py>(
     py: Python<'py>,
     unit: &Bound<'py, PyAny>,
     scope: &Scope<'py>,
-    name: &str,
+    step: &PatchStep,
 ) -> PyResult<Bound<'py, PyAny>> {
     RELOADING.fetch_add(1, Ordering::SeqCst);
     let _reset = ResetOnDrop(&RELOADING);
-    fresh_function(py, unit, scope, name)
+    fresh_function(py, unit, scope, step)
 }
 
-/// Runs the undecorated definition in a scratch namespace so its defaults and annotations are
-/// evaluated where the real ones would be (class body, then module), without binding anything.
+/// Runs the undecorated definition of `step` in a scratch namespace so its defaults and
+/// annotations are evaluated where the real ones would be (the class names bound before it,
+/// then the module), without binding anything.
 pub(super) fn fresh_function<'py>(
     py: Python<'py>,
     bare: &Bound<'py, PyAny>,
     scope: &Scope<'py>,
-    name: &str,
+    step: &PatchStep,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let name = step.target.label();
     let globals = scope.module.getattr(intern!(scope.module.py(), "__dict__"))?;
     let ns = PyDict::new(py);
     match &scope.class {
         None => exec(py, bare, &globals, &ns)?,
         Some(class) => {
             let body = find_class_body(bare, &scope.path)?;
-            ns.call_method1("update", (class.getattr(intern!(class.py(), "__dict__"))?,))?;
+            copy_visible(scope, &step.visible, &ns)?;
             exec(py, &body, &globals, &ns)?;
             if let Some(cell) = ns.get_item("__classcell__")? {
                 cell.setattr("cell_contents", class)?;
@@ -275,9 +277,30 @@ pub(super) fn fresh_function<'py>(
         .ok_or_else(|| pyo3::exceptions::PyNameError::new_err(format!("{name} was not defined by its own source")))
 }
 
-/// Runs compiled module-level code in the scope: the module namespace, or a copy of the class
-/// namespace whose new or changed entries are then set on the live class.
-fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'py>) -> PyResult<()> {
+/// The live values of the class names `visible` (bound before the item in the class body)
+/// copied into `ns`: the item is evaluated seeing only those, then the module's globals, as the
+/// class body evaluated it (a later class attribute can shadow a module name it reads).
+fn copy_visible<'py>(scope: &Scope<'py>, visible: &[String], ns: &Bound<'py, PyDict>) -> PyResult<()> {
+    // A body with annotations sets up `__annotations__` before its first statement (3.9-3.13):
+    // an annotated statement adds to the class's dict.
+    let annotations = ["__annotations__".to_string()];
+    for name in visible.iter().chain(&annotations) {
+        if let Some(value) = namespace_get(scope, name)? {
+            ns.set_item(scope.key(name).as_ref(), value)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs compiled module-level code in the scope: the module namespace, or a namespace of the
+/// class names the item sees (`visible`) whose new or changed entries are then set on the live
+/// class.
+fn run_in_scope<'py>(
+    py: Python<'py>,
+    unit: &Bound<'py, PyAny>,
+    scope: &Scope<'py>,
+    visible: &[String],
+) -> PyResult<()> {
     let globals = scope.module.getattr(intern!(scope.module.py(), "__dict__"))?;
     RELOADING.fetch_add(1, Ordering::SeqCst);
     let _reset = ResetOnDrop(&RELOADING);
@@ -286,8 +309,8 @@ fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'p
     };
     let body = find_class_body(unit, &scope.path)?;
     let ns = PyDict::new(py);
-    ns.call_method1("update", (class.getattr(intern!(class.py(), "__dict__"))?,))?;
-    let before = ns.copy()?;
+    copy_visible(scope, visible, &ns)?;
+    let before = class.getattr(intern!(class.py(), "__dict__"))?.call_method0("copy")?.cast_into::<PyDict>()?;
     exec(py, &body, &globals, &ns)?;
     if let Some(cell) = ns.get_item("__classcell__")? {
         cell.setattr("cell_contents", class)?;
@@ -308,7 +331,7 @@ fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'p
         }
         class.setattr(key_str.as_str(), &value)?;
         // As class creation does: a class that defines `__eq__` but not `__hash__` is unhashable.
-        if key_str == "__eq__" && !ns.contains("__hash__")? {
+        if key_str == "__eq__" && !ns.contains("__hash__")? && !before.contains("__hash__")? {
             class.setattr("__hash__", py.None())?;
         }
         if value.get_type().hasattr("__set_name__")? {

@@ -321,7 +321,7 @@ impl<'py> Preparer<'_, 'py> {
         let fresh = if after_statements {
             None
         } else {
-            match fresh_function(self.py, &compiled.bare, &scope, step.target.label()) {
+            match fresh_function(self.py, &compiled.bare, &scope, step) {
                 Ok(fresh) => Some(fresh),
                 // A default may need a name this same edit binds earlier in the file.
                 Err(e) if e.is_instance_of::<pyo3::exceptions::PyNameError>(self.py) => None,
