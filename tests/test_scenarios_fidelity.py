@@ -83,7 +83,67 @@ class Pattern:
         return re.compile(self.text, self.flags)
 """
 
+WRAPPED = """
+import functools
+
+
+def deprecated(cls):
+    return cls
+
+
+class Old:
+    def f(self):
+        return 1
+
+
+def other():
+    return 1
+"""
+
+WRAPPED_NEW = """
+import functools
+
+
+def deprecated(cls):
+    @functools.wraps(cls, updated=())
+    def make(*args, **kwargs):
+        return cls(*args, **kwargs)
+
+    return make
+
+
+@deprecated
+class Old:
+    def f(self):
+        return 2
+
+
+def other():
+    return 2
+"""
+
 SCENARIOS = [
+    S(
+        C,
+        "class_wrapped_by_a_decorator_returning_a_function",
+        {"m.py": WRAPPED},
+        "import m\nother = m.other",
+        E(
+            ("m.py", WRAPPED_NEW),
+            expect={"(m.Old().f(), other(), isinstance(m.Old, type))": [2, 2, False]},
+            updated=("m.other",),
+            recreated=("m.Old",),
+            rude=(("m.py", 12, "re-created"),),
+        ),
+        E(
+            (
+                "m.py",
+                "# moved\n"
+                + WRAPPED_NEW.replace("return 2\n\n\ndef other", "return 3\n\n\ndef other"),
+            ),
+            expect={"(m.Old().f(), other(), m.other.__code__.co_firstlineno)": [3, 2, 20]},
+        ),
+    ),
     S(
         C,
         "class_body_names_bound_later_do_not_shadow_module_names",

@@ -42,7 +42,7 @@ pub fn resolve_scope<'py>(module: &Bound<'py, PyAny>, path: &[String]) -> PyResu
             None => Cow::Borrowed(name.as_str()),
         };
         let next = current.getattr(key.as_ref())?;
-        let next_class = next.cast_into::<PyType>().map_err(|_| {
+        let next_class = class_behind(&next, name, 0).ok_or_else(|| {
             pyo3::exceptions::PyTypeError::new_err(format!("{name} is no longer a class in the running program"))
         })?;
         current = next_class.clone().into_any();
@@ -56,9 +56,32 @@ pub fn named_class<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Bound<'py, P
         Some(c) => c.clone().into_any(),
         None => scope.module.clone(),
     };
-    owner.getattr(scope.key(name).as_ref())?.cast_into::<PyType>().map_err(|_| {
+    let bound = owner.getattr(scope.key(name).as_ref())?;
+    class_behind(&bound, name, 0).ok_or_else(|| {
         pyo3::exceptions::PyTypeError::new_err(format!("{name} is no longer a class in the running program"))
     })
+}
+
+/// The class named `name` that `obj` is or wraps: a class decorator may bind the name to
+/// another object (a deprecation wrapper, a factory function) that keeps the class in
+/// `__wrapped__`, `__func__` or a closure cell; its members are still the class's.
+fn class_behind<'py>(obj: &Bound<'py, PyAny>, name: &str, depth: u32) -> Option<Bound<'py, PyType>> {
+    if let Ok(class) = obj.cast::<PyType>() {
+        let named = class.getattr(intern!(obj.py(), "__name__")).and_then(|n| n.extract::<String>());
+        return (depth == 0 || named.is_ok_and(|n| n == name)).then(|| class.clone());
+    }
+    if depth > 4 {
+        return None;
+    }
+    let mut inner: Vec<Bound<'py, PyAny>> =
+        ["__wrapped__", "__func__"].iter().filter_map(|attr| obj.getattr(*attr).ok()).collect();
+    if obj.is_instance_of::<PyFunction>() {
+        let cells = obj.getattr(intern!(obj.py(), "__closure__")).ok().filter(|c| !c.is_none());
+        for cell in cells.iter().flat_map(|c| c.try_iter().into_iter().flatten()).flatten() {
+            inner.extend(cell.getattr("cell_contents").ok());
+        }
+    }
+    inner.iter().find_map(|o| class_behind(o, name, depth + 1))
 }
 
 /// The object bound to `name` in the scope's own namespace (not inherited).
