@@ -122,7 +122,42 @@ def other():
     return 2
 """
 
+GENERIC = """
+def first[T](xs: list[T]) -> T:
+    return xs[0]
+
+
+class Box[T]:
+    def get(self) -> T:
+        return self.item
+
+    def pair[U](self, other: U) -> tuple[T, U]:
+        return (self.item, other)
+"""
+
 SCENARIOS = [
+    S(
+        C,
+        "pep695_generic_function_and_class",
+        {"m.py": GENERIC},
+        "import m\nfirst = m.first\nb = m.Box()\nb.item = 1",
+        E(
+            (
+                "m.py",
+                GENERIC.replace("xs[0]", "xs[-1]")
+                .replace("return self.item", "return [self.item]")
+                .replace("(self.item, other)", "(other, self.item)")
+                .replace("class Box[T]:\n", "class Box[T]:\n    KIND = 'box'\n\n"),
+            ),
+            expect={
+                "('T' in vars(m.Box), m.Box.KIND)": [False, "box"],
+                "(first([1, 2]), b.get(), b.pair(2))": [2, [1], [2, 1]],
+                "[p.__name__ for p in first.__type_params__]": ["T"],
+            },
+            updated=("m.first", "m.Box.get", "m.Box.pair"),
+        ),
+        min_version=(3, 12),
+    ),
     S(
         C,
         "class_wrapped_by_a_decorator_returning_a_function",

@@ -289,6 +289,16 @@ fn copy_visible<'py>(scope: &Scope<'py>, visible: &[String], ns: &Bound<'py, PyD
             ns.set_item(scope.key(name).as_ref(), value)?;
         }
     }
+    // A generic class (`class Box[T]`, 3.12+): its body saw its type parameters; the unit's
+    // `class Box:` header has none, so the live ones are given by name.
+    if let Some(class) = &scope.class {
+        if let Ok(params) = class.getattr(intern!(class.py(), "__type_params__")) {
+            for param in params.try_iter()? {
+                let param = param?;
+                ns.set_item(param.getattr(intern!(param.py(), "__name__"))?, param)?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -310,6 +320,8 @@ fn run_in_scope<'py>(
     let body = find_class_body(unit, &scope.path)?;
     let ns = PyDict::new(py);
     copy_visible(scope, visible, &ns)?;
+    // What the statement left as it was given (a type parameter, say) is not set on the class.
+    let given = ns.copy()?;
     let before = class.getattr(intern!(class.py(), "__dict__"))?.call_method0("copy")?.cast_into::<PyDict>()?;
     exec(py, &body, &globals, &ns)?;
     if let Some(cell) = ns.get_item("__classcell__")? {
@@ -320,7 +332,8 @@ fn run_in_scope<'py>(
         if CLASS_BODY_KEYS.contains(&key_str.as_str()) {
             continue;
         }
-        let unchanged = before.get_item(&key)?.is_some_and(|old| old.is(&value));
+        let same = |dict: &Bound<'py, PyDict>| dict.get_item(&key).map(|old| old.is_some_and(|old| old.is(&value)));
+        let unchanged = same(&before)? || same(&given)?;
         if unchanged {
             continue;
         }
