@@ -74,3 +74,32 @@ def test_annotations_future_import_still_compiles_patched_code_with_it(project):
     assert prog.eval("m.f(1)") == 2
     assert prog.eval("m.f.__annotations__") == {"x": "Undefined", "return": "int"}
     assert prog.eval("differs_from_fresh(m.f)") == ""
+
+
+def test_attribute_calls_on_imported_names_compile_as_in_a_fresh_start(project):
+    """3.11+ compiles ``os.getcwd()`` as a plain attribute load when the module imports ``os``
+    (a method load otherwise): a unit compiled alone must know what the module imports."""
+    project.write(
+        "m.py",
+        """
+        import os
+        import os.path as osp
+        from json import dumps
+
+        def f():
+            return os.getcwd()
+
+        class K:
+            def m(self):
+                return osp.join("a", "b")
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m")
+    prog.exec(ORACLE)
+    edit(project, prog, "m.py", "return os.getcwd()", "return os.getcwd() + dumps(1)")
+    edit(project, prog, "m.py", 'osp.join("a", "b")', 'osp.join("a", "c")')
+    assert prog.eval("m.f().endswith('1')") is True
+    assert prog.eval("m.K().m()") == "a/c"
+    assert prog.eval("differs_from_fresh(m.f)") == ""
+    assert prog.eval("differs_from_fresh(m.K.m)") == ""

@@ -64,8 +64,12 @@ pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]
         steps.push(PatchStep { scope, ..step });
     }
     rerun_dependents(new_source, new, changes, &mut steps);
+    let imports = import_declarations(&new.imported);
     for step in &mut steps {
         attach_context(new, step);
+        if let Some(line) = &imports {
+            declare_imports(&mut step.action, line);
+        }
     }
     PatchPlan { steps }
 }
@@ -166,6 +170,31 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
             visible: Vec::new(),
         };
         insert_in_order(steps, step);
+    }
+}
+
+/// A dead line binding `names` by import (`if False: import os, np`): CPython's compiler
+/// compiles `os.getcwd()` as a plain attribute load when `os` is a name the module imports
+/// (3.11+), and a method load otherwise. Appended after a unit's item (no line moves), it makes
+/// the unit compile exactly as the whole file does. `None` when the module imports nothing.
+fn import_declarations(names: &[String]) -> Option<String> {
+    (!names.is_empty()).then(|| format!("if False: import {}\n", names.join(", ")))
+}
+
+/// Appends the import declarations to every unit the action compiles.
+fn declare_imports(action: &mut StepAction, line: &str) {
+    let (unit, bare) = match action {
+        StepAction::UpdateFunction { unit, bare_unit, .. } | StepAction::RefreshClass { unit, bare_unit, .. } => {
+            (unit, bare_unit.as_mut())
+        }
+        StepAction::Execute { unit, .. } | StepAction::SetClassDoc { unit } | StepAction::ExecuteIfStale { unit } => {
+            (unit, None)
+        }
+        _ => return,
+    };
+    unit.push_str(line);
+    if let Some(bare) = bare {
+        bare.push_str(line);
     }
 }
 

@@ -334,3 +334,15 @@ fn class_steps_see_only_the_class_names_bound_before_them() {
     assert_eq!(init.visible, vec!["A".to_string()]);
     assert_eq!(init.reads, vec!["A".to_string(), "re".to_string()]);
 }
+
+#[test]
+fn units_declare_the_names_the_module_imports_after_their_item() {
+    let old = "import os.path\nimport json as j\nfrom a import b as c, d\ntry:\n    import e\nexcept ImportError:\n    pass\n\ndef f():\n    import local\n    return os.getcwd()\n";
+    let new = old.replace("os.getcwd()", "os.getcwd() + j.dumps(1)");
+    let tree = parse_definitions(&new, (3, 13)).expect("parses");
+    assert_eq!(tree.imported, vec!["c", "d", "e", "j", "os"]);
+    let plan = plan(old, &new);
+    let unit = plan.steps[0].action.unit().expect("a unit");
+    assert!(unit.ends_with("    return os.getcwd() + j.dumps(1)\nif False: import c, d, e, j, os\n"), "{unit:?}");
+    assert_eq!(unit.lines().count(), 12, "no line of the item moved");
+}
