@@ -135,7 +135,37 @@ class Box[T]:
         return (self.item, other)
 """
 
+FIELDS = """
+def with_repr(cls):
+    fields = cls.FIELDS
+
+    def __repr__(self):
+        return ", ".join(f"{name}={getattr(self, name)}" for name in fields)
+
+    cls.__repr__ = __repr__
+    return cls
+
+
+@with_repr
+class P:
+    FIELDS = ("x",)
+
+    def __init__(self):
+        self.x = 1
+        self.y = 2
+"""
+
 SCENARIOS = [
+    S(
+        C,
+        "class_decorator_reading_class_attributes_runs_again",
+        {"m.py": FIELDS},
+        "import m\np = m.P()\nP = m.P",
+        E(
+            ("m.py", 'FIELDS = ("x",)', 'FIELDS = ("x", "y")'),
+            expect={"(repr(p), m.P is P)": ["x=1, y=2", True]},
+        ),
+    ),
     S(
         C,
         "pep695_generic_function_and_class",

@@ -71,6 +71,13 @@ pub(super) fn execute<'py>(
                 (step, result)
             }
             Deferred::Delete { step, scope, names } => (step, delete_names(&scope, &names)),
+            Deferred::Redecorate { step, scope, class, .. } => {
+                let result = reapply_decorators(py, patch, step, &scope, class, outcome);
+                match result {
+                    Ok(()) => continue, // its statement steps report the change
+                    Err(err) => (step, Err(err)),
+                }
+            }
             Deferred::LateUpdate { step, function, code, bare, scope } => {
                 let mut replaced = Vec::new();
                 let result = fresh_function(py, &bare, &scope, &patch.plan.steps[step])
@@ -187,6 +194,41 @@ fn bind_recreated<'py>(
             outcome.failed_steps.push(job.step);
         }
     }
+}
+
+/// Runs the class decorators of step `step` (outermost last) on the live class, as the class
+/// statement ran them. A decorator that returns another object than the class (a wrapper)
+/// gets the name bound to that object, reported as re-created.
+fn reapply_decorators<'py>(
+    py: Python<'py>,
+    patch: &FilePatch<'py>,
+    step: usize,
+    scope: &Scope<'py>,
+    class: Bound<'py, PyType>,
+    outcome: &mut FileOutcome,
+) -> PyResult<()> {
+    let planned = &patch.plan.steps[step];
+    let StepAction::RefreshClass { decorators, .. } = &planned.action else { return Ok(()) };
+    let globals = scope.module.getattr(intern!(scope.module.py(), "__dict__"))?;
+    let locals = PyDict::new(py);
+    copy_visible(scope, &planned.visible, &locals)?;
+    let builtins = py.import("builtins")?;
+    let mut result = class.clone().into_any();
+    for expr in decorators.iter().rev() {
+        let code =
+            builtins.getattr(intern!(py, "compile"))?.call1((format!("(\n{expr}\n)"), &patch.filename, "eval"))?;
+        let decorator = builtins.getattr(intern!(py, "eval"))?.call1((code, &globals, &locals))?;
+        result = decorator.call1((result,))?;
+    }
+    if !result.is(&class) {
+        let key = scope.key(planned.target.label());
+        match &scope.class {
+            Some(owner) => owner.setattr(key.as_ref(), &result)?,
+            None => scope.module.setattr(key.as_ref(), &result)?,
+        }
+        outcome.report.recreated.push(format!("{}.{}", patch.name, planned.dotted_name()));
+    }
+    Ok(())
 }
 
 /// Modules whose class decorators generate members from the class body (`dataclass`,

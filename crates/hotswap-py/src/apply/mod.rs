@@ -84,6 +84,15 @@ enum Deferred<'py> {
         scope: Scope<'py>,
     },
     Rebuild(Rebuild<'py>),
+    /// A plain decorated class whose body statements changed: its decorators run again on the
+    /// live class, as a fresh start runs them on the new body (one building `__repr__` from
+    /// `FIELDS`, say), once the statement steps of the class (up to step `after`) ran.
+    Redecorate {
+        step: usize,
+        after: usize,
+        scope: Scope<'py>,
+        class: Bound<'py, PyType>,
+    },
 }
 
 /// Rebuild a class from its new statement and carry it into the live class; `covered` are the
@@ -102,8 +111,20 @@ struct Rebuild<'py> {
 impl Deferred<'_> {
     fn step(&self) -> usize {
         match self {
-            Deferred::Execute { step, .. } | Deferred::Delete { step, .. } | Deferred::LateUpdate { step, .. } => *step,
+            Deferred::Execute { step, .. }
+            | Deferred::Delete { step, .. }
+            | Deferred::LateUpdate { step, .. }
+            | Deferred::Redecorate { step, .. } => *step,
             Deferred::Rebuild(rebuild) => rebuild.step,
+        }
+    }
+
+    /// Where it runs in the execute phase: in step order, a re-decoration just after the last
+    /// step inside its class.
+    fn order(&self) -> (usize, bool) {
+        match self {
+            Deferred::Redecorate { after, .. } => (*after, true),
+            other => (other.step(), false),
         }
     }
 }

@@ -102,7 +102,7 @@ pub(super) fn prepare_module<'py>(
     }
     let stale = preparer.swap_running_functions()?;
     preparer.rerun_closure_factories(stale)?;
-    preparer.prepared.deferred.sort_by_key(Deferred::step);
+    preparer.prepared.deferred.sort_by_key(Deferred::order);
     Ok(preparer.prepared)
 }
 
@@ -280,7 +280,16 @@ impl<'py> Preparer<'_, 'py> {
             })),
             // No live class of that name any more: define it anew.
             (_, Err(_)) => self.prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope }),
-            (None, Ok(_)) => {} // a plain class: its members' own steps are the update
+            // A plain class: its members' own steps are the update, then its decorators run again.
+            (None, Ok(class)) => {
+                let StepAction::RefreshClass { decorators, .. } = &step.action else { return Ok(()) };
+                if !decorators.is_empty() {
+                    let steps = &self.patch.plan.steps;
+                    let after = (index..steps.len()).filter(|&i| steps[i].scope.starts_with(&path)).max();
+                    let after = after.unwrap_or(index);
+                    self.prepared.deferred.push(Deferred::Redecorate { step: index, after, scope, class });
+                }
+            }
         }
         Ok(())
     }
