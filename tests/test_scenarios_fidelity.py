@@ -266,6 +266,17 @@ SCENARIOS = [
     ),
     S(
         C,
+        "changed_signature_reads_a_value_changed_in_the_same_save",
+        {"m.py": "LIMIT = 1\n\n\ndef f(x=LIMIT):\n    return x\n"},
+        "import m\nf = m.f",
+        E(
+            ("m.py", "LIMIT = 5\n\n\ndef f(x=LIMIT + 1, *, y=LIMIT):\n    return x + y\n"),
+            expect={"(f(), m.f is f)": [11, True]},
+            updated=("m.f", "m.LIMIT"),
+        ),
+    ),
+    S(
+        C,
         "failing_default_leaves_the_rest_of_the_file_applied",
         {"m.py": ONE_BAD_DEFAULT},
         "import m\nk = m.K()\nf = k.f\nuses = m.uses",

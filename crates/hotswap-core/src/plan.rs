@@ -71,6 +71,7 @@ pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]
             declare_imports(&mut step.action, line);
         }
     }
+    defer_signatures(&mut steps);
     PatchPlan { steps }
 }
 
@@ -170,6 +171,26 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
             visible: Vec::new(),
         };
         insert_in_order(steps, step);
+    }
+}
+
+/// A changed function whose defaults, annotations or decorators read a module-level name that
+/// an earlier step of this edit binds (`LIMIT = 5` and `def f(x=LIMIT + 1)` in one save) is
+/// evaluated once that step ran, as a fresh start would, not with the running value.
+fn defer_signatures(steps: &mut [PatchStep]) {
+    let mut bound: HashSet<String> = HashSet::new();
+    for step in steps.iter_mut() {
+        match &mut step.action {
+            StepAction::Execute { .. } if step.scope.is_empty() => {
+                bound.extend(step.target.binds().into_iter().map(str::to_string));
+            }
+            StepAction::UpdateFunction { after_statements, .. }
+                if step.reads.iter().any(|name| bound.contains(name)) =>
+            {
+                *after_statements = true;
+            }
+            _ => {}
+        }
     }
 }
 

@@ -346,3 +346,17 @@ fn units_declare_the_names_the_module_imports_after_their_item() {
     assert!(unit.ends_with("    return os.getcwd() + j.dumps(1)\nif False: import c, d, e, j, os\n"), "{unit:?}");
     assert_eq!(unit.lines().count(), 12, "no line of the item moved");
 }
+
+#[test]
+fn a_changed_signature_reading_a_value_changed_in_the_same_edit_waits_for_it() {
+    let plan = plan(
+        "LIMIT = 1\n\ndef f(x=LIMIT):\n    return x\n\ndef g(x=1):\n    return x\n",
+        "LIMIT = 5\n\ndef f(x=LIMIT + 1):\n    return x\n\ndef g(x=2):\n    return x\n",
+    );
+    let after = |name: &str| {
+        let step = plan.steps.iter().find(|s| s.dotted_name() == name).expect("a step");
+        matches!(step.action, StepAction::UpdateFunction { after_statements: true, .. })
+    };
+    assert!(after("f"));
+    assert!(!after("g"));
+}
