@@ -155,7 +155,39 @@ class P:
         self.y = 2
 """
 
+TWO_CHUNKS = """
+def f():
+    return "f1"
+
+
+def g():
+    return "g1"
+
+
+class K:
+    def m(self):
+        return "m1"
+"""
+
 SCENARIOS = [
+    S(
+        C,
+        "function_deleted_by_a_save_and_restored_by_the_next_keeps_its_identity",
+        {"m.py": TWO_CHUNKS},
+        "import m\ng = m.g\nm_ = m.K.m\nk = m.K()",
+        # An editor writing the file in two chunks: the first save is a valid prefix.
+        E(
+            ("m.py", TWO_CHUNKS.split("def g")[0] + "class K:\n    pass\n"),
+            expect={"hasattr(m, 'g')": False},
+            deleted=("m.g", "m.K.m"),
+        ),
+        E(
+            ("m.py", TWO_CHUNKS.replace('"g1"', '"g2"').replace('"m1"', '"m2"')),
+            expect={"(g(), m.g is g, k.m(), m.K.m is m_)": ["g2", True, "m2", True]},
+            added=("m.g", "m.K.m"),
+        ),
+        watch=True,
+    ),
     S(
         C,
         "class_decorator_reading_class_attributes_runs_again",

@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyType};
 
 use super::commit::apply_swap;
+use super::deleted;
 use super::{record_done, Deferred, FileOutcome, FilePatch, Rebuild, Swap, RELOADING};
 use crate::classes::{transplant, Rebuilt};
 use crate::code::{exec, find_class_body};
@@ -66,8 +67,9 @@ pub(super) fn execute<'py>(
                     Target::Stmt { binds, .. } => bound_lambdas(&scope, binds),
                     Target::Def { .. } => Vec::new(),
                 };
-                let result =
-                    run_in_scope(py, &code, &scope, &planned.visible).and_then(|()| keep_lambdas(&scope, lambdas));
+                let result = run_in_scope(py, &code, &scope, &planned.visible)
+                    .and_then(|()| keep_lambdas(&scope, lambdas))
+                    .and_then(|()| restore_deleted(&scope, planned));
                 (step, result)
             }
             Deferred::Delete { step, scope, names } => (step, delete_names(&scope, &names)),
@@ -477,11 +479,23 @@ impl Drop for ResetOnDrop<'_> {
     }
 }
 
+/// An added definition whose function was deleted by a recent save: the old function object
+/// takes the new code and is bound again, so references held since then run it.
+fn restore_deleted(scope: &Scope<'_>, step: &PatchStep) -> PyResult<()> {
+    let (Target::Def { name }, None) = (&step.target, step.lines.old) else { return Ok(()) };
+    let Some(new) = namespace_get(scope, name)? else { return Ok(()) };
+    let Some(old) = deleted::restore(&new)? else { return Ok(()) };
+    let key = scope.key(name);
+    match &scope.class {
+        Some(class) => class.setattr(key.as_ref(), old),
+        None => scope.module.setattr(key.as_ref(), old),
+    }
+}
+
 fn delete_names(scope: &Scope<'_>, names: &[String]) -> PyResult<()> {
     for name in names {
-        if namespace_get(scope, name)?.is_none() {
-            continue;
-        }
+        let Some(value) = namespace_get(scope, name)? else { continue };
+        deleted::remember(&value);
         // `__eq__` removed: the `__hash__ = None` class creation added for it goes too.
         if let (Some(class), "__eq__") = (&scope.class, name.as_str()) {
             if namespace_get(scope, "__hash__")?.is_some_and(|h| h.is_none()) {

@@ -12,6 +12,7 @@
 //!    This is user code (decorators, module-level statements), so it comes last.
 
 mod commit;
+mod deleted;
 mod execute;
 mod prepare;
 
