@@ -103,3 +103,29 @@ def test_attribute_calls_on_imported_names_compile_as_in_a_fresh_start(project):
     assert prog.eval("m.K().m()") == "a/c"
     assert prog.eval("differs_from_fresh(m.f)") == ""
     assert prog.eval("differs_from_fresh(m.K.m)") == ""
+
+
+def test_adding_a_future_import_recompiles_every_function_as_a_restart_would(project):
+    project.write(
+        "m.py",
+        """
+        import os
+
+        def f(x: int) -> int:
+            return x
+
+        class K:
+            @staticmethod
+            def m(y: os.PathLike) -> str:
+                return "m"
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m\nf = m.f\nm_ = m.K.m")
+    prog.exec(ORACLE)
+    edit(project, prog, "m.py", "import os\n", "from __future__ import annotations\nimport os\n")
+    assert prog.eval("f.__annotations__") == {"x": "int", "return": "int"}
+    assert prog.eval("m_.__annotations__") == {"y": "os.PathLike", "return": "str"}
+    assert prog.eval("(f is m.f, m_ is m.K.m)") == [True, True]
+    assert prog.eval("differs_from_fresh(m.f)") == ""
+    assert prog.eval("differs_from_fresh(m.K.m)") == ""

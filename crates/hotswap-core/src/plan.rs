@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use crate::diff::{Change, ChangeKind, DefChange};
+use crate::imports::ImportedNames;
 use crate::names::mangle;
 use crate::tree::{DefKind, Definition, DefinitionTree, Item, Statement, StatementKind};
 
@@ -64,6 +65,13 @@ pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]
         steps.push(PatchStep { scope, ..step });
     }
     rerun_dependents(new_source, new, changes, &mut steps);
+    let future_changed = changes.iter().any(|c| {
+        c.scope.is_empty()
+            && c.new.or(c.old).and_then(Item::as_stmt).is_some_and(|s| s.kind == StatementKind::FutureImport)
+    });
+    if future_changed {
+        recompile_functions(new_source, &[], &new.items, &mut steps);
+    }
     let imports = import_declarations(&new.imported);
     for step in &mut steps {
         attach_context(new, step);
@@ -72,7 +80,7 @@ pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]
         }
     }
     defer_signatures(&mut steps);
-    PatchPlan { steps }
+    PatchPlan { steps, future: future_features(new) }
 }
 
 /// The step that sets a module's new docstring (`__doc__`), when it changed. `old_hash` is the
@@ -190,6 +198,49 @@ fn defer_signatures(steps: &mut [PatchStep]) {
                 *after_statements = true;
             }
             _ => {}
+        }
+    }
+}
+
+/// The `from __future__` features `tree`'s module imports.
+fn future_features(tree: &DefinitionTree) -> Vec<String> {
+    let future = tree.imports.iter().filter(|i| i.level == 0 && i.module == "__future__");
+    let mut features: Vec<String> = future
+        .flat_map(|i| match &i.names {
+            ImportedNames::Names(pairs) => pairs.iter().map(|(name, _)| name.clone()).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    features.sort();
+    features.dedup();
+    features
+}
+
+/// A changed `from __future__` import changes how every function compiles (`annotations`
+/// makes annotations strings): every function and method of `items` without a step of its own
+/// gets one that compiles it again, as a restart would.
+fn recompile_functions(source: &str, enclosing: &[&Definition], items: &[Item], steps: &mut Vec<PatchStep>) {
+    let scope: Vec<String> = enclosing.iter().map(|d| d.name.clone()).collect();
+    for def in items.iter().filter_map(Item::as_def) {
+        if def.kind.is_class() {
+            let mut inner = enclosing.to_vec();
+            inner.push(def);
+            recompile_functions(source, &inner, &def.children, steps);
+            continue;
+        }
+        let own = steps
+            .iter()
+            .position(|s| s.scope == scope && s.lines.new == Some(def.span.start) && s.target.label() == def.name);
+        // A function that only moved is compiled again too, from its old line.
+        let old_line = match own.map(|at| (at, &steps[at])) {
+            Some((at, step)) if step.action == StepAction::ShiftLines => steps.remove(at).lines.old,
+            Some(_) => continue,
+            None => Some(def.span.start),
+        };
+        let flags = DefChange { body: true, header: true, ..DefChange::default() };
+        for step in modified_def(source, enclosing, def, def, flags) {
+            let lines = Lines { old: old_line, ..step.lines };
+            steps.push(PatchStep { scope: scope.clone(), reason: Reason::FutureImport, lines, ..step });
         }
     }
 }
@@ -416,9 +467,11 @@ fn added_or_changed(source: &str, enclosing: &[&Definition], old: Option<&Item>,
                     reason = Reason::MainGuard;
                     StepAction::Skip
                 }
+                // Binds the feature in the module, as the import does; every function is
+                // compiled again under it (`recompile_functions`).
                 StatementKind::FutureImport => {
                     reason = Reason::FutureImport;
-                    StepAction::NotInPlace
+                    StepAction::Execute { unit: unit(&s.indent), block: false }
                 }
             };
             (Target::Stmt { binds: s.binds.clone(), label: statement_label(s) }, action)

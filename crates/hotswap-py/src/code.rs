@@ -19,25 +19,19 @@ pub fn compile<'py>(py: Python<'py>, source: &str, filename: &str, flags: i64) -
     py.import("builtins")?.getattr("compile")?.call1((source, filename, "exec", flags, true))
 }
 
-/// Compiler flags of the module's `from __future__` imports, so units compile as the file did.
-/// Only the features that still change compilation count: the others (`division`,
-/// `unicode_literals`, `generator_stop`...) are no-ops that a fresh compile does not record in
-/// `co_flags`, so passing them would make the new code differ from a fresh start's.
-pub fn future_flags(py: Python<'_>, module: &Bound<'_, PyAny>) -> PyResult<i64> {
+/// Compiler flags of the `from __future__` features a module's new source imports, so units
+/// compile as the file does. Only the features that still change compilation count: the others
+/// (`division`, `unicode_literals`, `generator_stop`...) are no-ops that a fresh compile does not
+/// record in `co_flags`, so passing them would make the new code differ from a fresh start's.
+pub fn future_flags(py: Python<'_>, features: &[String]) -> PyResult<i64> {
     let future = py.import("__future__")?;
-    let feature_type = future.getattr("_Feature")?;
-    let mut effective = 0i64;
-    for name in ["annotations", "barry_as_FLUFL"] {
-        effective |= future.getattr(name)?.getattr(intern!(py, "compiler_flag"))?.extract::<i64>()?;
-    }
     let mut flags = 0i64;
-    let dict = module.getattr(intern!(module.py(), "__dict__"))?.cast_into::<PyDict>()?;
-    for (_, value) in dict.iter() {
-        if value.is_instance(&feature_type)? {
-            flags |= value.getattr(intern!(value.py(), "compiler_flag"))?.extract::<i64>()?;
+    for name in ["annotations", "barry_as_FLUFL"] {
+        if features.iter().any(|feature| feature == name) {
+            flags |= future.getattr(name)?.getattr(intern!(py, "compiler_flag"))?.extract::<i64>()?;
         }
     }
-    Ok(flags & effective)
+    Ok(flags)
 }
 
 fn code_consts<'py>(code: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {

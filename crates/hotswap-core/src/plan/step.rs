@@ -163,7 +163,7 @@ pub enum Reason {
     },
     /// `if __name__ == "__main__":` runs the program; a reload does not run it again.
     MainGuard,
-    /// A changed `from __future__` import.
+    /// A changed `from __future__` import, or a function compiled again under it.
     FutureImport,
     /// A deleted statement bound no name that the new version lacks.
     NothingToUndo,
@@ -187,8 +187,8 @@ impl fmt::Display for Reason {
                 "the `if __name__ == \"__main__\":` block starts the program; it is not run again on a reload",
             ),
             Reason::FutureImport => f.write_str(
-                "a changed `from __future__` import changes how the whole module compiles; \
-                 it takes effect after a restart",
+                "a changed `from __future__` import changes how the whole module compiles: \
+                 every function of it is compiled again under it",
             ),
             Reason::NothingToUndo => f.write_str(
                 "the removed statement defined no name the new version lacks, so there is nothing to remove",
@@ -254,6 +254,9 @@ impl PatchStep {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PatchPlan {
     pub steps: Vec<PatchStep>,
+    /// The `from __future__` features the new source imports: units compile under them, so a
+    /// save that adds one (`annotations`) recompiles the module's functions as a restart would.
+    pub future: Vec<String>,
 }
 
 impl PatchPlan {

@@ -320,9 +320,19 @@ fn a_parenthesized_del_follows_a_changed_value() {
 }
 
 #[test]
-fn a_changed_future_import_is_a_rude_edit() {
-    let p = plan("x = 1\n", "from __future__ import annotations\nx = 1\n");
-    assert_eq!(summary(&p), s(&[("annotations", "rude")]));
+fn a_changed_future_import_recompiles_every_function() {
+    let old = "x = 1\n\ndef f(a: int):\n    return a\n\nclass K:\n    def m(self) -> int:\n        return 1\n";
+    let new = format!("from __future__ import annotations\n{old}");
+    let p = plan(old, &new);
+    let updated: Vec<String> = p
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, StepAction::UpdateFunction { .. }))
+        .map(PatchStep::dotted_name)
+        .collect();
+    assert_eq!(updated, vec!["f", "K.m"]);
+    assert_eq!(p.future, vec!["annotations"]);
+    assert!(p.steps.iter().all(|s| !matches!(s.action, StepAction::NotInPlace)));
 }
 
 #[test]

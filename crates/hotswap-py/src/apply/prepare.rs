@@ -53,7 +53,7 @@ struct Preparer<'a, 'py> {
     py: Python<'py>,
     patch: &'a FilePatch<'py>,
     report: &'a mut Report,
-    /// The module's `from __future__` flags, so units compile as the file did.
+    /// The new source's `from __future__` flags, so units compile as the file does.
     flags: i64,
     prepared: Prepared<'py>,
     /// Old code objects whose live functions (and nested closures) get new code.
@@ -71,7 +71,7 @@ pub(super) fn prepare_module<'py>(
     patch: &FilePatch<'py>,
     report: &mut Report,
 ) -> Result<Prepared<'py>, PrepareError> {
-    let flags = future_flags(py, &patch.module).map_err(|e| (0, e))?;
+    let flags = future_flags(py, &patch.plan.future).map_err(|e| (0, e))?;
     let (rebuilds, mut unresolved) = plan_rebuilds(py, patch);
     let mut preparer = Preparer {
         py,
