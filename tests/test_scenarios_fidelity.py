@@ -317,7 +317,7 @@ SCENARIOS = [
             expect={"(m.helper(), f(), uses(), k.g())": [2, 2, 12, 1]},
             updated=("m.helper", "m.K.f", "m.LIMIT"),
             not_updated=("m.K.g",),
-            errors=(("m.py", 12, "K.g not applied: ValueError"),),
+            errors=(("m.py", 12, "K.g failed: ValueError"),),
         ),
         E(("m.py", 'x=int("bad")', "x=LIMIT * 3"), expect={"k.g()": 6}, updated=("m.K.g",)),
     ),

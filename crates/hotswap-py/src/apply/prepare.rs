@@ -125,7 +125,7 @@ fn fail(
         .filter(|_| err.is_instance_of::<pyo3::exceptions::PySyntaxError>(py))
         .and_then(|l| l.extract::<u32>().ok())
         .unwrap_or(line);
-    let message = format!("{} not applied: {}", step.dotted_name(), describe_exception(py, err));
+    let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, err));
     report.error(&patch.display_path, line, message);
     prepared.failures.record(step);
     prepared.failed.push(index);
