@@ -40,10 +40,6 @@ impl Failures {
             self.names.get(&key(&step.scope)).or_else(|| self.names.get(&key(&module))).map(String::as_str)
         })
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty() && self.paths.is_empty()
-    }
 }
 
 #[cfg(test)]
