@@ -169,6 +169,23 @@ class K:
         return "m1"
 """
 
+DECORATED = """
+import functools
+
+
+def deco(fn):
+    @functools.wraps(fn)
+    def wrapper(*args):
+        return fn(*args) * 10
+
+    return wrapper
+
+
+@deco
+def alpha():
+    return 0
+"""
+
 SCENARIOS = [
     S(
         C,
@@ -187,6 +204,14 @@ SCENARIOS = [
             added=("m.g", "m.K.m"),
         ),
         watch=True,
+    ),
+    S(
+        C,
+        "decorated_function_deleted_and_restored_runs_its_new_body",
+        {"m.py": DECORATED},
+        "import m",
+        E(("m.py", DECORATED.split("@deco")[0]), expect={"hasattr(m, 'alpha')": False}),
+        E(("m.py", DECORATED.replace("return 0", "return 1")), expect={"m.alpha()": 10}),
     ),
     S(
         C,

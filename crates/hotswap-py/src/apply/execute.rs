@@ -484,7 +484,7 @@ impl Drop for ResetOnDrop<'_> {
 fn restore_deleted(scope: &Scope<'_>, step: &PatchStep) -> PyResult<()> {
     let (Target::Def { name }, None) = (&step.target, step.lines.old) else { return Ok(()) };
     let Some(new) = namespace_get(scope, name)? else { return Ok(()) };
-    let Some(old) = deleted::restore(&new)? else { return Ok(()) };
+    let Some(old) = deleted::restore(&new, name)? else { return Ok(()) };
     let key = scope.key(name);
     match &scope.class {
         Some(class) => class.setattr(key.as_ref(), old),
@@ -495,7 +495,7 @@ fn restore_deleted(scope: &Scope<'_>, step: &PatchStep) -> PyResult<()> {
 fn delete_names(scope: &Scope<'_>, names: &[String]) -> PyResult<()> {
     for name in names {
         let Some(value) = namespace_get(scope, name)? else { continue };
-        deleted::remember(&value);
+        deleted::remember(&value, name);
         // `__eq__` removed: the `__hash__ = None` class creation added for it goes too.
         if let (Some(class), "__eq__") = (&scope.class, name.as_str()) {
             if namespace_get(scope, "__hash__")?.is_some_and(|h| h.is_none()) {
