@@ -74,3 +74,58 @@ def test_annotations_future_import_still_compiles_patched_code_with_it(project):
     assert prog.eval("m.f(1)") == 2
     assert prog.eval("m.f.__annotations__") == {"x": "Undefined", "return": "int"}
     assert prog.eval("differs_from_fresh(m.f)") == ""
+
+
+def test_attribute_calls_on_imported_names_compile_as_in_a_fresh_start(project):
+    """3.11+ compiles ``os.getcwd()`` as a plain attribute load when the module imports ``os``
+    (a method load otherwise): a unit compiled alone must know what the module imports."""
+    project.write(
+        "m.py",
+        """
+        import os
+        import os.path as osp
+        from json import dumps
+
+        def f():
+            return os.getcwd()
+
+        class K:
+            def m(self):
+                return osp.join("a", "b")
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m")
+    prog.exec(ORACLE)
+    edit(project, prog, "m.py", "return os.getcwd()", "return os.getcwd() + dumps(1)")
+    edit(project, prog, "m.py", 'osp.join("a", "b")', 'osp.join("a", "c")')
+    assert prog.eval("m.f().endswith('1')") is True
+    assert prog.eval("m.K().m()") == "a/c"
+    assert prog.eval("differs_from_fresh(m.f)") == ""
+    assert prog.eval("differs_from_fresh(m.K.m)") == ""
+
+
+def test_adding_a_future_import_recompiles_every_function_as_a_restart_would(project):
+    project.write(
+        "m.py",
+        """
+        import os
+
+        def f(x: int) -> int:
+            return x
+
+        class K:
+            @staticmethod
+            def m(y: os.PathLike) -> str:
+                return "m"
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m\nf = m.f\nm_ = m.K.m")
+    prog.exec(ORACLE)
+    edit(project, prog, "m.py", "import os\n", "from __future__ import annotations\nimport os\n")
+    assert prog.eval("f.__annotations__") == {"x": "int", "return": "int"}
+    assert prog.eval("m_.__annotations__") == {"y": "os.PathLike", "return": "str"}
+    assert prog.eval("(f is m.f, m_ is m.K.m)") == [True, True]
+    assert prog.eval("differs_from_fresh(m.f)") == ""
+    assert prog.eval("differs_from_fresh(m.K.m)") == ""

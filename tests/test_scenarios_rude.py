@@ -277,8 +277,8 @@ SCENARIOS = [
         "import m",
         E(
             ("m.py", "def f(", "from __future__ import annotations\n\n\ndef f("),
-            expect={"m.f(1)": 1},
-            rude=(("m.py", 1, "restart"),),
+            expect={"m.f(1)": 1, "m.f.__annotations__": {"x": "int", "return": "int"}},
+            updated=("m.f",),
         ),
     ),
 ]

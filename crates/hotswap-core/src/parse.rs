@@ -86,8 +86,9 @@ pub fn parse_definitions(source: &str, target: PythonVersion) -> Result<Definiti
     let docstring = docstring.map(|d| (builder.byte_range(d.range()), builder.span(d.range()).start));
     let imports = reads::imports_of(body);
     let live_loops = builder.live_loops(body);
+    let imported = reads::module_import_binds(body);
     free_elsewhere(module, text.len());
-    Ok(DefinitionTree { items, line_count, docstring_hash, docstring, imports, live_loops })
+    Ok(DefinitionTree { items, line_count, docstring_hash, docstring, imports, imported, live_loops })
 }
 
 /// The import statements of `source` alone, for a module whose tree is not held: cheaper than

@@ -9,10 +9,14 @@
 use std::collections::HashSet;
 
 use crate::diff::{Change, ChangeKind, DefChange};
+use crate::imports::ImportedNames;
+use crate::names::mangle;
 use crate::tree::{DefKind, Definition, DefinitionTree, Item, Statement, StatementKind};
 
+mod depends;
 mod step;
 
+pub use depends::Failures;
 pub use step::{Lines, PatchPlan, PatchStep, Reason, StepAction, Target};
 
 /// Builds the plan for `changes` (from [`crate::diff::diff_trees`]`(old, new)`).
@@ -61,7 +65,22 @@ pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]
         steps.push(PatchStep { scope, ..step });
     }
     rerun_dependents(new_source, new, changes, &mut steps);
-    PatchPlan { steps }
+    let future_changed = changes.iter().any(|c| {
+        c.scope.is_empty()
+            && c.new.or(c.old).and_then(Item::as_stmt).is_some_and(|s| s.kind == StatementKind::FutureImport)
+    });
+    if future_changed {
+        recompile_functions(new_source, &[], &new.items, &mut steps);
+    }
+    let imports = import_declarations(&new.imported);
+    for step in &mut steps {
+        attach_context(new, step);
+        if let Some(line) = &imports {
+            declare_imports(&mut step.action, line);
+        }
+    }
+    defer_signatures(&mut steps);
+    PatchPlan { steps, future: future_features(new) }
 }
 
 /// The step that sets a module's new docstring (`__doc__`), when it changed. `old_hash` is the
@@ -83,6 +102,8 @@ pub fn module_docstring_step(new_source: &str, new: &DefinitionTree, old_hash: O
         lines: Lines::both(line, line),
         action: StepAction::Execute { unit, block: false },
         reason: Reason::ModuleDocstring,
+        reads: Vec::new(),
+        visible: Vec::new(),
     })
 }
 
@@ -154,8 +175,150 @@ fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], 
             lines: Lines::both(stmt.span.start, stmt.span.start),
             action,
             reason,
+            reads: Vec::new(),
+            visible: Vec::new(),
         };
         insert_in_order(steps, step);
+    }
+}
+
+/// A changed function whose defaults, annotations or decorators read a module-level name that
+/// an earlier step of this edit binds (`LIMIT = 5` and `def f(x=LIMIT + 1)` in one save) is
+/// evaluated once that step ran, as a fresh start would, not with the running value.
+fn defer_signatures(steps: &mut [PatchStep]) {
+    let mut bound: HashSet<String> = HashSet::new();
+    for step in steps.iter_mut() {
+        match &mut step.action {
+            StepAction::Execute { .. } if step.scope.is_empty() => {
+                bound.extend(step.target.binds().into_iter().map(str::to_string));
+            }
+            StepAction::UpdateFunction { after_statements, .. }
+                if step.reads.iter().any(|name| bound.contains(name)) =>
+            {
+                *after_statements = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The `from __future__` features `tree`'s module imports.
+fn future_features(tree: &DefinitionTree) -> Vec<String> {
+    let future = tree.imports.iter().filter(|i| i.level == 0 && i.module == "__future__");
+    let mut features: Vec<String> = future
+        .flat_map(|i| match &i.names {
+            ImportedNames::Names(pairs) => pairs.iter().map(|(name, _)| name.clone()).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    features.sort();
+    features.dedup();
+    features
+}
+
+/// A changed `from __future__` import changes how every function compiles (`annotations`
+/// makes annotations strings): every function and method of `items` without a step of its own
+/// gets one that compiles it again, as a restart would.
+fn recompile_functions(source: &str, enclosing: &[&Definition], items: &[Item], steps: &mut Vec<PatchStep>) {
+    let scope: Vec<String> = enclosing.iter().map(|d| d.name.clone()).collect();
+    for def in items.iter().filter_map(Item::as_def) {
+        if def.kind.is_class() {
+            let mut inner = enclosing.to_vec();
+            inner.push(def);
+            recompile_functions(source, &inner, &def.children, steps);
+            continue;
+        }
+        let own = steps
+            .iter()
+            .position(|s| s.scope == scope && s.lines.new == Some(def.span.start) && s.target.label() == def.name);
+        // A function that only moved is compiled again too, from its old line.
+        let old_line = match own.map(|at| (at, &steps[at])) {
+            Some((at, step)) if step.action == StepAction::ShiftLines => steps.remove(at).lines.old,
+            Some(_) => continue,
+            None => Some(def.span.start),
+        };
+        let flags = DefChange { body: true, header: true, ..DefChange::default() };
+        for step in modified_def(source, enclosing, def, def, flags) {
+            let lines = Lines { old: old_line, ..step.lines };
+            steps.push(PatchStep { scope: scope.clone(), reason: Reason::FutureImport, lines, ..step });
+        }
+    }
+}
+
+/// A dead line binding `names` by import (`if False: import os, np`): CPython's compiler
+/// compiles `os.getcwd()` as a plain attribute load when `os` is a name the module imports
+/// (3.11+), and a method load otherwise. Appended after a unit's item (no line moves), it makes
+/// the unit compile exactly as the whole file does. `None` when the module imports nothing.
+fn import_declarations(names: &[String]) -> Option<String> {
+    (!names.is_empty()).then(|| format!("if False: import {}\n", names.join(", ")))
+}
+
+/// Appends the import declarations to every unit the action compiles.
+fn declare_imports(action: &mut StepAction, line: &str) {
+    let (unit, bare) = match action {
+        StepAction::UpdateFunction { unit, bare_unit, .. } | StepAction::RefreshClass { unit, bare_unit, .. } => {
+            (unit, bare_unit.as_mut())
+        }
+        StepAction::Execute { unit, .. } | StepAction::SetClassDoc { unit } | StepAction::ExecuteIfStale { unit } => {
+            (unit, None)
+        }
+        _ => return,
+    };
+    unit.push_str(line);
+    if let Some(bare) = bare {
+        bare.push_str(line);
+    }
+}
+
+/// Fills in what the step's item reads and, inside a class, the class names bound before it
+/// (see [`PatchStep::reads`] and [`PatchStep::visible`]), from the new tree.
+fn attach_context(new: &DefinitionTree, step: &mut PatchStep) {
+    let Some(line) = step.lines.new else { return };
+    let Some(items) = scope_items(new, &step.scope, line) else { return };
+    let Some(position) = items.iter().position(|item| item.span().start == line) else { return };
+    let mut reads = item_reads(&items[position]);
+    reads.sort();
+    reads.dedup();
+    step.reads = reads;
+    if !step.scope.is_empty() {
+        step.visible = items[..position].iter().flat_map(item_binds).collect();
+    }
+}
+
+/// The items of the scope `scope` whose classes contain `line` (a scope can define a class
+/// name twice), or `None` when there is no such chain of classes.
+fn scope_items<'t>(new: &'t DefinitionTree, scope: &[String], line: u32) -> Option<&'t [Item]> {
+    let mut items: &[Item] = &new.items;
+    for name in scope {
+        let class = items
+            .iter()
+            .filter_map(Item::as_def)
+            .find(|d| d.kind.is_class() && d.name == *name && d.span.start <= line && line <= d.span.end)?;
+        items = &class.children;
+    }
+    Some(items)
+}
+
+/// The names an item binds in its scope.
+fn item_binds(item: &Item) -> Vec<String> {
+    match item {
+        Item::Def(d) => vec![d.name.clone()],
+        Item::Stmt(s) => s.binds.clone(),
+    }
+}
+
+/// What evaluating an item reads: a statement's reads; a definition's decorator and signature
+/// reads, and for a class those of its body's statements and definitions too.
+fn item_reads(item: &Item) -> Vec<String> {
+    match item {
+        Item::Stmt(s) => s.reads.clone(),
+        Item::Def(d) => {
+            let mut reads: Vec<String> = d.decorator_reads.iter().chain(&d.signature_reads).cloned().collect();
+            if d.kind.is_class() {
+                reads.extend(d.children.iter().flat_map(item_reads));
+            }
+            reads
+        }
     }
 }
 
@@ -227,6 +390,8 @@ fn dependent_definition<'s>(
             lines: Lines::both(stmt.span.start, stmt.span.start),
             action: StepAction::Execute { unit, block: stmt.kind == StatementKind::Block },
             reason: Reason::ReadsChangedValue { name },
+            reads: Vec::new(),
+            visible: Vec::new(),
         });
     }
     let at = steps.iter().position(|s| s.scope.is_empty() && s.lines.new > Some(def.span.start)).unwrap_or(steps.len());
@@ -256,6 +421,8 @@ fn modified_def(
         lines: Lines::both(old.span.start, def.span.start),
         action,
         reason: Reason::Changed(reason),
+        reads: Vec::new(),
+        visible: Vec::new(),
     };
     if def.kind.is_class() {
         // A body change alone needs no step of its own: the class's items carry the changes.
@@ -300,9 +467,11 @@ fn added_or_changed(source: &str, enclosing: &[&Definition], old: Option<&Item>,
                     reason = Reason::MainGuard;
                     StepAction::Skip
                 }
+                // Binds the feature in the module, as the import does; every function is
+                // compiled again under it (`recompile_functions`).
                 StatementKind::FutureImport => {
                     reason = Reason::FutureImport;
-                    StepAction::NotInPlace
+                    StepAction::Execute { unit: unit(&s.indent), block: false }
                 }
             };
             (Target::Stmt { binds: s.binds.clone(), label: statement_label(s) }, action)
@@ -314,6 +483,8 @@ fn added_or_changed(source: &str, enclosing: &[&Definition], old: Option<&Item>,
         lines: Lines { old: old.map(|o| o.span().start), new: Some(item.span().start) },
         action,
         reason,
+        reads: Vec::new(),
+        visible: Vec::new(),
     }
 }
 
@@ -336,7 +507,8 @@ fn deleted(new: &DefinitionTree, scope: &[&str], item: &Item) -> PatchStep {
     } else {
         (StepAction::Delete { names }, Reason::Deleted)
     };
-    PatchStep { scope: Vec::new(), target, lines: Lines { old: Some(item.span().start), new: None }, action, reason }
+    let lines = Lines { old: Some(item.span().start), new: None };
+    PatchStep { scope: Vec::new(), target, lines, action, reason, reads: Vec::new(), visible: Vec::new() }
 }
 
 /// The [`StepAction::RefreshClass`] step of a class whose header, decorators or statements
@@ -352,8 +524,10 @@ fn refresh_class(
     let mut keep = Vec::new();
     for child in &def.children {
         match child {
-            Item::Def(d) => keep.push(d.name.clone()),
-            Item::Stmt(s) if !changed.contains(&child.byte_range().start) => keep.extend(s.binds.iter().cloned()),
+            Item::Def(d) => keep.push(mangle(&def.name, &d.name).into_owned()),
+            Item::Stmt(s) if !changed.contains(&child.byte_range().start) => {
+                keep.extend(s.binds.iter().map(|name| mangle(&def.name, name).into_owned()))
+            }
             Item::Stmt(_) => {}
         }
     }
@@ -370,6 +544,8 @@ fn refresh_class(
         lines: Lines::both(old.span.start, def.span.start),
         action: StepAction::RefreshClass { unit, bare_unit, header, keep, decorators },
         reason,
+        reads: Vec::new(),
+        visible: Vec::new(),
     }
 }
 

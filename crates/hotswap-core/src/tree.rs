@@ -186,6 +186,10 @@ pub struct DefinitionTree {
     /// class bodies, blocks), in source order: kept with the tree so a batch never scans the
     /// text for them again.
     pub imports: Vec<Import>,
+    /// The names bound by the module scope's own import statements (in its blocks too, not in
+    /// function or class bodies), sorted: CPython 3.11+ compiles `name.attr(...)` as a plain
+    /// attribute load when `name` is imported, so compile units declare them too.
+    pub imported: Vec<String>,
     /// The loops a live loop can run (see [`LiveLoopSite`]), in source order.
     pub live_loops: Vec<LiveLoopSite>,
 }

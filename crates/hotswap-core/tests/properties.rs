@@ -237,6 +237,14 @@ fn satisfies(e: &Expected, step: &PatchStep) -> bool {
 
 fn check_unit(step: &PatchStep, unit: &str, bare: bool, source: &str, new: &DefinitionTree) -> Result<(), String> {
     let item = find_item(&new.items, &step.scope, step.lines.new.unwrap_or(0)).ok_or("no new item at new_line")?;
+    // After the item, a module that imports names declares them on one dead line.
+    let declarations = format!("if False: import {}\n", new.imported.join(", "));
+    let unit = match new.imported.is_empty() {
+        true => unit,
+        false => {
+            unit.strip_suffix(declarations.as_str()).ok_or("the unit does not end with the import declarations")?
+        }
+    };
     let unit_lines: Vec<&str> = unit.lines().collect();
     let source_lines: Vec<&str> = source.lines().collect();
     let first = step.lines.new.unwrap_or(0) as usize;

@@ -54,25 +54,19 @@ pub fn compile<'py>(py: Python<'py>, source: &str, filename: &str, flags: i64) -
     Ok(code)
 }
 
-/// Compiler flags of the module's `from __future__` imports, so units compile as the file did.
-/// Only the features that still change compilation count: the others (`division`,
-/// `unicode_literals`, `generator_stop`...) are no-ops that a fresh compile does not record in
-/// `co_flags`, so passing them would make the new code differ from a fresh start's.
-pub fn future_flags(py: Python<'_>, module: &Bound<'_, PyAny>) -> PyResult<i64> {
+/// Compiler flags of the `from __future__` features a module's new source imports, so units
+/// compile as the file does. Only the features that still change compilation count: the others
+/// (`division`, `unicode_literals`, `generator_stop`...) are no-ops that a fresh compile does not
+/// record in `co_flags`, so passing them would make the new code differ from a fresh start's.
+pub fn future_flags(py: Python<'_>, features: &[String]) -> PyResult<i64> {
     let future = py.import("__future__")?;
-    let feature_type = future.getattr("_Feature")?;
-    let mut effective = 0i64;
-    for name in ["annotations", "barry_as_FLUFL"] {
-        effective |= future.getattr(name)?.getattr(intern!(py, "compiler_flag"))?.extract::<i64>()?;
-    }
     let mut flags = 0i64;
-    let dict = module.getattr(intern!(module.py(), "__dict__"))?.cast_into::<PyDict>()?;
-    for (_, value) in dict.iter() {
-        if value.is_instance(&feature_type)? {
-            flags |= value.getattr(intern!(value.py(), "compiler_flag"))?.extract::<i64>()?;
+    for name in ["annotations", "barry_as_FLUFL"] {
+        if features.iter().any(|feature| feature == name) {
+            flags |= future.getattr(name)?.getattr(intern!(py, "compiler_flag"))?.extract::<i64>()?;
         }
     }
-    Ok(flags & effective)
+    Ok(flags)
 }
 
 fn code_consts<'py>(code: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
@@ -90,16 +84,40 @@ fn not_found(what: &str) -> PyErr {
     pyo3::exceptions::PyLookupError::new_err(format!("{what} is not in the compiled unit"))
 }
 
+/// The code object named `name` (starting at `line`, when given) among the constants of
+/// `code`. A generic definition (`def first[T]`, `class Box[T]`, 3.12+) is compiled inside a
+/// type-parameters scope, a code object of its own between the enclosing code and the
+/// definition's: when no constant is the definition, it is looked for one level inside them.
+fn find_named<'py>(code: &Bound<'py, PyAny>, name: &str, line: Option<u32>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let consts = named_consts(code, line)?;
+    if let Some((_, found)) = consts.iter().find(|(n, _)| n == name) {
+        return Ok(Some(found.clone()));
+    }
+    for (_, scope) in &consts {
+        if let Some((_, found)) = named_consts(scope, line)?.into_iter().find(|(n, _)| n == name) {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+/// The code constants of `code` (those starting at `line`, when given), with their names.
+fn named_consts<'py>(code: &Bound<'py, PyAny>, line: Option<u32>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+    let mut out = Vec::new();
+    for c in code_consts(code)? {
+        let first: u32 = c.getattr(intern!(c.py(), "co_firstlineno"))?.extract()?;
+        if line.is_none_or(|line| line == first) {
+            out.push((c.getattr(intern!(c.py(), "co_name"))?.extract()?, c));
+        }
+    }
+    Ok(out)
+}
+
 /// The body code of the innermost class in `path` inside a compiled unit.
 pub fn find_class_body<'py>(unit: &Bound<'py, PyAny>, path: &[String]) -> PyResult<Bound<'py, PyAny>> {
     let mut code = unit.clone();
     for name in path {
-        code = code_consts(&code)?
-            .into_iter()
-            .find(|c| {
-                c.getattr(intern!(c.py(), "co_name")).and_then(|n| n.extract::<String>()).is_ok_and(|n| &n == name)
-            })
-            .ok_or_else(|| not_found(&format!("class {name}")))?;
+        code = find_named(&code, name, None)?.ok_or_else(|| not_found(&format!("class {name}")))?;
     }
     Ok(code)
 }
@@ -112,14 +130,7 @@ pub fn find_code<'py>(
     line: u32,
 ) -> PyResult<Bound<'py, PyAny>> {
     let body = find_class_body(unit, scope)?;
-    for c in code_consts(&body)? {
-        let co_name: String = c.getattr(intern!(c.py(), "co_name"))?.extract()?;
-        let first: u32 = c.getattr(intern!(c.py(), "co_firstlineno"))?.extract()?;
-        if co_name == name && first == line {
-            return Ok(c);
-        }
-    }
-    Err(not_found(&format!("function {name} at line {line}")))
+    find_named(&body, name, Some(line))?.ok_or_else(|| not_found(&format!("function {name} at line {line}")))
 }
 
 /// Code whose functions only live while it runs (comprehensions, generator expressions on

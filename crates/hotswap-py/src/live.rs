@@ -2,7 +2,10 @@
 //! the function a binding runs through its decorators, the wrappers in front of it, and what
 //! still runs old code (suspended generators, module-level code).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+
+use hotswap_core::names::mangle;
 
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -17,13 +20,29 @@ pub struct Scope<'py> {
     pub path: Vec<String>,
 }
 
+impl Scope<'_> {
+    /// The key `name` has in this scope's namespace: inside a class, private names are
+    /// mangled as the class body bound them (`__helper` → `_K__helper`).
+    pub fn key<'a>(&self, name: &'a str) -> Cow<'a, str> {
+        match (&self.class, self.path.last()) {
+            (Some(_), Some(class)) => mangle(class, name),
+            _ => Cow::Borrowed(name),
+        }
+    }
+}
+
 /// The module, or the innermost class named by `path` inside it.
 pub fn resolve_scope<'py>(module: &Bound<'py, PyAny>, path: &[String]) -> PyResult<Scope<'py>> {
     let mut class: Option<Bound<'py, PyType>> = None;
     let mut current = module.clone();
-    for name in path {
-        let next = current.getattr(name.as_str())?;
-        let next_class = next.cast_into::<PyType>().map_err(|_| {
+    for (depth, name) in path.iter().enumerate() {
+        // A nested class is bound in its outer class's namespace, mangled there.
+        let key = match depth.checked_sub(1) {
+            Some(outer) => mangle(&path[outer], name),
+            None => Cow::Borrowed(name.as_str()),
+        };
+        let next = current.getattr(key.as_ref())?;
+        let next_class = class_behind(&next, name, 0).ok_or_else(|| {
             pyo3::exceptions::PyTypeError::new_err(format!("{name} is no longer a class in the running program"))
         })?;
         current = next_class.clone().into_any();
@@ -37,9 +56,32 @@ pub fn named_class<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Bound<'py, P
         Some(c) => c.clone().into_any(),
         None => scope.module.clone(),
     };
-    owner.getattr(name)?.cast_into::<PyType>().map_err(|_| {
+    let bound = owner.getattr(scope.key(name).as_ref())?;
+    class_behind(&bound, name, 0).ok_or_else(|| {
         pyo3::exceptions::PyTypeError::new_err(format!("{name} is no longer a class in the running program"))
     })
+}
+
+/// The class named `name` that `obj` is or wraps: a class decorator may bind the name to
+/// another object (a deprecation wrapper, a factory function) that keeps the class in
+/// `__wrapped__`, `__func__` or a closure cell; its members are still the class's.
+fn class_behind<'py>(obj: &Bound<'py, PyAny>, name: &str, depth: u32) -> Option<Bound<'py, PyType>> {
+    if let Ok(class) = obj.cast::<PyType>() {
+        let named = class.getattr(intern!(obj.py(), "__name__")).and_then(|n| n.extract::<String>());
+        return (depth == 0 || named.is_ok_and(|n| n == name)).then(|| class.clone());
+    }
+    if depth > 4 {
+        return None;
+    }
+    let mut inner: Vec<Bound<'py, PyAny>> =
+        ["__wrapped__", "__func__"].iter().filter_map(|attr| obj.getattr(*attr).ok()).collect();
+    if obj.is_instance_of::<PyFunction>() {
+        let cells = obj.getattr(intern!(obj.py(), "__closure__")).ok().filter(|c| !c.is_none());
+        for cell in cells.iter().flat_map(|c| c.try_iter().into_iter().flatten()).flatten() {
+            inner.extend(cell.getattr("cell_contents").ok());
+        }
+    }
+    inner.iter().find_map(|o| class_behind(o, name, depth + 1))
 }
 
 /// The object bound to `name` in the scope's own namespace (not inherited).
@@ -48,7 +90,7 @@ pub fn namespace_get<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Option<Bou
         Some(class) => class.getattr(intern!(class.py(), "__dict__"))?,
         None => scope.module.getattr(intern!(scope.module.py(), "__dict__"))?,
     };
-    match dict.get_item(name) {
+    match dict.get_item(scope.key(name).as_ref()) {
         Ok(value) => Ok(Some(value)),
         Err(err) if err.is_instance_of::<pyo3::exceptions::PyKeyError>(dict.py()) => Ok(None),
         Err(err) => Err(err),

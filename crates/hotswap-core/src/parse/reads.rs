@@ -138,5 +138,44 @@ impl<'a> StatementVisitor<'a> for ImportCollector {
     }
 }
 
+/// The names the module's own scope binds by `import` and `from ... import` statements (inside
+/// its blocks too, not in function or class bodies): CPython compiles `name.attr(...)` on such a
+/// name differently, so compile units declare them (see [`crate::tree::DefinitionTree::imported`]).
+pub(super) fn module_import_binds(body: &[Stmt]) -> Vec<String> {
+    let mut collector = ModuleImportBinds::default();
+    collector.visit_body(body);
+    collector.names.sort();
+    collector.names.dedup();
+    collector.names
+}
+
+#[derive(Default)]
+struct ModuleImportBinds {
+    names: Vec<String>,
+}
+
+impl<'a> StatementVisitor<'a> for ModuleImportBinds {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+            Stmt::Import(import) => {
+                for alias in &import.names {
+                    let bound = alias.asname.as_ref().map(|a| a.as_str()).unwrap_or_else(|| {
+                        let name = alias.name.as_str();
+                        name.split_once('.').map_or(name, |(first, _)| first)
+                    });
+                    self.names.push(bound.to_string());
+                }
+            }
+            Stmt::ImportFrom(from) => {
+                for alias in from.names.iter().filter(|alias| alias.name.as_str() != "*") {
+                    self.names.push(alias.asname.as_ref().unwrap_or(&alias.name).to_string());
+                }
+            }
+            _ => statement_visitor::walk_stmt(self, stmt),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -91,7 +91,7 @@ pub enum StepAction {
     /// carries the result into the live class, which keeps its identity; the statement steps of
     /// its body are then covered by the rebuild. `keep` are the names bound by its unchanged
     /// statements and by its definitions (updated in place by their own steps): their live
-    /// values stay. `decorators` are the decorator expressions, outermost first, so a rebuild
+    /// values stay (as class-namespace keys: private names mangled). `decorators` are the decorator expressions, outermost first, so a rebuild
     /// for changed body statements re-applies only those that generate members.
     RefreshClass { unit: String, bare_unit: Option<String>, header: bool, keep: Vec<String>, decorators: Vec<String> },
     /// Remove these names from the scope.
@@ -163,7 +163,7 @@ pub enum Reason {
     },
     /// `if __name__ == "__main__":` runs the program; a reload does not run it again.
     MainGuard,
-    /// A changed `from __future__` import.
+    /// A changed `from __future__` import, or a function compiled again under it.
     FutureImport,
     /// A deleted statement bound no name that the new version lacks.
     NothingToUndo,
@@ -187,8 +187,8 @@ impl fmt::Display for Reason {
                 "the `if __name__ == \"__main__\":` block starts the program; it is not run again on a reload",
             ),
             Reason::FutureImport => f.write_str(
-                "a changed `from __future__` import changes how the whole module compiles; \
-                 it takes effect after a restart",
+                "a changed `from __future__` import changes how the whole module compiles: \
+                 every function of it is compiled again under it",
             ),
             Reason::NothingToUndo => f.write_str(
                 "the removed statement defined no name the new version lacks, so there is nothing to remove",
@@ -224,6 +224,14 @@ pub struct PatchStep {
     pub lines: Lines,
     pub action: StepAction,
     pub reason: Reason,
+    /// Names the item reads when the step runs or evaluates it (a statement's reads, a
+    /// definition's signature and decorator reads, a class's body statements' reads): what a
+    /// step depends on, so a failed step holds back only the steps that use what it binds.
+    pub reads: Vec<String>,
+    /// Inside a class: the names its body binds before this item. The class body evaluated the
+    /// item seeing only those (then the module's globals), so its defaults and annotations are
+    /// evaluated seeing only those again. Empty at module level.
+    pub visible: Vec<String>,
 }
 
 impl PatchStep {
@@ -246,6 +254,9 @@ impl PatchStep {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PatchPlan {
     pub steps: Vec<PatchStep>,
+    /// The `from __future__` features the new source imports: units compile under them, so a
+    /// save that adds one (`annotations`) recompiles the module's functions as a restart would.
+    pub future: Vec<String>,
 }
 
 impl PatchPlan {

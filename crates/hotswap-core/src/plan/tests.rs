@@ -320,7 +320,53 @@ fn a_parenthesized_del_follows_a_changed_value() {
 }
 
 #[test]
-fn a_changed_future_import_is_a_rude_edit() {
-    let p = plan("x = 1\n", "from __future__ import annotations\nx = 1\n");
-    assert_eq!(summary(&p), s(&[("annotations", "rude")]));
+fn a_changed_future_import_recompiles_every_function() {
+    let old = "x = 1\n\ndef f(a: int):\n    return a\n\nclass K:\n    def m(self) -> int:\n        return 1\n";
+    let new = format!("from __future__ import annotations\n{old}");
+    let p = plan(old, &new);
+    let updated: Vec<String> = p
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, StepAction::UpdateFunction { .. }))
+        .map(PatchStep::dotted_name)
+        .collect();
+    assert_eq!(updated, vec!["f", "K.m"]);
+    assert_eq!(p.future, vec!["annotations"]);
+    assert!(p.steps.iter().all(|s| !matches!(s.action, StepAction::NotInPlace)));
+}
+
+#[test]
+fn class_steps_see_only_the_class_names_bound_before_them() {
+    let old = "import re\n\nclass K:\n    A = 1\n\n    def __init__(self, flags: re.RegexFlag = 0):\n        self.flags = flags\n\n    @property\n    def re(self):\n        return 1\n";
+    let new = old.replace("= 0)", "= A)");
+    let plan = plan(old, &new);
+    let init = plan.steps.iter().find(|s| s.dotted_name() == "K.__init__").expect("a step for K.__init__");
+    assert_eq!(init.visible, vec!["A".to_string()]);
+    assert_eq!(init.reads, vec!["A".to_string(), "re".to_string()]);
+}
+
+#[test]
+fn units_declare_the_names_the_module_imports_after_their_item() {
+    let old = "import os.path\nimport json as j\nfrom a import b as c, d\ntry:\n    import e\nexcept ImportError:\n    pass\n\ndef f():\n    import local\n    return os.getcwd()\n";
+    let new = old.replace("os.getcwd()", "os.getcwd() + j.dumps(1)");
+    let tree = parse_definitions(&new, (3, 13)).expect("parses");
+    assert_eq!(tree.imported, vec!["c", "d", "e", "j", "os"]);
+    let plan = plan(old, &new);
+    let unit = plan.steps[0].action.unit().expect("a unit");
+    assert!(unit.ends_with("    return os.getcwd() + j.dumps(1)\nif False: import c, d, e, j, os\n"), "{unit:?}");
+    assert_eq!(unit.lines().count(), 12, "no line of the item moved");
+}
+
+#[test]
+fn a_changed_signature_reading_a_value_changed_in_the_same_edit_waits_for_it() {
+    let plan = plan(
+        "LIMIT = 1\n\ndef f(x=LIMIT):\n    return x\n\ndef g(x=1):\n    return x\n",
+        "LIMIT = 5\n\ndef f(x=LIMIT + 1):\n    return x\n\ndef g(x=2):\n    return x\n",
+    );
+    let after = |name: &str| {
+        let step = plan.steps.iter().find(|s| s.dotted_name() == name).expect("a step");
+        matches!(step.action, StepAction::UpdateFunction { after_statements: true, .. })
+    };
+    assert!(after("f"));
+    assert!(!after("g"));
 }

@@ -4,12 +4,13 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hotswap_core::plan::{StepAction, Target};
+use hotswap_core::plan::{Failures, PatchStep, StepAction, Target};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyType};
 
 use super::commit::apply_swap;
+use super::deleted;
 use super::{record_done, Deferred, FileOutcome, FilePatch, Rebuild, Swap, RELOADING};
 use crate::classes::{transplant, Rebuilt};
 use crate::code::{exec, find_class_body};
@@ -30,18 +31,32 @@ const CLASS_BODY_KEYS: &[&str] = &[
     "__classdictcell__",
 ];
 
-/// Runs every deferred step of one file, in source order.
+/// Runs every deferred step of one file, in source order. A step that depends on one that was
+/// not applied (`failures`, from the prepare phase and from failing steps here) is held back.
 pub(super) fn execute<'py>(
     py: Python<'py>,
     patch: &FilePatch<'py>,
     deferred: Vec<Deferred<'py>>,
+    mut failures: Failures,
     outcome: &mut FileOutcome,
     init_changed: &mut HashSet<Vec<String>>,
 ) {
     for item in deferred {
+        let planned = &patch.plan.steps[item.step()];
+        if let Some(cause) = failures.blocked_by(planned) {
+            let message = format!("{} held back: it depends on {cause}, which was not applied", planned.dotted_name());
+            outcome.report.error(&patch.display_path, planned.lines.shown(), message);
+            outcome.failed_steps.push(item.step());
+            failures.record(planned);
+            continue;
+        }
         let (step_index, result) = match item {
             Deferred::Rebuild(job) => {
+                let failed_before = outcome.failed_steps.len();
                 rebuild(py, patch, job, outcome, init_changed);
+                for &index in &outcome.failed_steps[failed_before..] {
+                    failures.record(&patch.plan.steps[index]);
+                }
                 continue;
             }
             Deferred::Execute { step, code, scope } => {
@@ -52,14 +67,22 @@ pub(super) fn execute<'py>(
                     Target::Stmt { binds, .. } => bound_lambdas(&scope, binds),
                     Target::Def { .. } => Vec::new(),
                 };
-                let result = run_in_scope(py, &code, &scope).and_then(|()| keep_lambdas(&scope, lambdas));
+                let result = run_in_scope(py, &code, &scope, &planned.visible)
+                    .and_then(|()| keep_lambdas(&scope, lambdas))
+                    .and_then(|()| restore_deleted(&scope, planned));
                 (step, result)
             }
             Deferred::Delete { step, scope, names } => (step, delete_names(&scope, &names)),
+            Deferred::Redecorate { step, scope, class, .. } => {
+                let result = reapply_decorators(py, patch, step, &scope, class, outcome);
+                match result {
+                    Ok(()) => continue, // its statement steps report the change
+                    Err(err) => (step, Err(err)),
+                }
+            }
             Deferred::LateUpdate { step, function, code, bare, scope } => {
-                let name = patch.plan.steps[step].target.label();
                 let mut replaced = Vec::new();
-                let result = fresh_function(py, &bare, &scope, name)
+                let result = fresh_function(py, &bare, &scope, &patch.plan.steps[step])
                     .and_then(|fresh| apply_swap(&Swap { function, code, attrs: Some(fresh) }, &mut replaced));
                 drop(replaced);
                 let rebinds = matches!(patch.plan.steps[step].action, StepAction::UpdateFunction { rebind: true, .. });
@@ -77,6 +100,7 @@ pub(super) fn execute<'py>(
                 let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, &err));
                 outcome.report.error(&patch.display_path, line, message);
                 outcome.failed_steps.push(step_index);
+                failures.record(step);
             }
         }
     }
@@ -128,8 +152,8 @@ fn new_class<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let step = &patch.plan.steps[job.step];
     match &job.bare {
-        None => scratch_definition(py, &job.code, &job.scope, step.target.label()),
-        Some(bare) => scratch_definition(py, bare, &job.scope, step.target.label()).and_then(|undecorated| {
+        None => scratch_definition(py, &job.code, &job.scope, step),
+        Some(bare) => scratch_definition(py, bare, &job.scope, step).and_then(|undecorated| {
             let StepAction::RefreshClass { decorators, .. } = &step.action else { return Ok(undecorated) };
             redecorate(py, patch, &job.scope, undecorated, decorators, report)
         }),
@@ -149,9 +173,10 @@ fn bind_recreated<'py>(
     let step = &patch.plan.steps[job.step];
     let line = step.lines.shown();
     let qualified = format!("{}.{}", patch.name, step.dotted_name());
+    let key = job.scope.key(step.target.label());
     let bound = match &job.scope.class {
-        Some(owner) => owner.setattr(step.target.label(), replacement),
-        None => job.scope.module.setattr(step.target.label(), replacement),
+        Some(owner) => owner.setattr(key.as_ref(), replacement),
+        None => job.scope.module.setattr(key.as_ref(), replacement),
     };
     match bound {
         Ok(()) => {
@@ -171,6 +196,41 @@ fn bind_recreated<'py>(
             outcome.failed_steps.push(job.step);
         }
     }
+}
+
+/// Runs the class decorators of step `step` (outermost last) on the live class, as the class
+/// statement ran them. A decorator that returns another object than the class (a wrapper)
+/// gets the name bound to that object, reported as re-created.
+fn reapply_decorators<'py>(
+    py: Python<'py>,
+    patch: &FilePatch<'py>,
+    step: usize,
+    scope: &Scope<'py>,
+    class: Bound<'py, PyType>,
+    outcome: &mut FileOutcome,
+) -> PyResult<()> {
+    let planned = &patch.plan.steps[step];
+    let StepAction::RefreshClass { decorators, .. } = &planned.action else { return Ok(()) };
+    let globals = scope.module.getattr(intern!(scope.module.py(), "__dict__"))?;
+    let locals = PyDict::new(py);
+    copy_visible(scope, &planned.visible, &locals)?;
+    let builtins = py.import("builtins")?;
+    let mut result = class.clone().into_any();
+    for expr in decorators.iter().rev() {
+        let code =
+            builtins.getattr(intern!(py, "compile"))?.call1((format!("(\n{expr}\n)"), &patch.filename, "eval"))?;
+        let decorator = builtins.getattr(intern!(py, "eval"))?.call1((code, &globals, &locals))?;
+        result = decorator.call1((result,))?;
+    }
+    if !result.is(&class) {
+        let key = scope.key(planned.target.label());
+        match &scope.class {
+            Some(owner) => owner.setattr(key.as_ref(), &result)?,
+            None => scope.module.setattr(key.as_ref(), &result)?,
+        }
+        outcome.report.recreated.push(format!("{}.{}", patch.name, planned.dotted_name()));
+    }
+    Ok(())
 }
 
 /// Modules whose class decorators generate members from the class body (`dataclass`,
@@ -227,41 +287,74 @@ fn scratch_definition<'py>(
     py: Python<'py>,
     unit: &Bound<'py, PyAny>,
     scope: &Scope<'py>,
-    name: &str,
+    step: &PatchStep,
 ) -> PyResult<Bound<'py, PyAny>> {
     RELOADING.fetch_add(1, Ordering::SeqCst);
     let _reset = ResetOnDrop(&RELOADING);
-    fresh_function(py, unit, scope, name)
+    fresh_function(py, unit, scope, step)
 }
 
-/// Runs the undecorated definition in a scratch namespace so its defaults and annotations are
-/// evaluated where the real ones would be (class body, then module), without binding anything.
+/// Runs the undecorated definition of `step` in a scratch namespace so its defaults and
+/// annotations are evaluated where the real ones would be (the class names bound before it,
+/// then the module), without binding anything.
 pub(super) fn fresh_function<'py>(
     py: Python<'py>,
     bare: &Bound<'py, PyAny>,
     scope: &Scope<'py>,
-    name: &str,
+    step: &PatchStep,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let name = step.target.label();
     let globals = scope.module.getattr(intern!(scope.module.py(), "__dict__"))?;
     let ns = PyDict::new(py);
     match &scope.class {
         None => exec(py, bare, &globals, &ns)?,
         Some(class) => {
             let body = find_class_body(bare, &scope.path)?;
-            ns.call_method1("update", (class.getattr(intern!(class.py(), "__dict__"))?,))?;
+            copy_visible(scope, &step.visible, &ns)?;
             exec(py, &body, &globals, &ns)?;
             if let Some(cell) = ns.get_item("__classcell__")? {
                 cell.setattr("cell_contents", class)?;
             }
         }
     }
-    ns.get_item(name)?
+    ns.get_item(scope.key(name).as_ref())?
         .ok_or_else(|| pyo3::exceptions::PyNameError::new_err(format!("{name} was not defined by its own source")))
 }
 
-/// Runs compiled module-level code in the scope: the module namespace, or a copy of the class
-/// namespace whose new or changed entries are then set on the live class.
-fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'py>) -> PyResult<()> {
+/// The live values of the class names `visible` (bound before the item in the class body)
+/// copied into `ns`: the item is evaluated seeing only those, then the module's globals, as the
+/// class body evaluated it (a later class attribute can shadow a module name it reads).
+fn copy_visible<'py>(scope: &Scope<'py>, visible: &[String], ns: &Bound<'py, PyDict>) -> PyResult<()> {
+    // A body with annotations sets up `__annotations__` before its first statement (3.9-3.13):
+    // an annotated statement adds to the class's dict.
+    let annotations = ["__annotations__".to_string()];
+    for name in visible.iter().chain(&annotations) {
+        if let Some(value) = namespace_get(scope, name)? {
+            ns.set_item(scope.key(name).as_ref(), value)?;
+        }
+    }
+    // A generic class (`class Box[T]`, 3.12+): its body saw its type parameters; the unit's
+    // `class Box:` header has none, so the live ones are given by name.
+    if let Some(class) = &scope.class {
+        if let Ok(params) = class.getattr(intern!(class.py(), "__type_params__")) {
+            for param in params.try_iter()? {
+                let param = param?;
+                ns.set_item(param.getattr(intern!(param.py(), "__name__"))?, param)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs compiled module-level code in the scope: the module namespace, or a namespace of the
+/// class names the item sees (`visible`) whose new or changed entries are then set on the live
+/// class.
+fn run_in_scope<'py>(
+    py: Python<'py>,
+    unit: &Bound<'py, PyAny>,
+    scope: &Scope<'py>,
+    visible: &[String],
+) -> PyResult<()> {
     let globals = scope.module.getattr(intern!(scope.module.py(), "__dict__"))?;
     RELOADING.fetch_add(1, Ordering::SeqCst);
     let _reset = ResetOnDrop(&RELOADING);
@@ -270,8 +363,10 @@ fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'p
     };
     let body = find_class_body(unit, &scope.path)?;
     let ns = PyDict::new(py);
-    ns.call_method1("update", (class.getattr(intern!(class.py(), "__dict__"))?,))?;
-    let before = ns.copy()?;
+    copy_visible(scope, visible, &ns)?;
+    // What the statement left as it was given (a type parameter, say) is not set on the class.
+    let given = ns.copy()?;
+    let before = class.getattr(intern!(class.py(), "__dict__"))?.call_method0("copy")?.cast_into::<PyDict>()?;
     exec(py, &body, &globals, &ns)?;
     if let Some(cell) = ns.get_item("__classcell__")? {
         cell.setattr("cell_contents", class)?;
@@ -281,7 +376,8 @@ fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'p
         if CLASS_BODY_KEYS.contains(&key_str.as_str()) {
             continue;
         }
-        let unchanged = before.get_item(&key)?.is_some_and(|old| old.is(&value));
+        let same = |dict: &Bound<'py, PyDict>| dict.get_item(&key).map(|old| old.is_some_and(|old| old.is(&value)));
+        let unchanged = same(&before)? || same(&given)?;
         if unchanged {
             continue;
         }
@@ -292,7 +388,7 @@ fn run_in_scope<'py>(py: Python<'py>, unit: &Bound<'py, PyAny>, scope: &Scope<'p
         }
         class.setattr(key_str.as_str(), &value)?;
         // As class creation does: a class that defines `__eq__` but not `__hash__` is unhashable.
-        if key_str == "__eq__" && !ns.contains("__hash__")? {
+        if key_str == "__eq__" && !ns.contains("__hash__")? && !before.contains("__hash__")? {
             class.setattr("__hash__", py.None())?;
         }
         if value.get_type().hasattr("__set_name__")? {
@@ -346,7 +442,7 @@ fn keep_lambdas<'py>(scope: &Scope<'py>, lambdas: Vec<(String, Bound<'py, PyAny>
             old.setattr(attr, new.getattr(attr)?)?;
         }
         match &scope.class {
-            Some(class) => class.setattr(name.as_str(), &old)?,
+            Some(class) => class.setattr(scope.key(&name).as_ref(), &old)?,
             None => scope.module.setattr(name.as_str(), &old)?,
         }
     }
@@ -383,11 +479,23 @@ impl Drop for ResetOnDrop<'_> {
     }
 }
 
+/// An added definition whose function was deleted by a recent save: the old function object
+/// takes the new code and is bound again, so references held since then run it.
+fn restore_deleted(scope: &Scope<'_>, step: &PatchStep) -> PyResult<()> {
+    let (Target::Def { name }, None) = (&step.target, step.lines.old) else { return Ok(()) };
+    let Some(new) = namespace_get(scope, name)? else { return Ok(()) };
+    let Some(old) = deleted::restore(&new, name)? else { return Ok(()) };
+    let key = scope.key(name);
+    match &scope.class {
+        Some(class) => class.setattr(key.as_ref(), old),
+        None => scope.module.setattr(key.as_ref(), old),
+    }
+}
+
 fn delete_names(scope: &Scope<'_>, names: &[String]) -> PyResult<()> {
     for name in names {
-        if namespace_get(scope, name)?.is_none() {
-            continue;
-        }
+        let Some(value) = namespace_get(scope, name)? else { continue };
+        deleted::remember(&value, name);
         // `__eq__` removed: the `__hash__ = None` class creation added for it goes too.
         if let (Some(class), "__eq__") = (&scope.class, name.as_str()) {
             if namespace_get(scope, "__hash__")?.is_some_and(|h| h.is_none()) {
@@ -395,7 +503,7 @@ fn delete_names(scope: &Scope<'_>, names: &[String]) -> PyResult<()> {
             }
         }
         match &scope.class {
-            Some(class) => class.delattr(name.as_str())?,
+            Some(class) => class.delattr(scope.key(name).as_ref())?,
             None => scope.module.delattr(name.as_str())?,
         }
     }

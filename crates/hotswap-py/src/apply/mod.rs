@@ -2,8 +2,9 @@
 //!
 //! A batch is applied in three phases, all under one hold of the GIL:
 //! 1. **prepare** ([`prepare`]): compile every unit, evaluate new defaults, find the live
-//!    functions and work out every swap. Nothing in the program changes; a file whose
-//!    preparation fails is left untouched and reported.
+//!    functions and work out every swap. Nothing in the program changes; a step whose
+//!    preparation fails is reported and left out with the steps that depend on it, the rest of
+//!    the file applies.
 //! 2. **commit** ([`commit`]): assign `__code__`, defaults, annotations and docstrings, delete
 //!    names. No user code runs here (the cycle collector is paused so no finalizer runs either),
 //!    so another thread sees either none of the batch or all of it.
@@ -11,13 +12,14 @@
 //!    This is user code (decorators, module-level statements), so it comes last.
 
 mod commit;
+mod deleted;
 mod execute;
 mod prepare;
 
 use std::collections::HashSet;
 use std::sync::atomic::AtomicUsize;
 
-use hotswap_core::plan::{PatchPlan, PatchStep, StepAction};
+use hotswap_core::plan::{Failures, PatchPlan, PatchStep, StepAction};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
@@ -83,6 +85,15 @@ enum Deferred<'py> {
         scope: Scope<'py>,
     },
     Rebuild(Rebuild<'py>),
+    /// A plain decorated class whose body statements changed: its decorators run again on the
+    /// live class, as a fresh start runs them on the new body (one building `__repr__` from
+    /// `FIELDS`, say), once the statement steps of the class (up to step `after`) ran.
+    Redecorate {
+        step: usize,
+        after: usize,
+        scope: Scope<'py>,
+        class: Bound<'py, PyType>,
+    },
 }
 
 /// Rebuild a class from its new statement and carry it into the live class; `covered` are the
@@ -101,8 +112,20 @@ struct Rebuild<'py> {
 impl Deferred<'_> {
     fn step(&self) -> usize {
         match self {
-            Deferred::Execute { step, .. } | Deferred::Delete { step, .. } | Deferred::LateUpdate { step, .. } => *step,
+            Deferred::Execute { step, .. }
+            | Deferred::Delete { step, .. }
+            | Deferred::LateUpdate { step, .. }
+            | Deferred::Redecorate { step, .. } => *step,
             Deferred::Rebuild(rebuild) => rebuild.step,
+        }
+    }
+
+    /// Where it runs in the execute phase: in step order, a re-decoration just after the last
+    /// step inside its class.
+    fn order(&self) -> (usize, bool) {
+        match self {
+            Deferred::Redecorate { after, .. } => (*after, true),
+            other => (other.step(), false),
         }
     }
 }
@@ -125,6 +148,10 @@ struct Prepared<'py> {
     /// changed (for `__migrate__`).
     touched: Vec<Vec<String>>,
     init_changed: HashSet<Vec<String>>,
+    /// Steps not applied: they failed, or depend on one that did (reported as they happened).
+    failed: Vec<usize>,
+    /// What those steps leave unsafe to apply, carried into the execute phase.
+    failures: Failures,
 }
 
 /// Applies every file of a batch: prepare all, commit all, then execute.
@@ -138,7 +165,10 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
     }
     for (patch, outcome) in patches.iter().zip(outcomes.iter_mut()) {
         match prepare::prepare_module(py, patch, &mut outcome.report) {
-            Ok(p) => prepared.push(Some(p)),
+            Ok(mut p) => {
+                outcome.failed_steps.append(&mut p.failed);
+                prepared.push(Some(p));
+            }
             Err((line, err)) => {
                 // A compile error knows its own line better than the step does.
                 let line = err
@@ -207,7 +237,7 @@ fn after_commit<'py>(
         }
     }
     let mut init_changed = prep.init_changed;
-    execute::execute(py, patch, prep.deferred, outcome, &mut init_changed);
+    execute::execute(py, patch, prep.deferred, prep.failures, outcome, &mut init_changed);
     class_hooks(py, &patch.module, &patch.name, &patch.display_path, &prep.touched, &init_changed, &mut outcome.report)
 }
 

@@ -21,6 +21,7 @@ use crate::live::{
     caches_in_front, conformers, contains, live_function, module_code_running, named_class, namespace_get,
     resolve_scope, suspended_frames, Scope,
 };
+use crate::pyerr::describe_exception;
 use crate::report::Report;
 
 /// Why a module cannot be prepared: the line to report, and the error.
@@ -52,7 +53,7 @@ struct Preparer<'a, 'py> {
     py: Python<'py>,
     patch: &'a FilePatch<'py>,
     report: &'a mut Report,
-    /// The module's `from __future__` flags, so units compile as the file did.
+    /// The new source's `from __future__` flags, so units compile as the file does.
     flags: i64,
     prepared: Prepared<'py>,
     /// Old code objects whose live functions (and nested closures) get new code.
@@ -70,8 +71,8 @@ pub(super) fn prepare_module<'py>(
     patch: &FilePatch<'py>,
     report: &mut Report,
 ) -> Result<Prepared<'py>, PrepareError> {
-    let flags = future_flags(py, &patch.module).map_err(|e| (0, e))?;
-    let rebuilds = plan_rebuilds(py, patch)?;
+    let flags = future_flags(py, &patch.plan.future).map_err(|e| (0, e))?;
+    let (rebuilds, mut unresolved) = plan_rebuilds(py, patch);
     let mut preparer = Preparer {
         py,
         patch,
@@ -84,12 +85,72 @@ pub(super) fn prepare_module<'py>(
         scopes: HashMap::new(),
     };
     for (index, step) in patch.plan.steps.iter().enumerate() {
-        preparer.step(index, step)?;
+        if let Some(cause) = preparer.prepared.failures.blocked_by(step) {
+            let cause = cause.to_string();
+            hold_back(patch, index, &cause, &mut preparer.prepared, preparer.report);
+            continue;
+        }
+        let checkpoint = preparer.checkpoint();
+        let result = match unresolved.remove(&index) {
+            Some(err) => Err(at(step)(err)),
+            None => preparer.step(index, step),
+        };
+        if let Err((line, err)) = result {
+            preparer.rollback(checkpoint);
+            fail(py, patch, index, line, &err, &mut preparer.prepared, preparer.report);
+        }
     }
     let stale = preparer.swap_running_functions()?;
     preparer.rerun_closure_factories(stale)?;
-    preparer.prepared.deferred.sort_by_key(Deferred::step);
+    preparer.prepared.deferred.sort_by_key(Deferred::order);
     Ok(preparer.prepared)
+}
+
+/// Step `index` failed to prepare: reported at its line (a compile error at its own), nothing of
+/// it is applied, and the steps that depend on it are held back.
+fn fail(
+    py: Python<'_>,
+    patch: &FilePatch<'_>,
+    index: usize,
+    line: u32,
+    err: &PyErr,
+    prepared: &mut Prepared<'_>,
+    report: &mut Report,
+) {
+    let step = &patch.plan.steps[index];
+    let line = err
+        .value(py)
+        .getattr("lineno")
+        .ok()
+        .filter(|_| err.is_instance_of::<pyo3::exceptions::PySyntaxError>(py))
+        .and_then(|l| l.extract::<u32>().ok())
+        .unwrap_or(line);
+    let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, err));
+    report.error(&patch.display_path, line, message);
+    prepared.failures.record(step);
+    prepared.failed.push(index);
+}
+
+/// Step `index` uses what the failed step `cause` binds: it waits for a save that fixes it.
+fn hold_back(patch: &FilePatch<'_>, index: usize, cause: &str, prepared: &mut Prepared<'_>, report: &mut Report) {
+    let step = &patch.plan.steps[index];
+    let message = format!("{} held back: it depends on {cause}, which was not applied", step.dotted_name());
+    report.error(&patch.display_path, step.lines.shown(), message);
+    prepared.failures.record(step);
+    prepared.failed.push(index);
+}
+
+/// How much of [`Prepared`] (and the preparer's own lists) existed before a step, so a step
+/// that fails half-way leaves nothing behind.
+struct Checkpoint {
+    swaps: usize,
+    class_attrs: usize,
+    deferred: usize,
+    done: usize,
+    caches: usize,
+    conforms: usize,
+    code_pairs: usize,
+    stale: usize,
 }
 
 /// The error of `step`, at the line it reports.
@@ -99,7 +160,34 @@ fn at(step: &PatchStep) -> impl Fn(PyErr) -> PrepareError {
 }
 
 impl<'py> Preparer<'_, 'py> {
-    /// Works out step `index` of the plan; an error rejects the whole file.
+    fn checkpoint(&self) -> Checkpoint {
+        let p = &self.prepared;
+        Checkpoint {
+            swaps: p.swaps.len(),
+            class_attrs: p.class_attrs.len(),
+            deferred: p.deferred.len(),
+            done: p.done.len(),
+            caches: p.caches.len(),
+            conforms: p.conforms.len(),
+            code_pairs: self.code_pairs.len(),
+            stale: self.stale_candidates.len(),
+        }
+    }
+
+    /// Drops what a failed step prepared.
+    fn rollback(&mut self, at: Checkpoint) {
+        let p = &mut self.prepared;
+        p.swaps.truncate(at.swaps);
+        p.class_attrs.truncate(at.class_attrs);
+        p.deferred.truncate(at.deferred);
+        p.done.truncate(at.done);
+        p.caches.truncate(at.caches);
+        p.conforms.truncate(at.conforms);
+        self.code_pairs.truncate(at.code_pairs);
+        self.stale_candidates.truncate(at.stale);
+    }
+
+    /// Works out step `index` of the plan; an error fails that step (and what depends on it).
     fn step(&mut self, index: usize, step: &PatchStep) -> Result<(), PrepareError> {
         let at = at(step);
         if step.target.is_statement() && self.rebuilds.contains_key(&step.scope) {
@@ -192,7 +280,16 @@ impl<'py> Preparer<'_, 'py> {
             })),
             // No live class of that name any more: define it anew.
             (_, Err(_)) => self.prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope }),
-            (None, Ok(_)) => {} // a plain class: its members' own steps are the update
+            // A plain class: its members' own steps are the update, then its decorators run again.
+            (None, Ok(class)) => {
+                let StepAction::RefreshClass { decorators, .. } = &step.action else { return Ok(()) };
+                if !decorators.is_empty() {
+                    let steps = &self.patch.plan.steps;
+                    let after = (index..steps.len()).filter(|&i| steps[i].scope.starts_with(&path)).max();
+                    let after = after.unwrap_or(index);
+                    self.prepared.deferred.push(Deferred::Redecorate { step: index, after, scope, class });
+                }
+            }
         }
         Ok(())
     }
@@ -233,7 +330,7 @@ impl<'py> Preparer<'_, 'py> {
         let fresh = if after_statements {
             None
         } else {
-            match fresh_function(self.py, &compiled.bare, &scope, step.target.label()) {
+            match fresh_function(self.py, &compiled.bare, &scope, step) {
                 Ok(fresh) => Some(fresh),
                 // A default may need a name this same edit binds earlier in the file.
                 Err(e) if e.is_instance_of::<pyo3::exceptions::PyNameError>(self.py) => None,
@@ -444,23 +541,36 @@ impl<'py> Preparer<'_, 'py> {
 }
 
 /// Class path → the statement steps its rebuild covers, for every `RefreshClass` step whose live
-/// class must be rebuilt: its header changed, or its members are generated from its body.
-fn plan_rebuilds(py: Python<'_>, patch: &FilePatch<'_>) -> Result<Rebuilds, PrepareError> {
+/// class must be rebuilt: its header changed, or its members are generated from its body. Also
+/// the `RefreshClass` steps whose live class could not be looked at, with the error.
+fn plan_rebuilds(py: Python<'_>, patch: &FilePatch<'_>) -> (Rebuilds, HashMap<usize, PyErr>) {
     let steps = &patch.plan.steps;
     let mut rebuilds = HashMap::new();
-    for step in steps {
+    let mut errors = HashMap::new();
+    for (index, step) in steps.iter().enumerate() {
         let StepAction::RefreshClass { header, .. } = &step.action else { continue };
-        let at = |e: PyErr| (step.lines.shown(), e);
-        let scope = resolve_scope(&patch.module, &step.scope).map_err(at)?;
+        let scope = match resolve_scope(&patch.module, &step.scope) {
+            Ok(scope) => scope,
+            Err(err) => {
+                errors.insert(index, err);
+                continue;
+            }
+        };
         let Ok(class) = named_class(&scope, step.target.label()) else { continue };
         let path = step.path();
         let covered: Vec<usize> =
             (0..steps.len()).filter(|&i| steps[i].target.is_statement() && steps[i].scope == path).collect();
         // A changed `__slots__` changes the instance layout: only a rebuild can tell if it fits.
         let slots = covered.iter().any(|&i| steps[i].target.binds().contains(&"__slots__"));
-        if *header || slots || generated_kind(py, &class).map_err(at)?.is_some() {
-            rebuilds.insert(path, covered);
+        match generated_kind(py, &class) {
+            Ok(kind) if *header || slots || kind.is_some() => {
+                rebuilds.insert(path, covered);
+            }
+            Ok(_) => {}
+            Err(err) => {
+                errors.insert(index, err);
+            }
         }
     }
-    Ok(rebuilds)
+    (rebuilds, errors)
 }

@@ -129,7 +129,10 @@ impl Engine {
                 mark_dirty(&mut tree.items, &step.scope, step.lines.shown());
             }
             let previous = files.remove(&w.path).map(|old| old.text);
-            files.insert(w.path, FileRecord { text: w.text, hash: w.hash, tree: Some(tree), previous });
+            // With steps still to retry, the file is not up to date: the next reload of it plans
+            // again, even with the same text, and tries the failed items (marked dirty) again.
+            let hash = if failed.is_empty() { w.hash } else { !w.hash };
+            files.insert(w.path, FileRecord { text: w.text, hash, tree: Some(tree), previous });
             GENERATION.fetch_add(1, Ordering::SeqCst);
         }
     }
