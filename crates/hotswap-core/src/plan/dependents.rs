@@ -1,0 +1,170 @@
+//! Unchanged code that a fresh start would evaluate differently because of this edit: statements
+//! and definition headers that read a changed value, and statements built by a changed function.
+
+use std::collections::HashSet;
+
+use super::{compile_unit, modified_def, refresh_class, statement_label};
+use super::{Lines, PatchStep, Reason, StepAction, Target};
+use crate::diff::{Change, ChangeKind, DefChange};
+use crate::tree::{Definition, DefinitionTree, Item, StatementKind};
+
+/// Unchanged module-level statements that use what this edit changed: a statement reading a
+/// changed value (`DOUBLE = LIMIT * 2` after `LIMIT` changed) is run again, in source order and
+/// transitively, so the module holds what a fresh import would; one calling a changed function
+/// gets an [`StepAction::ExecuteIfStale`] step.
+pub(super) fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], steps: &mut Vec<PatchStep>) {
+    let mut values: HashSet<&str> = HashSet::new();
+    let mut functions: HashSet<&str> = HashSet::new();
+    let mut changed_items: HashSet<usize> = HashSet::new();
+    for change in changes.iter().filter(|c| c.scope.is_empty()) {
+        if let Some(item) = change.new {
+            changed_items.insert(item.byte_range().start);
+        }
+        match (change.kind, change.new.or(change.old)) {
+            // `f = lambda ...` keeps its identity when re-run (the applier swaps its code): a
+            // function, not a new value.
+            (_, Some(Item::Stmt(s))) if change.new.is_some() && s.kind == StatementKind::LambdaAssignment => {
+                functions.extend(s.binds.iter().map(String::as_str));
+            }
+            (_, Some(Item::Stmt(s))) => values.extend(s.binds.iter().map(String::as_str)),
+            // Functions and classes are updated in place (same identity): statements using
+            // them are only re-run to rebuild closures that could not take the new code.
+            (ChangeKind::Modified(_), Some(Item::Def(d))) => {
+                functions.insert(d.name.as_str());
+            }
+            (_, Some(Item::Def(d))) => {
+                values.insert(d.name.as_str());
+            }
+            _ => {}
+        }
+    }
+    if values.is_empty() && functions.is_empty() {
+        return;
+    }
+    for item in &new.items {
+        if changed_items.contains(&item.byte_range().start) {
+            continue;
+        }
+        if let Item::Def(def) = item {
+            dependent_definition(source, def, &values, &changed_items, steps);
+            continue;
+        }
+        let Item::Stmt(stmt) = item else { continue };
+        // `del _tmp` after a re-run `_tmp = ...` must run again too, or the name stays.
+        let deletes = stmt.kind == StatementKind::Delete;
+        if !stmt.kind.runs_again() || (stmt.binds.is_empty() && !deletes) {
+            continue;
+        }
+        let mut used = stmt.reads.iter().chain(&stmt.deletes);
+        let reads_value = used.find(|n| values.contains(n.as_str()) && !stmt.binds.contains(n));
+        let calls_function = stmt.reads.iter().find(|n| functions.contains(n.as_str()));
+        let unit = compile_unit(source, &[], &stmt.indent, item.byte_range(), stmt.span.start);
+        let block = stmt.kind == StatementKind::Block;
+        let (action, reason) = match (reads_value, calls_function) {
+            (Some(name), _) => (StepAction::Execute { unit, block }, Reason::ReadsChangedValue { name: name.clone() }),
+            (None, Some(name)) => {
+                (StepAction::ExecuteIfStale { unit }, Reason::BuiltByChangedFunction { name: name.clone() })
+            }
+            (None, None) => continue,
+        };
+        if matches!(action, StepAction::Execute { .. }) {
+            values.extend(stmt.binds.iter().map(String::as_str));
+        }
+        let step = PatchStep {
+            scope: Vec::new(),
+            target: Target::Stmt { binds: stmt.binds.clone(), label: statement_label(stmt) },
+            lines: Lines::both(stmt.span.start, stmt.span.start),
+            action,
+            reason,
+            reads: Vec::new(),
+            visible: Vec::new(),
+        };
+        insert_in_order(steps, step);
+    }
+}
+
+/// Inserts a module-level step before the first later module-level step (and a class step
+/// before the first later step), so steps stay in source order.
+fn insert_in_order(steps: &mut Vec<PatchStep>, step: PatchStep) {
+    let at = steps.iter().position(|s| s.scope.is_empty() && s.lines.new > step.lines.new).unwrap_or(steps.len());
+    steps.insert(at, step);
+}
+
+/// An unchanged module-level definition that reads a changed value where it is evaluated at
+/// definition time: a function's defaults, annotations or decorators (`def f(x=LIMIT)`) get an
+/// `UpdateFunction` (re-decorating when a decorator reads it); a class's body statements
+/// (`SIZE = LIMIT`) are run again in the class, with a `RefreshClass` for generated classes.
+fn dependent_definition<'s>(
+    source: &str,
+    def: &'s Definition,
+    values: &HashSet<&str>,
+    changed: &HashSet<usize>,
+    steps: &mut Vec<PatchStep>,
+) {
+    // The first changed value among `names`.
+    let read = |names: &'s [String]| names.iter().find(|n| values.contains(n.as_str()));
+    if !def.kind.is_class() {
+        if let Some(name) = read(&def.decorator_reads).or_else(|| read(&def.signature_reads)) {
+            let flags =
+                DefChange { header: true, decorators: read(&def.decorator_reads).is_some(), ..DefChange::default() };
+            for step in modified_def(source, &[], def, def, flags) {
+                insert_in_order(steps, reads_changed_value(step, name));
+            }
+        }
+        return;
+    }
+    for child in &def.children {
+        let Item::Def(method) = child else { continue };
+        if method.kind.is_class() {
+            continue;
+        }
+        if let Some(name) = read(&method.signature_reads).or_else(|| read(&method.decorator_reads)) {
+            let decorators = read(&method.decorator_reads).is_some();
+            let flags = DefChange { header: true, decorators, ..DefChange::default() };
+            for step in modified_def(source, &[def], method, method, flags) {
+                let step = reads_changed_value(step, name);
+                steps.push(PatchStep { scope: vec![def.name.clone()], ..step });
+            }
+        }
+    }
+    let mut statements = Vec::new();
+    for child in &def.children {
+        if let Item::Stmt(stmt) = child {
+            let hit = stmt.reads.iter().find(|n| values.contains(n.as_str()) && !stmt.binds.contains(n));
+            if let (Some(name), true, false) = (hit, stmt.kind.runs_again(), stmt.binds.is_empty()) {
+                statements.push((child, stmt, name.clone()));
+            }
+        }
+    }
+    if statements.is_empty() {
+        return;
+    }
+    let mut rerun: HashSet<usize> = changed.clone();
+    rerun.extend(statements.iter().map(|(child, _, _)| child.byte_range().start));
+    let flags = DefChange { body: true, ..DefChange::default() };
+    let mut new_steps = vec![refresh_class(source, &[], def, def, flags, &rerun)];
+    for (child, stmt, name) in statements {
+        let unit = compile_unit(source, &[def], &stmt.indent, child.byte_range(), stmt.span.start);
+        new_steps.push(PatchStep {
+            scope: vec![def.name.clone()],
+            target: Target::Stmt { binds: stmt.binds.clone(), label: stmt.binds.join(", ") },
+            lines: Lines::both(stmt.span.start, stmt.span.start),
+            action: StepAction::Execute { unit, block: stmt.kind == StatementKind::Block },
+            reason: Reason::ReadsChangedValue { name },
+            reads: Vec::new(),
+            visible: Vec::new(),
+        });
+    }
+    let at = steps.iter().position(|s| s.scope.is_empty() && s.lines.new > Some(def.span.start)).unwrap_or(steps.len());
+    steps.splice(at..at, new_steps);
+}
+
+/// The `UpdateFunction` step of an unchanged definition whose signature or decorators read
+/// `name`, a changed value: evaluated once the statements before it ran.
+fn reads_changed_value(mut step: PatchStep, name: &str) -> PatchStep {
+    if let StepAction::UpdateFunction { after_statements, .. } = &mut step.action {
+        *after_statements = true;
+    }
+    step.reason = Reason::SignatureReadsChangedValue { name: name.to_string() };
+    step
+}
