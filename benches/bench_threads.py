@@ -63,7 +63,10 @@ def one_program(ctx: Context, edits: int) -> tuple:
         for version in range(1, edits + 1):
             time.sleep(0.03)
             fields = result.observe(
-                child, root / "versioned.py", module_source(version), value_is(version),
+                child,
+                root / "versioned.py",
+                module_source(version),
+                value_is(version),
                 timeout=LOST_AFTER,
             )
             if fields is not None:
@@ -82,7 +85,8 @@ def run(ctx: Context) -> list:
     latency = Table("threads — save to effect with a busy worker thread", "ms")
     latency.add("hotswap", result.samples, result.notes())
     consistency = Table(
-        "threads — mixed outer calls per 100 edits", "count; goal 0",
+        "threads — mixed outer calls per 100 edits",
+        "count; goal 0",
         note=f"{mixed} mixed outer calls over {edits} edits",
     )
     consistency.add("hotswap", [per_100], f"{mixed} in {edits} edits")

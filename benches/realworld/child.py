@@ -1,7 +1,7 @@
 """One package's upgrade N -> N+1 in this one live process; prints a JSON result on the last line.
 
-    python child.py live SPEC.json      import N, hold references, write N+1 over it, apply, measure
-    python child.py fresh SPEC.json     run N+1's tests in a fresh process (the baseline)
+python child.py live SPEC.json      import N, hold references, write N+1 over it, apply, measure
+python child.py fresh SPEC.json     run N+1's tests in a fresh process (the baseline)
 """
 
 from __future__ import annotations
@@ -87,7 +87,9 @@ def write_release(src: Path, live_dir: Path, tops: list) -> list:
     """Replaces the files of `tops` in live_dir with those of src; returns every path touched."""
     touched = []
     for top in tops:
-        old_files = {p.relative_to(live_dir) for p in live_dir.joinpath(top).rglob("*") if p.is_file()}
+        old_files = {
+            p.relative_to(live_dir) for p in live_dir.joinpath(top).rglob("*") if p.is_file()
+        }
         old_files |= {Path(top + ".py")} if live_dir.joinpath(top + ".py").exists() else set()
         new_root = src / top
         new_files = {p.relative_to(src) for p in new_root.rglob("*") if p.is_file()}
@@ -118,9 +120,22 @@ def run_tests(spec: dict) -> dict:
                 if previous in (None, "passed"):
                     outcomes[report.nodeid] = report.outcome
 
-    args = [str(Path(spec["sdist"]) / t) for t in spec["tests"]]
-    args += ["-p", "no:cacheprovider", "-q", "--maxfail=100000", "-o", "addopts=",
-             "--rootdir", spec["sdist"], "-p", "no:randomly", "-W", "ignore"]
+    args = [str(test_path(spec, t)) for t in spec["tests"]]
+    args += [
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--maxfail=100000",
+        "--continue-on-collection-errors",
+        "-o",
+        "addopts=",
+        "--rootdir",
+        spec["sdist"],
+        "-p",
+        "no:randomly",
+        "-W",
+        "ignore",
+    ]
     args += ["--timeout", str(spec["test_timeout"])] if has_timeout_plugin() else []
     args += spec.get("pytest_args", [])
     try:
@@ -128,6 +143,13 @@ def run_tests(spec: dict) -> dict:
     except BaseException as error:  # a test run that raised out of pytest still counts what ran
         outcomes["<pytest>"] = f"crashed: {error!r}"
     return outcomes
+
+
+def test_path(spec: dict, test: str) -> Path:
+    """Tests shipped inside the package run from the importable copy (N+1 in both processes):
+    collecting the sdist's copy would clash with the already imported modules of the same name."""
+    shipped = Path(spec["code_dir"]) / test
+    return shipped if shipped.exists() else Path(spec["sdist"]) / test
 
 
 def has_timeout_plugin() -> bool:
@@ -144,6 +166,8 @@ def live(spec: dict) -> dict:
     live_dir, tops = Path(spec["live_dir"]), spec["tops"]
     sys.path.insert(0, str(live_dir))
     hotswap.install(str(live_dir))
+    import pytest  # noqa: F401  (before release N: the test runner holds what it imports, too)
+
     modules = import_all(live_dir, tops)
     namespace = {m.__name__: m for m in modules if "." not in m.__name__}
     if spec.get("exercise"):

@@ -19,10 +19,14 @@ CO_NEWLOCALS = 0x2
 
 def fingerprint(code: CodeType) -> tuple:
     """What must match for a live code to count as a fresh compile of the same source."""
-    instructions = tuple((i.opname, i.argrepr if i.opname.startswith("LOAD_CONST") is False else "")
-                         for i in dis.get_instructions(code))
-    consts = tuple(fingerprint(c) if isinstance(c, CodeType) else (type(c).__name__, repr(c))
-                   for c in code.co_consts)
+    instructions = tuple(
+        (i.opname, i.argrepr if i.opname.startswith("LOAD_CONST") is False else "")
+        for i in dis.get_instructions(code)
+    )
+    consts = tuple(
+        fingerprint(c) if isinstance(c, CodeType) else (type(c).__name__, repr(c))
+        for c in code.co_consts
+    )
     return (instructions, code.co_names, consts, code.co_varnames, code.co_freevars, code.co_flags)
 
 
@@ -145,8 +149,9 @@ _module_defs: dict = {}
 def definitions_of_module(module: str) -> dict:
     if module not in _module_defs:
         path = Path(sys.modules[module].__file__)
-        _module_defs[module] = definitions(compile(path.read_bytes(), str(path), "exec",
-                                                   dont_inherit=True))
+        _module_defs[module] = definitions(
+            compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+        )
     return _module_defs[module]
 
 
@@ -182,6 +187,11 @@ def ref_runs_new(kind: str, obj, changed: dict):
         return fingerprint(func.__code__) == fingerprint(d.new)
     cls = type(obj) if kind == "instance" else obj
     key = (cls.__module__, cls.__qualname__)
-    if not any(k[0] == key[0] and k[1].startswith(key[1] + ".") for k in changed) and key not in changed:
+    if (
+        not any(k[0] == key[0] and k[1].startswith(key[1] + ".") for k in changed)
+        and key not in changed
+    ):
         return None
-    return class_matches(cls, cls.__module__, cls.__qualname__, definitions_of_module(cls.__module__))
+    return class_matches(
+        cls, cls.__module__, cls.__qualname__, definitions_of_module(cls.__module__)
+    )

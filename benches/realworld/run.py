@@ -35,11 +35,35 @@ def download(pkg: Package) -> tuple:
     where.mkdir(parents=True, exist_ok=True)
     for version in (pkg.old, pkg.new):
         if not list(where.glob(f"*-{version}-*.whl")):
-            subprocess.run([*PIP, "download", "--no-deps", "--only-binary", ":all:", "-d", str(where),
-                            f"{pkg.dist}=={version}"], check=True, timeout=300)
+            subprocess.run(
+                [
+                    *PIP,
+                    "download",
+                    "--no-deps",
+                    "--only-binary",
+                    ":all:",
+                    "-d",
+                    str(where),
+                    f"{pkg.dist}=={version}",
+                ],
+                check=True,
+                timeout=300,
+            )
     if not [p for p in where.glob(f"*-{pkg.new}.tar.gz")]:
-        subprocess.run([*PIP, "download", "--no-deps", "--no-binary", ":all:", "-d", str(where),
-                        f"{pkg.dist}=={pkg.new}"], check=True, timeout=300)
+        subprocess.run(
+            [
+                *PIP,
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "-d",
+                str(where),
+                f"{pkg.dist}=={pkg.new}",
+            ],
+            check=True,
+            timeout=300,
+        )
     wheel = lambda v: next(where.glob(f"*-{v}-*.whl"))  # noqa: E731
     return wheel(pkg.old), wheel(pkg.new), next(where.glob(f"*-{pkg.new}.tar.gz"))
 
@@ -68,8 +92,11 @@ def line_diff(old: Path, new: Path, tops: list) -> tuple:
         b = (new / path).read_text(errors="replace").splitlines() if (new / path).exists() else []
         if a != b:
             files += 1
-            lines += sum(1 for d in difflib.unified_diff(a, b, n=0, lineterm="")
-                         if d[:1] in "+-" and d[:3] not in ("+++", "---"))
+            lines += sum(
+                1
+                for d in difflib.unified_diff(a, b, n=0, lineterm="")
+                if d[:1] in "+-" and d[:3] not in ("+++", "---")
+            )
     return files, lines
 
 
@@ -79,8 +106,12 @@ def child(mode: str, spec: dict, timeout: float) -> dict:
     spec_file.write_text(json.dumps(spec))
     started = time.monotonic()
     try:
-        proc = subprocess.run([sys.executable, str(HERE / "child.py"), mode, str(spec_file)],
-                              capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, str(HERE / "child.py"), mode, str(spec_file)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         code = proc.returncode
         tail = proc.stderr[-1500:]
     except subprocess.TimeoutExpired:
@@ -93,8 +124,8 @@ def child(mode: str, spec: dict, timeout: float) -> dict:
 
 def run_package(pkg: Package, quick: bool, timeout: float) -> dict:
     wheel_old, wheel_new, sdist = download(pkg)
-    if pkg.deps:
-        subprocess.run([*PIP, "install", *pkg.deps], check=True, timeout=600)
+    if pkg.deps or pkg.test_deps:
+        subprocess.run([*PIP, "install", *pkg.deps, *pkg.test_deps], check=True, timeout=600)
     work = Path(tempfile.mkdtemp(prefix=f"realworld-{pkg.dist}-"))
     tops = unpack_wheel(wheel_old, work / "live")
     unpack_wheel(wheel_old, work / "old")
@@ -102,18 +133,33 @@ def run_package(pkg: Package, quick: bool, timeout: float) -> dict:
     tops = sorted(set(tops) | set(unpack_wheel(wheel_new, work / "new")))
     sdist_dir = unpack_sdist(sdist, work / "sdist")
     files, lines = line_diff(work / "old", work / "new", tops)
-    spec = dict(live_dir=str(work / "live"), new_dir=str(work / "new"), tops=tops,
-                sdist=str(sdist_dir), tests=list(pkg.tests), exercise=pkg.exercise,
-                test_timeout=10 if quick else 30, pytest_args=list(pkg.pytest_args))
-    live = child("live", dict(spec, out=str(work / "live.json")), timeout)
-    fresh = child("fresh", dict(spec, out=str(work / "fresh.json")), timeout)
-    return dict(pkg=pkg.dist, old=pkg.old, new=pkg.new, files=files, lines=lines, live=live,
-                fresh=fresh)
+    spec = dict(
+        live_dir=str(work / "live"),
+        new_dir=str(work / "new"),
+        tops=tops,
+        sdist=str(sdist_dir),
+        tests=list(pkg.tests),
+        exercise=pkg.exercise,
+        test_timeout=10 if quick else 30,
+        pytest_args=list(pkg.pytest_args),
+    )
+    live = child(
+        "live", dict(spec, out=str(work / "live.json"), code_dir=spec["live_dir"]), timeout
+    )
+    fresh = child(
+        "fresh", dict(spec, out=str(work / "fresh.json"), code_dir=spec["new_dir"]), timeout
+    )
+    return dict(
+        pkg=pkg.dist, old=pkg.old, new=pkg.new, files=files, lines=lines, live=live, fresh=fresh
+    )
 
 
 def regressions(row: dict) -> tuple:
-    """(tests that pass fresh but not live, tests run live)."""
+    """(tests that pass fresh but not live, tests run live); none when the live process died
+    before its tests (the died column says so)."""
     live, fresh = row["live"].get("tests", {}), row["fresh"].get("tests", {})
+    if row["live"].get("exit") != 0:
+        return [], 0
     bad = sorted(t for t, o in fresh.items() if o == "passed" and live.get(t) != "passed")
     return bad, len(live)
 
@@ -122,29 +168,42 @@ def pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f} %" if whole else "-"
 
 
+TABLE_HEAD = [
+    "| package | N -> N+1 | changed files | changed lines | changed defs | defs running N+1 |"
+    " held refs (to changed code) | refs running N+1 | test regressions / tests run |"
+    " apply ms | errors / rude | died |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def row_line(r: dict) -> str:
+    live = r["live"]
+    bad, ran = regressions(r)
+    died = f"yes ({live.get('exit')})" if live.get("exit") != 0 else "no"
+    return (
+        f"| {r['pkg']} | {r['old']} -> {r['new']} | {r['files']} | {r['lines']} |"
+        f" {live.get('defs', '-')} | {live.get('defs_new', '-')} | {live.get('refs', '-')} |"
+        f" {live.get('refs_new', '-')} | {len(bad)} / {ran} | {live.get('apply_ms', 0):.0f} |"
+        f" {live.get('errors', '-')} / {live.get('rude', '-')} | {died} |"
+    )
+
+
+def total_line(rows: list) -> str:
+    """Sums over the packages, with the share of changed defs and held refs that run N+1."""
+    live = [r["live"] for r in rows]
+    defs, new = sum(x.get("defs", 0) for x in live), sum(x.get("defs_new", 0) for x in live)
+    refs, rnew = sum(x.get("refs", 0) for x in live), sum(x.get("refs_new", 0) for x in live)
+    bad = sum(len(regressions(r)[0]) for r in rows)
+    ran = sum(regressions(r)[1] for r in rows)
+    died = sum(x.get("exit") != 0 for x in live)
+    return (
+        f"| **total** | {len(rows)} packages | | | {defs} | {new} ({pct(new, defs)}) | {refs} |"
+        f" {rnew} ({pct(rnew, refs)}) | {bad} / {ran} | | | {died} |"
+    )
+
+
 def table(rows: list) -> list:
-    out = ["| package | N -> N+1 | changed files | changed lines | changed defs | defs running N+1 |"
-           " held refs (to changed code) | refs running N+1 | test regressions / tests run |"
-           " apply ms | errors / rude | died |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    total = dict(defs=0, new=0, refs=0, rnew=0, reg=0, run=0, died=0)
-    for r in rows:
-        live = r["live"]
-        died = live.get("exit") != 0
-        bad, ran = regressions(r)
-        out.append(f"| {r['pkg']} | {r['old']} -> {r['new']} | {r['files']} | {r['lines']} |"
-                   f" {live.get('defs', '-')} | {live.get('defs_new', '-')} | {live.get('refs', '-')} |"
-                   f" {live.get('refs_new', '-')} | {len(bad)} / {ran} |"
-                   f" {live.get('apply_ms', 0):.0f} | {live.get('errors', '-')} / {live.get('rude', '-')} |"
-                   f" {'yes (' + str(live.get('exit')) + ')' if died else 'no'} |")
-        total.update(defs=total["defs"] + live.get("defs", 0), new=total["new"] + live.get("defs_new", 0),
-                     refs=total["refs"] + live.get("refs", 0), rnew=total["rnew"] + live.get("refs_new", 0),
-                     reg=total["reg"] + len(bad), run=total["run"] + ran, died=total["died"] + died)
-    out.append(f"| **total** | {len(rows)} packages | | | {total['defs']} |"
-               f" {total['new']} ({pct(total['new'], total['defs'])}) | {total['refs']} |"
-               f" {total['rnew']} ({pct(total['rnew'], total['refs'])}) | {total['reg']} / {total['run']} |"
-               f" | | {total['died']} |")
-    return out
+    return TABLE_HEAD + [row_line(r) for r in rows] + [total_line(rows)]
 
 
 def details(rows: list) -> list:
@@ -152,28 +211,46 @@ def details(rows: list) -> list:
     for r in rows:
         live = r["live"]
         bad, _ = regressions(r)
-        out += [f"### {r['pkg']} {r['old']} -> {r['new']}", "",
-                f"- live process: exit {live.get('exit')}, {live.get('seconds')} s; fresh tests:"
-                f" exit {r['fresh'].get('exit')}, {len(r['fresh'].get('tests', {}))} tests"]
-        for key, label in (("error_samples", "errors"), ("stale_defs", "defs still on N"),
-                           ("stale_refs", "refs still on N")):
+        out += [
+            f"### {r['pkg']} {r['old']} -> {r['new']}",
+            "",
+            f"- live process: exit {live.get('exit')}, {live.get('seconds')} s; fresh tests:"
+            f" exit {r['fresh'].get('exit')}, {len(r['fresh'].get('tests', {}))} tests",
+        ]
+        if live.get("exit") != 0:
+            out.append(
+                f"- live process stderr: `{' '.join(live.get('stderr_tail', '').split())[-600:]}`"
+            )
+        for key, label in (
+            ("error_samples", "errors"),
+            ("stale_defs", "defs still on N"),
+            ("stale_refs", "refs still on N"),
+        ):
             if live.get(key):
-                out.append(f"- {label} (first {len(live[key])}): " + "; ".join(
-                    f"`{s}`".replace("\n", " ") for s in live[key]))
+                out.append(
+                    f"- {label} (first {len(live[key])}): "
+                    + "; ".join(f"`{s}`".replace("\n", " ") for s in live[key])
+                )
         if bad:
-            out.append(f"- regressions (first 10 of {len(bad)}): " + "; ".join(f"`{t}`" for t in bad[:10]))
+            out.append(
+                f"- regressions (first 10 of {len(bad)}): " + "; ".join(f"`{t}`" for t in bad[:10])
+            )
         out.append("")
     return out
 
 
 def write_results(path: Path, rows: list, command: str, started: float) -> None:
-    head = ["# hotswap real-world upgrade suite", "",
-            f"- command: `{command}`",
-            f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))},"
-            f" took {(time.time() - started) / 60:.1f} min; Python {platform.python_version()}",
-            "- each row: one process imports release N, holds references, gets N+1 written over it,"
-            " applies it with hotswap.reload_paths, then measures; regressions are tests of N+1's sdist"
-            " that pass in a fresh process on N+1 but not in the live one", ""]
+    head = [
+        "# hotswap real-world upgrade suite",
+        "",
+        f"- command: `{command}`",
+        f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))},"
+        f" took {(time.time() - started) / 60:.1f} min; Python {platform.python_version()}",
+        "- each row: one process imports release N, holds references, gets N+1 written over it,"
+        " applies it with hotswap.reload_paths, then measures; regressions are tests of N+1's sdist"
+        " that pass in a fresh process on N+1 but not in the live one",
+        "",
+    ]
     path.write_text("\n".join(head + table(rows) + [""] + details(rows)) + "\n")
 
 
@@ -184,9 +261,14 @@ def main(argv=None) -> list:
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per package process")
     args = parser.parse_args(argv)
-    chosen = [p for p in PACKAGES if (not args.only or p.dist in args.only) and (args.only or not args.quick or p.quick)]
+    chosen = [
+        p
+        for p in PACKAGES
+        if (not args.only or p.dist in args.only) and (args.only or not args.quick or p.quick)
+    ]
     started, rows = time.time(), []
-    subprocess.run([*PIP, "install", "pytest", "pytest-timeout"], check=True, timeout=300)
+    # pytest 7: some N+1 test suites (boltons) still use hooks that pytest 8 removed.
+    subprocess.run([*PIP, "install", "pytest>=7.4,<8", "pytest-timeout"], check=True, timeout=300)
     for pkg in chosen:
         print(f"==> {pkg.dist} {pkg.old} -> {pkg.new}", flush=True)
         try:
@@ -194,7 +276,12 @@ def main(argv=None) -> list:
         except Exception as error:  # a download or install failure: say so, go on
             print(f"    skipped: {error!r}", flush=True)
             continue
-        write_results(args.results, rows, " ".join(["benches/realworld/run.py", *(argv or sys.argv[1:])]), started)
+        write_results(
+            args.results,
+            rows,
+            " ".join(["benches/realworld/run.py", *(argv or sys.argv[1:])]),
+            started,
+        )
     print("\n".join(table(rows)))
     return rows
 
