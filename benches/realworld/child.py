@@ -190,8 +190,10 @@ def live(spec: dict) -> dict:
         "rude": len(report.rude),
         "error_samples": [str(e)[:300] for e in list(report.errors)[:5]],
         "defs": len(defs),
-        "defs_new": sum(codecompare.live_matches(d) for d in defs),
-        "stale_defs": [d.qualname for d in defs if not codecompare.live_matches(d)][:20],
+        "defs_new": sum(codecompare.live_matches(d, new_sources) for d in defs),
+        "stale_defs": [d.qualname for d in defs if not codecompare.live_matches(d, new_sources)][
+            :20
+        ],
     }
     result.update(codecompare.check_refs(refs, new_sources, defs))
     if spec.get("run_tests", True):

@@ -132,27 +132,14 @@ def class_matches(cls, module: str, qualname: str, new_defs: dict) -> bool:
     return True
 
 
-def live_matches(d: Def) -> bool:
+def live_matches(d: Def, new_sources: dict) -> bool:
     obj = resolve(d.module, d.qualname)
     if obj is None:
         return False
     if not d.new.co_flags & CO_NEWLOCALS:  # a class body
-        new_defs = definitions_of_module(d.module)
-        return class_matches(obj, d.module, d.qualname, new_defs)
+        return class_matches(obj, d.module, d.qualname, new_sources.get(d.module, {}))
     code = live_code(obj)
     return code is not None and fingerprint(code) == fingerprint(d.new)
-
-
-_module_defs: dict = {}
-
-
-def definitions_of_module(module: str) -> dict:
-    if module not in _module_defs:
-        path = Path(sys.modules[module].__file__)
-        _module_defs[module] = definitions(
-            compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
-        )
-    return _module_defs[module]
 
 
 def check_refs(refs: list, new_sources: dict, defs: list) -> dict:
@@ -161,7 +148,7 @@ def check_refs(refs: list, new_sources: dict, defs: list) -> dict:
     held = new = 0
     stale = []
     for kind, module, obj in refs:
-        ok = ref_runs_new(kind, obj, changed)
+        ok = ref_runs_new(kind, obj, changed, new_sources)
         if ok is None:
             continue
         held += 1
@@ -176,7 +163,7 @@ def ref_name(kind: str, obj) -> str:
     return getattr(target, "__qualname__", repr(target))
 
 
-def ref_runs_new(kind: str, obj, changed: dict):
+def ref_runs_new(kind: str, obj, changed: dict, new_sources: dict):
     """True/False for a reference to changed code; None when what it refers to did not change."""
     if kind in ("function", "method"):
         func = obj.__func__ if kind == "method" else obj
@@ -192,6 +179,4 @@ def ref_runs_new(kind: str, obj, changed: dict):
         and key not in changed
     ):
         return None
-    return class_matches(
-        cls, cls.__module__, cls.__qualname__, definitions_of_module(cls.__module__)
-    )
+    return class_matches(cls, cls.__module__, cls.__qualname__, new_sources.get(cls.__module__, {}))
