@@ -55,5 +55,7 @@ def test_quick_packages_upgrade_in_place(tmp_path):
         regressed, ran = (int(n) for n in re.findall(r"\d+", cells[8]))
         assert cells[11] == "no", f"{name}: the live process died"
         assert files > 0 and lines >= 100, f"{name}: the release pair changes too little"
-        assert 0 < defs_new <= defs and 0 <= refs_new <= refs
-        assert ran > 0 and 0 <= regressed <= ran
+        assert defs > 0, f"{name}: no changed definition found between the releases"
+        assert 0 <= defs_new <= defs and 0 <= refs_new <= refs
+        # Tests that pass fresh but did not pass live, whether they failed or never ran there.
+        assert ran > 0 and regressed >= 0
