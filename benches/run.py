@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import targets  # noqa: E402
 from harness import BENCHES, Context, kill_all  # noqa: E402
 
-MEASUREMENTS = ("latency", "filesize", "heap", "files", "startup", "cpu", "memory")
+MEASUREMENTS = ("latency", "filesize", "heap", "files", "startup", "cpu", "memory", "threads")
 
 
 def versions() -> str:

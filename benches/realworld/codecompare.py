@@ -1,0 +1,182 @@
+"""Which definitions differ between two releases, and whether the live program runs the new ones.
+
+Definitions are found by compiling each file fresh and walking code objects through co_consts;
+two codes are equal when instructions (no offsets/positions), names, constants (recursively),
+variables, free variables and flags are equal.
+"""
+
+from __future__ import annotations
+
+import dis
+import inspect
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import CodeType
+
+CO_NEWLOCALS = 0x2
+
+
+def fingerprint(code: CodeType) -> tuple:
+    """What must match for a live code to count as a fresh compile of the same source."""
+    instructions = tuple(
+        (i.opname, i.argrepr if i.opname.startswith("LOAD_CONST") is False else "")
+        for i in dis.get_instructions(code)
+    )
+    consts = tuple(
+        fingerprint(c) if isinstance(c, CodeType) else (type(c).__name__, repr(c))
+        for c in code.co_consts
+    )
+    return (instructions, code.co_names, consts, code.co_varnames, code.co_freevars, code.co_flags)
+
+
+def sources(live_dir: Path, tops: list) -> dict:
+    """{module name: {qualname: fingerprint}} for every .py file of the package as it is on disk."""
+    found = {}
+    for top in tops:
+        files = list(live_dir.joinpath(top).rglob("*.py")) + list(live_dir.glob(top + ".py"))
+        for path in files:
+            rel = path.relative_to(live_dir).with_suffix("")
+            parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+            try:
+                code = compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+            except (SyntaxError, ValueError):
+                continue
+            found[".".join(parts)] = definitions(code)
+    return found
+
+
+def definitions(module_code: CodeType) -> dict:
+    """{qualname: code} of every named function and class body (comprehensions stay in parents)."""
+    found = {}
+    stack = list(module_code.co_consts)
+    while stack:
+        code = stack.pop()
+        if not isinstance(code, CodeType):
+            continue
+        if not code.co_name.startswith("<"):
+            found.setdefault(code.co_qualname, code)
+        stack.extend(code.co_consts)
+    return found
+
+
+@dataclass
+class Def:
+    """A definition that differs between N and N+1 (or is new in N+1)."""
+
+    module: str
+    qualname: str
+    new: CodeType
+
+
+def changed_defs(old: dict, new: dict) -> list:
+    changed = []
+    for module, defs in new.items():
+        before = old.get(module, {})
+        for qualname, code in defs.items():
+            if qualname not in before or fingerprint(before[qualname]) != fingerprint(code):
+                changed.append(Def(module, qualname, code))
+    return changed
+
+
+def resolve(module: str, qualname: str):
+    """The live object named qualname in module (through classes and functions' nested codes)."""
+    obj = sys.modules.get(module)
+    parts = qualname.split(".")
+    for i, part in enumerate(parts):
+        if part == "<locals>":
+            return nested_code(live_code(obj), ".".join(parts[: i + 2]), qualname)
+        namespace = vars(obj) if hasattr(obj, "__dict__") else {}
+        if obj is None or part not in namespace:
+            return None
+        obj = namespace[part]
+    return obj
+
+
+def nested_code(code, prefix: str, qualname: str):
+    if code is None:
+        return None
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            if const.co_qualname == qualname:
+                return const
+            found = nested_code(const, prefix, qualname)
+            if found is not None:
+                return found
+    return None
+
+
+def live_code(obj):
+    """The code object a live definition runs, unwrapping descriptors and decorators."""
+    if isinstance(obj, CodeType):
+        return obj
+    for attr in ("__func__", "fget", "func", "__wrapped__"):
+        inner = getattr(obj, attr, None) if not inspect.isclass(obj) else None
+        if inner is not None and not inspect.isfunction(obj):
+            return live_code(inner)
+    code = getattr(obj, "__code__", None)
+    return code if isinstance(code, CodeType) else None
+
+
+def class_matches(cls, module: str, qualname: str, new_defs: dict) -> bool:
+    """A class runs N+1 when each method N+1 defines directly in it has N+1's code."""
+    if not inspect.isclass(cls):
+        return False
+    for name, code in new_defs.items():
+        if name.rsplit(".", 1)[0] != qualname or not code.co_flags & CO_NEWLOCALS:
+            continue
+        member = vars(cls).get(name.rsplit(".", 1)[1])
+        code_live = live_code(member)
+        if code_live is None or fingerprint(code_live) != fingerprint(code):
+            return False
+    return True
+
+
+def live_matches(d: Def, new_sources: dict) -> bool:
+    obj = resolve(d.module, d.qualname)
+    if obj is None:
+        return False
+    if not d.new.co_flags & CO_NEWLOCALS:  # a class body
+        return class_matches(obj, d.module, d.qualname, new_sources.get(d.module, {}))
+    code = live_code(obj)
+    return code is not None and fingerprint(code) == fingerprint(d.new)
+
+
+def check_refs(refs: list, new_sources: dict, defs: list) -> dict:
+    """How many held references point at changed code, and how many of those run N+1's."""
+    changed = {(d.module, d.qualname): d for d in defs}
+    held = new = 0
+    stale = []
+    for kind, module, obj in refs:
+        ok = ref_runs_new(kind, obj, changed, new_sources)
+        if ok is None:
+            continue
+        held += 1
+        new += ok
+        if not ok:
+            stale.append(f"{kind} {module}:{ref_name(kind, obj)}")
+    return {"refs": held, "refs_new": new, "stale_refs": stale[:20], "refs_all": len(refs)}
+
+
+def ref_name(kind: str, obj) -> str:
+    target = type(obj) if kind == "instance" else getattr(obj, "__func__", obj)
+    return getattr(target, "__qualname__", repr(target))
+
+
+def ref_runs_new(kind: str, obj, changed: dict, new_sources: dict):
+    """True/False for a reference to changed code; None when what it refers to did not change."""
+    if kind in ("function", "method"):
+        func = obj.__func__ if kind == "method" else obj
+        key = (func.__module__, func.__qualname__)
+        d = changed.get(key) or changed.get((getattr(obj, "__module__", ""), func.__qualname__))
+        if d is None:
+            return None
+        return fingerprint(func.__code__) == fingerprint(d.new)
+    cls = type(obj) if kind == "instance" else obj
+    key = (cls.__module__, cls.__qualname__)
+    if (
+        not any(k[0] == key[0] and k[1].startswith(key[1] + ".") for k in changed)
+        and key not in changed
+    ):
+        return None
+    return class_matches(cls, cls.__module__, cls.__qualname__, new_sources.get(cls.__module__, {}))
