@@ -200,6 +200,11 @@ fn declare_imports(action: &mut StepAction, line: &str) {
 /// Fills in what the step's item reads and, inside a class, the class names bound before it
 /// (see [`PatchStep::reads`] and [`PatchStep::visible`]), from the new tree.
 fn attach_context(new: &DefinitionTree, step: &mut PatchStep) {
+    // A definition that only moved runs nothing (often thousands of steps below an inserted
+    // line): it needs no context, and looking it up for each would cost time per step.
+    if step.action.is_move() {
+        return;
+    }
     let Some(line) = step.lines.new else { return };
     let Some(items) = scope_items(new, &step.scope, line) else { return };
     let Some(position) = items.iter().position(|item| item.span().start == line) else { return };
