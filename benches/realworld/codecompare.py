@@ -49,15 +49,29 @@ def sources(live_dir: Path, tops: list) -> dict:
 def definitions(module_code: CodeType) -> dict:
     """{qualname: code} of every named function and class body (comprehensions stay in parents)."""
     found = {}
-    stack = list(module_code.co_consts)
+    stack = [(c, "") for c in module_code.co_consts]
     while stack:
-        code = stack.pop()
+        code, outer = stack.pop()
         if not isinstance(code, CodeType):
             continue
+        qualname = qualname_of(code, outer)
         if not code.co_name.startswith("<"):
-            found.setdefault(code.co_qualname, code)
-        stack.extend(code.co_consts)
+            found.setdefault(qualname, code)
+        # What a function defines is in its `<locals>`; what a class body defines is not.
+        inner = qualname + ".<locals>" if code.co_flags & CO_OPTIMIZED else qualname
+        stack.extend((c, inner) for c in code.co_consts)
     return found
+
+
+CO_OPTIMIZED = 0x0001  # set for functions, not for class bodies
+
+
+def qualname_of(code: CodeType, outer: str) -> str:
+    """`co_qualname` (3.11+), or the same worked out from the nesting on older Pythons."""
+    qualname = getattr(code, "co_qualname", None)
+    if qualname is not None:
+        return qualname
+    return f"{outer}.{code.co_name}" if outer else code.co_name
 
 
 @dataclass
@@ -94,13 +108,16 @@ def resolve(module: str, qualname: str):
 
 
 def nested_code(code, prefix: str, qualname: str):
+    """The code object named `qualname` nested in `code`, whose own names start with `prefix`."""
     if code is None:
         return None
     for const in code.co_consts:
         if isinstance(const, CodeType):
-            if const.co_qualname == qualname:
+            name = qualname_of(const, prefix)
+            if name == qualname:
                 return const
-            found = nested_code(const, prefix, qualname)
+            inner = name + ".<locals>" if const.co_flags & CO_OPTIMIZED else name
+            found = nested_code(const, inner, qualname)
             if found is not None:
                 return found
     return None
