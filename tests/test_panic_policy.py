@@ -68,10 +68,17 @@ PROGRAM = textwrap.dedent(
 )
 
 
-def test_a_panic_in_a_reload_becomes_a_report_error_at_every_entry_point(tmp_path):
+ENTRY_POINTS = ("reload_paths", "patch", "immediate", "poll", "main")
+
+
+def run_program(tmp_path, failpoint):
+    """Runs PROGRAM on a fresh mod.py; returns the process and what it printed after `@@`."""
     (tmp_path / "mod.py").write_text("def f():\n    return 1\n")
     (tmp_path / "prog.py").write_text(PROGRAM)
-    env = dict(os.environ, HOTSWAP_FAILPOINT="reload-panic", PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env.pop("HOTSWAP_FAILPOINT", None)
+    if failpoint:
+        env["HOTSWAP_FAILPOINT"] = failpoint
     proc = subprocess.run(
         [sys.executable, "prog.py"],
         cwd=tmp_path,
@@ -81,12 +88,16 @@ def test_a_panic_in_a_reload_becomes_a_report_error_at_every_entry_point(tmp_pat
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
+    line = next(line for line in proc.stdout.splitlines() if line.startswith("@@"))
+    return proc, json.loads(line[2:])
+
+
+def test_a_panic_in_a_reload_becomes_a_report_error_at_every_entry_point(tmp_path):
+    proc, out = run_program(tmp_path, "reload-panic")
     assert "PanicException" not in proc.stderr
     # The default panic hook's "thread ... panicked at" line is not printed: the report says it.
     assert "panicked at" not in proc.stderr
-    line = next(line for line in proc.stdout.splitlines() if line.startswith("@@"))
-    out = json.loads(line[2:])
-    for entry in ("reload_paths", "patch", "immediate", "poll", "main"):
+    for entry in ENTRY_POINTS:
         messages = out[entry]
         assert len(messages) == 1, (entry, messages)
         assert "internal error in hotswap" in messages[0], (entry, messages)
@@ -99,20 +110,6 @@ def test_a_panic_in_a_reload_becomes_a_report_error_at_every_entry_point(tmp_pat
 
 
 def test_without_the_failpoint_the_same_edits_apply(tmp_path):
-    (tmp_path / "mod.py").write_text("def f():\n    return 1\n")
-    (tmp_path / "prog.py").write_text(PROGRAM)
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    env.pop("HOTSWAP_FAILPOINT", None)
-    proc = subprocess.run(
-        [sys.executable, "prog.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    line = next(line for line in proc.stdout.splitlines() if line.startswith("@@"))
-    out = json.loads(line[2:])
-    assert all(out[e] == [] for e in ("reload_paths", "patch", "immediate", "poll", "main")), out
+    _, out = run_program(tmp_path, None)
+    assert all(out[e] == [] for e in ENTRY_POINTS), out
     assert out["f"] == 6

@@ -21,3 +21,12 @@ pub fn describe_exception(py: Python<'_>, err: &PyErr) -> String {
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// The line a `SyntaxError` points at (it knows its own line better than the step that
+/// compiled it); `None` for any other exception.
+pub fn syntax_error_line(py: Python<'_>, err: &PyErr) -> Option<u32> {
+    if !err.is_instance_of::<pyo3::exceptions::PySyntaxError>(py) {
+        return None;
+    }
+    err.value(py).getattr("lineno").ok()?.extract::<u32>().ok()
+}

@@ -171,13 +171,7 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
             }
             Err((line, err)) => {
                 // A compile error knows its own line better than the step does.
-                let line = err
-                    .value(py)
-                    .getattr("lineno")
-                    .ok()
-                    .filter(|_| err.is_instance_of::<pyo3::exceptions::PySyntaxError>(py))
-                    .and_then(|l| l.extract::<u32>().ok())
-                    .unwrap_or(line);
+                let line = crate::pyerr::syntax_error_line(py, &err).unwrap_or(line);
                 let message = format!("not applied: {}", describe_exception(py, &err));
                 outcome.report.error(&patch.display_path, line, message);
                 outcome.rejected = true;

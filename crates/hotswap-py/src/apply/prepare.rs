@@ -22,6 +22,7 @@ use crate::live::{
     resolve_scope, suspended_frames, Scope,
 };
 use crate::pyerr::describe_exception;
+use crate::pyerr::syntax_error_line;
 use crate::report::Report;
 
 /// Why a module cannot be prepared: the line to report, and the error.
@@ -118,13 +119,7 @@ fn fail(
     report: &mut Report,
 ) {
     let step = &patch.plan.steps[index];
-    let line = err
-        .value(py)
-        .getattr("lineno")
-        .ok()
-        .filter(|_| err.is_instance_of::<pyo3::exceptions::PySyntaxError>(py))
-        .and_then(|l| l.extract::<u32>().ok())
-        .unwrap_or(line);
+    let line = syntax_error_line(py, err).unwrap_or(line);
     let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, err));
     report.error(&patch.display_path, line, message);
     prepared.failures.record(step);
