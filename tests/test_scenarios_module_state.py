@@ -466,6 +466,48 @@ SCENARIOS = [
         "import m",
         E(("m.py", "    A = 1\n    A = 2\n", "    A = 2\n    A = 1\n"), expect={"m.K.A": 1}),
     ),
+    # pygments/console.py 2.17 -> 2.18: a changed loop reads `x`, which `del` removed after the
+    # first run; a fresh start binds it first (the planner runs `x = 30` again, then the del).
+    S(
+        C,
+        "changed_statement_reads_a_name_deleted_after_the_first_run",
+        {"m.py": "CODES = {}\nx = 30\nfor d in 'ab':\n    CODES[d] = x\n    x += 1\n\ndel d, x\n"},
+        "import m",
+        E(
+            (
+                "m.py",
+                "for d in 'ab':\n    CODES[d] = x\n",
+                "for dark in 'ab':\n    CODES[dark] = x + 100\n",
+            ),
+            ("m.py", "del d, x", "del dark, x"),
+            expect={
+                "(m.CODES, hasattr(m, 'x'), hasattr(m, 'dark'))": [
+                    {"a": 130, "b": 131},
+                    False,
+                    False,
+                ]
+            },
+        ),
+        watch=True,
+    ),
+    # toolz/curried/operator.py 0.11 -> 0.12: imports used by a changed expression statement and
+    # deleted at the end; the unchanged `import operator` runs again, and so does `del operator`.
+    S(
+        C,
+        "changed_expression_reads_imports_deleted_at_the_end",
+        {
+            "m.py": "import operator\nfrom functools import partial\n\n"
+            "locals().update({n: partial(f) for n, f in vars(operator).items() if n in ('add',)})\n\n"
+            "del partial\ndel operator\n"
+        },
+        "import m",
+        E(
+            ("m.py", "if n in ('add',)", "if n in ('add', 'sub')"),
+            expect={
+                "(m.sub(5, 2), hasattr(m, 'operator'), hasattr(m, 'partial'))": [3, False, False]
+            },
+        ),
+    ),
 ]
 
 

@@ -20,6 +20,34 @@ REL = {
 }
 
 SCENARIOS = [
+    # h11 0.12 -> 0.13: `_events` gains `Event` (in `__all__`), `_state`'s unchanged
+    # `from ._events import *` must bind it before `_state`'s changed statements use it.
+    S(
+        C,
+        "batch_star_import_gains_a_name_the_importer_uses",
+        {
+            "pkg/__init__.py": "",
+            "pkg/events.py": "__all__ = ['Request']\n\n\nclass Request:\n    pass\n",
+            "pkg/state.py": "from typing import Tuple, Type\n\nfrom .events import *\n\nKINDS = (Request,)\n\n\n"
+            "def kind(x: Type[Request]):\n    return x.__name__\n",
+        },
+        "from pkg import state",
+        E(
+            (
+                "pkg/events.py",
+                "__all__ = ['Event', 'Request']\n\n\nclass Event:\n    pass\n\n\nclass Request:\n    pass\n",
+            ),
+            ("pkg/state.py", "KINDS = (Request,)", "KINDS = (Event, Request)"),
+            ("pkg/state.py", "def kind(x: Type[Request]):", "def kind(x: Type[Event]):"),
+            expect={
+                "([k.__name__ for k in state.KINDS], state.kind(state.Request))": [
+                    ["Event", "Request"],
+                    "Request",
+                ]
+            },
+        ),
+        watch=True,
+    ),
     S(
         C,
         "batch_user_first",

@@ -189,6 +189,7 @@ def live(spec: dict) -> dict:
         "errors": len(report.errors),
         "rude": len(report.rude),
         "error_samples": [str(e)[:300] for e in list(report.errors)[:5]],
+        "rude_samples": [str(e)[:300] for e in list(report.rude)[:5]],
         "defs": len(defs),
         "defs_new": sum(codecompare.live_matches(d, new_sources) for d in defs),
         "stale_defs": [d.qualname for d in defs if not codecompare.live_matches(d, new_sources)][

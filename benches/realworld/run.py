@@ -223,6 +223,7 @@ def details(rows: list) -> list:
             )
         for key, label in (
             ("error_samples", "errors"),
+            ("rude_samples", "not applied in place"),
             ("stale_defs", "defs still on N"),
             ("stale_refs", "refs still on N"),
         ):

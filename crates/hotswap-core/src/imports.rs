@@ -91,6 +91,26 @@ pub fn dependency_order(deps: &[Vec<usize>]) -> Vec<usize> {
     out
 }
 
+/// [`dependency_order`] cut into waves: a module goes in a later wave than every module it
+/// depends on (except around a cycle), so each wave can be applied completely, statements run
+/// and names propagated, before the modules that import from it are prepared.
+pub fn dependency_waves(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let order = dependency_order(deps);
+    let mut level: Vec<Option<usize>> = vec![None; deps.len()];
+    let mut waves: Vec<Vec<usize>> = Vec::new();
+    for &i in &order {
+        let wave =
+            deps[i].iter().filter(|&&d| d != i).filter_map(|&d| level.get(d).copied().flatten()).map(|l| l + 1).max();
+        let wave = wave.unwrap_or(0);
+        level[i] = Some(wave);
+        if waves.len() <= wave {
+            waves.resize_with(wave + 1, Vec::new);
+        }
+        waves[wave].push(i);
+    }
+    waves
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +172,18 @@ mod tests {
         let mut got = dependency_order(&[vec![1], vec![0], vec![0]]);
         got.sort();
         assert_eq!(got, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn waves_put_importers_after_what_they_import() {
+        // 0 imports 1, 1 imports 2, 3 imports nothing.
+        assert_eq!(dependency_waves(&[vec![1], vec![2], vec![], vec![]]), vec![vec![2, 3], vec![1], vec![0]]);
+        assert_eq!(dependency_waves(&[vec![], vec![]]), vec![vec![0, 1]]);
+        assert_eq!(dependency_waves(&[]), Vec::<Vec<usize>>::new());
+        // A cycle still gives every module exactly one wave.
+        let waves = dependency_waves(&[vec![1], vec![0], vec![0]]);
+        let mut all: Vec<usize> = waves.concat();
+        all.sort();
+        assert_eq!(all, vec![0, 1, 2]);
     }
 }

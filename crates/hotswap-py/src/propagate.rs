@@ -4,7 +4,7 @@
 use std::cell::OnceCell;
 use std::collections::HashMap;
 
-use hotswap_core::imports::{candidate_modules, dependency_order, resolve, Import, ImportedNames};
+use hotswap_core::imports::{candidate_modules, dependency_waves, resolve, Import, ImportedNames};
 use hotswap_core::parse::parse_imports;
 use hotswap_core::tree::DefinitionTree;
 use pyo3::intern;
@@ -21,9 +21,11 @@ pub fn module_identity(module: &Bound<'_, PyAny>) -> (String, bool) {
     (name, is_package)
 }
 
-/// The order to apply `patches` in: a module after the modules of the batch it imports, so a
-/// file may use what another file of the same batch adds. `trees[i]` is patch `i`'s new tree.
-pub fn batch_order(patches: &[FilePatch<'_>], trees: &[&DefinitionTree]) -> Vec<usize> {
+/// The waves to apply `patches` in: a module after the modules of the batch it imports, which
+/// are applied (statements run, names propagated) before it is prepared, as a fresh start
+/// imports them first: a file may use what another file of the same batch adds, even through
+/// `from m import *`. `trees[i]` is patch `i`'s new tree.
+pub fn batch_waves(patches: &[FilePatch<'_>], trees: &[&DefinitionTree]) -> Vec<Vec<usize>> {
     let names: Vec<(String, bool)> = patches.iter().map(|p| module_identity(&p.module)).collect();
     let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, (n, _))| (n.as_str(), i)).collect();
     let deps: Vec<Vec<usize>> = trees
@@ -41,7 +43,7 @@ pub fn batch_order(patches: &[FilePatch<'_>], trees: &[&DefinitionTree]) -> Vec<
             deps
         })
         .collect();
-    dependency_order(&deps)
+    dependency_waves(&deps)
 }
 
 /// Each module's namespace before the batch, to tell which bindings it replaced.
@@ -73,10 +75,10 @@ impl Importer<'_> {
 /// After the batch: for each changed module, the modules that imported names from it get the
 /// new values where they still hold the old ones (an importer that rebound the name keeps its
 /// own value), and star importers get its new public names.
-pub fn refresh_importers<'py>(
+pub fn refresh_importers<'a, 'py: 'a>(
     patches: &[FilePatch<'py>],
     before: &[Option<Bound<'py, PyDict>>],
-    importers: impl FnOnce() -> Vec<Importer<'py>>,
+    importers: impl FnOnce() -> &'a [Importer<'py>],
     report: &mut Report,
 ) {
     let mut changes = Vec::new();
@@ -101,7 +103,7 @@ pub fn refresh_importers<'py>(
     for (patch, changed) in changes {
         let (name, _) = module_identity(&patch.module);
         let short = name.rsplit('.').next().unwrap_or(&name).to_string();
-        for importer in &importers {
+        for importer in importers {
             if importer.module.is(&patch.module)
                 || !(importer.text.contains(&short) || importer.text.contains("from ."))
             {

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{compile_unit, modified_def, refresh_class, statement_label};
+use super::{added_or_changed, compile_unit, item_binds, item_reads, modified_def, refresh_class, statement_label};
 use super::{Lines, PatchStep, Reason, StepAction, Target};
 use crate::diff::{Change, ChangeKind, DefChange};
 use crate::tree::{Definition, DefinitionTree, Item, StatementKind};
@@ -38,6 +38,7 @@ pub(super) fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Ch
             _ => {}
         }
     }
+    restore_deleted_names(source, new, &mut changed_items, &mut values, steps);
     if values.is_empty() && functions.is_empty() {
         return;
     }
@@ -80,6 +81,72 @@ pub(super) fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Ch
             visible: Vec::new(),
         };
         insert_in_order(steps, step);
+    }
+}
+
+/// Names the module binds, uses and then deletes (`x = 30`, a loop using `x`, `del x`): the live
+/// module no longer has them, while a fresh start has them for the statements in between. A
+/// changed statement reading one gets the statement that bound it run again first (and, as its
+/// names are then changed values, the `del` runs again after it), transitively.
+fn restore_deleted_names<'t>(
+    source: &str,
+    new: &'t DefinitionTree,
+    changed_items: &mut HashSet<usize>,
+    values: &mut HashSet<&'t str>,
+    steps: &mut Vec<PatchStep>,
+) {
+    let deleted: HashSet<&str> = new
+        .items
+        .iter()
+        .filter_map(Item::as_stmt)
+        .filter(|s| s.kind == StatementKind::Delete)
+        .flat_map(|s| s.deletes.iter().map(String::as_str))
+        .collect();
+    if deleted.is_empty() {
+        return;
+    }
+    let mut work: Vec<usize> =
+        (0..new.items.len()).filter(|&i| changed_items.contains(&new.items[i].byte_range().start)).collect();
+    while let Some(i) = work.pop() {
+        // A name the item binds itself may be read first (`x += 1`): its binder is looked for too.
+        for name in item_reads(&new.items[i]) {
+            if !deleted.contains(name.as_str()) {
+                continue;
+            }
+            let Some(j) = binder_before(new, i, &name) else { continue };
+            let binder = &new.items[j];
+            if !changed_items.insert(binder.byte_range().start) {
+                continue; // changed, or already run again
+            }
+            let mut step = added_or_changed(source, &[], Some(binder), binder);
+            step.lines = Lines::both(binder.span().start, binder.span().start);
+            step.reason = Reason::RestoresDeletedName { name: name.clone() };
+            values.extend(binder_names(binder));
+            insert_in_order(steps, step);
+            work.push(j);
+        }
+    }
+}
+
+/// The last module-level item before `items[at]` that binds `name`; none when a `del` of it
+/// comes after that binding (a fresh start has no such name there either).
+fn binder_before(new: &DefinitionTree, at: usize, name: &str) -> Option<usize> {
+    for j in (0..at).rev() {
+        let item = &new.items[j];
+        if item.as_stmt().is_some_and(|s| s.deletes.iter().any(|d| d == name)) {
+            return None;
+        }
+        if item_binds(item).iter().any(|b| b == name) {
+            return Some(j);
+        }
+    }
+    None
+}
+
+fn binder_names(item: &Item) -> Vec<&str> {
+    match item {
+        Item::Def(d) => vec![d.name.as_str()],
+        Item::Stmt(s) => s.binds.iter().map(String::as_str).collect(),
     }
 }
 

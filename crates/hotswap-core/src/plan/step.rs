@@ -161,6 +161,11 @@ pub enum Reason {
     SignatureReadsChangedValue {
         name: String,
     },
+    /// An unchanged statement binds `name`, which a later `del` removed from the live module
+    /// and a changed statement between them reads.
+    RestoresDeletedName {
+        name: String,
+    },
     /// `if __name__ == "__main__":` runs the program; a reload does not run it again.
     MainGuard,
     /// A changed `from __future__` import, or a function compiled again under it.
@@ -182,6 +187,9 @@ impl fmt::Display for Reason {
             Reason::BuiltByChangedFunction { name } => write!(f, "it was built by {name}, which changed"),
             Reason::SignatureReadsChangedValue { name } => {
                 write!(f, "its signature or decorators use {name}, which changed")
+            }
+            Reason::RestoresDeletedName { name } => {
+                write!(f, "it binds {name}, which a changed statement below uses before a `del` removes it again")
             }
             Reason::MainGuard => f.write_str(
                 "the `if __name__ == \"__main__\":` block starts the program; it is not run again on a reload",

@@ -370,3 +370,43 @@ fn a_changed_signature_reading_a_value_changed_in_the_same_edit_waits_for_it() {
     assert!(after("f"));
     assert!(!after("g"));
 }
+
+#[test]
+fn a_changed_statement_reading_a_deleted_name_runs_its_binding_again() {
+    // pygments/console.py 2.17 -> 2.18: the loop changed, `x` was deleted after the first run.
+    let old = "x = 30\nfor d in 'ab':\n    CODES[d] = x\n    x += 1\n\ndel d, x\n";
+    let new = "x = 30\nfor dark in 'ab':\n    CODES[dark] = x\n    x += 1\n\ndel dark, x\n";
+    let p = plan(old, new);
+    assert_eq!(
+        summary(&p),
+        s(&[
+            ("x", "execute"),
+            ("dark, x", "execute"),
+            ("del dark, x", "execute"),
+            ("d, x", "delete d"),
+            ("statement at line 6", "skip")
+        ])
+    );
+    assert_eq!(p.steps[0].reason, Reason::RestoresDeletedName { name: "x".into() });
+}
+
+#[test]
+fn names_restored_for_a_changed_statement_are_deleted_again() {
+    // toolz/curried/operator.py 0.11 -> 0.12: imports used by a changed expression statement,
+    // then deleted; an unchanged import is run again and so is its unchanged `del`.
+    let old = "import operator\nfrom f import curry, other\n\nlocals().update({n: curry(v) for n, v in vars(operator).items()})\n\ndel curry\ndel other\ndel operator\n";
+    let new = "import operator\nfrom f import curry\n\nlocals().update({n: v for n, v in vars(operator).items()})\n\ndel curry\ndel operator\n";
+    let p = plan(old, new);
+    let names: Vec<String> = summary(&p).into_iter().map(|(n, _)| n).collect();
+    assert!(names.contains(&"operator".to_string()), "{names:?}");
+    assert!(names.contains(&"del operator".to_string()), "{names:?}");
+    let position = |n: &str| names.iter().position(|x| x == n).unwrap();
+    assert!(position("operator") < position("del operator"));
+}
+
+#[test]
+fn a_name_deleted_before_the_changed_statement_is_not_restored() {
+    let old = "x = 1\ndel x\ny = 2\n";
+    let new = "x = 1\ndel x\ny = [x for _ in ()]\n";
+    assert_eq!(summary(&plan(old, new)), s(&[("y", "execute")]));
+}

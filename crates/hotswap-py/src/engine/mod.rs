@@ -14,7 +14,9 @@ mod plan;
 mod records;
 mod source_queue;
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, LazyLock, Mutex, MutexGuard};
 use std::time::Instant;
@@ -25,7 +27,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 
 use crate::apply::{apply_batch, FilePatch};
-use crate::propagate::{batch_order, refresh_importers, snapshot, Importer};
+use crate::propagate::{batch_waves, refresh_importers, snapshot, Importer};
 use crate::pyerr::{describe_exception, lock};
 use crate::report::Report;
 use module_index::{LoadedModules, ModuleIndex};
@@ -148,10 +150,18 @@ impl Engine {
             }
         };
         self.record_unrecorded(unrecorded, &modules, report);
-        let (patches, owner) = file_patches(py, work, &modules);
+        let (patches, owner, waves) = file_patches(py, work, &modules);
+        // Taken before any wave: names a module got from an earlier wave are its changes too,
+        // for the modules that import them from it.
         let before = snapshot(&patches);
-        let outcomes = apply_batch(py, &patches);
-        refresh_importers(&patches, &before, || self.importers(py, work), report);
+        let importers = OnceCell::new();
+        let mut outcomes = Vec::with_capacity(patches.len());
+        for wave in waves {
+            let part = &patches[wave.clone()];
+            outcomes.extend(apply_batch(py, part));
+            let importers = || importers.get_or_init(|| self.importers(py, work)).as_slice();
+            refresh_importers(part, &before[wave], importers, report);
+        }
         let mut results: Vec<FileResult> = work.iter().map(|_| FileResult::Applied(Vec::new())).collect();
         for ((patch, outcome), index) in patches.iter().zip(outcomes).zip(owner) {
             if outcome.rejected {
@@ -217,12 +227,13 @@ impl Engine {
 }
 
 /// One [`FilePatch`] per loaded module of each planned file, dependencies first (a file may use
-/// what another file of the batch adds), with the index in `work` each one comes from.
+/// what another file of the batch adds), with the index in `work` each one comes from, and the
+/// waves they are applied in (consecutive ranges of the patches).
 fn file_patches<'py>(
     py: Python<'py>,
     work: &[FileWork],
     modules: &LoadedModules<'py>,
-) -> (Vec<FilePatch<'py>>, Vec<usize>) {
+) -> (Vec<FilePatch<'py>>, Vec<usize>, Vec<Range<usize>>) {
     let mut patches = Vec::new();
     let mut owner = Vec::new();
     for (index, w) in work.iter().enumerate() {
@@ -242,11 +253,20 @@ fn file_patches<'py>(
         }
     }
     let trees: Vec<&DefinitionTree> = owner.iter().map(|&i| &work[i].tree).collect();
-    let order = if patches.len() > 1 { batch_order(&patches, &trees) } else { vec![0; patches.len()] };
+    let waves = if patches.len() > 1 { batch_waves(&patches, &trees) } else { vec![(0..patches.len()).collect()] };
     let mut slots: Vec<Option<FilePatch<'_>>> = patches.into_iter().map(Some).collect();
-    let patches: Vec<FilePatch<'_>> = order.iter().filter_map(|&i| slots[i].take()).collect();
-    let owner: Vec<usize> = order.iter().map(|&i| owner[i]).collect();
-    (patches, owner)
+    let mut ordered = Vec::with_capacity(slots.len());
+    let mut ordered_owner = Vec::with_capacity(slots.len());
+    let mut ranges = Vec::with_capacity(waves.len());
+    for wave in waves {
+        let start = ordered.len();
+        for i in wave {
+            ordered.extend(slots[i].take());
+            ordered_owner.push(owner[i]);
+        }
+        ranges.push(start..ordered.len());
+    }
+    (ordered, ordered_owner, ranges)
 }
 
 fn refresh_linecache(py: Python<'_>, filename: &str, text: &str) {
