@@ -497,7 +497,8 @@ SCENARIOS = [
         "changed_expression_reads_imports_deleted_at_the_end",
         {
             "m.py": "import operator\nfrom functools import partial\n\n"
-            "locals().update({n: partial(f) for n, f in vars(operator).items() if n in ('add',)})\n\n"
+            "locals().update({n: partial(f) for n, f in vars(operator).items()\n"
+            "                 if n in ('add',)})\n\n"
             "del partial\ndel operator\n"
         },
         "import m",

@@ -28,14 +28,16 @@ SCENARIOS = [
         {
             "pkg/__init__.py": "",
             "pkg/events.py": "__all__ = ['Request']\n\n\nclass Request:\n    pass\n",
-            "pkg/state.py": "from typing import Tuple, Type\n\nfrom .events import *\n\nKINDS = (Request,)\n\n\n"
+            "pkg/state.py": "from typing import Tuple, Type\n\nfrom .events import *\n\n"
+            "KINDS = (Request,)\n\n\n"
             "def kind(x: Type[Request]):\n    return x.__name__\n",
         },
         "from pkg import state",
         E(
             (
                 "pkg/events.py",
-                "__all__ = ['Event', 'Request']\n\n\nclass Event:\n    pass\n\n\nclass Request:\n    pass\n",
+                "__all__ = ['Event', 'Request']\n\n\nclass Event:\n    pass\n\n\n"
+                "class Request:\n    pass\n",
             ),
             ("pkg/state.py", "KINDS = (Request,)", "KINDS = (Event, Request)"),
             ("pkg/state.py", "def kind(x: Type[Request]):", "def kind(x: Type[Event]):"),
