@@ -1,6 +1,9 @@
 """Scenarios: packages and batches (several files applied together in dependency order,
 relative imports, a broken file beside a good one)."""
 
+import subprocess
+import sys
+
 import pytest
 from scenarios import E, S, params, run_scenario
 
@@ -314,3 +317,48 @@ def test_reload(project, sc):
 @pytest.mark.parametrize("sc", params(SCENARIOS, "watch"))
 def test_watch(project, sc):
     run_scenario(project, sc, "watch")
+
+
+# tabulate 0.8 -> 0.9: the module `m.py` is replaced by the package `m/` (an upgrade in place).
+# Oracle: a fresh process started on the new files.
+MODULE_V1 = "def f():\n    return 1\n\n\ndef g():\n    return 'g'\n"
+PACKAGE_V2 = {
+    "m/__init__.py": "from .sub import VALUE\n\n\ndef f():\n    return VALUE\n\n\n"
+    "def g():\n    return 'g'\n",
+    "m/sub.py": "VALUE = 2\n",
+}
+PROBE = (
+    "(m.f(), held_f(), held_g(), held_f is m.f, m.__file__.endswith('__init__.py'), m.sub.VALUE)"
+)
+
+
+@pytest.mark.parametrize("mode", ["reload", "watch"])
+def test_module_replaced_by_a_package_becomes_that_package(project, mode):
+    fresh_dir = project.path("fresh")
+    for name, text in PACKAGE_V2.items():
+        project.write(f"fresh/{name}", text)
+    oracle = subprocess.run(
+        [sys.executable, "-c", "import m; print(m.f(), m.__file__.endswith('__init__.py'))"],
+        cwd=fresh_dir,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    project.write("m.py", MODULE_V1)
+    prog = project.start()
+    prog.exec("import m\nheld_f = m.f\nheld_g = m.g")
+    if mode == "watch":
+        prog.watch()
+    for name, text in PACKAGE_V2.items():
+        project.write(name, text)
+    project.path("m.py").unlink()
+    if mode == "reload":
+        report = prog.reload("m/__init__.py", "m/sub.py", "m.py")
+    else:
+        report = prog.wait_reload()
+        prog.wait_until("m.f()", int(oracle[0]))
+    assert not report["errors"], report
+    assert [str(v) for v in prog.eval(PROBE)[:1]] == oracle[:1]
+    assert prog.eval(PROBE) == [2, 2, "g", True, True, 2]
+    assert prog.eval("m.__path__") == [str(project.path("m"))]
+    assert prog.eval("m.f.__code__.co_filename") == str(project.path("m/__init__.py"))

@@ -12,6 +12,7 @@
 mod module_index;
 mod plan;
 mod records;
+mod rehome;
 mod source_queue;
 
 use std::cell::OnceCell;
@@ -34,6 +35,7 @@ use module_index::{LoadedModules, ModuleIndex};
 use plan::{FilePlan, FileResult, FileWork};
 pub use records::source_generation;
 use records::FileRecord;
+use rehome::Rehomed;
 use source_queue::SourceQueue;
 
 /// The process's one engine ([`ENGINE`]); its methods are spread over the rooms by job.
@@ -48,6 +50,15 @@ pub struct Engine {
     /// From the last full pass over `sys.modules`: its length, and the module names (with
     /// their `__file__`) of each canonical path.
     module_index: Mutex<Option<ModuleIndex>>,
+}
+
+/// A batch's files once planned: the edits to apply, the loaded files hotswap has no record of,
+/// and the modules whose file became a package.
+#[derive(Default)]
+struct Inputs {
+    work: Vec<FileWork>,
+    unrecorded: Vec<(PathBuf, Vec<u8>)>,
+    rehomed: Vec<Rehomed>,
 }
 
 pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine {
@@ -65,22 +76,64 @@ impl Engine {
         let started = Instant::now();
         self.flush_queued();
         let mut report = Report::default();
-        let mut work = Vec::new();
-        let mut unrecorded = Vec::new();
+        let Inputs { work, unrecorded, rehomed } = self.plan_inputs(inputs, &mut report);
+        let planned_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if work.is_empty() && unrecorded.is_empty() && rehomed.is_empty() {
+            self.commit_records(work, Vec::new());
+        } else {
+            Python::attach(|py| {
+                // Levels set since the last batch apply from here on (we hold the GIL anyway).
+                crate::logbridge::refresh(py);
+                for moved in &rehomed {
+                    self.rehome_modules(py, moved, &mut report);
+                }
+                let applied = self.apply(py, &work, &unrecorded, &mut report);
+                // Before the GIL is released: a live loop that sees the new generation finds
+                // the new records too, so it never runs one more item with the old body.
+                self.commit_records(work, applied);
+            })
+        }
+        let applied_ms = started.elapsed().as_secs_f64() * 1000.0;
+        report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        log::debug!(
+            target: "hotswap",
+            "batch: planned in {planned_ms:.1} ms, applied by {applied_ms:.1} ms, done in {:.1} ms",
+            report.duration_ms
+        );
+        report
+    }
+
+    /// Plans each file of the batch against what it runs; errors and notes go to `report`.
+    fn plan_inputs(&self, inputs: Vec<FileEvent>, report: &mut Report) -> Inputs {
+        let mut planned_inputs = Inputs::default();
+        let Inputs { work, unrecorded, rehomed } = &mut planned_inputs;
+        let mut inputs = inputs;
+        // New files first: a module file replaced by a package's `__init__.py` is adopted
+        // before its removal would be reported.
+        inputs.sort_by_key(|input| matches!(input, FileEvent::Removed { .. }));
         for input in inputs {
             report.paths.push(display_path(input.path()));
             match input {
-                FileEvent::Changed { path, content, hash } => match self.plan_file(&path, &content, hash) {
-                    FilePlan::Unchanged => {}
-                    FilePlan::Unrecorded => unrecorded.push((path, content)),
-                    FilePlan::Error { line, message } => report.error(&display_path(&path), line, message),
-                    FilePlan::Errors(list) => {
-                        for (line, message) in list {
-                            report.error(&display_path(&path), line, message);
+                FileEvent::Changed { path, content, hash } => {
+                    let mut planned = self.plan_file(&path, &content, hash);
+                    if matches!(planned, FilePlan::Unrecorded) {
+                        if let Some(moved) = self.adopt_package_init(&path) {
+                            rehomed.push(moved);
+                            planned = self.plan_file(&path, &content, hash);
                         }
                     }
-                    FilePlan::Edit(w) => work.push(*w),
-                },
+                    match planned {
+                        FilePlan::Unchanged => {}
+                        FilePlan::Unrecorded => unrecorded.push((path, content)),
+                        FilePlan::Error { line, message } => report.error(&display_path(&path), line, message),
+                        FilePlan::Errors(list) => {
+                            for (line, message) in list {
+                                report.error(&display_path(&path), line, message);
+                            }
+                        }
+                        FilePlan::Edit(w) => work.push(*w),
+                    }
+                }
                 FileEvent::Removed { path } => {
                     if self.has_record(&path) {
                         let note =
@@ -102,27 +155,7 @@ impl Engine {
                 }
             }
         }
-        let planned_ms = started.elapsed().as_secs_f64() * 1000.0;
-        if work.is_empty() && unrecorded.is_empty() {
-            self.commit_records(work, Vec::new());
-        } else {
-            Python::attach(|py| {
-                // Levels set since the last batch apply from here on (we hold the GIL anyway).
-                crate::logbridge::refresh(py);
-                let applied = self.apply(py, &work, &unrecorded, &mut report);
-                // Before the GIL is released: a live loop that sees the new generation finds
-                // the new records too, so it never runs one more item with the old body.
-                self.commit_records(work, applied);
-            })
-        }
-        let applied_ms = started.elapsed().as_secs_f64() * 1000.0;
-        report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        log::debug!(
-            target: "hotswap",
-            "batch: planned in {planned_ms:.1} ms, applied by {applied_ms:.1} ms, done in {:.1} ms",
-            report.duration_ms
-        );
-        report
+        planned_inputs
     }
 
     /// Under the GIL: find the modules, apply every plan, refresh `linecache`.
