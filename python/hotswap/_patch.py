@@ -30,11 +30,6 @@ def _dedent(text: str) -> str:
     return textwrap.dedent(text)
 
 
-def _read_text(path: str) -> str:
-    with open(path, "rb") as f:
-        return f.read().decode("utf-8")
-
-
 def _running_text(path: str) -> str:
     """The text the module runs; recorded from disk first if the engine has no record yet."""
     text = _core.recorded_source(path)
@@ -192,9 +187,13 @@ class Patch:
         return f"{name}.{self.qualname}" if self.qualname else name
 
     def revert(self) -> _core.Report:
-        """Restore the code that ran before the patch (the file is not touched)."""
+        """Restore the code that ran before the patch. After :meth:`commit`, the file is
+        restored too, but only while it still holds exactly what the commit wrote: otherwise
+        nothing changes and ``RuntimeError`` says why."""
         if self.reverted:
             raise RuntimeError(f"the patch of {self.target} is already reverted")
+        if self.committed:
+            self._check_file_unchanged_since_commit()
         current = _running_text(self.path)
         if current == self.after or self.qualname is None:
             if current != self.after:
@@ -205,21 +204,41 @@ class Patch:
         else:
             text = _replace_definition(current, self.qualname, self._old_definition)
         report = _apply(self.path, text)
+        if self.committed:
+            with open(self.path, "wb") as f:
+                f.write(self._file_before_commit)
         self.reverted = True
         return report
+
+    def _check_file_unchanged_since_commit(self) -> None:
+        with open(self.path, "rb") as f:
+            on_disk = f.read()
+        if on_disk != self._file_committed:
+            raise RuntimeError(
+                f"cannot revert the patch of {self.target}: {self.path} changed since the "
+                "commit wrote it; nothing was reverted (the program and the file are as they "
+                "were). Undo the change in the file by editing it."
+            )
 
     def commit(self) -> None:
         """Write the change into the source file: only the patched definition's text changes
         (module patches: the added or replaced items), every other byte stays as it is."""
         if self.reverted:
             raise RuntimeError(f"the patch of {self.target} was reverted; nothing to commit")
-        disk = _read_text(self.path)
+        if self.committed:
+            raise RuntimeError(f"the patch of {self.target} is already committed")
+        with open(self.path, "rb") as f:
+            before = f.read()
+        disk = before.decode("utf-8")
         if self.qualname is None:
             new = _merge_module(disk, self.source)
         else:
             new = _replace_definition(disk, self.qualname, self.source)
+        written = new.encode("utf-8")
         with open(self.path, "wb") as f:
-            f.write(new.encode("utf-8"))
+            f.write(written)
+        self._file_before_commit = before
+        self._file_committed = written
         self.committed = True
 
     def __repr__(self) -> str:
