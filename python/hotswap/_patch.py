@@ -105,10 +105,11 @@ def _merge_module(text: str, snippet: str) -> str:
     return text
 
 
-def _target(obj: object) -> Tuple[types.ModuleType, Optional[str]]:
-    """The module an object is defined in and its qualified name (``None``: the module)."""
+def _target(obj: object) -> Tuple[types.ModuleType, Optional[str], object]:
+    """The module an object is defined in, its qualified name (``None``: the module) and the
+    object itself (a function under its method, descriptor and decorator wrappers)."""
     if isinstance(obj, types.ModuleType):
-        return obj, None
+        return obj, None, obj
     if isinstance(obj, (staticmethod, classmethod)):
         obj = obj.__func__
     elif isinstance(obj, property) and obj.fget is not None:
@@ -123,7 +124,13 @@ def _target(obj: object) -> Tuple[types.ModuleType, Optional[str]]:
     module = sys.modules.get(getattr(obj, "__module__", None) or "")
     if not isinstance(qualname, str) or module is None:
         raise TypeError(f"cannot patch {obj!r}: not a function, method, class or module")
-    return module, qualname
+    return module, qualname, obj
+
+
+def _has_no_file(module: types.ModuleType) -> bool:
+    """Code typed at a prompt, in a cell or given to ``python -c``: no file holds its source."""
+    path = getattr(module, "__file__", None)
+    return not path or not os.path.exists(path)
 
 
 def _module_file(module: types.ModuleType) -> str:
@@ -139,6 +146,14 @@ def _check_single_definition(source: str, name: str) -> None:
         raise ValueError("the new source must be exactly one def or class statement")
     if rows[0].name != name:
         raise ValueError(f"the new source defines {rows[0].name!r}, not {name!r}")
+
+
+def _check_same_kind(source: str, target: object) -> None:
+    """A class is patched with a class statement, a function with a def."""
+    new_is_class = _core.definitions(source)[0].kind == "class"
+    if new_is_class != isinstance(target, type):
+        wanted = "class" if isinstance(target, type) else "def"
+        raise ValueError(f"the new source must be a {wanted} statement, like what it replaces")
 
 
 class PatchError(RuntimeError):
@@ -246,6 +261,44 @@ class Patch:
         return f"<hotswap.Patch {self.target} {state}>"
 
 
+class InMemoryPatch(Patch):
+    """A patch of a function, method or class that has no source file (defined at the REPL,
+    in an IPython or notebook cell, by ``python -c``): applied to the live objects directly;
+    :meth:`revert` works, :meth:`commit` has no file to write to."""
+
+    def __init__(self, module: types.ModuleType, qualname: str, target: object, source: str):
+        from ._patch_memory import apply_in_memory
+
+        self.module = module
+        self.qualname = qualname
+        self.source = source
+        self.path = None
+        globals_ = getattr(target, "__globals__", None)
+        if not isinstance(globals_, dict):
+            globals_ = vars(module)
+        self._change = apply_in_memory(target, module.__name__, qualname, source, globals_)
+        self.report = self._change.report
+        self.reverted = False
+        self.committed = False
+
+    def revert(self) -> _core.Report:
+        """Put back every object the patch changed."""
+        if self.reverted:
+            raise RuntimeError(f"the patch of {self.target} is already reverted")
+        report = self._change.undo()
+        self.reverted = True
+        return report
+
+    def commit(self) -> None:
+        """Refused: there is no file to write. The patch stays applied."""
+        raise RuntimeError(
+            f"cannot commit the patch of {self.target}: it was defined at a prompt, in a "
+            f"notebook cell or by python -c, so module {self.module.__name__} has no source "
+            "file to write the new code to. The patch stays applied in the running program "
+            "(revert() undoes it); copy the new source into your file yourself."
+        )
+
+
 def patch(obj: object, source: str) -> Patch:
     """Replace the definition of ``obj`` (a function, method or class) in the running program by
     ``source``, without touching its file. With a module, ``source`` holds imports, helpers and
@@ -253,11 +306,21 @@ def patch(obj: object, source: str) -> Patch:
 
     Returns a :class:`Patch`; raises ``PatchError`` (with its ``report``) if the engine refuses
     the change, and ``ValueError`` on a syntax error or a source that defines something else.
+    Objects that have no source file (defined at the REPL, in a notebook cell, by
+    ``python -c``) are patched in memory: an :class:`InMemoryPatch`, which cannot be committed.
     """
     _core.enable_inventory()
-    module, qualname = _target(obj)
+    module, qualname, target = _target(obj)
     source = _dedent(source).strip("\n") + "\n"
     _core.definitions(source)  # syntax errors first, with their line
     if qualname is not None:
         _check_single_definition(source, qualname.rsplit(".", 1)[-1])
+        if _has_no_file(module):
+            _check_same_kind(source, target)
+            return InMemoryPatch(module, qualname, target, source)
+    elif _has_no_file(module):
+        raise ValueError(
+            f"module {module.__name__} has no source file, so it cannot take a module patch; "
+            "patch its functions, methods and classes one at a time"
+        )
     return Patch(module, qualname, source, _module_file(module))
