@@ -477,7 +477,8 @@ SCENARIOS += [
         "migrate_runs_instead_of_defaults",
         {
             "m.py": ADDED
-            + "\n    def __migrate__(self):\n        self.items = getattr(self, 'items', ['migrated'])\n"
+            + "\n    def __migrate__(self):\n"
+            + "        self.items = getattr(self, 'items', ['migrated'])\n"
         },
         "import m\np = m.P(1)",
         E(
