@@ -301,3 +301,16 @@ def test_revert_after_commit_and_a_later_edit_refuses(project):
     assert project.path("mod.py").read_text() == edited
     assert prog.eval("mod.helper(5)") == 5  # the program still runs the patch
     assert prog.eval("repr(p)") == "<hotswap.Patch mod.helper committed>"
+
+
+def test_commit_and_revert_under_the_watcher_change_nothing_more(project):
+    prog = start_commented(project)
+    prog.watch(project.root, debounce_ms=20)
+    prog.exec("p = hotswap.patch(mod.helper, 'def helper(x):\\n    return x\\n'); p.commit()")
+    prog.exec("p.revert()")
+    assert project.path("mod.py").read_text() == COMMENTED
+    # The watcher saw both writes; each matches what the program runs, so nothing is re-applied.
+    project.write("mod.py", COMMENTED.replace("AFTER = 1", "AFTER = 3"))
+    prog.wait_until("mod.AFTER", 3)
+    assert prog.eval("mod.helper(5)") == 4
+    assert "error" not in prog.stderr.lower(), prog.stderr
