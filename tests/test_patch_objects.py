@@ -99,8 +99,9 @@ def test_commit_replaces_exactly_the_definition(project):
         p.commit()
         """
     )
+    # The old last line's comment goes with the old code.
     expected = SOURCE.replace(
-        "def area(self):\n        return round(math.pi * self.r ** 2, 2)",
+        "def area(self):\n        return round(math.pi * self.r ** 2, 2)   # keep this comment",
         "def area(self):\n        # squares now\n        return self.r * self.r",
     )
     assert project.path("shapes.py").read_text() == expected
@@ -172,3 +173,144 @@ def test_patch_refuses_bad_sources(project):
     assert "defines 'other', not 'double'" in errors[0]
     assert errors[1].startswith("line 1:")
     assert prog.eval("d(2)") == 4
+
+
+COMMENTED = """\
+import functools
+
+
+def helper(x):
+    return x - 1  # bug: off by one
+
+
+@functools.lru_cache(maxsize=None)  # cached
+def cached(x):
+    return x * 10  # old
+
+
+class Box:
+    def __init__(self, v):
+        self.v = v
+
+    def size(self):
+        return self.v  # wrong
+
+
+AFTER = 1  # stays
+"""
+
+
+def start_commented(project):
+    project.write("mod.py", COMMENTED)
+    prog = project.start()
+    prog.exec("import hotswap, mod; b = mod.Box(3)")
+    return prog
+
+
+def test_commit_drops_the_old_last_lines_comment(project):
+    prog = start_commented(project)
+    prog.exec("hotswap.patch(mod.helper, 'def helper(x):\\n    return x\\n').commit()")
+    assert prog.eval("mod.helper(5)") == 5
+    expected = COMMENTED.replace("return x - 1  # bug: off by one", "return x")
+    assert project.path("mod.py").read_text() == expected
+
+
+def test_commit_writes_the_new_last_lines_comment(project):
+    prog = start_commented(project)
+    prog.exec("hotswap.patch(mod.helper, 'def helper(x):\\n    return x  # fixed\\n').commit()")
+    expected = COMMENTED.replace("return x - 1  # bug: off by one", "return x  # fixed")
+    assert project.path("mod.py").read_text() == expected
+
+
+def test_commit_replaces_the_decorators_with_the_definition(project):
+    prog = start_commented(project)
+    prog.exec(
+        """
+        p = hotswap.patch(mod.cached, '''
+            @functools.lru_cache(maxsize=4)
+            def cached(x):
+                return x * 100  # new
+        ''')
+        p.commit()
+        """
+    )
+    assert prog.eval("mod.cached(2)") == 200
+    old = "@functools.lru_cache(maxsize=None)  # cached\ndef cached(x):\n    return x * 10  # old"
+    new = "@functools.lru_cache(maxsize=4)\ndef cached(x):\n    return x * 100  # new"
+    assert project.path("mod.py").read_text() == COMMENTED.replace(old, new)
+
+
+def test_commit_of_a_method_keeps_its_indentation(project):
+    prog = start_commented(project)
+    prog.exec(
+        """
+        hotswap.patch(mod.Box.size, '''
+            def size(self):
+                if self.v < 0:
+                    return 0  # never negative
+                return self.v * 2
+        ''').commit()
+        """
+    )
+    assert prog.eval("b.size()") == 6
+    new = (
+        "    def size(self):\n        if self.v < 0:\n            return 0  # never negative\n"
+        "        return self.v * 2"
+    )
+    expected = COMMENTED.replace("    def size(self):\n        return self.v  # wrong", new)
+    assert project.path("mod.py").read_text() == expected
+    prog.exec("import importlib; importlib.reload(mod)")  # the written file runs as patched
+    assert prog.eval("mod.Box(-1).size()") == 0
+
+
+def test_revert_after_commit_restores_file_and_behaviour(project):
+    prog = start_commented(project)
+    prog.exec("p = hotswap.patch(mod.Box.size, 'def size(self):\\n    return -1\\n')")
+    prog.exec("p.commit()")
+    assert project.path("mod.py").read_text() != COMMENTED
+    assert prog.eval("b.size()") == -1
+    prog.exec("p.revert()")
+    assert project.path("mod.py").read_text() == COMMENTED
+    assert prog.eval("b.size()") == 3
+    assert prog.eval("repr(p)") == "<hotswap.Patch mod.Box.size reverted>"
+    # The engine and the file agree again: the next save diffs from the original text.
+    project.write("mod.py", COMMENTED.replace("AFTER = 1", "AFTER = 2"))
+    report = prog.reload("mod.py")
+    assert report["errors"] == [], report
+    assert prog.eval("(b.size(), mod.AFTER)") == [3, 2]
+
+
+def test_revert_after_commit_and_a_later_edit_refuses(project):
+    prog = start_commented(project)
+    prog.exec("p = hotswap.patch(mod.helper, 'def helper(x):\\n    return x\\n'); p.commit()")
+    edited = project.path("mod.py").read_text().replace("AFTER = 1", "AFTER = 7")
+    project.write("mod.py", edited)
+    prog.exec(
+        """
+        try:
+            p.revert()
+            message = None
+        except RuntimeError as exc:
+            message = str(exc)
+        """
+    )
+    message = prog.eval("message")
+    assert message is not None
+    assert "changed since the commit" in message
+    assert str(project.path("mod.py").resolve()) in message
+    assert project.path("mod.py").read_text() == edited
+    assert prog.eval("mod.helper(5)") == 5  # the program still runs the patch
+    assert prog.eval("repr(p)") == "<hotswap.Patch mod.helper committed>"
+
+
+def test_commit_and_revert_under_the_watcher_change_nothing_more(project):
+    prog = start_commented(project)
+    prog.watch(project.root, debounce_ms=20)
+    prog.exec("p = hotswap.patch(mod.helper, 'def helper(x):\\n    return x\\n'); p.commit()")
+    prog.exec("p.revert()")
+    assert project.path("mod.py").read_text() == COMMENTED
+    # The watcher saw both writes; each matches what the program runs, so nothing is re-applied.
+    project.write("mod.py", COMMENTED.replace("AFTER = 1", "AFTER = 3"))
+    prog.wait_until("mod.AFTER", 3)
+    assert prog.eval("mod.helper(5)") == 4
+    assert "error" not in prog.stderr.lower(), prog.stderr

@@ -394,6 +394,118 @@ SCENARIOS = [
     ),
 ]
 
+# Fields added to a dataclass that has instances: each old instance must look like the object a
+# fresh start would make the same way (same repr, equal, the field in its own __dict__).
+ADDED = """
+from dataclasses import dataclass, field
+
+@dataclass
+class P:
+    x: int = 1
+"""
+SCENARIOS += [
+    S(
+        C,
+        "field_added_with_default_factory",
+        {"m.py": ADDED},
+        "import m\np, q = m.P(1), m.P(2)",
+        E(
+            ("m.py", "x: int = 1\n", "x: int = 1\n    items: list = field(default_factory=list)\n"),
+            expect={
+                "repr(p)": "P(x=1, items=[])",
+                "repr(p) == repr(m.P(1))": True,
+                "p == m.P(1)": True,
+                "p.items is not q.items": True,  # the factory ran once per instance
+                "vars(q) == vars(m.P(2))": True,
+            },
+            notes=("existing instances got the default of new field(s) `items`",),
+        ),
+        watch=True,
+    ),
+    S(
+        C,
+        "field_added_with_default",
+        {"m.py": ADDED},
+        "import m\np = m.P(1)",
+        E(
+            ("m.py", "x: int = 1\n", "x: int = 1\n    y: str = 'why'\n"),
+            expect={"repr(p)": "P(x=1, y='why')", "vars(p) == vars(m.P(1))": True},
+        ),
+    ),
+    S(
+        C,
+        "frozen_field_added_with_default_factory",
+        {"m.py": ADDED.replace("@dataclass", "@dataclass(frozen=True)")},
+        "import m\np = m.P(1)",
+        E(
+            (
+                "m.py",
+                "x: int = 1\n",
+                "x: int = 1\n    tags: tuple = field(default_factory=tuple)\n",
+            ),
+            expect={
+                "repr(p) == repr(m.P(1))": True,
+                "p == m.P(1)": True,
+                "hash(p) == hash(m.P(1))": True,
+                "raises(lambda: setattr(p, 'tags', ()))": "FrozenInstanceError",
+            },
+        ),
+    ),
+    S(
+        C,
+        "subclass_instance_gets_base_field",
+        {"m.py": ADDED + "\n\n@dataclass\nclass Q(P):\n    z: int = 0\n"},
+        "import m\nq = m.Q(1, 5)",
+        E(
+            ("m.py", "x: int = 1\n", "x: int = 1\n    items: list = field(default_factory=list)\n"),
+            expect={"repr(q)": "Q(x=1, items=[], z=5)", "repr(q) == repr(m.Q(1, [], 5))": True},
+        ),
+    ),
+    S(
+        C,
+        "required_field_added_is_reported",
+        {"m.py": ADDED.replace("x: int = 1", "x: int")},
+        "import m\np = m.P(1)",
+        E(
+            ("m.py", "x: int\n", "x: int\n    y: int\n"),
+            expect={"repr(m.P(1, 2))": "P(x=1, y=2)", "raises(lambda: repr(p))": "AttributeError"},
+            notes=("m.P: new field `y` has no default", "define `__migrate__(self)`"),
+        ),
+    ),
+    S(
+        C,
+        "migrate_runs_instead_of_defaults",
+        {
+            "m.py": ADDED
+            + "\n    def __migrate__(self):\n"
+            + "        self.items = getattr(self, 'items', ['migrated'])\n"
+        },
+        "import m\np = m.P(1)",
+        E(
+            ("m.py", "x: int = 1\n", "x: int = 1\n    items: list = field(default_factory=list)\n"),
+            expect={"repr(p)": "P(x=1, items=['migrated'])", "repr(m.P(1))": "P(x=1, items=[])"},
+            notes=("migrated 1 existing instance",),
+        ),
+    ),
+    S(
+        C,
+        "slots_field_added_is_recreated",
+        {"m.py": ADDED.replace("@dataclass", "@dataclass(slots=True)")},
+        "import m\np = m.P(1)\nP0 = m.P",
+        E(
+            ("m.py", "x: int = 1\n", "x: int = 1\n    y: int = 2\n"),
+            expect={
+                "repr(m.P(1))": "P(x=1, y=2)",
+                "repr(p)": "P(x=1)",  # the old instance keeps the old class, which still works
+                "P0 is m.P": False,
+            },
+            recreated=("m.P",),
+            rude=(("m.py", None, "slots=True"),),
+        ),
+        min_version=(3, 10),
+    ),
+]
+
 
 # Expected failures on the current engine (strict): scenario name -> cause.
 WHY = (

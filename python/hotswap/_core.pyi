@@ -92,7 +92,8 @@ class Definition:
 
     kind: str  # "function", "async function", "class" or "statement"
     name: str  # a definition's qualified name, a statement's key
-    start: int  # character offsets: decorators included, the trailing newline not
+    start: int  # character offsets: decorators and a comment ending the last line included,
+    # the trailing newline not
     end: int
     first_line: int
     last_line: int

@@ -30,11 +30,6 @@ def _dedent(text: str) -> str:
     return textwrap.dedent(text)
 
 
-def _read_text(path: str) -> str:
-    with open(path, "rb") as f:
-        return f.read().decode("utf-8")
-
-
 def _running_text(path: str) -> str:
     """The text the module runs; recorded from disk first if the engine has no record yet."""
     text = _core.recorded_source(path)
@@ -110,10 +105,11 @@ def _merge_module(text: str, snippet: str) -> str:
     return text
 
 
-def _target(obj: object) -> Tuple[types.ModuleType, Optional[str]]:
-    """The module an object is defined in and its qualified name (``None``: the module)."""
+def _target(obj: object) -> Tuple[types.ModuleType, Optional[str], object]:
+    """The module an object is defined in, its qualified name (``None``: the module) and the
+    object itself (a function under its method, descriptor and decorator wrappers)."""
     if isinstance(obj, types.ModuleType):
-        return obj, None
+        return obj, None, obj
     if isinstance(obj, (staticmethod, classmethod)):
         obj = obj.__func__
     elif isinstance(obj, property) and obj.fget is not None:
@@ -128,7 +124,13 @@ def _target(obj: object) -> Tuple[types.ModuleType, Optional[str]]:
     module = sys.modules.get(getattr(obj, "__module__", None) or "")
     if not isinstance(qualname, str) or module is None:
         raise TypeError(f"cannot patch {obj!r}: not a function, method, class or module")
-    return module, qualname
+    return module, qualname, obj
+
+
+def _has_no_file(module: types.ModuleType) -> bool:
+    """Code typed at a prompt, in a cell or given to ``python -c``: no file holds its source."""
+    path = getattr(module, "__file__", None)
+    return not path or not os.path.exists(path)
 
 
 def _module_file(module: types.ModuleType) -> str:
@@ -144,6 +146,14 @@ def _check_single_definition(source: str, name: str) -> None:
         raise ValueError("the new source must be exactly one def or class statement")
     if rows[0].name != name:
         raise ValueError(f"the new source defines {rows[0].name!r}, not {name!r}")
+
+
+def _check_same_kind(source: str, target: object) -> None:
+    """A class is patched with a class statement, a function with a def."""
+    new_is_class = _core.definitions(source)[0].kind == "class"
+    if new_is_class != isinstance(target, type):
+        wanted = "class" if isinstance(target, type) else "def"
+        raise ValueError(f"the new source must be a {wanted} statement, like what it replaces")
 
 
 class PatchError(RuntimeError):
@@ -192,9 +202,13 @@ class Patch:
         return f"{name}.{self.qualname}" if self.qualname else name
 
     def revert(self) -> _core.Report:
-        """Restore the code that ran before the patch (the file is not touched)."""
+        """Restore the code that ran before the patch. After :meth:`commit`, the file is
+        restored too, but only while it still holds exactly what the commit wrote: otherwise
+        nothing changes and ``RuntimeError`` says why."""
         if self.reverted:
             raise RuntimeError(f"the patch of {self.target} is already reverted")
+        if self.committed:
+            self._check_file_unchanged_since_commit()
         current = _running_text(self.path)
         if current == self.after or self.qualname is None:
             if current != self.after:
@@ -205,26 +219,84 @@ class Patch:
         else:
             text = _replace_definition(current, self.qualname, self._old_definition)
         report = _apply(self.path, text)
+        if self.committed:
+            with open(self.path, "wb") as f:
+                f.write(self._file_before_commit)
         self.reverted = True
         return report
+
+    def _check_file_unchanged_since_commit(self) -> None:
+        with open(self.path, "rb") as f:
+            on_disk = f.read()
+        if on_disk != self._file_committed:
+            raise RuntimeError(
+                f"cannot revert the patch of {self.target}: {self.path} changed since the "
+                "commit wrote it; nothing was reverted (the program and the file are as they "
+                "were). Undo the change in the file by editing it."
+            )
 
     def commit(self) -> None:
         """Write the change into the source file: only the patched definition's text changes
         (module patches: the added or replaced items), every other byte stays as it is."""
         if self.reverted:
             raise RuntimeError(f"the patch of {self.target} was reverted; nothing to commit")
-        disk = _read_text(self.path)
+        if self.committed:
+            raise RuntimeError(f"the patch of {self.target} is already committed")
+        with open(self.path, "rb") as f:
+            before = f.read()
+        disk = before.decode("utf-8")
         if self.qualname is None:
             new = _merge_module(disk, self.source)
         else:
             new = _replace_definition(disk, self.qualname, self.source)
+        written = new.encode("utf-8")
         with open(self.path, "wb") as f:
-            f.write(new.encode("utf-8"))
+            f.write(written)
+        self._file_before_commit = before
+        self._file_committed = written
         self.committed = True
 
     def __repr__(self) -> str:
         state = "reverted" if self.reverted else "committed" if self.committed else "applied"
         return f"<hotswap.Patch {self.target} {state}>"
+
+
+class InMemoryPatch(Patch):
+    """A patch of a function, method or class that has no source file (defined at the REPL,
+    in an IPython or notebook cell, by ``python -c``): applied to the live objects directly;
+    :meth:`revert` works, :meth:`commit` has no file to write to."""
+
+    def __init__(self, module: types.ModuleType, qualname: str, target: object, source: str):
+        from ._patch_memory import apply_in_memory
+
+        self.module = module
+        self.qualname = qualname
+        self.source = source
+        self.path = None
+        globals_ = getattr(target, "__globals__", None)
+        if not isinstance(globals_, dict):
+            globals_ = vars(module)
+        self._change = apply_in_memory(target, module.__name__, qualname, source, globals_)
+        self.report = self._change.report
+        self.reverted = False
+        self.committed = False
+
+    def revert(self) -> _core.Report:
+        """Put back every object the patch changed."""
+        if self.reverted:
+            raise RuntimeError(f"the patch of {self.target} is already reverted")
+        report = self._change.undo()
+        self.reverted = True
+        return report
+
+    def commit(self) -> None:
+        """Refused: there is no file to write. The patch stays applied."""
+        raise RuntimeError(
+            f"cannot commit the patch of {self.target}: it was defined at a prompt, in a "
+            f"notebook cell or by python -c, so module {self.module.__name__} has no source "
+            "file to write the new code to. The patch stays applied in the running program "
+            "(revert() undoes it); copy the new source into your file yourself."
+        )
 
 
 def patch(obj: object, source: str) -> Patch:
@@ -234,11 +306,21 @@ def patch(obj: object, source: str) -> Patch:
 
     Returns a :class:`Patch`; raises ``PatchError`` (with its ``report``) if the engine refuses
     the change, and ``ValueError`` on a syntax error or a source that defines something else.
+    Objects that have no source file (defined at the REPL, in a notebook cell, by
+    ``python -c``) are patched in memory: an :class:`InMemoryPatch`, which cannot be committed.
     """
     _core.enable_inventory()
-    module, qualname = _target(obj)
+    module, qualname, target = _target(obj)
     source = _dedent(source).strip("\n") + "\n"
     _core.definitions(source)  # syntax errors first, with their line
     if qualname is not None:
         _check_single_definition(source, qualname.rsplit(".", 1)[-1])
+        if _has_no_file(module):
+            _check_same_kind(source, target)
+            return InMemoryPatch(module, qualname, target, source)
+    elif _has_no_file(module):
+        raise ValueError(
+            f"module {module.__name__} has no source file, so it cannot take a module patch; "
+            "patch its functions, methods and classes one at a time"
+        )
     return Patch(module, qualname, source, _module_file(module))

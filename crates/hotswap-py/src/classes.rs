@@ -69,8 +69,114 @@ pub fn transplant<'py>(
     let mut notes = Vec::new();
     let fields_before = dataclass_fields(live)?;
     carry_members(py, live, new, keep, &mut notes)?;
-    let fields_changed = fields_before != dataclass_fields(live)?;
-    Ok(Rebuilt::InPlace { fields_changed, notes })
+    let fields_after = dataclass_fields(live)?;
+    let added: Vec<&str> = fields_after
+        .iter()
+        .map(|(name, _, _)| name.as_str())
+        .filter(|name| !fields_before.iter().any(|(old, _, _)| old == name))
+        .collect();
+    if !added.is_empty() {
+        give_instances_added_fields(py, live, &added, &mut notes)?;
+    }
+    Ok(Rebuilt::InPlace { fields_changed: fields_before != fields_after, notes })
+}
+
+/// A dataclass gained the fields `added`: its existing instances (and its subclasses') get
+/// what a fresh start would have given them, each field's `default` or a value from its
+/// `default_factory` (called once per instance), set with `object.__setattr__` so frozen
+/// dataclasses take it too. A field with neither is named in a note pointing at `__migrate__`.
+/// A class with a `__migrate__` hook migrates its instances itself after the batch instead.
+fn give_instances_added_fields<'py>(
+    py: Python<'py>,
+    live: &Bound<'py, PyType>,
+    added: &[&str],
+    notes: &mut Vec<String>,
+) -> PyResult<()> {
+    if live.hasattr(intern!(py, "__migrate__"))? {
+        return Ok(());
+    }
+    let (with_value, required) = added_field_defaults(py, live, added)?;
+    if with_value.is_empty() && required.is_empty() {
+        return Ok(());
+    }
+    let instances = instances_of(py, live)?;
+    if instances.is_empty() {
+        return Ok(());
+    }
+    let qualified = format!("{}.{}", live.getattr("__module__")?, live.getattr("__qualname__")?);
+    let object_setattr = py.get_type::<PyAny>().getattr("__setattr__")?;
+    let mut given = 0;
+    for instance in &instances {
+        let Ok(own) = instance.getattr(intern!(py, "__dict__")) else { continue };
+        for (name, default, factory) in &with_value {
+            if own.contains(*name)? {
+                continue;
+            }
+            let value = match factory {
+                Some(factory) => match factory.call0() {
+                    Ok(value) => value,
+                    Err(err) => {
+                        let why = describe_exception(py, &err);
+                        notes.push(format!(
+                            "{qualified}: the default_factory of new field `{name}` failed ({why}); \
+                             the remaining existing instances were not given it"
+                        ));
+                        return Ok(());
+                    }
+                },
+                None => default.clone(),
+            };
+            object_setattr.call1((instance, *name, value))?;
+            given += 1;
+        }
+    }
+    if given > 0 {
+        let names: Vec<String> = with_value.iter().map(|(name, _, _)| format!("`{name}`")).collect();
+        notes.push(format!(
+            "{qualified}: existing instances got the default of new field(s) {} ({given} value(s) set)",
+            names.join(", ")
+        ));
+    }
+    for name in required {
+        notes.push(format!(
+            "{qualified}: new field `{name}` has no default, so the {} existing instance(s) do not have it \
+             (their repr and == fail until they do); define `__migrate__(self)` on the class to set it \
+             (see \"State and hooks\" in the README)",
+            instances.len()
+        ));
+    }
+    Ok(())
+}
+
+/// A field's name, its `default` and its `default_factory` (`None`: it has a default).
+type FieldDefault<'a, 'py> = (&'a str, Bound<'py, PyAny>, Option<Bound<'py, PyAny>>);
+
+/// The real fields among `added` (not `ClassVar` or `InitVar` pseudo-fields): those with a
+/// default or a default factory, and the names of those with neither.
+fn added_field_defaults<'a, 'py>(
+    py: Python<'py>,
+    live: &Bound<'py, PyType>,
+    added: &[&'a str],
+) -> PyResult<(Vec<FieldDefault<'a, 'py>>, Vec<&'a str>)> {
+    let dataclasses = py.import("dataclasses")?;
+    let missing = dataclasses.getattr("MISSING")?;
+    let real_field = dataclasses.getattr("_FIELD")?;
+    let fields = live.getattr(intern!(py, "__dict__"))?.get_item("__dataclass_fields__")?;
+    let (mut with_value, mut required) = (Vec::new(), Vec::new());
+    for &name in added {
+        let field = fields.get_item(name)?;
+        if !field.getattr("_field_type")?.is(&real_field) {
+            continue;
+        }
+        let default = field.getattr("default")?;
+        let factory = field.getattr("default_factory")?;
+        match (default.is(&missing), factory.is(&missing)) {
+            (false, _) => with_value.push((name, default, None)),
+            (true, false) => with_value.push((name, default, Some(factory))),
+            (true, true) => required.push(name),
+        }
+    }
+    Ok((with_value, required))
 }
 
 /// `dict[key]` when `dict` (a class `__dict__`) has `key`.
@@ -98,6 +204,13 @@ fn take_layout<'py>(py: Python<'py>, live: &Bound<'py, PyType>, new: &Bound<'py,
         })
     };
     if !same("__slots__")? {
+        if dict_entry(&new_dict, "__dataclass_fields__")?.is_some() {
+            return Ok(Some(
+                "its fields changed and it is a `slots=True` dataclass, whose instances cannot gain or lose \
+                 a slot"
+                    .into(),
+            ));
+        }
         return Ok(Some("its `__slots__` changed, which changes the layout of its instances".into()));
     }
     if !same("_fields")? {

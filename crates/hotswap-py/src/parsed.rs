@@ -20,7 +20,9 @@ pub struct Definition {
     pub kind: &'static str,
     /// The qualified name of a definition (`C.m`), the key of a statement.
     pub name: String,
-    /// Character offsets into the source: decorators included, the trailing newline not.
+    /// Character offsets into the source: decorators included, and a comment that ends its
+    /// last line (`return x  # note`), so replacing the span replaces that comment too; the
+    /// trailing newline not.
     pub start: usize,
     pub end: usize,
     /// 1-based lines.
@@ -57,15 +59,28 @@ pub fn definitions(text: &str) -> PyResult<Vec<Definition>> {
     }
     chars_before[text.len()] = text.chars().count();
     let mut rows = Vec::new();
-    collect(&tree.items, true, &chars_before, &mut rows);
+    collect(text, &tree.items, true, &chars_before, &mut rows);
     Ok(rows)
 }
 
-fn collect(items: &[Item], top: bool, chars: &[usize], rows: &mut Vec<Definition>) {
+/// `end` moved past a comment that follows it on the same line (spaces, then `#` to the end of
+/// the line): the parser's span stops at the last token, but the comment belongs to that line.
+fn with_trailing_comment(text: &str, end: usize) -> usize {
+    let rest = &text[end..];
+    let line = &rest[..rest.find(['\n', '\r']).unwrap_or(rest.len())];
+    if line.trim_start_matches([' ', '\t', '\x0c']).starts_with('#') {
+        end + line.len()
+    } else {
+        end
+    }
+}
+
+fn collect(text: &str, items: &[Item], top: bool, chars: &[usize], rows: &mut Vec<Definition>) {
     for item in items {
         let range = item.byte_range();
         let last = chars.len() - 1;
-        let (start, end) = (chars[range.start.min(last)], chars[range.end.min(last)]);
+        let end = with_trailing_comment(text, range.end.min(last));
+        let (start, end) = (chars[range.start.min(last)], chars[end]);
         let (kind, name, span, indent) = match item {
             Item::Def(d) => {
                 let kind = match d.kind {
@@ -81,7 +96,7 @@ fn collect(items: &[Item], top: bool, chars: &[usize], rows: &mut Vec<Definition
         let (first_line, last_line) = (span.start, span.end);
         rows.push(Definition { kind, name: name.clone(), start, end, first_line, last_line, indent: indent.clone() });
         if let Item::Def(d) = item {
-            collect(&d.children, false, chars, rows);
+            collect(text, &d.children, false, chars, rows);
         }
     }
 }
