@@ -509,6 +509,21 @@ SCENARIOS = [
             },
         ),
     ),
+    # pygments.lexers: the module puts a copy of itself in sys.modules; its functions still run
+    # in the first namespace, which must see the new values too.
+    S(
+        C,
+        "module_replaced_in_sys_modules_by_a_copy",
+        {
+            "m.py": "import sys\nimport types\n\nLIMIT = 1\n\n\ndef get():\n    return LIMIT\n\n\n"
+            "class _Lazy(types.ModuleType):\n    pass\n\n\n"
+            "_copy = _Lazy(__name__)\n_copy.__dict__.update(sys.modules[__name__].__dict__)\n"
+            "sys.modules[__name__] = _copy\n"
+        },
+        "import m",
+        E(("m.py", "LIMIT = 1", "LIMIT = 2"), expect={"(m.get(), m.LIMIT)": [2, 2]}),
+        watch=True,
+    ),
 ]
 
 

@@ -181,6 +181,8 @@ def live(spec: dict) -> dict:
     started = time.perf_counter()
     report = hotswap.reload_paths([str(p) for p in changed])
     wall_ms = (time.perf_counter() - started) * 1000
+    # Modules new in N+1 are imported now, as the program would import them on first use.
+    import_all(live_dir, tops)
     new_sources = codecompare.sources(live_dir, tops)
     defs = codecompare.changed_defs(old_sources, new_sources)
     result = {
@@ -192,10 +194,13 @@ def live(spec: dict) -> dict:
         "rude_samples": [str(e)[:300] for e in list(report.rude)[:5]],
         "defs": len(defs),
         "defs_new": sum(codecompare.live_matches(d, new_sources) for d in defs),
-        "stale_defs": [d.qualname for d in defs if not codecompare.live_matches(d, new_sources)][
-            :20
-        ],
+        "def_status": {
+            f"{d.module}:{d.qualname}": codecompare.live_matches(d, new_sources) for d in defs
+        },
     }
+    result["stale_defs"] = [k.split(":", 1)[1] for k, ok in result["def_status"].items() if not ok][
+        :20
+    ]
     result.update(codecompare.check_refs(refs, new_sources, defs))
     if spec.get("run_tests", True):
         result["tests"] = run_tests(spec)
@@ -203,8 +208,18 @@ def live(spec: dict) -> dict:
 
 
 def fresh(spec: dict) -> dict:
-    sys.path.insert(0, spec["new_dir"])
-    return {"tests": run_tests(spec)}
+    """The oracle: N+1 started fresh. Its tests' outcomes, and which definitions a fresh
+    import binds (one under `if __name__ == "__main__":` is not, and is not counted live)."""
+    new_dir, tops = Path(spec["new_dir"]), spec["tops"]
+    sys.path.insert(0, str(new_dir))
+    import_all(new_dir, tops)
+    bound = [
+        f"{module}:{qualname}"
+        for module, defs in codecompare.sources(new_dir, tops).items()
+        for qualname in defs
+        if codecompare.resolve(module, qualname) is not None
+    ]
+    return {"tests": run_tests(spec), "bound": bound}
 
 
 def main() -> None:

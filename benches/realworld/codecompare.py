@@ -123,16 +123,28 @@ def nested_code(code, prefix: str, qualname: str):
     return None
 
 
-def live_code(obj):
-    """The code object a live definition runs, unwrapping descriptors and decorators."""
+def live_code(obj, name=None, depth=0):
+    """The code object a live definition runs, unwrapping descriptors and decorators. With
+    ``name``, a wrapper that did not copy its function's name (a metaclass wrapping
+    ``analyse_text``, say) is looked through: the function of that name in its closure."""
     if isinstance(obj, CodeType):
         return obj
     for attr in ("__func__", "fget", "func", "__wrapped__"):
         inner = getattr(obj, attr, None) if not inspect.isclass(obj) else None
         if inner is not None and not inspect.isfunction(obj):
-            return live_code(inner)
+            return live_code(inner, name, depth)
     code = getattr(obj, "__code__", None)
-    return code if isinstance(code, CodeType) else None
+    if not isinstance(code, CodeType):
+        return None
+    if name is not None and code.co_name != name and depth < 3:
+        for cell in getattr(obj, "__closure__", None) or ():
+            try:
+                inner = live_code(cell.cell_contents, name, depth + 1)
+            except ValueError:  # an empty cell
+                continue
+            if inner is not None and inner.co_name == name:
+                return inner
+    return code
 
 
 def class_matches(cls, module: str, qualname: str, new_defs: dict) -> bool:
@@ -143,7 +155,7 @@ def class_matches(cls, module: str, qualname: str, new_defs: dict) -> bool:
         if name.rsplit(".", 1)[0] != qualname or not code.co_flags & CO_NEWLOCALS:
             continue
         member = vars(cls).get(name.rsplit(".", 1)[1])
-        code_live = live_code(member)
+        code_live = live_code(member, code.co_name)
         if code_live is None or fingerprint(code_live) != fingerprint(code):
             return False
     return True
@@ -155,7 +167,7 @@ def live_matches(d: Def, new_sources: dict) -> bool:
         return False
     if not d.new.co_flags & CO_NEWLOCALS:  # a class body
         return class_matches(obj, d.module, d.qualname, new_sources.get(d.module, {}))
-    code = live_code(obj)
+    code = live_code(obj, d.new.co_name)
     return code is not None and fingerprint(code) == fingerprint(d.new)
 
 

@@ -149,9 +149,21 @@ def run_package(pkg: Package, quick: bool, timeout: float) -> dict:
     fresh = child(
         "fresh", dict(spec, out=str(work / "fresh.json"), code_dir=spec["new_dir"]), timeout
     )
+    count_bound_defs(live, fresh)
     return dict(
         pkg=pkg.dist, old=pkg.old, new=pkg.new, files=files, lines=lines, live=live, fresh=fresh
     )
+
+
+def count_bound_defs(live: dict, fresh: dict) -> None:
+    """Counts only the changed definitions that a fresh start of N+1 binds (the oracle)."""
+    bound, status = set(fresh.get("bound", ())), live.get("def_status")
+    if not bound or status is None:
+        return
+    status = {key: ok for key, ok in status.items() if key in bound}
+    live["defs"], live["defs_new"] = len(status), sum(status.values())
+    live["stale_defs"] = [key.split(":", 1)[1] for key, ok in status.items() if not ok][:20]
+    live.pop("def_status")
 
 
 def regressions(row: dict) -> tuple:

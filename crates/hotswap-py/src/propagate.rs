@@ -231,3 +231,51 @@ fn public_names(module: &Bound<'_, PyAny>) -> PyResult<Option<Vec<String>>> {
         Err(_) => Ok(None),
     }
 }
+
+/// A module that put a copy of itself in `sys.modules` (`newmod.__dict__.update(oldmod.__dict__)`,
+/// as `pygments.lexers` does) runs its functions in the first namespace, which the batch did not
+/// touch: each name the batch changed in the module is set there too, where that namespace still
+/// holds the old value, so its functions see what a fresh start gives them.
+pub fn sync_function_globals<'py>(patches: &[FilePatch<'py>], before: &[Option<Bound<'py, PyDict>>]) {
+    for (patch, old) in patches.iter().zip(before) {
+        let Some(old) = old else { continue };
+        let py = patch.module.py();
+        let Ok(new) =
+            patch.module.getattr(intern!(py, "__dict__")).and_then(|d| d.cast_into::<PyDict>().map_err(PyErr::from))
+        else {
+            continue;
+        };
+        let Some(globals) = function_globals(&new, &patch.filename) else { continue };
+        for (name, was, now) in changed_names(old, &new) {
+            let holds_old = match (globals.get_item(&name).ok().flatten(), &was) {
+                (Some(current), Some(was)) => current.is(was),
+                (None, None) => true,
+                _ => false,
+            };
+            let result = match (holds_old, now) {
+                (true, Some(now)) => globals.set_item(&name, now),
+                (true, None) if was.is_some() => globals.del_item(&name),
+                _ => Ok(()),
+            };
+            if let Err(err) = result {
+                log::debug!(target: "hotswap", "{}.{name} not set in its functions' globals: {err}", patch.name);
+            }
+        }
+    }
+}
+
+/// The globals of the module's own functions (compiled from `filename`) when they are not the
+/// module's `__dict__`.
+fn function_globals<'py>(namespace: &Bound<'py, PyDict>, filename: &str) -> Option<Bound<'py, PyDict>> {
+    let py = namespace.py();
+    for value in namespace.values().iter() {
+        let Ok(code) = value.getattr(intern!(py, "__code__")) else { continue };
+        let from_file = code.getattr(intern!(py, "co_filename")).is_ok_and(|f| f.eq(filename).unwrap_or(false));
+        if !from_file {
+            continue;
+        }
+        let globals = value.getattr(intern!(py, "__globals__")).ok()?.cast_into::<PyDict>().ok()?;
+        return (!globals.is(namespace)).then_some(globals);
+    }
+    None
+}

@@ -28,7 +28,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 
 use crate::apply::{apply_batch, FilePatch};
-use crate::propagate::{batch_waves, refresh_importers, snapshot, Importer};
+use crate::propagate::{batch_waves, refresh_importers, snapshot, sync_function_globals, Importer};
 use crate::pyerr::{describe_exception, lock};
 use crate::report::Report;
 use module_index::{LoadedModules, ModuleIndex};
@@ -193,7 +193,8 @@ impl Engine {
             let part = &patches[wave.clone()];
             outcomes.extend(apply_batch(py, part));
             let importers = || importers.get_or_init(|| self.importers(py, work)).as_slice();
-            refresh_importers(part, &before[wave], importers, report);
+            refresh_importers(part, &before[wave.clone()], importers, report);
+            sync_function_globals(part, &before[wave]);
         }
         let mut results: Vec<FileResult> = work.iter().map(|_| FileResult::Applied(Vec::new())).collect();
         for ((patch, outcome), index) in patches.iter().zip(outcomes).zip(owner) {
