@@ -74,3 +74,23 @@ def test_prompt_is_live_with_completion_and_history(tmp_path):
     child.expect("NameError")
     child.sendeof()
     child.expect(pexpect.EOF)
+
+
+def test_log_line_goes_above_the_prompt_and_keeps_the_typed_input(tmp_path):
+    """A message from the watcher thread while the user types: on its own line, then the
+    prompt again with the partial input, which still runs when the line is finished."""
+    (tmp_path / "shapes.py").write_text("def describe():\n    return 'old'\n")
+    child = spawn(tmp_path)
+    # The banner names what is watched.
+    assert f"watching {os.path.realpath(tmp_path)};" in child.before
+    run(child, "import shapes", "import shapes")
+    child.send("seen = shapes.descr")
+    child.expect_exact("seen = shapes.descr")
+    (tmp_path / "shapes.py").write_text("def describe():\n    return 'new'\n")
+    # The prompt line is cleared, the message written, and the prompt redrawn with the input.
+    child.expect_exact("\r\x1b[Khotswap: updated shapes.describe", timeout=20)
+    child.expect_exact("\n>>> seen = shapes.descr")
+    child.sendline("ibe()")
+    run(child, "seen", "'new'")
+    child.sendeof()
+    child.expect(pexpect.EOF)

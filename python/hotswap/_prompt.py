@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import code
 import os
 import sys
 import types
+from typing import Callable, Optional, Sequence, TextIO
 
 from ._run import show_user_exception
 
@@ -43,10 +45,66 @@ def run_startup_file(namespace: dict) -> None:
         show_user_exception(exc)
 
 
-def interact(namespace: dict) -> None:
-    """A prompt in ``namespace`` with readline completion and the REPL's history."""
-    import code
+class LiveConsole(code.InteractiveConsole):
+    """The standard console, remembering the prompt it is waiting at (None while code runs)."""
 
+    waiting_prompt: Optional[str] = None
+
+    def raw_input(self, prompt: str = "") -> str:
+        self.waiting_prompt = prompt
+        try:
+            return input(prompt)
+        finally:
+            self.waiting_prompt = None
+
+
+class AbovePrompt:
+    """A log stream that writes a message from another thread on its own line above the
+    prompt, then redraws the prompt with what the user has typed so far (readline keeps it)."""
+
+    def __init__(self, stream: TextIO, console: LiveConsole, readline: types.ModuleType) -> None:
+        self.stream = stream
+        self.console = console
+        self.readline = readline
+
+    def write(self, text: str) -> int:
+        prompt = self.console.waiting_prompt
+        if prompt is None or not text.endswith("\n"):
+            return self.stream.write(text)
+        typed = self.readline.get_line_buffer()
+        return self.stream.write("\r\x1b[K" + text + prompt + typed)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _log_above_prompt(console: LiveConsole, readline: types.ModuleType) -> Callable[[], None]:
+    """Route hotswap's stderr log lines through :class:`AbovePrompt`; returns the undo."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return lambda: None
+    import logging
+
+    from . import _log
+
+    handlers = [
+        h
+        for h in _log.logger().handlers
+        if isinstance(h, logging.StreamHandler) and h.stream is sys.stderr
+    ]
+    for handler in handlers:
+        handler.setStream(AbovePrompt(sys.stderr, console, readline))
+
+    def undo() -> None:
+        for handler in handlers:
+            handler.setStream(sys.stderr)
+
+    return undo
+
+
+def interact(namespace: dict, roots: Sequence[str] = ()) -> None:
+    """A prompt in ``namespace`` with readline completion and the REPL's history."""
+    console = LiveConsole(namespace)
+    undo = None
     try:
         import readline
         import rlcompleter
@@ -58,10 +116,16 @@ def interact(namespace: dict) -> None:
             readline.parse_and_bind("tab: complete")
         if sys.stdin.isatty():
             _keep_history(readline)
+        undo = _log_above_prompt(console, readline)
     except ImportError:  # pragma: no cover - platforms without readline
         pass
+    watched = ", ".join(roots) if roots else "nothing"
     banner = (
-        f"hotswap live prompt, Python {sys.version.split()[0]}: "
-        "modules imported from the watched directories are live"
+        f"hotswap live prompt, Python {sys.version.split()[0]}: watching {watched}; "
+        "modules imported from there are live"
     )
-    code.interact(banner=banner, local=namespace, exitmsg="")
+    try:
+        console.interact(banner=banner, exitmsg="")
+    finally:
+        if undo is not None:
+            undo()
