@@ -178,4 +178,8 @@ def test_edits_reach_a_running_kernel(notebook, tmp_path):
     lib.rename(tmp_path / "lib-away")
     arrived = notebook.between_cells(timeout=20)
     text = "".join(streams(arrived, "stderr"))
-    assert f"hotswap: watched directory {lib.resolve()} was removed or moved away" in text, arrived
+    moved = f"watched directory {lib.resolve()} was removed or moved away"
+    assert f"hotswap: {moved}" in text, arrived
+    # A front end that shows nothing for a finished cell: %hotswap shows it again.
+    shown = "".join(streams(notebook.run("%hotswap"), "stdout"))
+    assert shown.split("\n")[1].endswith(moved + "; watching for it to come back"), shown

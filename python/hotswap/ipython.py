@@ -19,7 +19,8 @@ import os
 import sys
 import threading
 import time
-from typing import List, Optional, Tuple
+from collections import deque
+from typing import Deque, List, Optional, Tuple
 
 import hotswap
 
@@ -29,6 +30,8 @@ _EXTENSION: Optional["LiveCells"] = None
 
 # How many names of each kind a summary lists, as ``Report.summary`` does.
 _SUMMARY_NAMES = 3
+# How many messages of the watcher thread %hotswap can show again.
+_BETWEEN_CELLS_KEPT = 5
 
 
 def changes_summary(report) -> str:
@@ -56,6 +59,9 @@ class BatchMessages(logging.Handler):
         super().__init__(logging.WARNING)
         self._collecting_thread: Optional[int] = None
         self._collected: List[str] = []
+        # (time, message) of the latest messages written between cells, for %hotswap: a front
+        # end may show nothing for a cell that has finished.
+        self.between_cells: Deque[Tuple[float, str]] = deque(maxlen=_BETWEEN_CELLS_KEPT)
 
     def start_batch(self) -> None:
         self._collected = []
@@ -77,6 +83,7 @@ class BatchMessages(logging.Handler):
         if threading.get_ident() == self._collecting_thread:
             self._collected.append(text)
         else:  # the watcher thread, between cells
+            self.between_cells.append((time.time(), text))
             write_once(sys.stderr, [f"hotswap: {text}"])
 
 
@@ -159,8 +166,9 @@ class LiveCells:
         self._logger.propagate = self._logger_propagated
 
     def magic(self, line: str = "") -> None:
-        """%hotswap: what is watched and what the last edit did; ``%hotswap history`` lists
-        every edit; ``%hotswap quiet`` / ``%hotswap verbose`` hide / show successful ones."""
+        """%hotswap: what is watched, the watcher's latest messages and what the last edit did;
+        ``%hotswap history`` lists every edit; ``%hotswap quiet`` / ``%hotswap verbose`` hide /
+        show the line of a successful edit."""
         word = line.strip()
         if word in ("quiet", "verbose"):
             self.quiet = word == "quiet"
@@ -169,16 +177,21 @@ class LiveCells:
             print("usage: %hotswap [history|quiet|verbose]", file=sys.stderr)
             return
         print(f"hotswap: watching {', '.join(self.roots)}")
+        for when, text in self._messages.between_cells:
+            print(f"{_clock(when)}  {text}")
         if not self.history:
             print("no edits applied yet")
             return
         if word == "":
             print("last edit:")
         for when, changes, problems in self.history[-1:] if word == "" else self.history:
-            stamp = time.strftime("%H:%M:%S", time.localtime(when))
-            print(f"{stamp}  {changes or 'nothing applied'}")
+            print(f"{_clock(when)}  {changes or 'nothing applied'}")
             for problem in problems:
                 print(f"          {problem}")
+
+
+def _clock(when: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(when))
 
 
 def load_ipython_extension(shell) -> None:
