@@ -1,5 +1,6 @@
 """``%load_ext hotswap`` in a real IPython shell (run in a subprocess)."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -116,3 +117,45 @@ def test_each_problem_is_printed_once(tmp_path):
     assert err.count("suspended generator") == 1, err
     assert "hotswap: updated m.numbers\nhotswap: m.py:1: m.numbers: 1 suspended" in err, err
     assert "syntax error" not in out and "suspended" not in out, out
+
+
+def test_terminal_message_between_cells_goes_above_the_prompt(tmp_path):
+    """In a terminal IPython, a message of the watcher thread while the user types: the prompt
+    is hidden, the message written, and the prompt drawn again with the partial input (IPython
+    patches sys.stderr while it waits at its prompt; the extension writes through it)."""
+    pytest.importorskip("IPython", reason="IPython is not installable for this Python")
+    pexpect = pytest.importorskip("pexpect", reason="pexpect needs a POSIX pty")
+    notebook, lib = tmp_path / "notebook", tmp_path / "lib"
+    notebook.mkdir()
+    lib.mkdir()
+    (lib / "other.py").write_text("X = 1\n")
+    env = dict(os.environ, HOME=str(tmp_path), TERM="xterm", IPYTHONDIR=str(tmp_path / "ipy"))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "IPython", "--no-banner", "--colors=nocolor"],
+        cwd=str(notebook),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 200),
+    )
+    try:
+        child.expect(r"In \[1\]")
+        child.sendline("%load_ext hotswap")
+        child.expect(r"In \[2\]")
+        child.sendline(f"import sys; sys.path.append({str(lib)!r}); import other")
+        child.expect("hotswap: also watching")
+        child.expect(r"In \[3\]")
+        child.send("x = 1 +")
+        child.expect_exact("x = 1 +")
+        lib.rename(tmp_path / "lib-away")
+        child.expect("hotswap: watched directory .* was removed or moved away")
+        child.expect(r"In \[3\]: x = 1 \+")  # drawn again, below the message
+        child.send(" 41\r")
+        child.expect(r"In \[4\]")
+        child.sendline("x")
+        child.expect(r"Out\[4\]: (\x1b\[[0-9;]*m)*42")
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
