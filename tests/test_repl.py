@@ -11,6 +11,7 @@ pexpect = pytest.importorskip("pexpect", reason="pexpect needs a POSIX pty")
 pytest.importorskip("readline", reason="no readline on this platform")
 
 UP = "\x1b[A"
+LEFT = "\x1b[D"
 
 
 def spawn(tmp_path):
@@ -92,5 +93,13 @@ def test_log_line_goes_above_the_prompt_and_keeps_the_typed_input(tmp_path):
     child.expect_exact("\n>>> seen = shapes.descr")
     child.sendline("ibe()")
     run(child, "seen", "'new'")
+    # With the cursor moved left, it is put back there after the message.
+    child.send("word = 'ab'" + LEFT)
+    child.expect_exact("word = 'ab'")
+    (tmp_path / "shapes.py").write_text("def describe():\n    return 'newer'\n")
+    child.expect_exact("\r\x1b[Khotswap: updated shapes.describe", timeout=20)
+    child.expect_exact("\n>>> word = 'ab'\x1b[1D")
+    child.sendline("c")
+    run(child, "word", "'abc'")
     child.sendeof()
     child.expect(pexpect.EOF)

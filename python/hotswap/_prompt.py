@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import code
+import ctypes
 import os
 import sys
 import types
@@ -66,16 +67,36 @@ class AbovePrompt:
         self.stream = stream
         self.console = console
         self.readline = readline
+        self.cursor = _readline_cursor(readline)
 
     def write(self, text: str) -> int:
         prompt = self.console.waiting_prompt
         if prompt is None or not text.endswith("\n"):
             return self.stream.write(text)
         typed = self.readline.get_line_buffer()
-        return self.stream.write("\r\x1b[K" + text + prompt + typed)
+        # Put the cursor back where readline has it (it may have been moved left), so that
+        # what is typed next appears where readline puts it.
+        after_cursor = _text_after(typed, self.cursor) if self.cursor is not None else ""
+        back = f"\x1b[{len(after_cursor)}D" if after_cursor else ""
+        return self.stream.write("\r\x1b[K" + text + prompt + typed + back)
 
     def flush(self) -> None:
         self.stream.flush()
+
+
+def _readline_cursor(readline: types.ModuleType) -> Optional[ctypes.c_int]:
+    """readline's ``rl_point`` (the cursor's byte offset in the line), which the ``readline``
+    module does not expose; None where the library does not export it."""
+    try:
+        return ctypes.c_int.in_dll(ctypes.CDLL(readline.__file__), "rl_point")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _text_after(typed: str, cursor: ctypes.c_int) -> str:
+    encoded = typed.encode("utf-8", "replace")
+    point = min(max(cursor.value, 0), len(encoded))
+    return encoded[point:].decode("utf-8", "replace")
 
 
 def _log_above_prompt(console: LiveConsole, readline: types.ModuleType) -> Callable[[], None]:
