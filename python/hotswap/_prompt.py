@@ -5,6 +5,7 @@ from __future__ import annotations
 import code
 import ctypes
 import os
+import shutil
 import sys
 import types
 from typing import Callable, Optional, Sequence, TextIO
@@ -78,7 +79,11 @@ class AbovePrompt:
         # what is typed next appears where readline puts it.
         after_cursor = _text_after(typed, self.cursor) if self.cursor is not None else ""
         back = f"\x1b[{len(after_cursor)}D" if after_cursor else ""
-        return self.stream.write("\r\x1b[K" + text + prompt + typed + back)
+        # A line longer than the terminal is wide wraps: clear from its first row.
+        width = shutil.get_terminal_size().columns
+        rows_up = (len(prompt) + len(typed) - len(after_cursor)) // max(width, 1)
+        up = f"\x1b[{rows_up}A" if rows_up else ""
+        return self.stream.write(up + "\r\x1b[J" + text + prompt + typed + back)
 
     def flush(self) -> None:
         self.stream.flush()
