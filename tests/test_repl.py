@@ -101,6 +101,14 @@ def test_log_line_goes_above_the_prompt_and_keeps_the_typed_input(tmp_path):
     child.expect_exact("\n>>> word = 'ab'\x1b[1D")
     child.sendline("c")
     run(child, "word", "'abc'")
+    # Wide characters take two columns each.
+    child.send("wide = '日本'" + LEFT + LEFT)
+    child.expect_exact("wide = '日本'")
+    (tmp_path / "shapes.py").write_text("def describe():\n    return 'newer still'\n")
+    child.expect_exact("\r\x1b[Jhotswap: updated shapes.describe", timeout=20)
+    child.expect_exact("\n>>> wide = '日本'\x1b[3D")
+    child.sendline("x")
+    run(child, "wide", "'日x本'")
     # A line wider than the terminal (200 columns): cleared from its first row.
     long_line = "long = '" + "x" * 250 + "'"
     child.send(long_line)

@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import types
+import unicodedata
 from typing import Callable, Optional, Sequence, TextIO
 
 from ._run import show_user_exception
@@ -78,15 +79,24 @@ class AbovePrompt:
         # Put the cursor back where readline has it (it may have been moved left), so that
         # what is typed next appears where readline puts it.
         after_cursor = _text_after(typed, self.cursor) if self.cursor is not None else ""
-        back = f"\x1b[{len(after_cursor)}D" if after_cursor else ""
+        back = f"\x1b[{columns(after_cursor)}D" if after_cursor else ""
         # A line longer than the terminal is wide wraps: clear from its first row.
         width = shutil.get_terminal_size().columns
-        rows_up = (len(prompt) + len(typed) - len(after_cursor)) // max(width, 1)
+        rows_up = (columns(prompt + typed) - columns(after_cursor)) // max(width, 1)
         up = f"\x1b[{rows_up}A" if rows_up else ""
         return self.stream.write(up + "\r\x1b[J" + text + prompt + typed + back)
 
     def flush(self) -> None:
         self.stream.flush()
+
+
+def columns(text: str) -> int:
+    """How many terminal columns ``text`` takes: wide characters (CJK, most emoji) two,
+    combining marks none."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
 
 
 def _readline_cursor(readline: types.ModuleType) -> Optional[ctypes.c_int]:
