@@ -94,6 +94,8 @@ def write_once(stream, lines: List[str]) -> None:
 
 
 class LiveCells:
+    """The extension while loaded: its watchers, what each cell applied, the output it owns."""
+
     def __init__(self, shell) -> None:
         self.shell = shell
         self.watchers: List[hotswap.Watcher] = []
