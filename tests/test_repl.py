@@ -11,6 +11,7 @@ pexpect = pytest.importorskip("pexpect", reason="pexpect needs a POSIX pty")
 pytest.importorskip("readline", reason="no readline on this platform")
 
 UP = "\x1b[A"
+LEFT = "\x1b[D"
 
 
 def spawn(tmp_path):
@@ -72,5 +73,51 @@ def test_prompt_is_live_with_completion_and_history(tmp_path):
     child.expect("shapes.describe_shape\\('cm'\\)")
     child.send("\r")
     child.expect("NameError")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+
+
+def test_log_line_goes_above_the_prompt_and_keeps_the_typed_input(tmp_path):
+    """A message from the watcher thread while the user types: on its own line, then the
+    prompt again with the partial input, which still runs when the line is finished."""
+    (tmp_path / "shapes.py").write_text("def describe():\n    return 'old'\n")
+    child = spawn(tmp_path)
+    # The banner names what is watched.
+    assert f"watching {os.path.realpath(tmp_path)};" in child.before
+    run(child, "import shapes", "import shapes")
+    child.send("seen = shapes.descr")
+    child.expect_exact("seen = shapes.descr")
+    (tmp_path / "shapes.py").write_text("def describe():\n    return 'new'\n")
+    # The prompt line is cleared, the message written, and the prompt redrawn with the input.
+    child.expect_exact("\r\x1b[Jhotswap: updated shapes.describe", timeout=20)
+    child.expect_exact("\n>>> seen = shapes.descr")
+    child.sendline("ibe()")
+    run(child, "seen", "'new'")
+    # With the cursor moved left, it is put back there after the message.
+    child.send("word = 'ab'" + LEFT)
+    child.expect_exact("word = 'ab'")
+    (tmp_path / "shapes.py").write_text("def describe():\n    return 'newer'\n")
+    child.expect_exact("\r\x1b[Jhotswap: updated shapes.describe", timeout=20)
+    child.expect_exact("\n>>> word = 'ab'\x1b[1D")
+    child.sendline("c")
+    run(child, "word", "'abc'")
+    # Wide characters take two columns each.
+    child.send("wide = '日本'" + LEFT + LEFT)
+    child.expect_exact("wide = '日本'")
+    (tmp_path / "shapes.py").write_text("def describe():\n    return 'newer still'\n")
+    child.expect_exact("\r\x1b[Jhotswap: updated shapes.describe", timeout=20)
+    child.expect_exact("\n>>> wide = '日本'\x1b[3D")
+    child.sendline("x")
+    run(child, "wide", "'日x本'")
+    # A line wider than the terminal (200 columns): cleared from its first row.
+    long_line = "long = '" + "x" * 250 + "'"
+    child.send(long_line)
+    child.expect_exact("x" * 150)
+    child.expect_exact("'")
+    (tmp_path / "shapes.py").write_text("def describe():\n    return 'newest'\n")
+    child.expect_exact("\x1b[1A\r\x1b[Jhotswap: updated shapes.describe", timeout=20)
+    child.expect_exact(">>> " + long_line)
+    child.sendline("")
+    run(child, "len(long)", "250")
     child.sendeof()
     child.expect(pexpect.EOF)

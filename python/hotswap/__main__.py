@@ -178,7 +178,7 @@ def _run_program(opts: Options, watcher) -> int:
         sys.path[0] = ""
         namespace = _run.fresh_main(None).__dict__
         _prompt.run_startup_file(namespace)
-        _prompt.interact(namespace)
+        _prompt.interact(namespace, watcher.roots)
         return 0
     status = 0
     try:
@@ -198,7 +198,7 @@ def _run_program(opts: Options, watcher) -> int:
             return status
     if opts.interactive:
         main_module = sys.modules.get("__main__")
-        _prompt.interact(main_module.__dict__ if main_module is not None else {})
+        _prompt.interact(main_module.__dict__ if main_module is not None else {}, watcher.roots)
     return status
 
 
