@@ -23,6 +23,19 @@ REL = {
 }
 
 SCENARIOS = [
+    # docutils 0.20 -> 0.21: `from docutils import __version_info__` follows the new value (a
+    # dunder is a value like any other; only the import machinery's own names are not).
+    S(
+        C,
+        "from_import_of_a_dunder_follows_the_new_value",
+        {
+            "a.py": "__version__ = '1.0'\n",
+            "b.py": "from a import __version__\n\n\ndef version():\n    return __version__\n",
+        },
+        "import b",
+        E(("a.py", "'1.0'", "'2.0'"), expect={"b.version()": "2.0"}, updated=("b.__version__",)),
+        watch=True,
+    ),
     # h11 0.12 -> 0.13: `_events` gains `Event` (in `__all__`), `_state`'s unchanged
     # `from ._events import *` must bind it before `_state`'s changed statements use it.
     S(

@@ -62,6 +62,8 @@ PACKAGES = [
         "3.21.0",
         deps=("packaging>=17.0",),
         test_deps=("simplejson", "pytz"),
+        # Its ids hold the time of collection, so a fresh and a live run never share them.
+        pytest_args=("-k", "not test_invalid_datetime_deserialization"),
     ),
     Package("pygments", "2.17.2", "2.18.0", test_deps=("wcag-contrast-ratio",)),
     Package("docutils", "0.20.1", "0.21.1", tests=("test",)),

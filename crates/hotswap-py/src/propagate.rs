@@ -150,7 +150,11 @@ fn changed_names<'py>(old: &Bound<'py, PyDict>, new: &Bound<'py, PyDict>) -> Vec
             out.push((key, Some(value), None));
         }
     }
-    out.retain(|(k, _, _)| k == "__all__" || !(k.starts_with("__") && k.ends_with("__")));
+    // The import machinery's own names are the module's, never another module's; other
+    // dunders (`__version__`, `__all__`) are values like any other.
+    const MACHINERY: [&str; 8] =
+        ["__name__", "__file__", "__path__", "__package__", "__loader__", "__spec__", "__cached__", "__builtins__"];
+    out.retain(|(k, _, _)| !MACHINERY.contains(&k.as_str()));
     out
 }
 
