@@ -129,3 +129,32 @@ def test_adding_a_future_import_recompiles_every_function_as_a_restart_would(pro
     assert prog.eval("(f is m.f, m_ is m.K.m)") == [True, True]
     assert prog.eval("differs_from_fresh(m.f)") == ""
     assert prog.eval("differs_from_fresh(m.K.m)") == ""
+
+
+def test_a_function_using_a_name_whose_import_status_changed_compiles_as_fresh(project):
+    # boltons 23 -> 24: `import pdb` left the module's main guard, so `pdb.set_trace()` in an
+    # unchanged, moved function compiles as a method call in a fresh start (3.11+).
+    project.write(
+        "m.py",
+        """
+        # -*- coding: utf-8 -*-
+
+        def f():
+            import pdb
+            return pdb.set_trace
+
+        if __name__ == "__main__":
+            import pdb
+        """,
+    )
+    prog = project.start()
+    prog.exec("import m")
+    prog.exec(ORACLE)
+    assert prog.eval("differs_from_fresh(m.f)") == ""
+    text = project.path("m.py").read_text()
+    new = text.replace("# -*- coding: utf-8 -*-\n\n", "").split('if __name__ == "__main__":')[0]
+    project.write("m.py", new)
+    report = prog.reload("m.py")
+    assert not report["errors"], report
+    assert prog.eval("differs_from_fresh(m.f)") == ""
+    assert prog.eval("m.f() is __import__('pdb').set_trace") is True

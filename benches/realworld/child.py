@@ -217,7 +217,7 @@ def fresh(spec: dict) -> dict:
         f"{module}:{qualname}"
         for module, defs in codecompare.sources(new_dir, tops).items()
         for qualname in defs
-        if codecompare.resolve(module, qualname) is not None
+        if codecompare.defined_in(codecompare.resolve(module, qualname), module)
     ]
     return {"tests": run_tests(spec), "bound": bound}
 

@@ -155,10 +155,27 @@ def class_matches(cls, module: str, qualname: str, new_defs: dict) -> bool:
         if name.rsplit(".", 1)[0] != qualname or not code.co_flags & CO_NEWLOCALS:
             continue
         member = vars(cls).get(name.rsplit(".", 1)[1])
-        code_live = live_code(member, code.co_name)
-        if code_live is None or fingerprint(code_live) != fingerprint(code):
+        # A property's getter and setter share a qualname: either may be the one compiled last.
+        parts = (
+            [getattr(member, a) for a in ("fget", "fset", "fdel")]
+            if isinstance(member, property)
+            else [member]
+        )
+        codes = [live_code(part, code.co_name) for part in parts if part is not None]
+        if not any(c is not None and fingerprint(c) == fingerprint(code) for c in codes):
             return False
     return True
+
+
+def defined_in(obj, module: str) -> bool:
+    """Whether a resolved object is this module's own definition (not one it imported under
+    the same name, like `typing.Literal` where an old release defined a fallback)."""
+    if obj is None:
+        return False
+    if isinstance(obj, CodeType):
+        return True
+    owner = getattr(getattr(obj, "__func__", obj), "__module__", None)
+    return owner is None or owner == module
 
 
 def live_matches(d: Def, new_sources: dict) -> bool:

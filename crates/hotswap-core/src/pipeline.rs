@@ -59,7 +59,7 @@ pub fn plan_text(old: Running<'_>, text: String, version: PythonVersion) -> Plan
         },
     };
     let changes = diff_trees(old_tree, &tree);
-    let mut plan = plan_patch(&text, &tree, &changes);
+    let mut plan = plan_patch(&text, &tree, &old_tree.imported, &changes);
     if let Some(step) = module_docstring_step(&text, &tree, old_tree.docstring_hash) {
         plan.steps.insert(0, step);
     }

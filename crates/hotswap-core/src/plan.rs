@@ -23,7 +23,14 @@ pub use step::{Lines, PatchPlan, PatchStep, Reason, StepAction, Target};
 
 /// Builds the plan for `changes` (from [`crate::diff::diff_trees`]`(old, new)`).
 /// `new_source` is the text `new` was parsed from.
-pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]) -> PatchPlan {
+/// `old_imported` are the names the running version imports at module level (its tree's
+/// `imported`).
+pub fn plan_patch(
+    new_source: &str,
+    new: &DefinitionTree,
+    old_imported: &[String],
+    changes: &[Change<'_>],
+) -> PatchPlan {
     let mut steps = Vec::with_capacity(changes.len());
     // Class scopes with changed statements, and the changed statements themselves (by offset).
     let mut statement_scopes: HashSet<Vec<&str>> = HashSet::new();
@@ -72,7 +79,15 @@ pub fn plan_patch(new_source: &str, new: &DefinitionTree, changes: &[Change<'_>]
             && c.new.or(c.old).and_then(Item::as_stmt).is_some_and(|s| s.kind == StatementKind::FutureImport)
     });
     if future_changed {
-        recompile_functions(new_source, &[], &new.items, &mut steps);
+        recompile_functions(new_source, &[], &new.items, &mut steps, Reason::FutureImport, &|_| true);
+    }
+    // CPython 3.11+ compiles `os.getcwd()` differently when `os` is a name the module imports:
+    // functions using a name whose import status changed are compiled again, as a restart would.
+    let import_changed: Vec<&str> = symmetric_difference(old_imported, &new.imported);
+    if !import_changed.is_empty() && !future_changed {
+        let uses = |def: &Definition| uses_attribute_of(&new_source[def.byte_range.clone()], &import_changed);
+        let reason = Reason::ImportsChanged { names: import_changed.iter().map(|n| n.to_string()).collect() };
+        recompile_functions(new_source, &[], &new.items, &mut steps, reason, &uses);
     }
     let imports = import_declarations(&new.imported);
     for step in &mut steps {
@@ -146,13 +161,23 @@ fn future_features(tree: &DefinitionTree) -> Vec<String> {
 /// A changed `from __future__` import changes how every function compiles (`annotations`
 /// makes annotations strings): every function and method of `items` without a step of its own
 /// gets one that compiles it again, as a restart would.
-fn recompile_functions(source: &str, enclosing: &[&Definition], items: &[Item], steps: &mut Vec<PatchStep>) {
+fn recompile_functions(
+    source: &str,
+    enclosing: &[&Definition],
+    items: &[Item],
+    steps: &mut Vec<PatchStep>,
+    reason: Reason,
+    wanted: &dyn Fn(&Definition) -> bool,
+) {
     let scope: Vec<String> = enclosing.iter().map(|d| d.name.clone()).collect();
     for def in items.iter().filter_map(Item::as_def) {
         if def.kind.is_class() {
             let mut inner = enclosing.to_vec();
             inner.push(def);
-            recompile_functions(source, &inner, &def.children, steps);
+            recompile_functions(source, &inner, &def.children, steps, reason.clone(), wanted);
+            continue;
+        }
+        if !wanted(def) {
             continue;
         }
         let own = steps
@@ -167,9 +192,29 @@ fn recompile_functions(source: &str, enclosing: &[&Definition], items: &[Item], 
         let flags = DefChange { body: true, header: true, ..DefChange::default() };
         for step in modified_def(source, enclosing, def, def, flags) {
             let lines = Lines { old: old_line, ..step.lines };
-            steps.push(PatchStep { scope: scope.clone(), reason: Reason::FutureImport, lines, ..step });
+            steps.push(PatchStep { scope: scope.clone(), reason: reason.clone(), lines, ..step });
         }
     }
+}
+
+/// Names in exactly one of `a` and `b`.
+fn symmetric_difference<'a>(a: &'a [String], b: &'a [String]) -> Vec<&'a str> {
+    let mut out: Vec<&str> = a.iter().filter(|n| !b.contains(n)).map(String::as_str).collect();
+    out.extend(b.iter().filter(|n| !a.contains(n)).map(String::as_str));
+    out
+}
+
+/// Whether `text` (a definition's source) has `name.` for one of `names`, `name` a whole
+/// identifier. A mention in a comment or string makes a needless recompile, never a wrong one.
+fn uses_attribute_of(text: &str, names: &[&str]) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    names.iter().any(|name| {
+        text.match_indices(name).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + name.len()..].chars().find(|c| !c.is_whitespace());
+            !before.is_some_and(|c| is_ident(c) || c == '.') && after == Some('.')
+        })
+    })
 }
 
 /// A dead line binding `names` by import (`if False: import os, np`): CPython's compiler

@@ -53,7 +53,7 @@ mod tests {
         let old_tree = parse_definitions(old, (3, 13)).expect("old parses");
         let new_tree = parse_definitions(new, (3, 13)).expect("new parses");
         let changes = diff_trees(&old_tree, &new_tree);
-        plan_patch(new, &new_tree, &changes).steps
+        plan_patch(new, &new_tree, &old_tree.imported, &changes).steps
     }
 
     fn step<'a>(steps: &'a [PatchStep], dotted: &str) -> &'a PatchStep {

@@ -172,6 +172,11 @@ pub enum Reason {
     FutureImport,
     /// A deleted statement bound no name that the new version lacks.
     NothingToUndo,
+    /// The function uses `name.attr` for one of these names, which the module now imports or
+    /// no longer imports (CPython compiles such calls differently).
+    ImportsChanged {
+        names: Vec<String>,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -197,6 +202,11 @@ impl fmt::Display for Reason {
             Reason::FutureImport => f.write_str(
                 "a changed `from __future__` import changes how the whole module compiles: \
                  every function of it is compiled again under it",
+            ),
+            Reason::ImportsChanged { names } => write!(
+                f,
+                "compiled again: {} is now imported differently by the module, which changes how its calls compile",
+                names.join(", ")
             ),
             Reason::NothingToUndo => f.write_str(
                 "the removed statement defined no name the new version lacks, so there is nothing to remove",

@@ -6,7 +6,7 @@ fn plan(old: &str, new: &str) -> PatchPlan {
     let old_tree = parse_definitions(old, (3, 13)).expect("old parses");
     let new_tree = parse_definitions(new, (3, 13)).expect("new parses");
     let changes = diff_trees(&old_tree, &new_tree);
-    plan_patch(new, &new_tree, &changes)
+    plan_patch(new, &new_tree, &old_tree.imported, &changes)
 }
 
 /// (dotted name, action summary) for each step.
@@ -409,4 +409,18 @@ fn a_name_deleted_before_the_changed_statement_is_not_restored() {
     let old = "x = 1\ndel x\ny = 2\n";
     let new = "x = 1\ndel x\ny = [x for _ in ()]\n";
     assert_eq!(summary(&plan(old, new)), s(&[("y", "execute")]));
+}
+
+#[test]
+fn functions_using_a_name_whose_import_status_changed_are_compiled_again() {
+    // boltons/debugutils.py 23 -> 24: `import pdb` left the main guard; `pdb.set_trace()` in an
+    // unchanged (moved) function compiles differently on 3.11+ once `pdb` is not module-imported.
+    let body = "def f():\n    import pdb\n    pdb.set_trace()\n\n\ndef g():\n    return pdbx.y\n";
+    let old = format!("x = 1\n\n\n{body}\nif __name__ == '__main__':\n    import pdb\n");
+    let new = format!("{body}");
+    let p = plan(&old, &new);
+    let f = p.steps.iter().find(|s| s.dotted_name() == "f").expect("f is compiled again");
+    assert!(matches!(f.action, StepAction::UpdateFunction { .. }), "{:?}", f.action);
+    assert_eq!(f.reason, Reason::ImportsChanged { names: vec!["pdb".into()] });
+    assert!(p.steps.iter().all(|s| s.dotted_name() != "g" || s.action.is_move()), "g does not use pdb.");
 }
