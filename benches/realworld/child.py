@@ -185,6 +185,10 @@ def live(spec: dict) -> dict:
     import_all(live_dir, tops)
     new_sources = codecompare.sources(live_dir, tops)
     defs = codecompare.changed_defs(old_sources, new_sources)
+    # Only what a fresh start of N+1 binds counts (the fresh process ran first and says).
+    bound = set(spec["bound"]) if spec.get("bound") else None
+    if bound is not None:
+        defs = [d for d in defs if f"{d.module}:{d.qualname}" in bound]
     result = {
         "modules": len(modules),
         "apply_ms": getattr(report, "duration_ms", wall_ms),
@@ -193,15 +197,12 @@ def live(spec: dict) -> dict:
         "error_samples": [str(e)[:300] for e in list(report.errors)[:5]],
         "rude_samples": [str(e)[:300] for e in list(report.rude)[:5]],
         "defs": len(defs),
-        "defs_new": sum(codecompare.live_matches(d, new_sources) for d in defs),
-        "def_status": {
-            f"{d.module}:{d.qualname}": codecompare.live_matches(d, new_sources) for d in defs
-        },
+        "defs_new": sum(codecompare.live_matches(d, new_sources, bound) for d in defs),
+        "stale_defs": [
+            d.qualname for d in defs if not codecompare.live_matches(d, new_sources, bound)
+        ][:20],
     }
-    result["stale_defs"] = [k.split(":", 1)[1] for k, ok in result["def_status"].items() if not ok][
-        :20
-    ]
-    result.update(codecompare.check_refs(refs, new_sources, defs))
+    result.update(codecompare.check_refs(refs, new_sources, defs, bound))
     if spec.get("run_tests", True):
         result["tests"] = run_tests(spec)
     return result

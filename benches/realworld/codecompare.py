@@ -147,13 +147,21 @@ def live_code(obj, name=None, depth=0):
     return code
 
 
-def class_matches(cls, module: str, qualname: str, new_defs: dict) -> bool:
-    """A class runs N+1 when each method N+1 defines directly in it has N+1's code."""
+def class_mismatches(cls, module: str, qualname: str, new_defs: dict, bound=None) -> list:
+    """The methods N+1 defines directly in the class whose live code is not N+1's (all of
+    them when `cls` is not a class). With `bound` (what a fresh start binds, "module:qualname"),
+    a method a fresh start does not bind either (a helper the class body deletes) is left out."""
+    methods = [
+        (name, code)
+        for name, code in new_defs.items()
+        if name.rsplit(".", 1)[0] == qualname
+        and code.co_flags & CO_NEWLOCALS
+        and (bound is None or f"{module}:{name}" in bound)
+    ]
     if not inspect.isclass(cls):
-        return False
-    for name, code in new_defs.items():
-        if name.rsplit(".", 1)[0] != qualname or not code.co_flags & CO_NEWLOCALS:
-            continue
+        return [qualname]
+    wrong = []
+    for name, code in methods:
         member = vars(cls).get(name.rsplit(".", 1)[1])
         # A property's getter and setter share a qualname: either may be the one compiled last.
         parts = (
@@ -163,8 +171,8 @@ def class_matches(cls, module: str, qualname: str, new_defs: dict) -> bool:
         )
         codes = [live_code(part, code.co_name) for part in parts if part is not None]
         if not any(c is not None and fingerprint(c) == fingerprint(code) for c in codes):
-            return False
-    return True
+            wrong.append(name)
+    return wrong
 
 
 def defined_in(obj, module: str) -> bool:
@@ -178,23 +186,28 @@ def defined_in(obj, module: str) -> bool:
     return owner is None or owner == module
 
 
-def live_matches(d: Def, new_sources: dict) -> bool:
+def live_mismatches(d: Def, new_sources: dict, bound=None) -> list:
+    """[] when the live definition runs N+1's code, else the qualnames that do not."""
     obj = resolve(d.module, d.qualname)
     if obj is None:
-        return False
-    if not d.new.co_flags & CO_NEWLOCALS:  # a class body
-        return class_matches(obj, d.module, d.qualname, new_sources.get(d.module, {}))
+        return [d.qualname]
+    if not d.new.co_flags & CO_NEWLOCALS and not isinstance(obj, CodeType):  # a class body
+        return class_mismatches(obj, d.module, d.qualname, new_sources.get(d.module, {}), bound)
     code = live_code(obj, d.new.co_name)
-    return code is not None and fingerprint(code) == fingerprint(d.new)
+    return [] if code is not None and fingerprint(code) == fingerprint(d.new) else [d.qualname]
 
 
-def check_refs(refs: list, new_sources: dict, defs: list) -> dict:
+def live_matches(d: Def, new_sources: dict, bound=None) -> bool:
+    return not live_mismatches(d, new_sources, bound)
+
+
+def check_refs(refs: list, new_sources: dict, defs: list, bound=None) -> dict:
     """How many held references point at changed code, and how many of those run N+1's."""
     changed = {(d.module, d.qualname): d for d in defs}
     held = new = 0
     stale = []
     for kind, module, obj in refs:
-        ok = ref_runs_new(kind, obj, changed, new_sources)
+        ok = ref_runs_new(kind, obj, changed, new_sources, bound)
         if ok is None:
             continue
         held += 1
@@ -209,7 +222,7 @@ def ref_name(kind: str, obj) -> str:
     return getattr(target, "__qualname__", repr(target))
 
 
-def ref_runs_new(kind: str, obj, changed: dict, new_sources: dict):
+def ref_runs_new(kind: str, obj, changed: dict, new_sources: dict, bound=None):
     """True/False for a reference to changed code; None when what it refers to did not change."""
     if kind in ("function", "method"):
         func = obj.__func__ if kind == "method" else obj
@@ -225,4 +238,5 @@ def ref_runs_new(kind: str, obj, changed: dict, new_sources: dict):
         and key not in changed
     ):
         return None
-    return class_matches(cls, cls.__module__, cls.__qualname__, new_sources.get(cls.__module__, {}))
+    methods = new_sources.get(cls.__module__, {})
+    return not class_mismatches(cls, cls.__module__, cls.__qualname__, methods, bound)

@@ -143,27 +143,15 @@ def run_package(pkg: Package, quick: bool, timeout: float) -> dict:
         test_timeout=10 if quick else 30,
         pytest_args=list(pkg.pytest_args),
     )
-    live = child(
-        "live", dict(spec, out=str(work / "live.json"), code_dir=spec["live_dir"]), timeout
-    )
+    # The oracle first: the live process counts only what a fresh start of N+1 binds.
     fresh = child(
         "fresh", dict(spec, out=str(work / "fresh.json"), code_dir=spec["new_dir"]), timeout
     )
-    count_bound_defs(live, fresh)
+    live_spec = dict(spec, bound=fresh.get("bound"), code_dir=spec["live_dir"])
+    live = child("live", dict(live_spec, out=str(work / "live.json")), timeout)
     return dict(
         pkg=pkg.dist, old=pkg.old, new=pkg.new, files=files, lines=lines, live=live, fresh=fresh
     )
-
-
-def count_bound_defs(live: dict, fresh: dict) -> None:
-    """Counts only the changed definitions that a fresh start of N+1 binds (the oracle)."""
-    bound, status = set(fresh.get("bound", ())), live.get("def_status")
-    if not bound or status is None:
-        return
-    status = {key: ok for key, ok in status.items() if key in bound}
-    live["defs"], live["defs_new"] = len(status), sum(status.values())
-    live["stale_defs"] = [key.split(":", 1)[1] for key, ok in status.items() if not ok][:20]
-    live.pop("def_status")
 
 
 def regressions(row: dict) -> tuple:
