@@ -1,17 +1,27 @@
-"""Web frameworks under the ``hotswap`` command: their restart-based reloaders are turned off.
+"""Web frameworks under the ``hotswap`` command: restart reloaders off, routes kept current.
 
 ``flask run --debug``, ``app.run(debug=True)`` (werkzeug), ``uvicorn --reload`` and Django's
 ``runserver`` restart the whole process on every save, which throws away the state hotswap
 keeps. When the program runs under the ``hotswap`` command, those modules are adjusted right
 after they are imported so the server runs in this process and edits are applied in place.
+
+Frameworks also read a handler's signature or a URLconf once, when the route is built. After
+each batch, :func:`after_batch` brings those up to date from what the engine's report says
+changed: FastAPI routes whose handler or dependencies changed are built again from the same
+arguments, Flask accepts the routes an edited module adds, and Django drops its URL caches
+when a URLconf module changed.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.util
+import inspect
 import sys
+import weakref
 
+from . import _core
 from . import _log as log
 
 # typing is only imported by type checkers: importing it costs every program ~2 ms.
@@ -58,10 +68,85 @@ def _django_autoreload(module) -> None:
     module.run_with_reloader = run_with_reloader
 
 
+# FastAPI builds a route's parameter model (``route.dependant``, the body field, the response
+# field) from the handler's signature once, in ``APIRoute.__init__``. The arguments of that call
+# are kept on the route, so the route can be built again, from the same arguments, after an
+# edit changed the handler's signature; the routers and apps are kept to refresh their caches.
+_ROUTE_ARGS = "_hotswap_route_args"
+# Keyed by id(): routes and routers define __eq__ without __hash__, so no WeakSet can hold them.
+_fastapi_routes: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_fastapi_routers: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_fastapi_apps: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _fastapi_routing(module) -> None:
+    route_init = module.APIRoute.__init__
+
+    @functools.wraps(route_init)
+    def route_init_kept(self, *args, **kwargs):
+        route_init(self, *args, **kwargs)
+        vars(self)[_ROUTE_ARGS] = (route_init, args, kwargs, _signature_text(self.endpoint))
+        _fastapi_routes[id(self)] = self
+
+    module.APIRoute.__init__ = route_init_kept
+    _keep_instances(module.APIRouter, _fastapi_routers)
+
+
+def _signature_text(call) -> str:
+    try:
+        return str(inspect.signature(call))
+    except (TypeError, ValueError):  # no signature to read: FastAPI would have refused it
+        return ""
+
+
+def _fastapi_applications(module) -> None:
+    _keep_instances(module.FastAPI, _fastapi_apps)
+
+
+def _keep_instances(cls, instances: weakref.WeakValueDictionary) -> None:
+    original = cls.__init__
+
+    @functools.wraps(original)
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        instances[id(self)] = self
+
+    cls.__init__ = __init__
+
+
+def _flask_app(module) -> None:
+    # Flask refuses setup methods (``route``, ``add_url_rule``, ...) once the app has handled a
+    # request, to catch setup code run by mistake inside a request. It has no documented way to
+    # lift that, and setting the private ``_got_first_request`` back would also hide real
+    # mistakes. So the check is skipped only while hotswap re-runs an edited module's top-level
+    # code: that code is the app's own setup, which a restart would run before any request.
+    flask = module.Flask
+    if hasattr(flask, "_check_setup_finished"):  # Flask 2.2+
+        check = flask._check_setup_finished
+
+        @functools.wraps(check)
+        def check_setup_finished(self, f_name):
+            if not _core.currently_reloading():
+                check(self, f_name)
+
+        flask._check_setup_finished = check_setup_finished
+    elif hasattr(flask, "_is_setup_finished"):  # Flask 2.0 and 2.1
+        finished = flask._is_setup_finished
+
+        @functools.wraps(finished)
+        def is_setup_finished(self):
+            return finished(self) and not _core.currently_reloading()
+
+        flask._is_setup_finished = is_setup_finished
+
+
 ADJUST: Dict[str, Callable] = {
     "django.utils.autoreload": _django_autoreload,
     "werkzeug.serving": _werkzeug_serving,
     "uvicorn.config": _uvicorn_config,
+    "fastapi.routing": _fastapi_routing,
+    "fastapi.applications": _fastapi_applications,
+    "flask.app": _flask_app,
 }
 
 
@@ -109,3 +194,95 @@ def install() -> None:
             adjust(sys.modules[name])
     if not any(isinstance(f, _Finder) for f in sys.meta_path):
         sys.meta_path.insert(0, _Finder())
+
+
+def after_batch(report) -> None:
+    """Bring the frameworks' routes up to date with what ``report`` says a batch changed."""
+    if not report.modules:
+        return
+    changed = set(report.updated) | set(report.recreated)
+    for refresh in (_refresh_fastapi, _refresh_django):
+        try:
+            refresh(report, changed)
+        except Exception as exc:  # a framework version this does not know: say so, go on
+            log.warning("could not update the routes after the edit (%s): %s", refresh.__name__, exc)
+
+
+def _qualified_name(call) -> str:
+    """``module.qualname`` of a handler or dependency, as the report names it."""
+    target = inspect.unwrap(call) if inspect.isfunction(call) or inspect.ismethod(call) else call
+    if not (inspect.isroutine(target) or inspect.isclass(target)):
+        target = type(target)  # an instance whose __call__ is the dependency
+    target = getattr(target, "__func__", target)
+    return f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
+
+
+def _route_calls(route) -> list:
+    """The handler of a FastAPI route and every dependency it declares, nested ones too."""
+    calls = [route.endpoint]
+    pending = list(getattr(getattr(route, "dependant", None), "dependencies", None) or [])
+    while pending:
+        dependant = pending.pop()
+        if dependant.call is not None:
+            calls.append(dependant.call)
+        pending.extend(dependant.dependencies)
+    return calls
+
+
+def _is_changed(name: str, changed: set) -> bool:
+    prefix = name + "."  # a class dependency whose __init__ changed is reported as K.__init__
+    return name in changed or any(item.startswith(prefix) for item in changed)
+
+
+def _refresh_fastapi(report, changed: set) -> None:
+    rebuilt = []
+    for route in list(_fastapi_routes.values()):
+        names = [_qualified_name(call) for call in _route_calls(route)]
+        hit = next((name for name in names if _is_changed(name, changed)), None)
+        if hit is not None and _rebuild_fastapi_route(route, hit):
+            rebuilt.append(route)
+    if not rebuilt:
+        return
+    rebuilt_ids = {id(route) for route in rebuilt}  # Route.__eq__ compares paths
+    for router in list(_fastapi_routers.values()):
+        if any(id(route) in rebuilt_ids for route in router.routes):
+            mark_changed = getattr(router, "_mark_routes_changed", None)
+            if mark_changed is not None:  # FastAPI 0.130+ caches included routes by version
+                mark_changed()
+    for app in list(_fastapi_apps.values()):
+        app.openapi_schema = None  # documented: the schema is generated again when None
+
+
+def _rebuild_fastapi_route(route, changed_name: str) -> bool:
+    """Build ``route`` again in place from its arguments, so it reads the new signature.
+
+    The route object stays the same (its place in the router, references held to it); a route
+    that fails to build (a parameter FastAPI rejects) keeps answering as before.
+    """
+    route_init, args, kwargs, before = vars(route)[_ROUTE_ARGS]
+    fresh = copy.copy(route)
+    try:
+        route_init(fresh, *args, **kwargs)
+    except Exception as exc:
+        log.error("route %s keeps its old parameters: %s changed and %s", route.path, changed_name, exc)
+        return False
+    vars(fresh)[_ROUTE_ARGS] = (route_init, args, kwargs, _signature_text(fresh.endpoint))
+    vars(route).update(vars(fresh))
+    methods = ",".join(sorted(getattr(route, "methods", None) or ()))
+    # A body edit needs no rebuild (the handler's code is swapped in place): only say it when
+    # what FastAPI reads changed, the handler's signature or a dependency.
+    if _signature_text(route.endpoint) != before or changed_name != _qualified_name(route.endpoint):
+        log.info("route %s %s rebuilt: %s changed", methods, route.path, changed_name)
+    else:
+        log.debug("route %s %s rebuilt: %s changed", methods, route.path, changed_name)
+    return True
+
+
+def _refresh_django(report, changed: set) -> None:
+    urls = sys.modules.get("django.urls")
+    if urls is None:
+        return
+    urlconfs = [name for name in report.modules if hasattr(sys.modules.get(name), "urlpatterns")]
+    if urlconfs:
+        urls.clear_url_caches()  # the next request resolves against the edited urlpatterns
+        log.info("URL patterns reloaded from %s", ", ".join(urlconfs))
