@@ -120,7 +120,8 @@ def test_fastapi_new_route_and_path_parameter_type(tmp_path):
         assert get(f"{base}/items/5", server.proc, "{") == '{"item_id":"5"}'
         get(f"{base}/new", server.proc, '{"detail"', status=404)
         new_route = '\n\n@app.get("/new/{n}")\ndef new(n: int):\n    return {"new": n * 2}\n'
-        edit(tmp_path / "app.py", "\n\napp.dependency_overrides", new_route + "\n\napp.dependency_overrides")
+        overrides = "\n\napp.dependency_overrides"
+        edit(tmp_path / "app.py", overrides, new_route + overrides)
         assert get(f"{base}/new/21", server.proc, "{") == '{"new":42}'
         assert get(f"{base}/openapi.json", server.proc, "{").count('"/new/{n}"') == 1
     finally:
@@ -155,7 +156,8 @@ def test_django_new_url_pattern_and_changed_view(tmp_path):
         assert get(f"{base}/", server.proc, "home") == "home v1"
         views = '\n\ndef about(request, n):\n    return HttpResponse(f"about {n}")\n'
         views += '\n\ndef other(request):\n    return HttpResponse("other")\n'
-        edit(tmp_path / "views.py", 'HttpResponse("home v1")\n', 'HttpResponse("home v2")\n' + views)
+        home = 'HttpResponse("home v2")\n'
+        edit(tmp_path / "views.py", 'HttpResponse("home v1")\n', home + views)
         assert get(f"{base}/", server.proc, "home v2") == "home v2"  # a changed view
         get(f"{base}/about/3/", server.proc, "<!DOCTYPE", status=404)
         edit(

@@ -205,7 +205,8 @@ def after_batch(report) -> None:
         try:
             refresh(report, changed)
         except Exception as exc:  # a framework version this does not know: say so, go on
-            log.warning("could not update the routes after the edit (%s): %s", refresh.__name__, exc)
+            name = refresh.__name__
+            log.warning("could not update the routes after the edit (%s): %s", name, exc)
 
 
 def _qualified_name(call) -> str:
@@ -264,7 +265,7 @@ def _rebuild_fastapi_route(route, changed_name: str) -> bool:
     try:
         route_init(fresh, *args, **kwargs)
     except Exception as exc:
-        log.error("route %s keeps its old parameters: %s changed and %s", route.path, changed_name, exc)
+        log.error("route %s keeps its old parameters: %s: %s", route.path, changed_name, exc)
         return False
     vars(fresh)[_ROUTE_ARGS] = (route_init, args, kwargs, _signature_text(fresh.endpoint))
     vars(route).update(vars(fresh))
