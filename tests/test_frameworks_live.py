@@ -124,6 +124,12 @@ def test_fastapi_new_route_and_path_parameter_type(tmp_path):
         edit(tmp_path / "app.py", overrides, new_route + overrides)
         assert get(f"{base}/new/21", server.proc, "{") == '{"new":42}'
         assert get(f"{base}/openapi.json", server.proc, "{").count('"/new/{n}"') == 1
+        # A changed decorator moves the route: the old path is gone, as after a restart.
+        edit(tmp_path / "app.py", '@app.get("/items/{item_id}")', '@app.get("/things/{item_id}")')
+        assert get(f"{base}/things/abc", server.proc, "{") == '{"item_id":"abc"}'
+        get(f"{base}/items/abc", server.proc, '{"detail"', status=404)
+        schema = get(f"{base}/openapi.json", server.proc, "{")
+        assert '"/things/{item_id}"' in schema and '"/items/' not in schema
     finally:
         server.stop()
 
@@ -140,7 +146,13 @@ def test_flask_new_route_and_changed_view(tmp_path):
         edit(tmp_path / "app.py", 'return "home v1"\n', 'return "home v2"\n' + new_route)
         assert get(f"{base}/about/3", server.proc, "about") == "about 3"
         assert get(f"{base}/", server.proc, "home") == "home v2"
+        # A changed decorator moves the route: the old URL is gone, as after a restart.
+        edit(tmp_path / "app.py", '@app.route("/about/<int:n>")', '@app.route("/about/<int:n>/x")')
+        assert get(f"{base}/about/4/x", server.proc, "about") == "about 4"
+        get(f"{base}/about/4", server.proc, "<!doctype", status=404)
+        assert get(f"{base}/", server.proc, "home") == "home v2"
         assert "can no longer be called" not in server.output
+        assert "failed" not in server.output
     finally:
         server.stop()
 

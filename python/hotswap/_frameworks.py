@@ -77,6 +77,9 @@ _ROUTE_ARGS = "_hotswap_route_args"
 _fastapi_routes: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 _fastapi_routers: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 _fastapi_apps: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+# Routes built while an edit re-ran module code (a new route, a re-run decorator): the batch's
+# report then says whether they replace the routes of an earlier function of the same name.
+_fastapi_routes_built_in_reload: list = []
 
 
 def _fastapi_routing(module) -> None:
@@ -87,6 +90,8 @@ def _fastapi_routing(module) -> None:
         route_init(self, *args, **kwargs)
         vars(self)[_ROUTE_ARGS] = (route_init, args, kwargs, _signature_text(self.endpoint))
         _fastapi_routes[id(self)] = self
+        if _core.currently_reloading():
+            _fastapi_routes_built_in_reload.append(self)
 
     module.APIRoute.__init__ = route_init_kept
     _keep_instances(module.APIRouter, _fastapi_routers)
@@ -138,6 +143,47 @@ def _flask_app(module) -> None:
             return finished(self) and not _core.currently_reloading()
 
         flask._is_setup_finished = is_setup_finished
+    _replace_redecorated_views(flask)
+
+
+def _replace_redecorated_views(flask) -> None:
+    """A view whose ``@app.route`` line changed is registered again under its endpoint: its
+    old rules go, as a restart would not create them (Flask would refuse the new function)."""
+    add_url_rule = flask.add_url_rule
+
+    @functools.wraps(add_url_rule)
+    def add_url_rule_replacing(self, rule, endpoint=None, view_func=None, *args, **kwargs):
+        if view_func is not None and _core.currently_reloading():
+            _forget_replaced_view(self, endpoint or view_func.__name__, view_func)
+        return add_url_rule(self, rule, endpoint, view_func, *args, **kwargs)
+
+    flask.add_url_rule = add_url_rule_replacing
+
+
+def _forget_replaced_view(app, endpoint: str, view_func) -> None:
+    old = app.view_functions.get(endpoint)
+    if old is None or old is view_func or _qualified_name(old) != _qualified_name(view_func):
+        return  # a new endpoint, a second rule for the same function, or another function
+    del app.view_functions[endpoint]
+    kept = [rule for rule in app.url_map.iter_rules() if rule.endpoint != endpoint]
+    # werkzeug's Map cannot remove a rule: a new map with the same settings gets the others
+    # (``Rule.empty()`` is werkzeug's unbound copy of a rule, for reuse in another map).
+    url_map = app.url_map
+    settings = inspect.signature(type(url_map).__init__).parameters
+    fresh = type(url_map)(
+        **{
+            name: getattr(url_map, name)
+            for name in settings
+            if name not in ("self", "rules") and hasattr(url_map, name)
+        }
+    )
+    for rule in kept:
+        fresh.add(rule.empty())
+    app.url_map = fresh
+    log.info(
+        "Flask endpoint %s: its old URL rules were removed, its edited route replaces them",
+        endpoint,
+    )
 
 
 ADJUST: Dict[str, Callable] = {
@@ -236,22 +282,64 @@ def _is_changed(name: str, changed: set) -> bool:
 
 
 def _refresh_fastapi(report, changed: set) -> None:
+    touched = _drop_replaced_fastapi_routes(changed)
     rebuilt = []
     for route in list(_fastapi_routes.values()):
         names = [_qualified_name(call) for call in _route_calls(route)]
         hit = next((name for name in names if _is_changed(name, changed)), None)
         if hit is not None and _rebuild_fastapi_route(route, hit):
             rebuilt.append(route)
-    if not rebuilt:
-        return
     rebuilt_ids = {id(route) for route in rebuilt}  # Route.__eq__ compares paths
+    touched_ids = {id(router) for router in touched}
     for router in list(_fastapi_routers.values()):
-        if any(id(route) in rebuilt_ids for route in router.routes):
-            mark_changed = getattr(router, "_mark_routes_changed", None)
-            if mark_changed is not None:  # FastAPI 0.130+ caches included routes by version
-                mark_changed()
+        if id(router) not in touched_ids and any(id(r) in rebuilt_ids for r in router.routes):
+            touched.append(router)
+    if not touched:
+        return
+    for router in touched:
+        mark_changed = getattr(router, "_mark_routes_changed", None)
+        if mark_changed is not None:  # newer FastAPI caches included routers' routes by version
+            mark_changed()
     for app in list(_fastapi_apps.values()):
         app.openapi_schema = None  # documented: the schema is generated again when None
+
+
+def _drop_replaced_fastapi_routes(changed: set) -> list:
+    """Remove the routes of a handler that an edited decorator registered again.
+
+    The edit defined the handler anew and its decorator added the new routes; the routes of the
+    function it replaced (same name, another object) would still answer, which a restart would
+    not do. Only routers that received a new route for that name lose the old ones.
+    """
+    built = _fastapi_routes_built_in_reload[:]
+    del _fastapi_routes_built_in_reload[:]
+    new_endpoints = {}
+    for route in built:
+        name = _qualified_name(route.endpoint)
+        if name in changed:
+            new_endpoints.setdefault(name, set()).add(id(route.endpoint))
+    touched = []
+    if not new_endpoints:
+        return touched
+    built_ids = {id(route) for route in built}
+    for router in list(_fastapi_routers.values()):
+        if not any(id(route) in built_ids for route in router.routes):
+            continue
+        replaced = [route for route in router.routes if _replaced(route, new_endpoints)]
+        for route in replaced:
+            router.routes[:] = [kept for kept in router.routes if kept is not route]
+            log.info("route %s removed: its handler's edited decorator replaced it", route.path)
+        if replaced:
+            touched.append(router)
+    return touched
+
+
+def _replaced(route, new_endpoints: dict) -> bool:
+    endpoint = getattr(route, "endpoint", None)
+    if endpoint is None or _ROUTE_ARGS not in vars(route):
+        return False
+    ids = new_endpoints.get(_qualified_name(endpoint))
+    return ids is not None and id(endpoint) not in ids
 
 
 def _rebuild_fastapi_route(route, changed_name: str) -> bool:
