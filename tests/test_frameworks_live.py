@@ -36,6 +36,25 @@ def item(item_id: int):
 app.dependency_overrides[current_user] = lambda: "override"
 """
 
+FASTAPI_MAIN = """\
+from fastapi import FastAPI
+
+import items
+
+app = FastAPI()
+app.include_router(items.router, prefix="/items")
+"""
+FASTAPI_ITEMS = """\
+from fastapi import APIRouter
+
+router = APIRouter()
+
+
+@router.get("/{item_id}")
+def item(item_id: int):
+    return {"item_id": item_id}
+"""
+
 FLASK_APP = """\
 from flask import Flask
 
@@ -130,6 +149,29 @@ def test_fastapi_new_route_and_path_parameter_type(tmp_path):
         get(f"{base}/items/abc", server.proc, '{"detail"', status=404)
         schema = get(f"{base}/openapi.json", server.proc, "{")
         assert '"/things/{item_id}"' in schema and '"/items/' not in schema
+    finally:
+        server.stop()
+
+
+def test_fastapi_included_router(tmp_path):
+    pytest.importorskip("fastapi", reason="fastapi is not installed")
+    pytest.importorskip("uvicorn", reason="uvicorn is not installed")
+    port = free_port()
+    files = {"app.py": FASTAPI_MAIN, "items.py": FASTAPI_ITEMS}
+    server = start(tmp_path, files, ["-m", "uvicorn", "app:app", "--port", str(port)])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert get(f"{base}/items/5", server.proc, "{") == '{"item_id":5}'
+        edit(tmp_path / "items.py", "def item(item_id: int):", "def item(item_id: str):")
+        assert get(f"{base}/items/5", server.proc, '{"item_id":"') == '{"item_id":"5"}'
+        new_route = '\n\n@router.get("/{item_id}/price")\ndef price(item_id: int):\n'
+        new_route += '    return {"price": item_id * 10}\n'
+        (tmp_path / "items.py").write_text((tmp_path / "items.py").read_text() + new_route)
+        assert get(f"{base}/items/4/price", server.proc, "{") == '{"price":40}'
+        assert get(f"{base}/openapi.json", server.proc, "{").count("/items/{item_id}/price") == 1
+        edit(tmp_path / "items.py", '"/{item_id}/price"', '"/{item_id}/cost"')
+        assert get(f"{base}/items/4/cost", server.proc, "{") == '{"price":40}'
+        get(f"{base}/items/4/price", server.proc, '{"detail"', status=404)
     finally:
         server.stop()
 

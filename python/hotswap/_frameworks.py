@@ -80,6 +80,9 @@ _fastapi_apps: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 # Routes built while an edit re-ran module code (a new route, a re-run decorator): the batch's
 # report then says whether they replace the routes of an earlier function of the same name.
 _fastapi_routes_built_in_reload: list = []
+# FastAPI before 0.130 copies a router's routes into the router including it: how each router
+# was included, to copy the routes an edit adds to it later (newer versions include it live).
+_fastapi_includes: list = []
 
 
 def _fastapi_routing(module) -> None:
@@ -95,6 +98,17 @@ def _fastapi_routing(module) -> None:
 
     module.APIRoute.__init__ = route_init_kept
     _keep_instances(module.APIRouter, _fastapi_routers)
+    include = module.APIRouter.include_router
+
+    @functools.wraps(include)
+    def include_router_kept(self, router, *args, **kwargs):
+        result = include(self, router, *args, **kwargs)
+        if not any(getattr(route, "original_router", None) is router for route in self.routes):
+            record = (weakref.ref(self), weakref.ref(router), include, args, kwargs)
+            _fastapi_includes.append(record)
+        return result
+
+    module.APIRouter.include_router = include_router_kept
 
 
 def _signature_text(call) -> str:
@@ -282,7 +296,10 @@ def _is_changed(name: str, changed: set) -> bool:
 
 
 def _refresh_fastapi(report, changed: set) -> None:
-    touched = _drop_replaced_fastapi_routes(changed)
+    built = _fastapi_routes_built_in_reload[:]
+    del _fastapi_routes_built_in_reload[:]
+    built += _copy_into_including_routers(built)
+    touched = _drop_replaced_fastapi_routes(built, changed)
     rebuilt = []
     for route in list(_fastapi_routes.values()):
         names = [_qualified_name(call) for call in _route_calls(route)]
@@ -304,15 +321,13 @@ def _refresh_fastapi(report, changed: set) -> None:
         app.openapi_schema = None  # documented: the schema is generated again when None
 
 
-def _drop_replaced_fastapi_routes(changed: set) -> list:
+def _drop_replaced_fastapi_routes(built: list, changed: set) -> list:
     """Remove the routes of a handler that an edited decorator registered again.
 
     The edit defined the handler anew and its decorator added the new routes; the routes of the
     function it replaced (same name, another object) would still answer, which a restart would
     not do. Only routers that received a new route for that name lose the old ones.
     """
-    built = _fastapi_routes_built_in_reload[:]
-    del _fastapi_routes_built_in_reload[:]
     new_endpoints = {}
     for route in built:
         name = _qualified_name(route.endpoint)
@@ -332,6 +347,31 @@ def _drop_replaced_fastapi_routes(changed: set) -> list:
         if replaced:
             touched.append(router)
     return touched
+
+
+def _copy_into_including_routers(built: list) -> list:
+    """Routes an edit added to a router that an older FastAPI copied into another one: copied
+    there the same way (through ``include_router`` with the same arguments); the copies."""
+    copies: list = []
+    pending = built
+    while pending:
+        pending_ids = {id(route) for route in pending}
+        pending = []
+        for parent_ref, child_ref, include, args, kwargs in list(_fastapi_includes):
+            parent, child = parent_ref(), child_ref()
+            new = [] if child is None else [r for r in child.routes if id(r) in pending_ids]
+            if parent is None or not new:
+                continue
+            known = {id(route) for route in parent.routes}
+            part = copy.copy(child)  # the router's settings, with only the new routes
+            part.routes = new
+            for handlers in ("on_startup", "on_shutdown"):  # those ran already
+                if hasattr(part, handlers):
+                    setattr(part, handlers, [])
+            include(parent, part, *args, **kwargs)
+            pending += [route for route in parent.routes if id(route) not in known]
+        copies += pending  # the parent may itself be included somewhere: copied there next
+    return copies
 
 
 def _replaced(route, new_endpoints: dict) -> bool:
