@@ -4,7 +4,7 @@ route, an edited URLconf answer the next real HTTP request, from the same server
 from __future__ import annotations
 
 import pytest
-from test_web_servers import Server, free_port, get
+from test_web_servers import STARLETTE_APP, Server, free_port, get
 
 FASTAPI_APP = """\
 from fastapi import Depends, FastAPI, Request
@@ -172,6 +172,26 @@ def test_fastapi_included_router(tmp_path):
         edit(tmp_path / "items.py", '"/{item_id}/price"', '"/{item_id}/cost"')
         assert get(f"{base}/items/4/cost", server.proc, "{") == '{"price":40}'
         get(f"{base}/items/4/price", server.proc, '{"detail"', status=404)
+    finally:
+        server.stop()
+
+
+def test_starlette_route_added_by_a_new_statement(tmp_path):
+    pytest.importorskip("starlette", reason="starlette is not installed")
+    pytest.importorskip("uvicorn", reason="uvicorn is not installed")
+    port = free_port()
+    server = start(
+        tmp_path, {"app.py": STARLETTE_APP}, ["-m", "uvicorn", "app:app", "--port", str(port)]
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert get(f"{base}/", server.proc, "v1 ").startswith("v1 hits=1 ")
+        new_route = (
+            '\n\nasync def new(request):\n    return PlainTextResponse(f"new {len(HITS)}")\n'
+        )
+        new_route += '\n\napp.add_route("/new", new)\n'
+        (tmp_path / "app.py").write_text(STARLETTE_APP + new_route)
+        assert get(f"{base}/new", server.proc, "new") == "new 1"  # the same process and state
     finally:
         server.stop()
 
