@@ -7,9 +7,10 @@ after they are imported so the server runs in this process and edits are applied
 
 Frameworks also read a handler's signature or a URLconf once, when the route is built. After
 each batch, :func:`after_batch` brings those up to date from what the engine's report says
-changed: FastAPI routes whose handler or dependencies changed are built again from the same
-arguments, Flask accepts the routes an edited module adds, and Django drops its URL caches
-when a URLconf module changed.
+changed (never from the source): FastAPI routes whose handler or dependencies changed are built
+again from the same arguments, and a re-decorated handler's new routes replace its old ones;
+Flask accepts the routes an edited module adds, and replaces a re-decorated view's rules; Django
+drops its URL caches when a URLconf module changed.
 """
 
 from __future__ import annotations
@@ -80,8 +81,8 @@ _fastapi_apps: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 # Routes built while an edit re-ran module code (a new route, a re-run decorator): the batch's
 # report then says whether they replace the routes of an earlier function of the same name.
 _fastapi_routes_built_in_reload: list = []
-# FastAPI before 0.130 copies a router's routes into the router including it: how each router
-# was included, to copy the routes an edit adds to it later (newer versions include it live).
+# Older FastAPI versions copy a router's routes into the router including it: how each router
+# was included, to copy the routes an edit adds to it later (newer ones include it live).
 _fastapi_includes: list = []
 
 
@@ -315,7 +316,7 @@ def _refresh_fastapi(report, changed: set) -> None:
         return
     for router in touched:
         mark_changed = getattr(router, "_mark_routes_changed", None)
-        if mark_changed is not None:  # newer FastAPI caches included routers' routes by version
+        if mark_changed is not None:  # newer FastAPI versions cache included routes by version
             mark_changed()
     for app in list(_fastapi_apps.values()):
         app.openapi_schema = None  # documented: the schema is generated again when None
