@@ -4,6 +4,7 @@ route, an edited URLconf answer the next real HTTP request, from the same server
 from __future__ import annotations
 
 import pytest
+from test_web_servers import FLASK_APP as FLASK_SCRIPT
 from test_web_servers import STARLETTE_APP, Server, free_port, get
 
 FASTAPI_APP = """\
@@ -215,6 +216,21 @@ def test_flask_new_route_and_changed_view(tmp_path):
         assert get(f"{base}/", server.proc, "home") == "home v2"
         assert "can no longer be called" not in server.output
         assert "failed" not in server.output
+    finally:
+        server.stop()
+
+
+def test_flask_script_new_route(tmp_path):
+    """``app.run(debug=True)`` in the script: the app lives in ``__main__``."""
+    pytest.importorskip("flask", reason="flask is not installed")
+    port = free_port()
+    server = start(tmp_path, {"server.py": FLASK_SCRIPT}, ["server.py", str(port)])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert get(f"{base}/", server.proc, "v1 ").startswith("v1 hits=1 ")
+        new_route = '\n\n@app.route("/count")\ndef count():\n    return f"count {len(HITS)}"\n'
+        (tmp_path / "server.py").write_text(FLASK_SCRIPT + new_route)
+        assert get(f"{base}/count", server.proc, "count") == "count 1"
     finally:
         server.stop()
 
