@@ -82,22 +82,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get(url: str, proc: subprocess.Popen, expect_prefix: str) -> str:
-    """GET ``url`` until its body starts with ``expect_prefix`` (the server may be starting)."""
+def fetch(url: str) -> tuple:
+    """(status, body, headers) of one GET; error statuses are answers too."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode(), response.headers
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read().decode(), error.headers
+
+
+def get(
+    url: str, proc: subprocess.Popen, expect_prefix: str, status: int = 200, header: str = ""
+) -> str:
+    """GET ``url`` until it answers ``status`` with a body starting with ``expect_prefix`` (the
+    server may be starting, an edit may not be applied yet); the body, or ``header``'s value."""
     deadline = time.monotonic() + TIMEOUT
-    body = None
+    answer = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"server exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                body = response.read().decode()
-            if body.startswith(expect_prefix):
-                return body
+            answer = fetch(url)
+            if answer[0] == status and answer[1].startswith(expect_prefix):
+                return answer[2].get(header, "") if header else answer[1]
         except (urllib.error.URLError, ConnectionError, OSError):
             pass
         time.sleep(0.1)
-    raise AssertionError(f"{url} answered {body!r}, not {expect_prefix}...")
+    raise AssertionError(f"{url} answered {answer!r}, not {status} {expect_prefix}...")
 
 
 class Server:

@@ -152,7 +152,8 @@ def parse_args(argv: List[str]) -> Options:
 
 
 def _on_reload(opts: Options, cli_args: List[str], roots: List[str]):
-    """The callback for each applied batch: restart on rude edits, run tests (or None)."""
+    """The callback for each applied batch: update web routes, restart on rude edits, run tests."""
+    from ._frameworks import after_batch as update_web_routes
     from ._policy import both, restart_on_rude
 
     on_reload = restart_on_rude(cli_args) if opts.on_rude == "restart" else None
@@ -162,7 +163,7 @@ def _on_reload(opts: Options, cli_args: List[str], roots: List[str]):
         on_reload = both(TestOnReload(opts.test_args, opts.revert_on_fail, roots), on_reload)
         if "sync" not in opts.given:
             opts.sync = "main"
-    return on_reload
+    return both(update_web_routes, on_reload)
 
 
 def _run_program(opts: Options, watcher) -> int:
