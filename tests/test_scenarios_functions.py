@@ -6,6 +6,28 @@ from scenarios import E, S, params, run_scenario
 C = "functions"
 
 SCENARIOS = [
+    # boltons 23 -> 24: functions moved out of py2/py3 compatibility blocks (`try:`/`if`) keep
+    # their identity: references held to them run the new body, as after a fresh start.
+    S(
+        C,
+        "function_moved_out_of_a_compatibility_block_keeps_its_identity",
+        {
+            "m.py": "import sys\n\ntry:\n    from nowhere import helper\nexcept ImportError:\n"
+            "    def helper():\n        return 1\n\n\nclass K:\n"
+            "    if sys.version_info >= (3,):\n        def m(self):\n            return 'a'\n"
+            "    else:\n        def m(self):\n            return 'b'\n"
+        },
+        "import m\nh = m.helper\nk = m.K()\nbm = m.K.m",
+        E(
+            (
+                "m.py",
+                "import sys\n\n\ndef helper():\n    return 2\n\n\nclass K:\n"
+                "    def m(self):\n        return 'c'\n",
+            ),
+            expect={"(h(), bm(k), h is m.helper, bm is m.K.m)": [2, "c", True, True]},
+        ),
+        watch=True,
+    ),
     S(
         C,
         "body_held_everywhere",

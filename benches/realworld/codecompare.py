@@ -55,8 +55,12 @@ def definitions(module_code: CodeType) -> dict:
         if not isinstance(code, CodeType):
             continue
         qualname = qualname_of(code, outer)
-        if not code.co_name.startswith("<"):
-            found.setdefault(qualname, code)
+        # A name defined twice (`@overload` stubs, then the implementation) is bound to the
+        # last definition: keep the one that starts last.
+        if not code.co_name.startswith("<") and (
+            qualname not in found or code.co_firstlineno > found[qualname].co_firstlineno
+        ):
+            found[qualname] = code
         # What a function defines is in its `<locals>`; what a class body defines is not.
         inner = qualname + ".<locals>" if code.co_flags & CO_OPTIMIZED else qualname
         stack.extend((c, inner) for c in code.co_consts)

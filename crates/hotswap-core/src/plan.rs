@@ -73,6 +73,7 @@ pub fn plan_patch(
         };
         steps.push(PatchStep { scope, ..step });
     }
+    mark_adoptions(changes, &mut steps);
     rerun_dependents(new_source, new, changes, &mut steps);
     let future_changed = changes.iter().any(|c| {
         c.scope.is_empty()
@@ -100,6 +101,27 @@ pub fn plan_patch(
     PatchPlan { steps, future: future_features(new) }
 }
 
+/// Added `def`s whose name a statement removed by this edit bound in the same scope (a function
+/// moved out of `try:`/`if` compatibility code) adopt the live function that statement made.
+fn mark_adoptions(changes: &[Change<'_>], steps: &mut [PatchStep]) {
+    let removed: HashSet<(&[&str], &str)> = changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Deleted)
+        .filter_map(|c| Some((c.scope.as_slice(), c.old?.as_stmt()?)))
+        .flat_map(|(scope, stmt)| stmt.binds.iter().map(move |b| (scope, b.as_str())))
+        .collect();
+    if removed.is_empty() {
+        return;
+    }
+    for step in steps.iter_mut() {
+        let Target::Def { name } = &step.target else { continue };
+        let scope: Vec<&str> = step.scope.iter().map(String::as_str).collect();
+        if let (StepAction::Execute { adopt, .. }, None) = (&mut step.action, step.lines.old) {
+            *adopt = removed.contains(&(scope.as_slice(), name.as_str()));
+        }
+    }
+}
+
 /// The step that sets a module's new docstring (`__doc__`), when it changed. `old_hash` is the
 /// docstring hash of the running version.
 pub fn module_docstring_step(new_source: &str, new: &DefinitionTree, old_hash: Option<u64>) -> Option<PatchStep> {
@@ -117,7 +139,7 @@ pub fn module_docstring_step(new_source: &str, new: &DefinitionTree, old_hash: O
         scope: Vec::new(),
         target: Target::Stmt { binds: vec!["__doc__".into()], label: "__doc__".into() },
         lines: Lines::both(line, line),
-        action: StepAction::Execute { unit, block: false },
+        action: StepAction::Execute { unit, block: false, adopt: false },
         reason: Reason::ModuleDocstring,
         reads: Vec::new(),
         visible: Vec::new(),
@@ -343,16 +365,17 @@ fn added_or_changed(source: &str, enclosing: &[&Definition], old: Option<&Item>,
     let unit = |indent: &str| compile_unit(source, enclosing, indent, item.byte_range(), item.span().start);
     let mut reason = if old.is_none() { Reason::Added } else { Reason::StatementChanged };
     let (target, action) = match item {
-        Item::Def(d) => {
-            (Target::Def { name: d.name.clone() }, StepAction::Execute { unit: unit(&d.indent), block: false })
-        }
+        Item::Def(d) => (
+            Target::Def { name: d.name.clone() },
+            StepAction::Execute { unit: unit(&d.indent), block: false, adopt: false },
+        ),
         Item::Stmt(s) => {
             let action = match s.kind {
                 StatementKind::Plain
                 | StatementKind::Block
                 | StatementKind::Delete
                 | StatementKind::LambdaAssignment => {
-                    StepAction::Execute { unit: unit(&s.indent), block: s.kind == StatementKind::Block }
+                    StepAction::Execute { unit: unit(&s.indent), block: s.kind == StatementKind::Block, adopt: false }
                 }
                 StatementKind::MainGuard => {
                     reason = Reason::MainGuard;
@@ -362,7 +385,7 @@ fn added_or_changed(source: &str, enclosing: &[&Definition], old: Option<&Item>,
                 // compiled again under it (`recompile_functions`).
                 StatementKind::FutureImport => {
                     reason = Reason::FutureImport;
-                    StepAction::Execute { unit: unit(&s.indent), block: false }
+                    StepAction::Execute { unit: unit(&s.indent), block: false, adopt: false }
                 }
             };
             (Target::Stmt { binds: s.binds.clone(), label: statement_label(s) }, action)

@@ -62,7 +62,9 @@ pub(super) fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Ch
         let unit = compile_unit(source, &[], &stmt.indent, item.byte_range(), stmt.span.start);
         let block = stmt.kind == StatementKind::Block;
         let (action, reason) = match (reads_value, calls_function) {
-            (Some(name), _) => (StepAction::Execute { unit, block }, Reason::ReadsChangedValue { name: name.clone() }),
+            (Some(name), _) => {
+                (StepAction::Execute { unit, block, adopt: false }, Reason::ReadsChangedValue { name: name.clone() })
+            }
             (None, Some(name)) => {
                 (StepAction::ExecuteIfStale { unit }, Reason::BuiltByChangedFunction { name: name.clone() })
             }
@@ -216,7 +218,7 @@ fn dependent_definition<'s>(
             scope: vec![def.name.clone()],
             target: Target::Stmt { binds: stmt.binds.clone(), label: stmt.binds.join(", ") },
             lines: Lines::both(stmt.span.start, stmt.span.start),
-            action: StepAction::Execute { unit, block: stmt.kind == StatementKind::Block },
+            action: StepAction::Execute { unit, block: stmt.kind == StatementKind::Block, adopt: false },
             reason: Reason::ReadsChangedValue { name },
             reads: Vec::new(),
             visible: Vec::new(),

@@ -79,7 +79,10 @@ pub enum StepAction {
     /// Run `unit` in its scope (module namespace, or the class namespace copied into the class):
     /// added definitions, changed or added statements. `block`: a `for`/`while`/`with`/`try`
     /// statement, which is not run again while the module's own top-level code still runs it.
-    Execute { unit: String, block: bool },
+    /// `adopt`: an added `def` whose name a statement this edit removed bound (a function moved
+    /// out of `try:` or `if` compatibility code): the live function that statement bound takes
+    /// the new code and stays bound, so references held to it run the new body.
+    Execute { unit: String, block: bool, adopt: bool },
     /// Set the class docstring from `unit` (a class header followed by the docstring).
     SetClassDoc { unit: String },
     /// Record the class's new first line (`__firstlineno__`, read by `inspect` on 3.13+).

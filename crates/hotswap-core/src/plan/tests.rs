@@ -417,10 +417,23 @@ fn functions_using_a_name_whose_import_status_changed_are_compiled_again() {
     // unchanged (moved) function compiles differently on 3.11+ once `pdb` is not module-imported.
     let body = "def f():\n    import pdb\n    pdb.set_trace()\n\n\ndef g():\n    return pdbx.y\n";
     let old = format!("x = 1\n\n\n{body}\nif __name__ == '__main__':\n    import pdb\n");
-    let new = format!("{body}");
+    let new = body.to_string();
     let p = plan(&old, &new);
     let f = p.steps.iter().find(|s| s.dotted_name() == "f").expect("f is compiled again");
     assert!(matches!(f.action, StepAction::UpdateFunction { .. }), "{:?}", f.action);
     assert_eq!(f.reason, Reason::ImportsChanged { names: vec!["pdb".into()] });
     assert!(p.steps.iter().all(|s| s.dotted_name() != "g" || s.action.is_move()), "g does not use pdb.");
+}
+
+#[test]
+fn a_def_moved_out_of_a_removed_block_adopts_the_function_it_bound() {
+    let old =
+        "try:\n    from x import f\nexcept ImportError:\n    def f():\n        return 1\n\ndef g():\n    return 0\n";
+    let new = "def f():\n    return 2\n\ndef g():\n    return 0\n\ndef h():\n    return 3\n";
+    let p = plan(old, new);
+    let adopts = |name: &str| {
+        p.steps.iter().any(|s| s.dotted_name() == name && matches!(s.action, StepAction::Execute { adopt: true, .. }))
+    };
+    assert!(adopts("f"), "{:?}", summary(&p));
+    assert!(!adopts("h"), "h was never bound by a removed statement");
 }

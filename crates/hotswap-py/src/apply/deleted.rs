@@ -65,3 +65,29 @@ pub(super) fn restore<'py>(new: &Bound<'py, PyAny>, name: &str) -> PyResult<Opti
     apply_swap(&Swap { function: old.clone(), code, attrs: Some(new.clone()) }, &mut replaced)?;
     Ok(Some(old))
 }
+
+/// `new`, the function an added `def name` just defined in place of the one a removed statement
+/// bound (`previous`): when both are plain functions of the same module, qualified name and
+/// free variables, `previous` takes the new code, defaults and annotations and is returned, to
+/// be bound instead of `new`.
+pub(super) fn adopt<'py>(
+    previous: &Bound<'py, PyAny>,
+    new: &Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = new.py();
+    if !previous.is_instance_of::<PyFunction>() || !new.is_instance_of::<PyFunction>() || previous.is(new) {
+        return Ok(None);
+    }
+    let same = |attr: &str| -> PyResult<bool> { previous.getattr(attr)?.eq(new.getattr(attr)?) };
+    let code = new.getattr(intern!(py, "__code__"))?;
+    let old_code = previous.getattr(intern!(py, "__code__"))?;
+    let same_freevars = old_code.getattr(intern!(py, "co_freevars"))?.eq(code.getattr(intern!(py, "co_freevars"))?)?;
+    let own_name = code.getattr(intern!(py, "co_name"))?.extract::<String>()? == name;
+    if !(own_name && same_freevars && same("__qualname__")? && same("__module__")?) {
+        return Ok(None);
+    }
+    let mut replaced = Vec::new();
+    apply_swap(&Swap { function: previous.clone(), code, attrs: Some(new.clone()) }, &mut replaced)?;
+    Ok(Some(previous.clone()))
+}

@@ -67,9 +67,11 @@ pub(super) fn execute<'py>(
                     Target::Stmt { binds, .. } => bound_lambdas(&scope, binds),
                     Target::Def { .. } => Vec::new(),
                 };
+                let adopted = adoptable(&scope, planned);
                 let result = run_in_scope(py, &code, &scope, &planned.visible)
                     .and_then(|()| keep_lambdas(&scope, lambdas))
-                    .and_then(|()| restore_deleted(&scope, planned));
+                    .and_then(|()| restore_deleted(&scope, planned))
+                    .and_then(|()| adopt_previous(&scope, planned, adopted));
                 (step, result)
             }
             Deferred::Delete { step, scope, names } => (step, delete_names(&scope, &names)),
@@ -489,6 +491,27 @@ fn restore_deleted(scope: &Scope<'_>, step: &PatchStep) -> PyResult<()> {
     match &scope.class {
         Some(class) => class.setattr(key.as_ref(), old),
         None => scope.module.setattr(key.as_ref(), old),
+    }
+}
+
+/// For an added `def` that takes over a name a removed statement bound: the function bound now.
+fn adoptable<'py>(scope: &Scope<'py>, step: &PatchStep) -> Option<Bound<'py, PyAny>> {
+    let (Target::Def { name }, StepAction::Execute { adopt: true, .. }) = (&step.target, &step.action) else {
+        return None;
+    };
+    namespace_get(scope, name).ok().flatten()
+}
+
+/// The function a removed statement bound takes the code the added `def` just made, and is
+/// bound again: references held to it (`from m import f`, callbacks) run the new body.
+fn adopt_previous(scope: &Scope<'_>, step: &PatchStep, previous: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+    let (Some(previous), Target::Def { name }) = (previous, &step.target) else { return Ok(()) };
+    let Some(new) = namespace_get(scope, name)? else { return Ok(()) };
+    let Some(kept) = deleted::adopt(&previous, &new, name)? else { return Ok(()) };
+    let key = scope.key(name);
+    match &scope.class {
+        Some(class) => class.setattr(key.as_ref(), kept),
+        None => scope.module.setattr(key.as_ref(), kept),
     }
 }
 
