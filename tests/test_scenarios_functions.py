@@ -6,6 +6,25 @@ from scenarios import E, S, params, run_scenario
 C = "functions"
 
 SCENARIOS = [
+    # h11 0.12 -> 0.13: `@overload` stubs added in front of a function: references held to it
+    # run the implementation (not a stub's `...`), as `m.f` does after a fresh start.
+    S(
+        C,
+        "overload_stubs_added_in_front_of_a_held_function",
+        {"m.py": "def f(x, flag=False):\n    return x\n"},
+        "import m\nheld = m.f",
+        E(
+            (
+                "m.py",
+                "from typing import overload\n\n\n"
+                "@overload\ndef f(x: int, flag: bool) -> int: ...\n\n\n"
+                "@overload\ndef f(x: str, flag: bool) -> str: ...\n\n\n"
+                "def f(x, flag=False):\n    return x * 2\n",
+            ),
+            expect={"(held(3), m.f(3), held is m.f)": [6, 6, True]},
+        ),
+        watch=True,
+    ),
     # boltons 23 -> 24: functions moved out of py2/py3 compatibility blocks (`try:`/`if`) keep
     # their identity: references held to them run the new body, as after a fresh start.
     S(

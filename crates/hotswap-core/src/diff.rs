@@ -7,7 +7,8 @@
 //!
 //! - Definitions are matched by `(name, occurrence)`, where `occurrence` is the index among the
 //!   definitions of that same name in that scope (a property getter and setter both named `x`
-//!   are occurrences 0 and 1). `Function` and `AsyncFunction` count as the same kind: switching
+//!   are occurrences 0 and 1); `@overload` stubs are counted apart, so adding stubs in front
+//!   of a function leaves it matched with itself. `Function` and `AsyncFunction` count as the same kind: switching
 //!   between `def` and `async def` is a `header` change. A matched pair whose kind changed
 //!   between function and class is reported as `Deleted(old)` + `Added(new)`.
 //! - Statements are matched by [`Statement::key`](crate::tree::Statement::key), which already
@@ -130,15 +131,18 @@ impl<'t> Differ<'t> {
 
     fn scope(&mut self, old_items: &'t [Item], new_items: &'t [Item]) {
         let defs = old_items.iter().filter(|item| item.as_def().is_some()).count();
-        let mut old_defs: FastMap<(&str, usize), usize> = FastMap::with_capacity_and_hasher(defs, Default::default());
+        // Keyed by (name, is an `@overload` stub, occurrence): stubs match stubs, and the
+        // implementation after them matches the definition it replaces.
+        let mut old_defs: FastMap<(&str, bool, usize), usize> =
+            FastMap::with_capacity_and_hasher(defs, Default::default());
         let mut old_stmts: FastMap<&str, usize> =
             FastMap::with_capacity_and_hasher(old_items.len() - defs, Default::default());
-        let mut occurrences: FastMap<&str, usize> = FastMap::with_capacity_and_hasher(defs, Default::default());
+        let mut occurrences: FastMap<(&str, bool), usize> = FastMap::with_capacity_and_hasher(defs, Default::default());
         for (i, item) in old_items.iter().enumerate() {
             match item {
                 Item::Def(d) => {
-                    let n = occurrences.entry(d.name.as_str()).or_insert(0);
-                    old_defs.insert((d.name.as_str(), *n), i);
+                    let n = occurrences.entry((d.name.as_str(), d.overload)).or_insert(0);
+                    old_defs.insert((d.name.as_str(), d.overload, *n), i);
                     *n += 1;
                 }
                 Item::Stmt(s) => {
@@ -152,8 +156,8 @@ impl<'t> Differ<'t> {
         for new_item in new_items {
             match new_item {
                 Item::Def(new_def) => {
-                    let n = occurrences.entry(new_def.name.as_str()).or_insert(0);
-                    let found = old_defs.get(&(new_def.name.as_str(), *n)).copied();
+                    let n = occurrences.entry((new_def.name.as_str(), new_def.overload)).or_insert(0);
+                    let found = old_defs.get(&(new_def.name.as_str(), new_def.overload, *n)).copied();
                     *n += 1;
                     let pair = found.and_then(|i| {
                         let old_item = old_items.get(i)?;

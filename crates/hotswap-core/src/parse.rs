@@ -453,6 +453,7 @@ impl<'s> Builder<'s> {
             docstring: docstring.map(|d| self.byte_range(d.range())),
             signature_reads: Vec::new(),
             decorator_reads: NameReads::of_decorators(decorators),
+            overload: decorators.iter().any(|d| is_overload(&d.expression)),
             docstring_hash: docstring.map(|d| self.hash(self.slice(d.range()))),
             body_hash,
             children: Vec::new(),
@@ -531,3 +532,12 @@ mod statements;
 pub use self::loops::{runner_source, RUNNER_BROKE, RUNNER_ITEMS};
 #[cfg(test)]
 mod tests;
+
+/// `@overload` or `@typing.overload` (any `X.overload`).
+fn is_overload(decorator: &ast::Expr) -> bool {
+    match decorator {
+        ast::Expr::Name(name) => name.id.as_str() == "overload",
+        ast::Expr::Attribute(attribute) => attribute.attr.as_str() == "overload",
+        _ => false,
+    }
+}

@@ -19,7 +19,7 @@ mod step;
 
 use dependents::rerun_dependents;
 pub use depends::Failures;
-pub use step::{Lines, PatchPlan, PatchStep, Reason, StepAction, Target};
+pub use step::{Binding, Lines, PatchPlan, PatchStep, Reason, StepAction, Target};
 
 /// Builds the plan for `changes` (from [`crate::diff::diff_trees`]`(old, new)`).
 /// `new_source` is the text `new` was parsed from.
@@ -74,6 +74,7 @@ pub fn plan_patch(
         steps.push(PatchStep { scope, ..step });
     }
     mark_adoptions(changes, &mut steps);
+    mark_stubs(new, changes, &mut steps);
     rerun_dependents(new_source, new, changes, &mut steps);
     let future_changed = changes.iter().any(|c| {
         c.scope.is_empty()
@@ -101,6 +102,42 @@ pub fn plan_patch(
     PatchPlan { steps, future: future_features(new) }
 }
 
+/// Added `@overload` stubs in front of a definition that stays (not added itself) keep the name
+/// bound to it: the applier binds the name again once a stub ran.
+fn mark_stubs(new: &DefinitionTree, changes: &[Change<'_>], steps: &mut [PatchStep]) {
+    let stubs: HashSet<(&[&str], &str, u32)> = changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Added)
+        .filter_map(|c| Some((c.scope.as_slice(), c.new?.as_def()?)))
+        .filter(|(_, d)| d.overload)
+        .map(|(scope, d)| (scope, d.name.as_str(), d.span.start))
+        .collect();
+    if stubs.is_empty() {
+        return;
+    }
+    let added: HashSet<usize> = changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Added)
+        .filter_map(|c| c.new)
+        .map(|i| i.byte_range().start)
+        .collect();
+    for step in steps.iter_mut() {
+        let (Target::Def { name }, Some(line)) = (&step.target, step.lines.new) else { continue };
+        let scope: Vec<&str> = step.scope.iter().map(String::as_str).collect();
+        if !stubs.contains(&(scope.as_slice(), name.as_str(), line)) {
+            continue;
+        }
+        let items = scope_items(new, &step.scope, line).unwrap_or_default();
+        let kept = items
+            .iter()
+            .filter_map(Item::as_def)
+            .any(|d| d.name == *name && !d.overload && d.span.start > line && !added.contains(&d.byte_range.start));
+        if let (true, StepAction::Execute { binding, .. }) = (kept, &mut step.action) {
+            *binding = Binding::Keep;
+        }
+    }
+}
+
 /// Added `def`s whose name a statement removed by this edit bound in the same scope (a function
 /// moved out of `try:`/`if` compatibility code) adopt the live function that statement made.
 fn mark_adoptions(changes: &[Change<'_>], steps: &mut [PatchStep]) {
@@ -116,8 +153,10 @@ fn mark_adoptions(changes: &[Change<'_>], steps: &mut [PatchStep]) {
     for step in steps.iter_mut() {
         let Target::Def { name } = &step.target else { continue };
         let scope: Vec<&str> = step.scope.iter().map(String::as_str).collect();
-        if let (StepAction::Execute { adopt, .. }, None) = (&mut step.action, step.lines.old) {
-            *adopt = removed.contains(&(scope.as_slice(), name.as_str()));
+        if let (StepAction::Execute { binding, .. }, None) = (&mut step.action, step.lines.old) {
+            if removed.contains(&(scope.as_slice(), name.as_str())) {
+                *binding = Binding::Adopt;
+            }
         }
     }
 }
@@ -139,7 +178,7 @@ pub fn module_docstring_step(new_source: &str, new: &DefinitionTree, old_hash: O
         scope: Vec::new(),
         target: Target::Stmt { binds: vec!["__doc__".into()], label: "__doc__".into() },
         lines: Lines::both(line, line),
-        action: StepAction::Execute { unit, block: false, adopt: false },
+        action: StepAction::Execute { unit, block: false, binding: Binding::New },
         reason: Reason::ModuleDocstring,
         reads: Vec::new(),
         visible: Vec::new(),
@@ -367,16 +406,18 @@ fn added_or_changed(source: &str, enclosing: &[&Definition], old: Option<&Item>,
     let (target, action) = match item {
         Item::Def(d) => (
             Target::Def { name: d.name.clone() },
-            StepAction::Execute { unit: unit(&d.indent), block: false, adopt: false },
+            StepAction::Execute { unit: unit(&d.indent), block: false, binding: Binding::New },
         ),
         Item::Stmt(s) => {
             let action = match s.kind {
                 StatementKind::Plain
                 | StatementKind::Block
                 | StatementKind::Delete
-                | StatementKind::LambdaAssignment => {
-                    StepAction::Execute { unit: unit(&s.indent), block: s.kind == StatementKind::Block, adopt: false }
-                }
+                | StatementKind::LambdaAssignment => StepAction::Execute {
+                    unit: unit(&s.indent),
+                    block: s.kind == StatementKind::Block,
+                    binding: Binding::New,
+                },
                 StatementKind::MainGuard => {
                     reason = Reason::MainGuard;
                     StepAction::Skip
@@ -385,7 +426,7 @@ fn added_or_changed(source: &str, enclosing: &[&Definition], old: Option<&Item>,
                 // compiled again under it (`recompile_functions`).
                 StatementKind::FutureImport => {
                     reason = Reason::FutureImport;
-                    StepAction::Execute { unit: unit(&s.indent), block: false, adopt: false }
+                    StepAction::Execute { unit: unit(&s.indent), block: false, binding: Binding::New }
                 }
             };
             (Target::Stmt { binds: s.binds.clone(), label: statement_label(s) }, action)

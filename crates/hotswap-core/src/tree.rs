@@ -67,6 +67,9 @@ pub struct Definition {
     pub signature_reads: Vec<String>,
     /// Names read by the decorator expressions, as in [`Statement::reads`].
     pub decorator_reads: Vec<String>,
+    /// Decorated with `@overload` (`typing.overload`): a stub that a later definition of the
+    /// same name replaces, so the differ matches it only with other stubs.
+    pub overload: bool,
     /// Hash of the body's source text without the docstring. Depends on the text only, never on
     /// position, so a definition that only moved keeps its hash.
     pub body_hash: u64,

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::{added_or_changed, compile_unit, item_binds, item_reads, modified_def, refresh_class, statement_label};
-use super::{Lines, PatchStep, Reason, StepAction, Target};
+use super::{Binding, Lines, PatchStep, Reason, StepAction, Target};
 use crate::diff::{Change, ChangeKind, DefChange};
 use crate::tree::{Definition, DefinitionTree, Item, StatementKind};
 
@@ -62,9 +62,10 @@ pub(super) fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Ch
         let unit = compile_unit(source, &[], &stmt.indent, item.byte_range(), stmt.span.start);
         let block = stmt.kind == StatementKind::Block;
         let (action, reason) = match (reads_value, calls_function) {
-            (Some(name), _) => {
-                (StepAction::Execute { unit, block, adopt: false }, Reason::ReadsChangedValue { name: name.clone() })
-            }
+            (Some(name), _) => (
+                StepAction::Execute { unit, block, binding: Binding::New },
+                Reason::ReadsChangedValue { name: name.clone() },
+            ),
             (None, Some(name)) => {
                 (StepAction::ExecuteIfStale { unit }, Reason::BuiltByChangedFunction { name: name.clone() })
             }
@@ -218,7 +219,7 @@ fn dependent_definition<'s>(
             scope: vec![def.name.clone()],
             target: Target::Stmt { binds: stmt.binds.clone(), label: stmt.binds.join(", ") },
             lines: Lines::both(stmt.span.start, stmt.span.start),
-            action: StepAction::Execute { unit, block: stmt.kind == StatementKind::Block, adopt: false },
+            action: StepAction::Execute { unit, block: stmt.kind == StatementKind::Block, binding: Binding::New },
             reason: Reason::ReadsChangedValue { name },
             reads: Vec::new(),
             visible: Vec::new(),

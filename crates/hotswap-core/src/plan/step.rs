@@ -79,10 +79,8 @@ pub enum StepAction {
     /// Run `unit` in its scope (module namespace, or the class namespace copied into the class):
     /// added definitions, changed or added statements. `block`: a `for`/`while`/`with`/`try`
     /// statement, which is not run again while the module's own top-level code still runs it.
-    /// `adopt`: an added `def` whose name a statement this edit removed bound (a function moved
-    /// out of `try:` or `if` compatibility code): the live function that statement bound takes
-    /// the new code and stays bound, so references held to it run the new body.
-    Execute { unit: String, block: bool, adopt: bool },
+    /// `binding`: what the name of an added definition is bound to once it ran.
+    Execute { unit: String, block: bool, binding: Binding },
     /// Set the class docstring from `unit` (a class header followed by the docstring).
     SetClassDoc { unit: String },
     /// Record the class's new first line (`__firstlineno__`, read by `inspect` on 3.13+).
@@ -108,6 +106,21 @@ pub enum StepAction {
     /// `handler = make_handler(3)`): `unit` is run again only if a name it binds holds a closure
     /// of that function which could not take the new code (its free variables changed).
     ExecuteIfStale { unit: String },
+}
+
+/// What an added definition's name is bound to once its unit ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Binding {
+    /// What the unit made.
+    New,
+    /// A statement this edit removed bound the name (a function moved out of `try:` or `if`
+    /// compatibility code): the live function it bound takes the new code and stays bound, so
+    /// references held to it run the new body.
+    Adopt,
+    /// An `@overload` stub added in front of a definition that stays: it runs (typing records
+    /// the overload) and the name is bound again to what it was, as the later definition
+    /// rebinds it in a fresh start.
+    Keep,
 }
 
 impl StepAction {

@@ -432,8 +432,30 @@ fn a_def_moved_out_of_a_removed_block_adopts_the_function_it_bound() {
     let new = "def f():\n    return 2\n\ndef g():\n    return 0\n\ndef h():\n    return 3\n";
     let p = plan(old, new);
     let adopts = |name: &str| {
-        p.steps.iter().any(|s| s.dotted_name() == name && matches!(s.action, StepAction::Execute { adopt: true, .. }))
+        p.steps
+            .iter()
+            .any(|s| s.dotted_name() == name && matches!(s.action, StepAction::Execute { binding: Binding::Adopt, .. }))
     };
     assert!(adopts("f"), "{:?}", summary(&p));
     assert!(!adopts("h"), "h was never bound by a removed statement");
+}
+
+#[test]
+fn overload_stubs_added_in_front_leave_the_implementation_matched_with_itself() {
+    // h11 0.12 -> 0.13: `@overload` stubs added before `normalize_and_validate`: the running
+    // function must take the implementation's code, not a stub's.
+    let old = "def f(x, flag=False):\n    return x\n";
+    let new = "@overload\ndef f(x: int, flag: bool) -> int:\n    ...\n\n@overload\ndef f(x: str, flag: bool) -> str:\n    ...\n\ndef f(x, flag=False):\n    return x * 2\n";
+    let p = plan(old, new);
+    let update = p.steps.iter().find(|s| matches!(s.action, StepAction::UpdateFunction { .. })).expect("an update");
+    assert_eq!((update.lines.old, update.lines.new), (Some(1), Some(9)), "{:?}", summary(&p));
+    let stubs: Vec<Binding> = p
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            StepAction::Execute { binding, .. } if s.lines.old.is_none() => Some(*binding),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stubs, vec![Binding::Keep, Binding::Keep], "the stubs run, the name stays bound to f");
 }

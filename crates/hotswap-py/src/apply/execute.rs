@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hotswap_core::plan::{Failures, PatchStep, StepAction, Target};
+use hotswap_core::plan::{Binding, Failures, PatchStep, StepAction, Target};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyType};
@@ -494,20 +494,29 @@ fn restore_deleted(scope: &Scope<'_>, step: &PatchStep) -> PyResult<()> {
     }
 }
 
-/// For an added `def` that takes over a name a removed statement bound: the function bound now.
+/// For an added `def` that adopts or keeps the name's binding: what the name is bound to now.
 fn adoptable<'py>(scope: &Scope<'py>, step: &PatchStep) -> Option<Bound<'py, PyAny>> {
-    let (Target::Def { name }, StepAction::Execute { adopt: true, .. }) = (&step.target, &step.action) else {
+    let (Target::Def { name }, StepAction::Execute { binding: Binding::Adopt | Binding::Keep, .. }) =
+        (&step.target, &step.action)
+    else {
         return None;
     };
     namespace_get(scope, name).ok().flatten()
 }
 
-/// The function a removed statement bound takes the code the added `def` just made, and is
-/// bound again: references held to it (`from m import f`, callbacks) run the new body.
+/// Once the added `def` ran: an adopted function (one a removed statement bound) takes the new
+/// code; a kept one (the definition after an `@overload` stub) is simply bound again. Either
+/// way references held to it (`from m import f`, callbacks) run what a fresh start runs.
 fn adopt_previous(scope: &Scope<'_>, step: &PatchStep, previous: Option<Bound<'_, PyAny>>) -> PyResult<()> {
     let (Some(previous), Target::Def { name }) = (previous, &step.target) else { return Ok(()) };
     let Some(new) = namespace_get(scope, name)? else { return Ok(()) };
-    let Some(kept) = deleted::adopt(&previous, &new, name)? else { return Ok(()) };
+    let kept = match &step.action {
+        StepAction::Execute { binding: Binding::Keep, .. } => previous,
+        _ => match deleted::adopt(&previous, &new, name)? {
+            Some(kept) => kept,
+            None => return Ok(()),
+        },
+    };
     let key = scope.key(name);
     match &scope.class {
         Some(class) => class.setattr(key.as_ref(), kept),
