@@ -135,3 +135,27 @@ def test_late_worker_runs_the_newest_code(project, cluster_program):
     batch = program.call("eval", expr="batch()", timeout=TIMEOUT)["value"]
     assert (batch["updated"], batch["expected"], batch["errors"]) == (3, 3, [])
     assert program.eval("on_each(store.describe, 'k', among=late)")[0][0] == "v3"
+
+
+def test_late_worker_catches_up_even_when_its_disk_is_older(project, cluster_program):
+    program = cluster_program
+    # Sent without saving: the disk keeps v1, as on a node the driver's edits do not reach.
+    program.exec(
+        """
+        import hotswap._core
+        link.stop()
+        path = os.path.abspath("store.py")
+        sent = open(path).read().replace('"v1"', '"v4"')
+        hotswap._core.reload_source(path, sent)  # the driver runs it: later workers get it
+        sent_report = link.publisher.publish({path: sent})
+        cluster.scale(3)
+        client.wait_for_workers(3, timeout=60)
+        late = [w for w in client.scheduler_info()["workers"] if w not in workers]
+        """,
+        timeout=TIMEOUT,
+    )
+    assert program.eval("sent_report.errors") == []
+    assert program.eval("[x[0] for x in on_each(store.describe, 'k')]") == ["v4", "v4"]
+    assert program.eval("[list(x) for x in on_each(store.describe, 'k', among=late)]") == [
+        ["v4", None]
+    ]

@@ -213,9 +213,14 @@ class Publisher:
             _log.error("the edit of %s did not reach the workers: %s", ", ".join(report.paths), err)
 
     def publish(self, sources: Dict[str, str]) -> ClusterReport:
-        """Send ``sources`` (absolute path -> text) to every worker as the next generation."""
+        """Send ``sources`` (absolute path -> text) to every worker as the next generation.
+
+        Workers that start later get ``newest``: the text the driver runs for each file sent
+        (a rejected edit is sent, so each worker reports it, but is not kept for later)."""
         self.generation += 1
-        self.newest.update(sources)
+        for path, text in sources.items():
+            running = _core.recorded_source(path)
+            self.newest[path] = text if running is None else running
         result = self._send(self.generation, sources)
         log_cluster_report(result)
         with self._arrived:

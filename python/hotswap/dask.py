@@ -66,7 +66,6 @@ class HotswapWorkerPlugin(_WorkerPlugin):
             _cluster.apply_generation(newest["generation"], newest["sources"])
 
 
-
 class _DaskSender:
     def __init__(self, client) -> None:
         self.client = client
@@ -82,8 +81,13 @@ class _DaskSender:
         workers = []
         for address, answer in sorted(answers.items()):
             if isinstance(answer, BaseException):
-                answer = {"worker": address, "generation": 0, "updated": [], "ms": 0.0,
-                          "errors": [["<worker>", 0, f"{type(answer).__name__}: {answer}"]]}
+                answer = {
+                    "worker": address,
+                    "generation": 0,
+                    "updated": [],
+                    "ms": 0.0,
+                    "errors": [["<worker>", 0, f"{type(answer).__name__}: {answer}"]],
+                }
             workers.append(answer)
         ms = (time.perf_counter() - started) * 1000.0
         return ClusterReport(generation, max(expected, len(workers)), workers, ms)

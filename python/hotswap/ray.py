@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
 import threading
 import time
 
@@ -30,9 +31,12 @@ __all__ = ["ClusterReport", "RayLink", "SourceHub", "enable", "runtime_env"]
 HUB_NAME = "hotswap-sources"
 SETUP_HOOK = "hotswap.ray._worker_setup"
 ENV_ROOTS = "HOTSWAP_RAY_ROOTS"  # the driver's roots, for the workers' import hooks
+ENV_PATH = "HOTSWAP_RAY_PATH"  # the driver's sys.path entries under its roots
+ENV_MAIN = "HOTSWAP_RAY_MAIN"  # the driver's script: never imported by workers
 ENV_ROLE = "HOTSWAP_RAY_ROLE"  # "hub" in the hub's own process: it runs no receiver
 POLL_SECONDS = 2.0  # a receiver's long poll; a worker that polled this long ago counts as gone
-ANSWER_SECONDS = 10.0  # how long the driver waits for the workers' answers to a batch
+ANSWER_SECONDS = 10.0
+KEPT_BATCHES = 20  # how long the driver waits for the workers' answers to a batch
 
 
 def _import_ray():
@@ -50,7 +54,7 @@ class SourceHub:
     def __init__(self) -> None:
         self.generation = 0
         self.newest: Dict[str, str] = {}
-        self.changed_at: Dict[str, int] = {}  # path -> generation that last sent it
+        self.batches: Dict[int, Dict[str, str]] = {}  # the last KEPT_BATCHES generations
         self.polling: Dict[str, int] = {}  # worker -> polls in progress
         self.last_seen: Dict[str, float] = {}
         self.answers: Dict[int, Dict[str, dict]] = {}
@@ -63,13 +67,14 @@ class SourceHub:
             self._condition = asyncio.Condition()
         return self._condition
 
-    async def publish(self, generation: int, sources: Dict[str, str]) -> int:
-        """Store a batch; return how many receivers are expected to answer it."""
+    async def publish(self, generation: int, sources: Dict[str, str], newest: Dict[str, str]):
+        """Store a batch and the newest text of every file; return how many receivers are
+        expected to answer it."""
         async with self._cond():
             self.generation = generation
-            for path, text in sources.items():
-                self.newest[path] = text
-                self.changed_at[path] = generation
+            self.batches[generation] = sources
+            self.batches.pop(generation - KEPT_BATCHES, None)
+            self.newest = newest
             self._cond().notify_all()
         now = time.monotonic()
         alive = [w for w, seen in self.last_seen.items() if now - seen < POLL_SECONDS + 1.0]
@@ -94,8 +99,13 @@ class SourceHub:
                     )
                 except asyncio.TimeoutError:
                     return None
-                sources = {p: self.newest[p] for p, g in self.changed_at.items() if g > after}
-                return self.generation, sources
+                missed = range(after + 1, self.generation + 1)
+                if all(g in self.batches for g in missed):
+                    sources: Dict[str, str] = {}
+                    for g in missed:
+                        sources.update(self.batches[g])
+                    return self.generation, sources
+                return self.generation, dict(self.newest)  # too far behind: catch up
         finally:
             self.polling[worker] -= 1
             self.last_seen[worker] = time.monotonic()
@@ -133,6 +143,7 @@ def _worker_setup() -> None:
         return
     ray = _import_ray()
     _cluster.start_worker(roots)
+    _run_watched_code_from_modules(ray, roots)
     # Calling an actor from the hook crashes Ray 2.60's worker (its runtime_env is not set up
     # yet), but the GCS's key-value store answers: the driver keeps the newest sources there.
     stored = _kv_get(ray, _kv_key(ray))
@@ -140,6 +151,54 @@ def _worker_setup() -> None:
         _cluster.apply_generation(*pickle.loads(stored))
     thread = threading.Thread(target=_receive, args=(None,), name="hotswap-ray", daemon=True)
     thread.start()
+
+
+def _under(path: str, roots: List[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _run_watched_code_from_modules(ray, roots: List[str]) -> None:
+    """Make the worker run remote functions and actor classes defined under ``roots`` from its
+    own import of their module (Ray's ``load_code_from_local``, as with a ``code_search_path``)
+    instead of a pickled copy that no module holds: the engine updates the module's objects."""
+    import importlib.util
+
+    for entry in os.environ.get(ENV_PATH, "").split(os.pathsep):
+        if entry and entry not in sys.path:
+            sys.path.append(entry)
+    worker = ray._private.worker.global_worker
+    manager = worker.function_actor_manager
+    load_from_module = manager.load_function_or_class_from_local
+    script = os.environ.get(ENV_MAIN)
+
+    def load_if_watched(module_name: str, name: str):
+        try:
+            spec = importlib.util.find_spec(module_name)
+        except (ImportError, ValueError):
+            return None
+        origin = os.path.abspath(spec.origin) if spec is not None and spec.origin else ""
+        if not _under(origin, roots) or origin == script:
+            return None  # Ray loads its pickled copy, as without hotswap
+        return load_from_module(module_name, name)
+
+    manager.load_function_or_class_from_local = load_if_watched
+    # Ray sets the flag from the job's code_search_path before each task; with it on, Ray
+    # asks load_if_watched first and loads its pickled copy when that finds nothing.
+    set_flag = type(worker).set_load_code_from_local
+    worker.set_load_code_from_local = lambda _flag: set_flag(worker, True)
+    set_flag(worker, True)
+    _see_through_actor_classes(ray)
+
+
+def _see_through_actor_classes(ray) -> None:
+    """``@ray.remote`` binds a class's name to an ``ActorClass``; its ``__wrapped__`` (which
+    the engine follows, as for any class decorator's wrapper) is the user's class, whose
+    methods the actors run."""
+    actor_class = ray.actor.ActorClass
+    if "__wrapped__" not in vars(actor_class):
+        actor_class.__wrapped__ = property(
+            lambda self: self.__ray_metadata__.modified_class.__ray_actor_class__
+        )
 
 
 def _kv_key(ray) -> bytes:
@@ -192,8 +251,18 @@ def runtime_env(*roots, base: Optional[dict] = None) -> dict:
     env["worker_process_setup_hook"] = SETUP_HOOK
     env_vars = dict(env.get("env_vars") or {})
     env_vars[ENV_ROOTS] = os.pathsep.join(absolute)
+    env_vars[ENV_PATH] = os.pathsep.join(_import_paths(absolute))
+    script = getattr(sys.modules.get("__main__"), "__file__", None)
+    if script:
+        env_vars[ENV_MAIN] = os.path.abspath(script)
     env["env_vars"] = env_vars
     return env
+
+
+def _import_paths(roots: List[str]) -> List[str]:
+    """The driver's ``sys.path`` entries in or under ``roots``: where workers import from."""
+    entries = [os.path.abspath(e or os.getcwd()) for e in sys.path]
+    return [e for e in dict.fromkeys(entries) if _under(e, roots)]
 
 
 def _job_roots(ray) -> List[str]:
@@ -226,7 +295,9 @@ class RayLink:
         started = time.perf_counter()
         newest = (generation, self.publisher.newest)
         _kv_put(self._ray, _kv_key(self._ray), pickle.dumps(newest))
-        expected = self._ray.get(self.hub.publish.remote(generation, sources))
+        expected = self._ray.get(
+            self.hub.publish.remote(generation, sources, self.publisher.newest)
+        )
         answers = self._ray.get(self.hub.collect.remote(generation, expected, ANSWER_SECONDS))
         ms = (time.perf_counter() - started) * 1000.0
         answers.sort(key=lambda a: a["worker"])
@@ -255,6 +326,7 @@ def enable(*roots, log: bool = True, **init_options) -> RayLink:
     ray = _import_ray()
     if log:
         _cluster.log_to_stderr()
+    _see_through_actor_classes(ray)
     if ray.is_initialized():
         if init_options:
             raise ValueError("Ray is running already: ray.init() options cannot be applied")
