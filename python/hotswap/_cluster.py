@@ -29,6 +29,7 @@ _worker_lock = threading.Lock()
 _worker_generation = 0
 _newest: Dict[str, str] = {}  # path -> newest text this worker received
 _worker_roots: List[str] = []
+_newest_names: set = set()  # module names the files in _newest may be imported as
 
 
 def worker_id() -> str:
@@ -65,6 +66,7 @@ def apply_generation(generation: int, sources: Dict[str, str]) -> dict:
             for path in sorted(sources):
                 text = sources[path]
                 _newest[path] = text
+                _newest_names.add(_module_name_of(path))
                 report = _core.reload_source(path, text)
                 updated.extend(report.updated + report.added + report.recreated)
                 for problem in list(report.errors) + list(report.rude):
@@ -77,6 +79,13 @@ def apply_generation(generation: int, sources: Dict[str, str]) -> dict:
         "errors": errors,
         "ms": (time.perf_counter() - started) * 1000.0,
     }
+
+
+def _module_name_of(path: str) -> str:
+    """The last part of the name a file is imported as (``pkg/__init__.py``: ``pkg``)."""
+    directory, name = os.path.split(path)
+    stem = name[:-3] if name.endswith(".py") else name
+    return os.path.basename(directory) if stem == "__init__" else stem
 
 
 class _NewestSourceLoader:
@@ -108,8 +117,8 @@ class _NewestSourceFinder:
 
     @staticmethod
     def find_spec(fullname, path=None, target=None):
-        if not _newest:
-            return None
+        if fullname.rpartition(".")[2] not in _newest_names:
+            return None  # no file sent has this module's name: not one of ours
         import importlib.machinery
 
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)

@@ -146,9 +146,12 @@ def _worker_setup() -> None:
     _run_watched_code_from_modules(ray, roots)
     # Calling an actor from the hook crashes Ray 2.60's worker (its runtime_env is not set up
     # yet), but the GCS's key-value store answers: the driver keeps the newest sources there.
-    stored = _kv_get(ray, _kv_key(ray))
-    if stored:
-        _cluster.apply_generation(*pickle.loads(stored))
+    try:
+        stored = _kv_get(ray, _kv_key(ray))
+        if stored:
+            _cluster.apply_generation(*pickle.loads(stored))
+    except Exception as err:  # the worker runs on; its receiver catches up at its first poll
+        _log.error("this worker could not catch up with the driver's edits: %s", err)
     thread = threading.Thread(target=_receive, args=(None,), name="hotswap-ray", daemon=True)
     thread.start()
 
