@@ -159,3 +159,10 @@ def test_late_worker_catches_up_even_when_its_disk_is_older(project, cluster_pro
     assert program.eval("[list(x) for x in on_each(store.describe, 'k', among=late)]") == [
         ["v4", None]
     ]
+
+
+def test_bad_inputs_get_one_clear_message():
+    import hotswap.dask
+
+    with pytest.raises(TypeError, match="needs a distributed.Client, got 'client'"):
+        hotswap.dask.enable("client")

@@ -134,3 +134,16 @@ def test_late_actor_runs_the_newest_code_even_when_its_disk_is_older(cluster):
         timeout=TIMEOUT,
     )
     assert program.eval("late_answer") == ["v3", 1]
+
+
+def test_bad_inputs_get_one_clear_message(tmp_path):
+    import hotswap.ray
+
+    with pytest.raises(ValueError, match="does not exist"):
+        hotswap.ray.runtime_env(str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match="worker_process_setup_hook of its own"):
+        hotswap.ray.runtime_env(str(tmp_path), base={"worker_process_setup_hook": "app.setup"})
+    env = hotswap.ray.runtime_env(str(tmp_path), base={"env_vars": {"A": "1"}, "pip": ["x"]})
+    assert env["worker_process_setup_hook"] == "hotswap.ray._worker_setup"
+    assert env["env_vars"]["A"] == "1" and env["pip"] == ["x"]
+    assert env["env_vars"]["HOTSWAP_RAY_ROOTS"] == str(tmp_path)

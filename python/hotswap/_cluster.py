@@ -147,6 +147,16 @@ def _install_newest_finder() -> None:
 # ---------------------------------------------------------------- driver side
 
 
+def absolute_roots(roots) -> List[str]:
+    """The driver's roots as absolute paths (default: the current directory); each must exist
+    before anything is started on the cluster."""
+    absolute = [os.path.abspath(os.fspath(r)) for r in roots] or [os.getcwd()]
+    for root in absolute:
+        if not os.path.isdir(root):
+            raise ValueError(f"watch root {root} does not exist or is not a directory")
+    return absolute
+
+
 def read_sources(report: _core.Report) -> Dict[str, str]:
     """The text of each file of a batch as it is on disk now (absolute paths)."""
     sources = {}

@@ -11,7 +11,6 @@ Needs ``distributed`` (``pip install hotswap[dask]``). See the README, "Clusters
 
 from __future__ import annotations
 
-import os
 import time
 
 from . import _cluster
@@ -122,8 +121,10 @@ def enable(client, *roots, log: bool = True) -> DaskLink:
     """Watch ``roots`` (default: the current directory) and send every edit to every worker
     of ``client``'s cluster, including workers that join later. ``log`` prints one line per
     batch ("hotswap: 4/4 workers updated in 35 ms") and each worker's errors to stderr."""
-    _import_distributed()
-    absolute = [os.path.abspath(os.fspath(r)) for r in roots] or [os.getcwd()]
+    distributed = _import_distributed()
+    if not isinstance(client, distributed.Client):
+        raise TypeError(f"hotswap.dask.enable needs a distributed.Client, got {client!r}")
+    absolute = _cluster.absolute_roots(roots)
     if log:
         _cluster.log_to_stderr()
     plugin = HotswapWorkerPlugin(absolute)

@@ -247,7 +247,7 @@ def runtime_env(*roots, base: Optional[dict] = None) -> dict:
     """The ``runtime_env`` for ``ray.init`` that starts a receiver in every worker process;
     ``roots`` are the directories the driver watches (default: the current directory), and
     ``base`` another runtime_env to extend."""
-    absolute = [os.path.abspath(os.fspath(r)) for r in roots] or [os.getcwd()]
+    absolute = _cluster.absolute_roots(roots)
     env = dict(base or {})
     if env.get("worker_process_setup_hook") not in (None, SETUP_HOOK):
         raise ValueError("the runtime_env has a worker_process_setup_hook of its own already")
@@ -334,9 +334,9 @@ def enable(*roots, log: bool = True, **init_options) -> RayLink:
         if init_options:
             raise ValueError("Ray is running already: ray.init() options cannot be applied")
         job_roots = _job_roots(ray)
-        absolute = [os.path.abspath(os.fspath(r)) for r in roots] or job_roots
+        absolute = _cluster.absolute_roots(roots) if roots else job_roots
     else:
-        absolute = [os.path.abspath(os.fspath(r)) for r in roots] or [os.getcwd()]
+        absolute = _cluster.absolute_roots(roots)
         base = init_options.pop("runtime_env", None)
         ray.init(runtime_env=runtime_env(*absolute, base=base), **init_options)
     _log.debug("sending edits under %s to the Ray workers", ", ".join(absolute))
