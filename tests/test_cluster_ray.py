@@ -110,6 +110,62 @@ def test_syntax_error_is_reported_per_worker_and_changes_nothing(cluster):
     project.write("counters.py", COUNTER_V1.replace('"v1"', '"v2"'), how="atomic")
 
 
+SERVED_V1 = """\
+import os
+import time
+
+from ray import serve
+
+
+@serve.deployment(num_replicas=1)
+class Model:
+    def __init__(self):
+        self.loaded_at = time.time()  # what a replica keeps: a model that took long to load
+        self.calls = 0
+
+    async def __call__(self, request):
+        self.calls += 1
+        return {"answer": "v1", "pid": os.getpid(), "loaded_at": self.loaded_at,
+                "calls": self.calls}
+
+
+app = Model.bind()
+"""
+
+SERVE = """
+import json, socket, urllib.request
+from ray import serve
+import served
+
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+serve.start(http_options={"host": "127.0.0.1", "port": port})
+serve.run(served.app)
+
+def ask():
+    url = f"http://127.0.0.1:{port}/"
+    return json.loads(urllib.request.urlopen(url, timeout=60).read())
+"""
+
+
+def test_serve_replica_runs_the_new_code_with_its_state(cluster):
+    pytest.importorskip("ray.serve", reason="Ray Serve (ray[serve]) is not installed")
+    project, program = cluster
+    project.write("served.py", SERVED_V1)
+    program.exec(SERVE, timeout=TIMEOUT)
+    before = program.eval("ask()")
+    assert before["answer"] == "v1" and before["calls"] == 1
+    project.write("served.py", SERVED_V1.replace('"v1"', '"v2"'), how="atomic")
+    batch = program.call("eval", expr="batch()", timeout=TIMEOUT)["value"]
+    assert batch["errors"] == [] and batch["updated"] == batch["expected"], batch
+    assert before["pid"] in batch["pids"], batch
+    after = program.eval("ask()")
+    # The same replica, with the model it loaded, answers with the new code.
+    assert after == dict(before, answer="v2", calls=2)
+    program.exec("serve.shutdown()", timeout=TIMEOUT)
+
+
 def test_late_actor_runs_the_newest_code_even_when_its_disk_is_older(cluster):
     project, program = cluster
     # Sent without saving: the disk keeps v2, as on a node the driver's edits do not reach.

@@ -174,23 +174,110 @@ def _run_watched_code_from_modules(ray, roots: List[str]) -> None:
     load_from_module = manager.load_function_or_class_from_local
     script = os.environ.get(ENV_MAIN)
 
-    def load_if_watched(module_name: str, name: str):
+    def watched(module_name: str) -> bool:
         try:
             spec = importlib.util.find_spec(module_name)
         except (ImportError, ValueError):
-            return None
+            return False
         origin = os.path.abspath(spec.origin) if spec is not None and spec.origin else ""
-        if not _under(origin, roots) or origin == script:
+        return _under(origin, roots) and origin != script
+
+    def load_if_watched(module_name: str, name: str):
+        if not watched(module_name):
             return None  # Ray loads its pickled copy, as without hotswap
         return load_from_module(module_name, name)
 
     manager.load_function_or_class_from_local = load_if_watched
+    _adopt_pickled_classes(ray, watched)
     # Ray sets the flag from the job's code_search_path before each task; with it on, Ray
     # asks load_if_watched first and loads its pickled copy when that finds nothing.
     set_flag = type(worker).set_load_code_from_local
     worker.set_load_code_from_local = lambda _flag: set_flag(worker, True)
     set_flag(worker, True)
     _see_through_actor_classes(ray)
+
+
+def _module_class(module_name: str, name: str, watched) -> Optional[type]:
+    """The class ``name`` of a watched module, through the wrappers the engine follows."""
+    import importlib
+
+    if not watched(module_name):
+        return None
+    found = getattr(importlib.import_module(module_name), name, None)
+    _see_through_serve_deployments()  # the module may have imported Serve
+    for _ in range(4):
+        if isinstance(found, type):
+            return found if found.__name__ == name and found.__module__ == module_name else None
+        found = getattr(found, "__wrapped__", None)
+    return None
+
+
+def _adopt_pickled_classes(ray, watched) -> None:
+    """A class of a watched module that reaches this worker pickled by value (a decorator
+    bound its name to a wrapper: a Ray Serve deployment, for one) is the module's own class
+    here, as if it had been pickled by reference, so the engine's edits reach its instances.
+    """
+    pickler = ray.cloudpickle.cloudpickle
+    make_class, set_state = pickler._make_skeleton_class, pickler._class_setstate
+    adopted: set = set()
+
+    def make_skeleton_class(type_constructor, name, bases, type_kwargs, tracker_id, extra):
+        module_name = type_kwargs.get("__module__")
+        try:
+            own = _module_class(module_name, name, watched) if module_name else None
+        except Exception:  # the module does not import here: keep Ray's copy
+            own = None
+        if own is None:
+            return make_class(type_constructor, name, bases, type_kwargs, tracker_id, extra)
+        adopted.add(own)
+        return own
+
+    def class_setstate(obj, state):
+        return obj if obj in adopted else set_state(obj, state)
+
+    pickler._make_skeleton_class = make_skeleton_class
+    pickler._class_setstate = class_setstate
+
+
+def _see_through_serve_deployments() -> None:
+    """A Serve ``Deployment`` keeps its class in ``func_or_class``; its ``__wrapped__``."""
+    deployment = sys.modules.get("ray.serve.deployment")
+    cls = getattr(deployment, "Deployment", None)
+    if cls is not None and "__wrapped__" not in vars(cls):
+        cls.__wrapped__ = property(lambda self: self.func_or_class)
+
+
+class _AfterImport:
+    """Meta-path finder that runs ``then()`` right after module ``name`` is first imported
+    (importing Ray Serve only to patch it would cost every driver about a second)."""
+
+    def __init__(self, name: str, then) -> None:
+        self.name = name
+        self.then = then
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is not None and spec.loader is not None:
+            exec_module, then = spec.loader.exec_module, self.then
+
+            def exec_then(module) -> None:
+                exec_module(module)
+                then()
+
+            spec.loader.exec_module = exec_then
+        return spec
+
+
+def _after_import(name: str, then) -> None:
+    if name in sys.modules:
+        then()
+    elif not any(isinstance(f, _AfterImport) and f.name == name for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport(name, then))
 
 
 def _see_through_actor_classes(ray) -> None:
@@ -330,6 +417,7 @@ def enable(*roots, log: bool = True, **init_options) -> RayLink:
     if log:
         _cluster.log_to_stderr()
     _see_through_actor_classes(ray)
+    _after_import("ray.serve.deployment", _see_through_serve_deployments)
     if ray.is_initialized():
         if init_options:
             raise ValueError("Ray is running already: ray.init() options cannot be applied")
