@@ -4,6 +4,7 @@ reported per worker, and workers started later run the newest code."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import pytest
@@ -43,8 +44,10 @@ import ray
 import hotswap._core
 import hotswap.ray
 
-link = hotswap.ray.enable(os.getcwd(), num_cpus=2, include_dashboard=False,
-                          log_to_driver=False)
+# The two-step form (the benchmark uses the one-step hotswap.ray.enable(root, **init_options)).
+ray.init(runtime_env=hotswap.ray.runtime_env(os.getcwd()), num_cpus=2,
+         include_dashboard=False, log_to_driver=False)
+link = hotswap.ray.enable()
 import counters
 
 actors = [counters.Counter.remote() for _ in range(2)]
@@ -203,3 +206,19 @@ def test_bad_inputs_get_one_clear_message(tmp_path):
     assert env["worker_process_setup_hook"] == "hotswap.ray._worker_setup"
     assert env["env_vars"]["A"] == "1" and env["pip"] == ["x"]
     assert env["env_vars"]["HOTSWAP_RAY_ROOTS"] == str(tmp_path)
+
+
+def test_enable_after_a_plain_ray_init_says_what_to_do(tmp_path):
+    code = (
+        "import ray, hotswap.ray\n"
+        "ray.init(num_cpus=1, include_dashboard=False)\n"
+        "try:\n"
+        "    hotswap.ray.enable()\n"
+        "except RuntimeError as err:\n"
+        "    print('refused:', err)\n"
+        "ray.shutdown()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert "refused: Ray was started without hotswap's worker hook" in out.stdout, out.stderr
