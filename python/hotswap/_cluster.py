@@ -220,6 +220,7 @@ class Publisher:
         self._send = send
         self._reports: List[ClusterReport] = []
         self._arrived = threading.Condition()
+        self._publishing = threading.Lock()
         self._watcher = watch(*roots, on_reload=self._on_reload)
 
     def _on_reload(self, report: _core.Report) -> None:
@@ -236,11 +237,12 @@ class Publisher:
 
         Workers that start later get ``newest``: the text the driver runs for each file sent
         (a rejected edit is sent, so each worker reports it, but is not kept for later)."""
-        self.generation += 1
-        for path, text in sources.items():
-            running = _core.recorded_source(path)
-            self.newest[path] = text if running is None else running
-        result = self._send(self.generation, sources)
+        with self._publishing:  # the watcher's thread, or a program's own call
+            self.generation += 1
+            for path, text in sources.items():
+                running = _core.recorded_source(path)
+                self.newest[path] = text if running is None else running
+            result = self._send(self.generation, sources)
         log_cluster_report(result)
         with self._arrived:
             self._reports.append(result)

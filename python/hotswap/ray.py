@@ -7,6 +7,7 @@ every file sent. Every worker process of the job starts a receiver from Ray's
 ``worker_process_setup_hook``: it first applies everything sent so far (before the worker runs
 user code), then long-polls the actor on a thread of its own, applies each batch with its own
 engine and answers with its report, which the driver logs ("4/4 workers updated in 35 ms").
+The newest sources are also kept in Ray's key-value store, for workers that start later.
 
 Needs Ray (``pip install hotswap[ray]``). See the README, "Clusters: Ray and Dask".
 """
@@ -100,7 +101,7 @@ class SourceHub:
                 except asyncio.TimeoutError:
                     return None
                 missed = range(after + 1, self.generation + 1)
-                if all(g in self.batches for g in missed):
+                if after > 0 and all(g in self.batches for g in missed):
                     sources: Dict[str, str] = {}
                     for g in missed:
                         sources.update(self.batches[g])
@@ -147,12 +148,12 @@ def _worker_setup() -> None:
     # Calling an actor from the hook crashes Ray 2.60's worker (its runtime_env is not set up
     # yet), but the GCS's key-value store answers: the driver keeps the newest sources there.
     try:
-        stored = _kv_get(ray, _kv_key(ray))
+        stored = _kv_get(_kv_key(ray))
         if stored:
             _cluster.apply_generation(*pickle.loads(stored))
     except Exception as err:  # the worker runs on; its receiver catches up at its first poll
         _log.error("this worker could not catch up with the driver's edits: %s", err)
-    thread = threading.Thread(target=_receive, args=(None,), name="hotswap-ray", daemon=True)
+    thread = threading.Thread(target=_receive, name="hotswap-ray", daemon=True)
     thread.start()
 
 
@@ -295,20 +296,22 @@ def _kv_key(ray) -> bytes:
     return f"hotswap-sources-{ray.get_runtime_context().get_job_id()}".encode()
 
 
-def _kv_get(ray, key: bytes) -> Optional[bytes]:
+def _kv_get(key: bytes) -> Optional[bytes]:
     from ray.experimental.internal_kv import _internal_kv_get
 
     return _internal_kv_get(key)
 
 
-def _kv_put(ray, key: bytes, value: bytes) -> None:
+def _kv_put(key: bytes, value: bytes) -> None:
     from ray.experimental.internal_kv import _internal_kv_put
 
     _internal_kv_put(key, value, overwrite=True)
 
 
-def _receive(hub) -> None:
+def _receive() -> None:
+    """Long-poll the hub for batches, apply each, answer; forever (a daemon thread)."""
     ray = _import_ray()
+    hub = None
     worker = _cluster.worker_id()
     while True:
         try:
@@ -384,7 +387,7 @@ class RayLink:
     def _send(self, generation: int, sources: Dict[str, str]) -> ClusterReport:
         started = time.perf_counter()
         newest = (generation, self.publisher.newest)
-        _kv_put(self._ray, _kv_key(self._ray), pickle.dumps(newest))
+        _kv_put(_kv_key(self._ray), pickle.dumps(newest))
         expected = self._ray.get(
             self.hub.publish.remote(generation, sources, self.publisher.newest)
         )
