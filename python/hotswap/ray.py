@@ -199,16 +199,19 @@ def _run_watched_code_from_modules(ray, roots: List[str]) -> None:
 
 
 def _module_class(module_name: str, name: str, watched) -> Optional[type]:
-    """The class ``name`` of a watched module, through the wrappers the engine follows."""
+    """The class ``name`` of a watched module behind the wrapper its name is bound to. A class
+    bound directly is not it: that one is pickled by reference, so one arriving by value with
+    its name is another class (defined in a function)."""
     import importlib
 
     if not watched(module_name):
         return None
     found = getattr(importlib.import_module(module_name), name, None)
     _see_through_serve_deployments()  # the module may have imported Serve
-    for _ in range(4):
+    for depth in range(4):
         if isinstance(found, type):
-            return found if found.__name__ == name and found.__module__ == module_name else None
+            same = found.__name__ == name and found.__module__ == module_name
+            return found if same and depth > 0 else None
         found = getattr(found, "__wrapped__", None)
     return None
 
