@@ -66,6 +66,9 @@ class HotswapWorkerPlugin(_WorkerPlugin):
 
 
 class _DaskSender:
+    """Sends one generation: the newest sources to the scheduler's metadata (for workers that
+    join later), the batch to every worker now (``client.run``, which returns their reports)."""
+
     def __init__(self, client) -> None:
         self.client = client
 
