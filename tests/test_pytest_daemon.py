@@ -1,0 +1,214 @@
+"""``pytest --hotswap-daemon``: a warm pytest process that hotswap keeps current.
+
+The oracle: on a sample project (a package, tests, a conftest fixture, a parametrize list),
+random edit sequences; after each edit the per-test outcomes of the daemon run equal those of a
+fresh ``python -m pytest`` run. The other tests drive the daemon's rules one by one (restarts,
+the terminal, Ctrl-C, two clients, stopping, stale sockets, idle and memory limits).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import textwrap
+from pathlib import Path
+
+import pytest
+
+TIMEOUT = 90
+# Plugins of the test environment that these runs do not need (faster start).
+NO_PLUGINS = ["-p", "no:hypothesispytest", "-p", "no:anyio"]
+OUTCOME = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS) (\S+)", re.M)
+
+
+def outcomes(output: str) -> dict:
+    """nodeid -> outcome, from the short test summary of ``-rA``."""
+    return {nodeid: outcome for outcome, nodeid in OUTCOME.findall(output)}
+
+
+class Sample:
+    """A project directory and the commands that run pytest on it, plain or in the daemon."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        # A short private base (a Unix socket path has at most 107 bytes).
+        self.run_dir = tempfile.mkdtemp(prefix="hs-")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        self.env.update(XDG_RUNTIME_DIR=self.run_dir, PYTHONDONTWRITEBYTECODE="1", TERM="dumb")
+
+    def write(self, name: str, text: str) -> None:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+    def pytest(self, *args, env=None, timeout=TIMEOUT) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", *NO_PLUGINS, *args],
+            cwd=self.root,
+            env=dict(self.env, **(env or {})),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def daemon(self, *args, **kwargs) -> subprocess.CompletedProcess:
+        return self.pytest("--hotswap-daemon", "--hotswap-daemon-idle=3", *args, **kwargs)
+
+    def sockets(self) -> list:
+        folder = Path(self.run_dir, f"hotswap-pytest-{os.getuid()}")
+        return sorted(folder.glob("*.sock")) if folder.exists() else []
+
+    def close(self) -> None:
+        self.pytest("--hotswap-daemon-stop", timeout=30)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def sample(tmp_path):
+    project = Sample(tmp_path / "proj")
+    project.write("pytest.ini", "[pytest]\n")
+    project.write("pkg/__init__.py", "")
+    project.write(
+        "pkg/calc.py",
+        """
+        def add(a, b):
+            return a + b
+        """,
+    )
+    project.write(
+        "tests/test_calc.py",
+        """
+        import pytest
+        from pkg import calc
+
+        @pytest.mark.parametrize("x", [1, 2])
+        def test_add(x):
+            assert calc.add(x, 1) == x + 1
+
+        def test_fails_on_purpose():
+            assert calc.add(1, 1) == 3
+        """,
+    )
+    yield project
+    project.close()
+
+
+# -- the oracle ------------------------------------------------------------------------------
+
+
+class EditedProject:
+    """The sample project of the oracle, written from a few values that edits change."""
+
+    def __init__(self, sample: Sample) -> None:
+        self.sample = sample
+        self.state = {
+            "scale": 2,
+            "area": "w * h * SCALE",
+            "perimeter": 2,
+            "slots": '("w",)',
+            "broken": False,
+            "width": 3,
+            "hs": [1, 2, 3],
+            "expected": 8,
+            "extra": {},
+        }
+        self.counter = 0
+        self.write_all()
+
+    def write_all(self) -> None:
+        s = self.state
+        broken = "\ndef broken(:\n    pass\n" if s["broken"] else ""
+        self.sample.write("pytest.ini", "[pytest]\n")
+        self.sample.write("pkg/__init__.py", "")
+        self.sample.write(
+            "pkg/shapes.py",
+            f"SCALE = {s['scale']}\n\n\ndef area(w, h):\n    return {s['area']}\n\n\n"
+            f"def perimeter(w, h):\n    return {s['perimeter']} * (w + h)\n\n\n"
+            f"class Box:\n    __slots__ = {s['slots']}\n{broken}",
+        )
+        self.sample.write(
+            "tests/conftest.py",
+            f"import pytest\n\n\n@pytest.fixture\ndef width():\n    return {s['width']}\n",
+        )
+        self.sample.write(
+            "tests/test_shapes.py",
+            "import pytest\nfrom pkg import shapes\n\n\n"
+            f"@pytest.mark.parametrize('h', {s['hs']!r})\n"
+            "def test_area(width, h):\n    assert shapes.area(width, h) == width * h * 2\n\n\n"
+            f"def test_perimeter(width):\n    assert shapes.perimeter(width, 1) == {s['expected']}\n"
+            "\n\ndef test_box():\n    assert len(shapes.Box.__slots__) == 1\n",
+        )
+        for name, expected in s["extra"].items():
+            self.sample.write(
+                f"tests/{name}.py",
+                "from pkg import shapes\n\n\n"
+                f"def test_extra():\n    assert shapes.perimeter(1, 1) == {expected}\n",
+            )
+
+    def edit(self, rng: random.Random) -> str:
+        """One random edit (written to disk); returns what it was."""
+        s = self.state
+        kind = rng.choice(
+            ["scale", "area", "perimeter", "fixture", "params", "test", "add", "delete"] * 3
+            + ["slots", "broken"] * 2
+        )
+        if kind == "scale":
+            s["scale"] = rng.choice([1, 2, 3])
+        elif kind == "area":
+            s["area"] = rng.choice(["w * h * SCALE", "w * h * SCALE + 1", "h * w * 2"])
+        elif kind == "perimeter":
+            s["perimeter"] = rng.choice([1, 2, 3])
+        elif kind == "fixture":
+            s["width"] = rng.choice([2, 3, 4])
+        elif kind == "params":
+            s["hs"] = sorted(rng.sample(range(6), rng.randint(1, 4)))
+        elif kind == "test":
+            s["expected"] = rng.choice([4, 6, 8, 10])
+        elif kind == "slots":
+            s["slots"] = '("w", "h")' if s["slots"] == '("w",)' else '("w",)'
+        elif kind == "broken":
+            s["broken"] = not s["broken"]
+        elif kind == "add" or not s["extra"]:
+            self.counter += 1
+            s["extra"][f"test_extra_{self.counter}"] = rng.choice([2, 4, 6])
+            kind = "add"
+        else:
+            name = rng.choice(sorted(s["extra"]))
+            del s["extra"][name]
+            (self.sample.root / "tests" / f"{name}.py").unlink()
+        self.write_all()
+        return kind
+
+
+def test_oracle_daemon_outcomes_equal_a_fresh_run_after_random_edits(tmp_path, capsys):
+    sample = Sample(tmp_path / "oracle")
+    project = EditedProject(sample)
+    edits, restarts, kinds = 0, 0, []
+    try:
+        first = sample.daemon("-rA", "tests")
+        assert "started the pytest daemon" in first.stderr, first.stderr
+        for seed in (1, 2, 3, 4):
+            rng = random.Random(seed)
+            for _ in range(6):
+                kinds.append(project.edit(rng))
+                edits += 1
+                warm = sample.daemon("-rA", "tests")
+                fresh = sample.pytest("-rA", "tests")
+                restarts += "restarting the pytest daemon" in warm.stderr
+                context = f"after edits {kinds} (seed {seed})\n{warm.stdout}\n{warm.stderr}"
+                assert outcomes(warm.stdout) == outcomes(fresh.stdout), context
+                assert outcomes(fresh.stdout), fresh.stdout  # the comparison is not empty
+                assert warm.returncode == fresh.returncode, context
+    finally:
+        sample.close()
+    with capsys.disabled():
+        print(f"\noracle: {edits} edits ({', '.join(kinds)}), {restarts} restarts: all equal")
+    assert restarts > 0 and {"broken", "slots", "fixture", "add", "delete"} <= set(kinds)
