@@ -8,6 +8,7 @@ the terminal, Ctrl-C, two clients, stopping, stale sockets, idle and memory limi
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import re
@@ -94,7 +95,7 @@ def sample(tmp_path):
             assert calc.add(x, 1) == x + 1
 
         def test_fails_on_purpose():
-            assert calc.add(1, 1) == 3
+            assert calc.add(2, 2) == 5
         """,
     )
     yield project
@@ -212,3 +213,83 @@ def test_oracle_daemon_outcomes_equal_a_fresh_run_after_random_edits(tmp_path, c
     with capsys.disabled():
         print(f"\noracle: {edits} edits ({', '.join(kinds)}), {restarts} restarts: all equal")
     assert restarts > 0 and {"broken", "slots", "fixture", "add", "delete"} <= set(kinds)
+
+
+# -- the daemon's rules ----------------------------------------------------------------------
+
+
+def test_saves_apply_live_and_x_k_lf_and_the_exit_code_behave_as_in_a_plain_run(sample):
+    first = sample.daemon("-rA", "tests")
+    assert "started the pytest daemon" in first.stderr
+    assert first.returncode == 1
+    assert outcomes(first.stdout)["tests/test_calc.py::test_fails_on_purpose"] == "FAILED"
+    sample.write("pkg/calc.py", "def add(a, b):\n    return a + b + (a == b == 2)\n")
+    warm = sample.daemon("-rA", "tests")
+    assert "hotswap: updated pkg.calc.add" in warm.stderr and "started" not in warm.stderr
+    assert warm.returncode == 0, warm.stdout
+    assert set(outcomes(warm.stdout).values()) == {"PASSED"}
+    sample.write("pkg/calc.py", "def add(a, b):\n    return a * b\n")
+    stopped = sample.daemon("-x", "tests")
+    assert "stopping after 1 failures" in stopped.stdout and stopped.returncode == 1
+    selected = sample.daemon("-k", "fails", "tests")
+    assert "1 failed, 2 deselected" in selected.stdout, selected.stdout
+    sample.write("pkg/calc.py", "def add(a, b):\n    return a + b\n")
+    again = sample.daemon("--lf", "-rA", "tests")  # the two that failed last: one passes now
+    assert "run-last-failure" in again.stdout, again.stdout
+    assert outcomes(again.stdout) == {
+        "tests/test_calc.py::test_add[1]": "PASSED",
+        "tests/test_calc.py::test_fails_on_purpose": "FAILED",
+    }, again.stdout
+    assert "started" not in again.stderr + selected.stderr + stopped.stderr
+
+
+def test_what_cannot_be_applied_in_place_restarts_the_daemon_and_says_why(sample):
+    sample.daemon("tests")
+    sample.write("pytest.ini", "[pytest]\nmarkers = slow\n")
+    ini = sample.daemon("tests")
+    assert "restarting the pytest daemon: pytest.ini changed" in ini.stderr, ini.stderr
+    assert "started the pytest daemon" in ini.stderr
+    env = sample.daemon("tests", env={"SAMPLE_SETTING": "1"})
+    assert "environment variable SAMPLE_SETTING changed" in env.stderr, env.stderr
+    terminal = sample.daemon("tests", env={"SAMPLE_SETTING": "1", "COLUMNS": "99"})
+    assert "restarting" not in terminal.stderr, terminal.stderr
+    sample.write("pkg/calc.py", "def add(a, b):\n    return a +\n")
+    broken = sample.daemon("-rA", "tests", env={"SAMPLE_SETTING": "1"})
+    assert "restarting the pytest daemon: failed: " in broken.stderr, broken.stderr
+    assert "ERROR tests/test_calc.py" in broken.stdout and broken.returncode == 2
+
+
+def test_colours_and_width_are_the_client_terminals_and_ctrl_c_stops_the_test(sample):
+    pexpect = pytest.importorskip("pexpect", reason="pexpect needs a POSIX pty")
+    sample.write(
+        "tests/test_slow.py",
+        "import time\n\n\ndef test_slow():\n    print('RUNNING', flush=True)\n"
+        "    time.sleep(120)\n",
+    )
+    piped = sample.daemon("-k", "add", "tests")
+    assert "\x1b[" not in piped.stdout and piped.returncode == 0
+    argv = ["-m", "pytest", *NO_PLUGINS, "--hotswap-daemon", "-s", "tests"]
+    child = pexpect.spawn(
+        sys.executable,
+        argv,
+        cwd=str(sample.root),
+        env=dict(sample.env, TERM="xterm"),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(30, 123),
+    )
+    seen = io.StringIO()
+    child.logfile_read = seen
+    child.expect("RUNNING")
+    started = time.monotonic()
+    child.sendintr()
+    child.expect("KeyboardInterrupt")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2 and time.monotonic() - started < 30
+    output = seen.getvalue()
+    assert "\x1b[" in output  # colours: the client is a terminal
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    assert any(len(line.rstrip()) == 123 for line in plain.splitlines() if "===" in line), plain
+    after = sample.daemon("-k", "add", "tests")  # the daemon goes on serving
+    assert after.returncode == 0 and "started" not in after.stderr, after.stderr
