@@ -293,3 +293,93 @@ def test_colours_and_width_are_the_client_terminals_and_ctrl_c_stops_the_test(sa
     assert any(len(line.rstrip()) == 123 for line in plain.splitlines() if "===" in line), plain
     after = sample.daemon("-k", "add", "tests")  # the daemon goes on serving
     assert after.returncode == 0 and "started" not in after.stderr, after.stderr
+
+
+def _wait_for(predicate, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_second_client_waits_its_turn_and_is_told(sample):
+    sample.write(
+        "tests/test_gate.py",
+        "import os, time\n\n\ndef test_gate():\n    open('running', 'w').close()\n"
+        "    while not os.path.exists('go'):\n        time.sleep(0.02)\n",
+    )
+    sample.daemon("-k", "add", "tests")  # started
+    command = [sys.executable, "-m", "pytest", *NO_PLUGINS, "--hotswap-daemon"]
+    first_err = open(sample.root / "first.err", "w+")
+    second_err = open(sample.root / "second.err", "w+")
+    first = subprocess.Popen(
+        [*command, "-k", "gate", "tests"], cwd=sample.root, env=sample.env,
+        stdout=subprocess.PIPE, stderr=first_err, text=True,
+    )  # fmt: skip
+    _wait_for(lambda: (sample.root / "running").exists(), "the first run's test")
+    second = subprocess.Popen(
+        [*command, "-k", "add", "tests"], cwd=sample.root, env=sample.env,
+        stdout=subprocess.PIPE, stderr=second_err, text=True,
+    )  # fmt: skip
+    _wait_for(lambda: "waits its turn" in (sample.root / "second.err").read_text(), "the notice")
+    assert second.poll() is None
+    (sample.root / "go").touch()
+    assert first.wait(timeout=60) == 0 and "1 passed" in first.stdout.read()
+    assert second.wait(timeout=60) == 0 and "2 passed" in second.stdout.read()
+    first_err.close()
+    second_err.close()
+
+
+def test_stop_stale_socket_and_a_directory_that_is_not_private(sample):
+    sample.daemon("tests")
+    [sock] = sample.sockets()
+    stopped = sample.pytest("--hotswap-daemon-stop")
+    assert "stopped the pytest daemon (pid " in stopped.stderr and stopped.returncode == 0
+    _wait_for(lambda: not sock.exists(), "the socket to go")
+    assert "no pytest daemon runs" in sample.pytest("--hotswap-daemon-stop").stderr
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(sock))  # a socket file nobody listens on: a daemon that died
+    dead.close()
+    revived = sample.daemon("-k", "add", "tests")
+    assert "started the pytest daemon" in revived.stderr and revived.returncode == 0
+    sample.close()
+    folder = Path(sample.run_dir, f"hotswap-pytest-{os.getuid()}")
+    folder.mkdir(parents=True)
+    folder.chmod(0o755)
+    public = sample.daemon("-k", "add", "tests")
+    assert "is not a private directory" in public.stderr, public.stderr
+    assert "running plain pytest" in public.stderr and "2 passed" in public.stdout
+    assert not sample.sockets()
+
+
+def test_idle_timeout_and_memory_growth_end_the_daemon(sample):
+    sample.daemon("--hotswap-daemon-idle=0.02", "-k", "add", "tests")
+    [sock] = sample.sockets()
+    _wait_for(lambda: not sock.exists(), "the idle daemon to end")
+    sample.write("pkg/hoard.py", "KEPT = []\n")
+    sample.write(
+        "tests/test_hoard.py",
+        "from pkg import hoard\n\n\ndef test_hoard():\n    hoard.KEPT.append(b'x' * 40_000_000)\n",
+    )
+    first = sample.daemon("--hotswap-daemon-max-growth=20", "-k", "hoard", "tests")
+    assert "started" in first.stderr and first.returncode == 0, first.stderr
+    second = sample.daemon("-k", "hoard", "tests")
+    assert re.search(r"grew from \d+ MB to \d+ MB \(limit: \+20 MB\)", second.stderr), second
+    assert second.returncode == 0
+    third = sample.daemon("-k", "hoard", "tests")
+    assert "started the pytest daemon" in third.stderr and third.returncode == 0
+
+
+def test_xdist_falls_back_to_a_plain_run_and_addopts_turn_the_daemon_on(sample):
+    xdist = sample.daemon("-n", "2", "tests")
+    assert "hotswap: -n (pytest-xdist) starts worker processes: running plain pytest" in (
+        xdist.stderr
+    )
+    assert not sample.sockets()
+    sample.write("pytest.ini", "[pytest]\naddopts = --hotswap-daemon\n")
+    first = sample.pytest("-q", "-k", "add", "tests")
+    assert "started the pytest daemon" in first.stderr and "2 passed" in first.stdout
+    second = sample.pytest("-q", "-k", "add", "tests")
+    assert "started" not in second.stderr and "2 passed" in second.stdout, second.stderr
