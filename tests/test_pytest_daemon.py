@@ -13,13 +13,12 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -144,7 +143,8 @@ class EditedProject:
             "import pytest\nfrom pkg import shapes\n\n\n"
             f"@pytest.mark.parametrize('h', {s['hs']!r})\n"
             "def test_area(width, h):\n    assert shapes.area(width, h) == width * h * 2\n\n\n"
-            f"def test_perimeter(width):\n    assert shapes.perimeter(width, 1) == {s['expected']}\n"
+            "def test_perimeter(width):\n"
+            f"    assert shapes.perimeter(width, 1) == {s['expected']}\n"
             "\n\ndef test_box():\n    assert len(shapes.Box.__slots__) == 1\n",
         )
         for name, expected in s["extra"].items():
@@ -225,12 +225,14 @@ def test_saves_apply_live_and_x_k_lf_and_the_exit_code_behave_as_in_a_plain_run(
     assert outcomes(first.stdout)["tests/test_calc.py::test_fails_on_purpose"] == "FAILED"
     sample.write("pkg/calc.py", "def add(a, b):\n    return a + b + (a == b == 2)\n")
     warm = sample.daemon("-rA", "tests")
-    assert "hotswap: updated pkg.calc.add" in warm.stderr and "started" not in warm.stderr
+    assert "hotswap: updated pkg.calc.add" in warm.stderr, warm.stderr
+    assert "started" not in warm.stderr, warm.stderr
     assert warm.returncode == 0, warm.stdout
     assert set(outcomes(warm.stdout).values()) == {"PASSED"}
     sample.write("pkg/calc.py", "def add(a, b):\n    return a * b\n")
     stopped = sample.daemon("-x", "tests")
-    assert "stopping after 1 failures" in stopped.stdout and stopped.returncode == 1
+    assert "stopping after 1 failures" in stopped.stdout, stopped.stdout + stopped.stderr
+    assert stopped.returncode == 1
     selected = sample.daemon("-k", "fails", "tests")
     assert "1 failed, 2 deselected" in selected.stdout, selected.stdout
     sample.write("pkg/calc.py", "def add(a, b):\n    return a + b\n")
@@ -240,7 +242,9 @@ def test_saves_apply_live_and_x_k_lf_and_the_exit_code_behave_as_in_a_plain_run(
         "tests/test_calc.py::test_add[1]": "PASSED",
         "tests/test_calc.py::test_fails_on_purpose": "FAILED",
     }, again.stdout
-    assert "started" not in again.stderr + selected.stderr + stopped.stderr
+    assert "started" not in again.stderr + selected.stderr + stopped.stderr, (
+        again.stderr + selected.stderr + stopped.stderr
+    )
 
 
 def test_what_cannot_be_applied_in_place_restarts_the_daemon_and_says_why(sample):

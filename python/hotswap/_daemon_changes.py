@@ -18,6 +18,7 @@ import hashlib
 import os
 import site
 import sys
+import weakref
 from typing import Dict, List, Optional, Set, Tuple
 
 from . import _core
@@ -86,6 +87,8 @@ class ProjectFiles:
         self.other_hashes: Dict[str, Optional[str]] = {}  # loaded, not recorded by the engine
         self.config_hashes: Dict[str, Optional[str]] = {}
         self.signatures: Dict[str, Optional[Signature]] = {}
+        # Modules track_loaded_modules looked at (weakly: a test module must be freed).
+        self.seen_modules: Dict[str, weakref.ref] = {}
 
     # -- after a run: what the process holds now --------------------------------------------
 
@@ -109,7 +112,14 @@ class ProjectFiles:
         compares content: the run may have imported a file that changed since)."""
         _core.record_loaded([])  # the sources the import hook queued are recorded now
         test_files = self._test_files()
-        for module in list(sys.modules.values()):
+        for name, module in list(sys.modules.items()):
+            seen = self.seen_modules.get(name)
+            if seen is not None and seen() is module:
+                continue
+            try:
+                self.seen_modules[name] = weakref.ref(module)
+            except TypeError:  # not a module: something put in sys.modules by hand
+                continue
             path = getattr(module, "__file__", None)
             if not isinstance(path, str) or not path.endswith(".py"):
                 continue
