@@ -387,3 +387,19 @@ def test_xdist_falls_back_to_a_plain_run_and_addopts_turn_the_daemon_on(sample):
     assert "started the pytest daemon" in first.stderr and "2 passed" in first.stdout
     second = sample.pytest("-q", "-k", "add", "tests")
     assert "started" not in second.stderr and "2 passed" in second.stdout, second.stderr
+
+
+def test_pdb_reads_the_client_terminal(sample):
+    pexpect = pytest.importorskip("pexpect", reason="pexpect needs a POSIX pty")
+    argv = ["-m", "pytest", *NO_PLUGINS, "--hotswap-daemon", "--pdb", "-k", "fails", "tests"]
+    child = pexpect.spawn(
+        sys.executable, argv, cwd=str(sample.root), env=sample.env, encoding="utf-8", timeout=60
+    )
+    child.expect(r"\(Pdb\) ")
+    child.sendline("p calc.add(20, 22)")
+    child.expect("42")
+    child.sendline("c")
+    child.expect("1 failed")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
