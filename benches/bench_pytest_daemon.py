@@ -131,9 +131,15 @@ def tools(env: dict) -> list:
 
 
 def timed(command: list, root: Path, env: dict) -> tuple:
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=300)
-    elapsed = time.perf_counter() - started
+    """(seconds, completed process). Output goes through files, not pipes: a daemon the
+    command starts inherits them and would hold a pipe open."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=root, env=env, stdout=out, stderr=err, timeout=300)
+        elapsed = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        done.stdout, done.stderr = out.read(), err.read()
     return elapsed, done
 
 
@@ -152,7 +158,7 @@ def measure(root: Path, runs: int, env: dict) -> tuple:
     for rep in range(3):  # first runs: plain (cold) vs the daemon's first run (it starts)
         for tool in found[:2]:
             if tool.stop_command:
-                subprocess.run(tool.stop_command, cwd=root, env=env, capture_output=True)
+                timed(tool.stop_command, root, env)
                 time.sleep(0.3)
             elapsed, done = timed(tool.command, root, env)
             first[tool.name].append(elapsed)
@@ -175,7 +181,7 @@ def measure(root: Path, runs: int, env: dict) -> tuple:
             print(f"run {rep} {tool.name}: {elapsed * 1000:.0f} ms", flush=True)
     for tool in found:
         if tool.stop_command:
-            subprocess.run(tool.stop_command, cwd=root, env=env, capture_output=True, timeout=60)
+            timed(tool.stop_command, root, env)
     return found, first, own
 
 

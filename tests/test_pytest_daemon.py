@@ -403,3 +403,45 @@ def test_pdb_reads_the_client_terminal(sample):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 1
+
+
+def test_hotswap_pytest_hands_runs_to_the_daemon_without_importing_pytest(sample):
+    def fast(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "hotswap", "pytest", *NO_PLUGINS, *args],
+            cwd=sample.root, env=sample.env, capture_output=True, text=True, timeout=TIMEOUT,
+        )  # fmt: skip
+
+    first = fast("-k", "add", "tests")  # no daemon yet: the long way starts one
+    assert "started the pytest daemon" in first.stderr and "2 passed" in first.stdout
+    sample.write("pkg/calc.py", "def add(a, b):\n    return a + b + 1\n")
+    warm = fast("-rA", "tests")
+    assert "hotswap: updated pkg.calc.add" in warm.stderr and "started" not in warm.stderr
+    assert outcomes(warm.stdout) == {
+        "tests/test_calc.py::test_add[1]": "FAILED",
+        "tests/test_calc.py::test_add[2]": "FAILED",
+        "tests/test_calc.py::test_fails_on_purpose": "PASSED",
+    }
+    assert warm.returncode == 1
+    sample.write("pytest.ini", "[pytest]\naddopts = -n 2\n")  # read by the daemon, not here
+    cold = fast("tests")  # the daemon declines; the long way reads addopts and runs plain
+    assert "-n (pytest-xdist) starts worker processes: running plain pytest" in cold.stderr
+    sample.write("pytest.ini", "[pytest]\n")
+    again = fast("-k", "fails", "tests")  # the same daemon serves again
+    assert "1 passed, 2 deselected" in again.stdout and not again.stderr, again
+    sample.write("sub/pytest.ini", "[pytest]\n")  # a project of its own inside this one
+    sample.write("sub/test_sub.py", "def test_sub():\n    pass\n")
+    in_sub = [sys.executable, "-m", "hotswap", "pytest", *NO_PLUGINS, "-q"]
+    try:
+        nested = subprocess.run(
+            in_sub, cwd=sample.root / "sub", env=sample.env, capture_output=True, text=True,
+            timeout=TIMEOUT,
+        )  # fmt: skip
+        assert "1 passed" in nested.stdout, nested
+        assert "started the pytest daemon" in nested.stderr, nested
+        assert len(sample.sockets()) == 2, sample.sockets()
+    finally:
+        subprocess.run(
+            [*in_sub, "--hotswap-daemon-stop"], cwd=sample.root / "sub", env=sample.env,
+            capture_output=True, timeout=TIMEOUT,
+        )  # fmt: skip

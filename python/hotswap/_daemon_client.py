@@ -29,6 +29,38 @@ START_TIMEOUT = 60.0
 BUSY_NOTICE_AFTER = 0.5
 
 
+# Options a warm process cannot serve, and why.
+COLD_ONLY = {
+    "-n": "-n (pytest-xdist) starts worker processes",
+    "--numprocesses": "--numprocesses (pytest-xdist) starts worker processes",
+    "--dist": "--dist (pytest-xdist) starts worker processes",
+    "--tx": "--tx (pytest-xdist) starts worker processes",
+    "-f": "-f (looponfail) runs its own loop",
+    "--looponfail": "--looponfail runs its own loop",
+    "--cov": "--cov must see the imports a warm process has done already",
+    "--reload-loop": "--reload-loop runs its own session",
+}
+
+
+def _option_name(arg: str) -> str:
+    if arg.startswith("--"):
+        return arg.split("=", 1)[0]
+    if arg.startswith("-n") and len(arg) > 2:  # -n4, -nauto
+        return "-n"
+    return arg
+
+
+def cold_option(args) -> "str | None":
+    """Why these pytest arguments cannot be served warm (None: they can)."""
+    for arg in args:
+        if arg == "--":
+            break
+        reason = COLD_ONLY.get(_option_name(arg))
+        if reason is not None:
+            return reason
+    return None
+
+
 class DaemonError(Exception):
     """Something the user must hear about in one line (the run does not go to the daemon)."""
 
@@ -65,6 +97,7 @@ class DaemonPaths:
         self.socket = os.path.join(folder, f"pytest-{key}.sock")
         self.lock = os.path.join(folder, f"pytest-{key}.lock")
         self.log = os.path.join(folder, f"pytest-{key}.log")
+        self.info = os.path.join(folder, f"pytest-{key}.json")  # for `hotswap pytest`
 
 
 # -- messages ------------------------------------------------------------------------------
@@ -200,6 +233,18 @@ def _hello(conn: socket.socket, reader: Reader, say) -> dict:
 # -- one run -------------------------------------------------------------------------------
 
 
+def standard_fds_open() -> None:
+    """fds 0-2 are passed to the daemon: a closed one is opened on /dev/null first."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+
+
 def _wait_for_exit(conn: socket.socket, reader: Reader, say) -> dict:
     """Messages until the run's end; Ctrl-C here is passed on to the running test."""
     interrupts = 0
@@ -221,28 +266,38 @@ def _wait_for_exit(conn: socket.socket, reader: Reader, say) -> dict:
         return message
 
 
+def exchange(paths: DaemonPaths, conn: socket.socket, request: dict, say) -> dict:
+    """Hands one run to the daemon on ``conn``; returns its last message: ``exit`` (with the
+    code), ``restart`` (it ends: why), ``cold`` (this run cannot be served warm: why),
+    ``elsewhere`` (the run's rootdir is another daemon's) or ``declined`` (a guessed daemon
+    would have to restart: the long way decides)."""
+    request = dict(request, op="run", protocol=PROTOCOL)
+    with conn:
+        reader = Reader(conn)
+        hello = _hello(conn, reader, say)
+        if hello.get("protocol") != PROTOCOL:
+            send(conn, {"op": "stop"})
+            reply = {"restart": "it speaks another protocol (hotswap was upgraded)"}
+        else:
+            send(conn, request, fds=(0, 1, 2))
+            reply = _wait_for_exit(conn, reader, say)
+    if "restart" in reply:
+        say(f"restarting the pytest daemon: {reply['restart']}")
+        _wait_gone(paths, hello.get("pid"))
+    elif reply.get("note"):
+        say(reply["note"])
+    return reply
+
+
 def run(rootdir: str, request: dict, settings: dict, say) -> int:
     """Runs ``request`` in the daemon of ``rootdir`` and returns pytest's exit code."""
     paths = DaemonPaths(rootdir)
-    request = dict(request, op="run", protocol=PROTOCOL)
     for _attempt in range(3):
-        conn = connect_or_start(paths, settings, say)
-        with conn:
-            reader = Reader(conn)
-            hello = _hello(conn, reader, say)
-            if hello.get("protocol") != PROTOCOL:
-                send(conn, {"op": "stop"})
-                _wait_gone(paths, hello.get("pid"))
-                continue
-            send(conn, request, fds=(0, 1, 2))
-            reply = _wait_for_exit(conn, reader, say)
-        if "restart" in reply:
-            say(f"restarting the pytest daemon: {reply['restart']}")
-            _wait_gone(paths, hello.get("pid"))
-            continue
-        if reply.get("note"):
-            say(reply["note"])
-        return int(reply["exit"])
+        reply = exchange(paths, connect_or_start(paths, settings, say), request, say)
+        if "exit" in reply:
+            return int(reply["exit"])
+        if "restart" not in reply:
+            raise DaemonError(reply.get("cold") or f"the run's rootdir is {reply.get('elsewhere')}")
     raise DaemonError("the pytest daemon restarted three times in a row; see " + paths.log)
 
 

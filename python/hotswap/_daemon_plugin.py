@@ -16,42 +16,18 @@ from typing import List, Optional
 DAEMON_FLAGS = ("--hotswap-daemon", "--hotswap-daemon-stop")
 DAEMON_VALUES = ("--hotswap-daemon-idle", "--hotswap-daemon-max-growth")
 
-# Options a warm process cannot serve, and why.
-COLD_ONLY = {
-    "-n": "-n (pytest-xdist) starts worker processes",
-    "--numprocesses": "--numprocesses (pytest-xdist) starts worker processes",
-    "--dist": "--dist (pytest-xdist) starts worker processes",
-    "--tx": "--tx (pytest-xdist) starts worker processes",
-    "-f": "-f (looponfail) runs its own loop",
-    "--looponfail": "--looponfail runs its own loop",
-    "--cov": "--cov must see the imports a warm process has done already",
-    "--reload-loop": "--reload-loop runs its own session",
-}
-
 
 def say(text: str) -> None:
     print(f"hotswap: {text}", file=sys.stderr, flush=True)
 
 
-def _option_name(arg: str) -> str:
-    if arg.startswith("--"):
-        return arg.split("=", 1)[0]
-    if arg.startswith("-n") and len(arg) > 2:  # -n4, -nauto
-        return "-n"
-    return arg
-
-
 def cold_only_reason(args: List[str], early_config) -> Optional[str]:
     """Why this run cannot be served warm (None: it can)."""
+    from ._daemon_client import cold_option
+
     if early_config.invocation_params.plugins:
         return "plugin objects passed to pytest.main() cannot be sent to the daemon"
-    for arg in args:
-        if arg == "--":
-            break
-        reason = COLD_ONLY.get(_option_name(arg))
-        if reason is not None:
-            return reason
-    return None
+    return cold_option(args)
 
 
 def forwarded_args(args) -> List[str]:
@@ -94,18 +70,6 @@ def request_for(early_config) -> dict:
     }
 
 
-def _standard_fds_open() -> None:
-    """fds 0-2 are passed to the daemon: a closed one is opened on /dev/null first."""
-    for fd in (0, 1, 2):
-        try:
-            os.fstat(fd)
-        except OSError:
-            null = os.open(os.devnull, os.O_RDWR)
-            if null != fd:
-                os.dup2(null, fd)
-                os.close(null)
-
-
 def run_in_daemon(early_config, args: List[str]) -> None:
     """Runs this invocation in the daemon and exits with its code; returns (a plain run goes
     on) when the run cannot be served warm."""
@@ -126,7 +90,7 @@ def run_in_daemon(early_config, args: List[str]) -> None:
             if reason is not None:
                 say(f"{reason}: running plain pytest, not the daemon")
                 return
-            _standard_fds_open()
+            _daemon_client.standard_fds_open()
             settings = {
                 "idle": options.hotswap_daemon_idle,
                 "max_growth": options.hotswap_daemon_max_growth,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import io
+import json
 import os
 import select
 import signal
@@ -27,7 +28,7 @@ from typing import List, Optional
 import pytest
 
 from ._daemon_changes import ProjectFiles, environment_change
-from ._daemon_client import PROTOCOL, Reader, send
+from ._daemon_client import PROTOCOL, Reader, cold_option, send
 
 # The daemon imported hotswap before pytest could mark it for assertion rewriting.
 IGNORE_ALREADY_IMPORTED = (
@@ -58,11 +59,33 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-class Recorder:
-    """A pytest plugin given to every run: notes the test modules and project plugins loaded."""
+class NotServedHere(Exception):
+    """A run this daemon must not serve; ``reply`` says why (``cold`` or ``elsewhere``)."""
 
-    def __init__(self, files: ProjectFiles) -> None:
+    def __init__(self, reply: dict, config) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        self.config = config
+
+
+class Recorder:
+    """A pytest plugin given to every run: checks the run belongs here, and notes the test
+    modules and project plugins loaded."""
+
+    def __init__(self, files: ProjectFiles, root: str) -> None:
         self.files = files
+        self.root = root
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_load_initial_conftests(self, early_config, parser, args) -> None:
+        # The arguments here include addopts: a client that did not read the ini file (``hotswap
+        # pytest``) learns here that its run is another daemon's, or cannot be served warm.
+        rootdir = os.path.realpath(str(early_config.rootpath))
+        if rootdir != self.root:
+            raise NotServedHere({"elsewhere": rootdir}, early_config)
+        reason = cold_option(args)
+        if reason is not None:
+            raise NotServedHere({"cold": reason}, early_config)
 
     def pytest_plugin_registered(self, plugin, plugin_name, manager) -> None:
         path = getattr(plugin, "__file__", None)
@@ -190,6 +213,13 @@ class Daemon:
         self.files.forget_test_modules()
         reason = self.restart_reason(request)
         applied = None
+        if reason is not None and request.get("fast"):
+            # `hotswap pytest` guessed this daemon from its working directory: the run may be
+            # another daemon's. Nothing changed yet, so the long way decides (and restarts).
+            for fd in reader.fds:
+                os.close(fd)
+            send(conn, {"declined": reason})
+            return True
         if reason is None:
             reason, applied = self.files.apply_edits()
         checked = time.perf_counter()
@@ -201,6 +231,9 @@ class Daemon:
         if applied:
             send(conn, {"say": applied})
         code = self.run(conn, reader, request)
+        if isinstance(code, dict):  # not served: the client runs it elsewhere
+            send(conn, code)
+            return True
         ran = time.perf_counter()
         self.files.track_loaded_modules()
         self.files.forget_test_modules()
@@ -217,7 +250,7 @@ class Daemon:
         )
         return note is None
 
-    def run(self, conn: socket.socket, reader: Reader, request: dict) -> int:
+    def run(self, conn: socket.socket, reader: Reader, request: dict) -> "int | dict":
         if self.sys_path is None:
             self.sys_path = list(request["sys_path"])
             sys.path[:] = self.sys_path
@@ -229,7 +262,12 @@ class Daemon:
         try:
             with ClientStreams(reader.fds, request), Interrupts(conn, reader):
                 try:
-                    code = int(pytest.main(args, plugins=[Recorder(self.files)]))
+                    recorder = Recorder(self.files, os.path.realpath(self.options.root))
+                    code = int(pytest.main(args, plugins=[recorder]))
+                except NotServedHere as exc:
+                    # Undo what pytest set up before the check (its import hook, the capture).
+                    getattr(exc.config, "_ensure_unconfigure", lambda: None)()
+                    return exc.reply
                 except SystemExit as exc:
                     code = exc.code if isinstance(exc.code, int) else 1
                 except KeyboardInterrupt:
@@ -303,6 +341,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     hotswap.install(options.root)  # project modules imported from now on are recorded
     listener = _listen(options.socket)
     mine = os.stat(options.socket).st_ino
+    info = options.socket[: -len(".sock")] + ".json"
+    identity = {
+        "rootdir": os.path.realpath(options.root),
+        "pid": os.getpid(),
+        "python": os.path.realpath(sys.executable),
+        "version": sys.version,
+    }
+    with open(info, "w") as f:  # what `hotswap pytest` looks for: which project, which Python
+        json.dump(identity, f)
     print(f"hotswap: pytest daemon {os.getpid()} serving {options.root}", flush=True)
     try:
         serve(listener, Daemon(options))
@@ -311,6 +358,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         try:
             if os.stat(options.socket).st_ino == mine:  # not a newer daemon's socket
                 os.unlink(options.socket)
+                os.unlink(info)
         except OSError:
             pass
         print(f"hotswap: pytest daemon {os.getpid()} ends at {time.strftime('%X')}", flush=True)
