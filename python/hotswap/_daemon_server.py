@@ -308,8 +308,9 @@ def serve(listener: socket.socket, daemon: Daemon) -> None:
         with conn:
             try:
                 go_on = daemon.handle(conn)
-            except (OSError, ValueError) as exc:  # a client that went away, a bad message
-                print(f"hotswap: a client failed: {exc!r}", flush=True)
+            except Exception:  # a client that went away, a bad message: the next one is served
+                print("hotswap: a client failed:", flush=True)
+                traceback.print_exc(file=sys.stdout)
                 go_on = True
         if not go_on:
             return
