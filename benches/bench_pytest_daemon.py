@@ -2,14 +2,14 @@
 daemon (``pytest --hotswap-daemon``) and pytest-hot-reloading (when installed), side by side;
 writes benches/RESULTS-pytest-daemon.md.
 
-    python benches/bench_pytest_daemon.py [--runs 15] [--modules 500] [--out PATH]
+    python benches/bench_pytest_daemon.py [--runs 15] [--modules 500] [--django] [--out PATH]
 
 Run it with the interpreter of a virtualenv holding hotswap, pytest, numpy and pandas, and
 optionally pytest-hot-reloading (it needs jurigged), e.g.::
 
     python3.11 -m venv .venvs/bench-pytest-daemon
     .venvs/bench-pytest-daemon/bin/pip install target/wheels/dev-3.11/hotswap-*.whl \\
-        pytest numpy pandas jurigged "pytest-hot-reloading==0.1.0a19"
+        pytest numpy pandas jurigged "pytest-hot-reloading==0.1.0a19" django pytest-django
 
 The generated project: a package of ``--modules`` modules (functions, dataclasses, an enum
 each, chained imports) that imports numpy and pandas, imported by ``tests/test_one.py``. Each
@@ -17,6 +17,9 @@ repetition edits one line of ``bigpkg/m0.py`` (the value a function returns) and
 value the test must now see to ``expected.txt``, waits 0.5 s (a person's edit-run loop is
 slower; pytest-hot-reloading's watcher needs the time), then runs every tool once, in a
 rotating order. A run whose test does not pass (it ran stale code) is counted as wrong.
+
+``--django`` adds a second project: Django (sqlite, an app of 60 models) with pytest-django,
+``--reuse-db``, one ``django_db`` test, and a one-line edit of a model method each repetition.
 """
 
 from __future__ import annotations
@@ -86,6 +89,77 @@ def edit(root: Path, value: int) -> None:
     (root / "expected.txt").write_text(str(value))
 
 
+MODEL = """
+class Item{k}(models.Model):
+    name = models.CharField(max_length=20)
+    size = models.IntegerField(default=0)
+
+    def label(self):
+        return self.name.upper() + "0"
+"""
+
+
+def make_django_project(root: Path, env: dict) -> None:
+    """A Django project (sqlite) with an app of 60 models and one pytest-django test."""
+    (root / "site_").mkdir(parents=True)
+    (root / "site_" / "__init__.py").write_text("")
+    (root / "site_" / "settings.py").write_text(
+        "SECRET_KEY = 'bench'\nUSE_TZ = True\nDEFAULT_AUTO_FIELD = 'django.db.models.AutoField'\n"
+        "INSTALLED_APPS = ['django.contrib.contenttypes', 'django.contrib.auth', 'shop']\n"
+        "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': 'db.sqlite3'}}\n"
+    )
+    (root / "shop" / "migrations").mkdir(parents=True)
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "migrations" / "__init__.py").write_text("")
+    models = "".join(MODEL.replace("{k}", str(k)) for k in range(60))
+    (root / "shop" / "models.py").write_text("from django.db import models\n" + models)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_items.py").write_text(
+        "from pathlib import Path\n\nimport pytest\n\nfrom shop.models import Item0\n\n\n"
+        "@pytest.mark.django_db\ndef test_items():\n"
+        "    expected = Path(__file__).parent.parent.joinpath('expected.txt').read_text()\n"
+        "    Item0.objects.create(name='ab')\n"
+        "    assert Item0.objects.get().label() == 'AB' + expected\n"
+    )
+    (root / "expected.txt").write_text("0")
+    (root / "pytest.ini").write_text("[pytest]\nDJANGO_SETTINGS_MODULE = site_.settings\n")
+    settings = dict(env, DJANGO_SETTINGS_MODULE="site_.settings", PYTHONPATH=".")
+    makemigrations = [sys.executable, "-m", "django", "makemigrations", "shop", "-v0"]
+    subprocess.run(makemigrations, cwd=root, check=True, env=settings)
+
+
+def edit_label(root: Path, value: int) -> None:
+    """One line of the Django project: what ``Item0.label`` appends."""
+    path = root / "shop" / "models.py"
+    text = path.read_text()
+    start = text.index('return self.name.upper() + "') + len('return self.name.upper() + "')
+    path.write_text(text[:start] + str(value) + text[text.index('"', start) :])
+    (root / "expected.txt").write_text(str(value))
+
+
+def django_results(found: list) -> list:
+    plain = statistics.median(found[0].times)
+    lines = [
+        "",
+        "## Django + pytest-django (`--reuse-db`)",
+        "",
+        "A Django project (sqlite, an app of 60 models), `pytest -q -p no:cacheprovider "
+        "--reuse-db tests/test_items.py` (one `django_db` test) after a one-line edit of a "
+        "model method.",
+        "",
+        "| tool | median | p90 | vs plain | wrong results | n |",
+        "|---|---|---|---|---|---|",
+    ]
+    for tool in found:
+        median = statistics.median(tool.times)
+        p90 = sorted(tool.times)[int(0.9 * (len(tool.times) - 1))]
+        lines.append(
+            f"| {tool.name} | {median * 1000:.0f} ms | {p90 * 1000:.0f} ms | "
+            f"{plain / median:.1f}x faster | {tool.wrong} | {len(tool.times)} |"
+        )
+    return lines + [""]
+
+
 def has(dist: str) -> bool:
     try:
         metadata.version(dist)
@@ -106,30 +180,32 @@ class Tool:
         self.wrong = 0
 
 
-def tools(env: dict) -> list:
+def tools(test_args: list, globs: str) -> list:
+    """The tools, each running ``pytest -q ... TEST_ARGS``; ``globs``: what
+    pytest-hot-reloading watches."""
     pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     no_hot = ["-p", "no:pytest_hot_reloading"] if has("pytest-hot-reloading") else []
     found = [
-        Tool("plain pytest", [*pytest, *no_hot, "tests/test_one.py"]),
+        Tool("plain pytest", [*pytest, *no_hot, *test_args]),
         Tool(
             "hotswap: pytest --hotswap-daemon",
-            [*pytest, *no_hot, "--hotswap-daemon", "tests/test_one.py"],
+            [*pytest, *no_hot, "--hotswap-daemon", *test_args],
             stop=[*pytest, "--hotswap-daemon-stop"],
         ),
     ]
     found.append(
         Tool(
             "hotswap: hotswap pytest",
-            [sys.executable, "-m", "hotswap", "pytest", *pytest[3:], *no_hot, "tests/test_one.py"],
+            [sys.executable, "-m", "hotswap", "pytest", *pytest[3:], *no_hot, *test_args],
         )
     )
     if has("pytest-hot-reloading") and has("jurigged"):
         hot = [*pytest, "-p", "pytest_hot_reloading.plugin", "--daemon-port", "48529"]
-        hot += ["--daemon-watch-globs", "./bigpkg/*.py:./tests/*.py", "--daemon-use-os-events"]
+        hot += ["--daemon-watch-globs", globs, "--daemon-use-os-events"]
         found.append(
             Tool(
                 "pytest-hot-reloading",
-                [*hot, "--daemon-start-if-needed", "tests/test_one.py"],
+                [*hot, "--daemon-start-if-needed", *test_args],
                 stop=[*hot, "--stop-daemon"],
             )
         )
@@ -157,8 +233,8 @@ def test_time(output: str) -> float:
     return 0.0
 
 
-def measure(root: Path, runs: int, env: dict) -> tuple:
-    found = tools(env)
+def measure(root: Path, runs: int, env: dict, found: list, edit_to=None) -> tuple:
+    edit_to = edit_to or edit
     first: dict = {tool.name: [] for tool in found}
     own: list = []
     for rep in range(3):  # first runs: plain (cold) vs the daemon's first run (it starts)
@@ -173,7 +249,7 @@ def measure(root: Path, runs: int, env: dict) -> tuple:
         elapsed, done = timed(tool.command, root, env)
         print(f"{tool.name} first run (starts its daemon): {elapsed:.2f} s", flush=True)
     for rep in range(runs):
-        edit(root, rep + 1)
+        edit_to(root, rep + 1)
         time.sleep(SETTLE)
         order = found[rep % len(found) :] + found[: rep % len(found)]
         for tool in order:
@@ -207,7 +283,8 @@ def write_results(out: Path, args, found: list, first: dict, own: list, took: fl
         "# pytest daemon benchmark",
         "",
         f"- command: `python benches/bench_pytest_daemon.py --runs {args.runs} "
-        f"--modules {args.modules}`; took {took / 60:.1f} min",
+        + ("--django " if args.django else "")
+        + f"--modules {args.modules}`; took {took / 60:.1f} min",
         f"- {time.strftime('%Y-%m-%d %H:%M %Z')}; Python {platform.python_version()}; "
         f"{versions}; {os.cpu_count()} CPUs shared with other work, load average "
         f"(1/5/15 min) {load}",
@@ -256,8 +333,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--modules", type=int, default=500)
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS-pytest-daemon.md")
+    parser.add_argument(
+        "--django", action="store_true", help="also a Django + pytest-django project"
+    )
     args = parser.parse_args()
-    for needed in ("hotswap", "pytest"):
+    for needed in ("hotswap", "pytest") + (("django", "pytest-django") if args.django else ()):
         if not has(needed):
             sys.exit(f"bench_pytest_daemon: {needed} is not installed in {sys.executable}")
     started = time.time()
@@ -269,8 +349,16 @@ def main() -> int:
         args.floor = statistics.median(
             timed([sys.executable, "-m", "pytest", "--version"], root, env)[0] for _ in range(3)
         )
-        found, first, own = measure(root, args.runs, env)
+        found = tools(["tests/test_one.py"], "./bigpkg/*.py:./tests/*.py")
+        found, first, own = measure(root, args.runs, env, found)
         write_results(args.out, args, found, first, own, time.time() - started)
+        if args.django:
+            django_root = root.parent / "django"
+            make_django_project(django_root, env)
+            found = tools(["--reuse-db", "tests/test_items.py"], "./shop/*.py:./tests/*.py")
+            found, _, _ = measure(django_root, args.runs, env, found, edit_label)
+            with open(args.out, "a") as f:
+                f.write("\n".join(django_results(found)))
     finally:
         shutil.rmtree(root.parent, ignore_errors=True)
     print(args.out.read_text())
