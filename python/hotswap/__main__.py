@@ -26,6 +26,7 @@ usage: hotswap [options] script.py [args...]
        hotswap [options] --loop module:function [args...]
        hotswap [options]                      (a live Python prompt)
        hotswap attach [-w PATH]... PID        (make a running program live; Python 3.14+)
+       hotswap pytest [pytest args...]        (run in the project's warm pytest daemon)
 
 Runs a Python program and applies every edit saved under the watched directories to the
 running program, keeping its state.
@@ -210,6 +211,10 @@ def _main(cli_args: List[str]) -> int:
         from ._attach import attach_main
 
         return attach_main(cli_args[1:])
+    if cli_args[:1] == ["pytest"]:
+        from ._daemon_fast import main as pytest_main
+
+        return pytest_main(cli_args[1:])
     opts = parse_args(cli_args)
     if opts.help:
         sys.stdout.write(format_help(USAGE, OPTIONS, EPILOG))

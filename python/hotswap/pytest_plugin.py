@@ -37,6 +37,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "'c' runs the test again (MODE pdb)",
     )
     group.addoption(
+        "--hotswap-daemon",
+        dest="hotswap_daemon",
+        action="store_true",
+        default=False,
+        help="run in the project's warm pytest daemon (started on first use): the saves made "
+        "since the last run are applied live; anything that cannot be restarts the daemon",
+    )
+    group.addoption(
+        "--hotswap-daemon-stop",
+        dest="hotswap_daemon_stop",
+        action="store_true",
+        default=False,
+        help="stop the project's pytest daemon and exit",
+    )
+    group.addoption(
+        "--hotswap-daemon-idle",
+        dest="hotswap_daemon_idle",
+        type=float,
+        default=60.0,
+        metavar="MINUTES",
+        help="a daemon started by this run ends after MINUTES without a run (default 60)",
+    )
+    group.addoption(
+        "--hotswap-daemon-max-growth",
+        dest="hotswap_daemon_max_growth",
+        type=float,
+        default=1000.0,
+        metavar="MB",
+        help="a daemon started by this run restarts once its memory grew by MB since its "
+        "first run (default 1000)",
+    )
+    group.addoption(
         "--reload-dir",
         dest="reload_dirs",
         action="append",
@@ -52,6 +84,12 @@ def pytest_load_initial_conftests(early_config, parser, args: List[str]) -> None
     for i, arg in enumerate(args):
         if arg == "--reload-loop" and (i + 1 >= len(args) or args[i + 1] not in MODES):
             args[i] = "--reload-loop=wait"
+    options = early_config.known_args_namespace
+    if getattr(options, "hotswap_daemon", False) or getattr(options, "hotswap_daemon_stop", False):
+        from ._daemon_plugin import run_in_daemon
+
+        # Before the conftests are imported: that is the time the daemon saves.
+        run_in_daemon(early_config, args)
 
 
 def pytest_configure(config: pytest.Config) -> None:
