@@ -87,7 +87,7 @@ class Recorder:
         if reason is not None:
             raise NotServedHere({"cold": reason}, early_config)
 
-    def pytest_plugin_registered(self, plugin, plugin_name, manager) -> None:
+    def pytest_plugin_registered(self, plugin, manager) -> None:  # no plugin_name: pytest < 8.1
         path = getattr(plugin, "__file__", None)
         if isinstance(plugin, type(sys)) and isinstance(path, str):
             self.files.plugin_loaded(path)
