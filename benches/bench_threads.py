@@ -99,7 +99,8 @@ def run(ctx: Context) -> list:
         for label, env in QUIESCE:
             ctx.log(f"threads: {worker}, {label}")
             result, mixed = one_program(ctx, edits, pause, env)
-            consistency.add(f"{label} ({worker})", [100 * mixed / edits], f"{mixed} in {edits} edits")
+            per_100 = 100 * mixed / edits
+            consistency.add(f"{label} ({worker})", [per_100], f"{mixed} in {edits} edits")
             latency.add(label, result.samples, result.notes())
         tables.append(latency)
     consistency.reference = consistency.rows[0].tool

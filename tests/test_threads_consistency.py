@@ -121,9 +121,9 @@ def test_thread_parked_in_a_module_function_waits_once_at_most_the_bound(project
     assert prog.eval("server.handle()") == 2
     [note] = report["notes"]
     assert re.fullmatch(
-        r"applied while thread 'srv' \(\d+\) was inside server\.serve_forever \(waited \d+ ms for it "
-        r"to leave\); calls already running finish on the old code",
-        note.replace('"', "'"),
+        r"applied while thread 'srv' \(\d+\) was inside server\.serve_forever "
+        r"\(waited \d+ ms for it to leave\); calls already running finish on the old code",
+        note,
     ), note
     assert 300 <= report["duration_ms"] < 5000, report
     # The frame that stayed through the whole wait is parked: the next edit does not wait.
@@ -159,7 +159,9 @@ def test_bad_bound_is_said_once_and_the_default_used(project):
         project.write("m.py", f"def f():\n    return {version}\n")
         assert prog.reload("m.py")["updated"] == ["m.f"]
     assert prog.eval("m.f()") == 3
-    message = "HOTSWAP_QUIESCE_MS: expected milliseconds, a finite number >= 0; got \"soon\"; using 50 ms"
+    message = (
+        'HOTSWAP_QUIESCE_MS: expected milliseconds, a finite number >= 0; got "soon"; using 50 ms'
+    )
     assert prog.stderr.count(message) == 1, prog.stderr
 
 
@@ -235,4 +237,4 @@ def test_main_thread_in_a_live_loop_is_not_waited_for(project):
 
 def test_main_thread_parked_in_main_is_waited_for_once(project):
     [line] = run_app(project, "--no-live-loops")
-    assert "thread 'MainThread'" in line.replace('"', "'") and "inside __main__.main" in line, line
+    assert "thread 'MainThread'" in line and "inside __main__.main" in line, line

@@ -291,7 +291,7 @@ fn thread_name(py: Python<'_>, ident: u64) -> String {
         .and_then(|thread| thread.getattr("name"))
         .and_then(|name| name.extract::<String>());
     match name {
-        Ok(name) => format!("{name:?} ({ident})"),
+        Ok(name) => format!("'{name}' ({ident})"),
         Err(_) => ident.to_string(),
     }
 }
@@ -345,10 +345,10 @@ mod tests {
 
     #[test]
     fn note_names_the_thread_the_place_and_the_wait() {
-        let text = note("\"worker\" (7)", "app.serve", Duration::from_millis(51));
+        let text = note("'worker' (7)", "app.serve", Duration::from_millis(51));
         assert_eq!(
             text,
-            "applied while thread \"worker\" (7) was inside app.serve (waited 51 ms for it to leave); \
+            "applied while thread 'worker' (7) was inside app.serve (waited 51 ms for it to leave); \
              calls already running finish on the old code"
         );
     }
