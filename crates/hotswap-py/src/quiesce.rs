@@ -36,7 +36,11 @@ const CO_OPTIMIZED: u32 = 0x1;
 /// A frame on one thread's stack: (thread ident, address of the frame object).
 pub type FrameKey = (u64, usize);
 
-/// Frames remembered as parked (see the module doc), and frames running a live loop.
+/// Frames remembered as parked (see the module doc), and frames running a live loop. Parked
+/// frames are kept by address, without a reference (holding a frame that ended would keep its
+/// locals alive until the next batch): an entry is dropped by the first look that does not find
+/// it, so only a frame that ends and is replaced at the same address on the same thread between
+/// two batches could be taken for it.
 static PARKED: Mutex<Vec<FrameKey>> = Mutex::new(Vec::new());
 static LIVE_LOOPS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 
