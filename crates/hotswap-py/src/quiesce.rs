@@ -12,9 +12,10 @@
 //!
 //! Not waited for, because waiting could never end: the calling thread itself, module-level
 //! code (a script's top level, an import in progress), frames running a live loop, and frames
-//! that stayed inside through a whole bound once (a server's `serve_forever`, a worker's
-//! `while True:` loop). Those are remembered as *parked*: later batches do not wait for them,
-//! only for calls that start above them (a request that `serve_forever` is handling).
+//! that stayed inside through half a bound once (a server's `serve_forever`, a worker's
+//! `while True:` loop). Those are remembered as *parked*: the rest of that wait and later
+//! batches do not wait for them, only for calls that start above them (a request that
+//! `serve_forever` is handling).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
@@ -138,7 +139,9 @@ pub struct Quiet<'py> {
 }
 
 /// Waits (GIL released between looks) until no other thread is inside `batch`, at most the
-/// bound. Returns with the GIL held and no Python code run since the last look.
+/// bound. Halfway, frames there since the first look are parked and the wait goes on for the
+/// others (a request above a parked server loop). Returns with the GIL held and no Python code
+/// run since the last look.
 pub fn wait_until_outside<'py>(py: Python<'py>, batch: &BatchModules<'py>) -> Quiet<'py> {
     let bound = bound();
     let mut quiet = Quiet::default();
@@ -148,6 +151,7 @@ pub fn wait_until_outside<'py>(py: Python<'py>, batch: &BatchModules<'py>) -> Qu
     let started = Instant::now();
     let mut verdicts = HashMap::new();
     let mut first: Option<Vec<Inside>> = None;
+    let mut parked_now: Option<Vec<Inside>> = None;
     loop {
         let (inside, seen) = match look(py, batch, &mut verdicts, &mut quiet.held) {
             Ok(found) => found,
@@ -156,15 +160,19 @@ pub fn wait_until_outside<'py>(py: Python<'py>, batch: &BatchModules<'py>) -> Qu
                 return quiet;
             }
         };
-        if inside.is_empty() {
-            update_parked(&mut lock(&PARKED), &seen, &[]);
-            return quiet;
-        }
-        let first = first.get_or_insert_with(|| inside.clone());
         let waited = started.elapsed();
-        if waited >= bound {
-            update_parked(&mut lock(&PARKED), &seen, &stayed(first, &inside));
-            for thread in &inside {
+        let first = first.get_or_insert_with(|| inside.clone());
+        if parked_now.is_none() && waited >= bound / 2 && !inside.is_empty() {
+            let keys = stayed(first, &inside);
+            update_parked(&mut lock(&PARKED), &seen, &keys);
+            parked_now = Some(inside.iter().filter(|t| keys.iter().any(|k| k.0 == t.thread)).cloned().collect());
+            if !keys.is_empty() {
+                continue; // look again without them
+            }
+        }
+        if inside.is_empty() || waited >= bound {
+            update_parked(&mut lock(&PARKED), &seen, &[]);
+            for thread in noted(parked_now.as_deref().unwrap_or_default(), &inside) {
                 let text = note(&thread_name(py, thread.thread), &thread.place, waited);
                 log::info!(target: "hotswap", "{text}");
                 quiet.notes.push(text);
@@ -173,6 +181,13 @@ pub fn wait_until_outside<'py>(py: Python<'py>, batch: &BatchModules<'py>) -> Qu
         }
         py.detach(|| std::thread::sleep(PAUSE));
     }
+}
+
+/// The threads the report names: those still inside, and those whose frames this wait parked.
+pub fn noted(parked_now: &[Inside], inside: &[Inside]) -> Vec<Inside> {
+    let mut threads = inside.to_vec();
+    threads.extend(parked_now.iter().filter(|p| !inside.iter().any(|i| i.thread == p.thread)).cloned());
+    threads
 }
 
 /// One look at every other thread's stack: the threads inside, and every frame seen.
@@ -327,6 +342,15 @@ mod tests {
         // Frame 11 of thread 1 stayed; 10 left; 20 is another thread's frame at the same address.
         assert_eq!(stayed(&first, &last), vec![(1, 11)]);
         assert!(stayed(&first, &[]).is_empty());
+    }
+
+    #[test]
+    fn the_report_names_threads_inside_and_threads_parked_by_this_wait() {
+        let parked = [inside(1, &[10]), inside(2, &[20])];
+        let still = [inside(2, &[21, 20])];
+        let threads: Vec<u64> = noted(&parked, &still).iter().map(|t| t.thread).collect();
+        assert_eq!(threads, vec![2, 1]);
+        assert!(noted(&[], &[]).is_empty());
     }
 
     #[test]
