@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFunction, PyModule, PyTuple, PyType};
 
 use crate::pyerr::{describe_exception, lock};
@@ -197,11 +198,19 @@ fn look<'py>(
     verdicts: &mut HashMap<usize, bool>,
     held: &mut Vec<Bound<'py, PyAny>>,
 ) -> PyResult<(Vec<Inside>, HashSet<FrameKey>)> {
-    let me: u64 = py.import("_thread")?.call_method0("get_ident")?.extract()?;
-    let stacks = py.import("sys")?.call_method0("_current_frames")?.cast_into::<PyDict>()?;
+    static READERS: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
+    let (get_ident, current_frames) = READERS.get_or_try_init(py, || -> PyResult<_> {
+        let get_ident = py.import("_thread")?.getattr("get_ident")?.unbind();
+        Ok((get_ident, py.import("sys")?.getattr("_current_frames")?.unbind()))
+    })?;
+    let stacks = current_frames.call0(py)?.into_bound(py).cast_into::<PyDict>()?;
+    let mut seen = HashSet::new();
+    if stacks.len() < 2 {
+        return Ok((Vec::new(), seen)); // only the calling thread runs Python code
+    }
+    let me: u64 = get_ident.call0(py)?.extract(py)?;
     let parked = lock(&PARKED).clone();
     let live_loops = lock(&LIVE_LOOPS).clone();
-    let mut seen = HashSet::new();
     let mut found = Vec::new();
     for (ident, top) in stacks.iter() {
         let thread: u64 = ident.extract()?;
