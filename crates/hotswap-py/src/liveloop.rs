@@ -95,11 +95,11 @@ pub struct LiveIter {
 #[pymethods]
 impl LiveIter {
     #[new]
-    #[pyo3(signature = (items, *_rest))]
-    fn new(items: &Bound<'_, PyAny>, _rest: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<Self> {
+    #[pyo3(signature = (items, *rest))]
+    fn new(items: &Bound<'_, PyAny>, rest: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<Self> {
         let items = items.try_iter()?.unbind();
         // `LiveLoop(iterable, frame)`: the frame object stays alive while the loop runs.
-        let frame = _rest.get_item(0).map(|f| f.as_ptr() as usize).unwrap_or(0);
+        let frame = rest.get_item(0).map(|f| f.as_ptr() as usize).unwrap_or(0);
         if frame != 0 {
             crate::quiesce::live_loop_started(frame);
         }

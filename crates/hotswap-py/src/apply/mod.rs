@@ -8,8 +8,8 @@
 //!    the file applies.
 //! 2. **commit** ([`commit`]): at a moment no other thread is inside the batch's modules (a
 //!    bounded wait, [`crate::quiesce`]), assign `__code__`, defaults, annotations and
-//!    docstrings, delete names. No user code runs here (the cycle collector is paused so no finalizer runs either),
-//!    so another thread sees either none of the batch or all of it.
+//!    docstrings, delete names. No user code runs here (the cycle collector is paused so no
+//!    finalizer runs either), so another thread sees either none of the batch or all of it.
 //! 3. **execute** ([`execute`]): run added definitions and changed statements in source order.
 //!    This is user code (decorators, module-level statements), so it comes last.
 
