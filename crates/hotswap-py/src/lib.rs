@@ -18,6 +18,7 @@ mod parsed;
 mod patching;
 mod propagate;
 mod pyerr;
+mod quiesce;
 mod report;
 mod sync;
 mod watcher;

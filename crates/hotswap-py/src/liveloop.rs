@@ -87,14 +87,23 @@ pub struct LiveIter {
     generation: u64,
     #[pyo3(get, set)]
     fast: bool,
+    /// Address of the frame running the loop (0: none), known to [`crate::quiesce`] while the
+    /// loop runs: a batch never waits for a live loop to leave its module.
+    frame: usize,
 }
 
 #[pymethods]
 impl LiveIter {
     #[new]
-    #[pyo3(signature = (items, *_rest))]
-    fn new(items: &Bound<'_, PyAny>, _rest: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<Self> {
-        Ok(LiveIter { items: Some(items.try_iter()?.unbind()), generation: engine::source_generation(), fast: true })
+    #[pyo3(signature = (items, *rest))]
+    fn new(items: &Bound<'_, PyAny>, rest: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<Self> {
+        let items = items.try_iter()?.unbind();
+        // `LiveLoop(iterable, frame)`: the frame object stays alive while the loop runs.
+        let frame = rest.get_item(0).map(|f| f.as_ptr() as usize).unwrap_or(0);
+        if frame != 0 {
+            crate::quiesce::live_loop_started(frame);
+        }
+        Ok(LiveIter { items: Some(items), generation: engine::source_generation(), fast: true, frame })
     }
 
     /// The next item of the underlying iterable (`StopIteration` at the end).
@@ -132,6 +141,9 @@ impl LiveIter {
             if let Err(err) = slf.call_method0("_finish") {
                 log::debug!(target: "hotswap", "live loop: finishing failed: {err}");
             }
+            if let Ok(mut me) = slf.try_borrow_mut() {
+                crate::quiesce::live_loop_ended(std::mem::take(&mut me.frame));
+            }
         }
         match result {
             Err(err) if err.is_instance_of::<pyo3::exceptions::PyStopIteration>(py) => Ok(None),
@@ -146,6 +158,14 @@ impl LiveIter {
 
     fn __clear__(&mut self) {
         self.items = None;
+    }
+}
+
+impl Drop for LiveIter {
+    fn drop(&mut self) {
+        if self.frame != 0 {
+            crate::quiesce::live_loop_ended(self.frame);
+        }
     }
 }
 

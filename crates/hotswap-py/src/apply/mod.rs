@@ -1,13 +1,15 @@
 //! Applier: the one place that changes the user's program.
 //!
-//! A batch is applied in three phases, all under one hold of the GIL:
+//! A batch is applied in three phases under the GIL (released only while the commit waits for
+//! other threads to leave the batch's modules):
 //! 1. **prepare** ([`prepare`]): compile every unit, evaluate new defaults, find the live
 //!    functions and work out every swap. Nothing in the program changes; a step whose
 //!    preparation fails is reported and left out with the steps that depend on it, the rest of
 //!    the file applies.
-//! 2. **commit** ([`commit`]): assign `__code__`, defaults, annotations and docstrings, delete
-//!    names. No user code runs here (the cycle collector is paused so no finalizer runs either),
-//!    so another thread sees either none of the batch or all of it.
+//! 2. **commit** ([`commit`]): at a moment no other thread is inside the batch's modules (a
+//!    bounded wait, [`crate::quiesce`]), assign `__code__`, defaults, annotations and
+//!    docstrings, delete names. No user code runs here (the cycle collector is paused so no
+//!    finalizer runs either), so another thread sees either none of the batch or all of it.
 //! 3. **execute** ([`execute`]): run added definitions and changed statements in source order.
 //!    This is user code (decorators, module-level statements), so it comes last.
 
@@ -27,6 +29,7 @@ use crate::classes::reset_abc_caches;
 use crate::hooks::{class_hooks, run_module_hooks, AFTER_HOOKS, BEFORE_HOOKS};
 use crate::live::Scope;
 use crate::pyerr::describe_exception;
+use crate::quiesce::BatchModules;
 use crate::report::Report;
 
 /// Depth of module-level code being re-run by a reload (read by `currently_reloading()`).
@@ -180,7 +183,12 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
         }
     }
 
+    let quiet = crate::quiesce::wait_until_outside(py, &batch_modules(patches, &prepared));
     commit::commit(py, &prepared, patches, &mut outcomes);
+    drop(quiet.held);
+    if let Some(outcome) = prepared.iter().zip(outcomes.iter_mut()).find_map(|(p, o)| p.as_ref().map(|_| o)) {
+        outcome.report.notes.extend(quiet.notes);
+    }
 
     let mut changed_classes = Vec::new();
     for ((patch, prep), outcome) in patches.iter().zip(prepared).zip(outcomes.iter_mut()) {
@@ -199,6 +207,19 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
         }
     }
     outcomes
+}
+
+/// The modules whose changes are about to be committed, for [`crate::quiesce`].
+fn batch_modules<'py>(patches: &[FilePatch<'py>], prepared: &[Option<Prepared<'py>>]) -> BatchModules<'py> {
+    let mut batch = BatchModules { files: HashSet::new(), names: HashSet::new(), modules: Vec::new() };
+    for (patch, prep) in patches.iter().zip(prepared) {
+        if prep.is_some() && !patch.plan.is_empty() {
+            batch.files.insert(patch.filename.clone());
+            batch.names.insert(patch.name.clone());
+            batch.modules.push(patch.module.clone());
+        }
+    }
+    batch
 }
 
 /// One committed file: reports what the commit did, clears caches, lets conforming objects take
