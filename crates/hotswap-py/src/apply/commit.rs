@@ -72,3 +72,17 @@ pub(super) fn apply_swap<'py>(swap: &Swap<'py>, replaced: &mut Vec<Bound<'py, Py
     }
     Ok(())
 }
+
+/// `linecache` holds the text that runs: the entry has no mtime, so `checkcache` keeps it.
+pub(super) fn refresh_linecache(py: Python<'_>, filename: &str, text: &str) {
+    let result: PyResult<()> = (|| {
+        let linecache = py.import("linecache")?;
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let entry = (text.len(), py.None(), lines, filename);
+        linecache.getattr(intern!(py, "cache"))?.set_item(filename, entry)?;
+        Ok(())
+    })();
+    if let Err(err) = result {
+        log::debug!(target: "hotswap", "linecache not updated for {filename}: {}", describe_exception(py, &err));
+    }
+}

@@ -45,6 +45,8 @@ pub struct FilePatch<'py> {
     pub module: Bound<'py, PyAny>,
     /// The module's `__name__`, read once.
     pub name: String,
+    /// The file's new text (for `linecache`, set in the commit).
+    pub text: String,
 }
 
 /// What happened to one file.
@@ -185,6 +187,12 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
 
     let quiet = crate::quiesce::wait_until_outside(py, &batch_modules(patches, &prepared));
     commit::commit(py, &prepared, patches, &mut outcomes);
+    // Before any user code runs again: a traceback of the new code shows the new lines.
+    for (patch, prep) in patches.iter().zip(&prepared) {
+        if prep.is_some() {
+            commit::refresh_linecache(py, &patch.filename, &patch.text);
+        }
+    }
     drop(quiet.held);
     if let Some(outcome) = prepared.iter().zip(outcomes.iter_mut()).find_map(|(p, o)| p.as_ref().map(|_| o)) {
         outcome.report.notes.extend(quiet.notes);

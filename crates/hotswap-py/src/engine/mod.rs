@@ -204,7 +204,6 @@ impl Engine {
                 if let FileResult::Applied(failed) = &mut results[index] {
                     failed.extend(outcome.failed_steps.iter().map(|&s| patch.plan.steps[s].clone()));
                 }
-                refresh_linecache(py, &patch.filename, &work[index].text);
             }
             report.merge(outcome.report);
         }
@@ -278,6 +277,7 @@ fn file_patches<'py>(
         for (module, filename) in mods {
             patches.push(FilePatch {
                 filename: filename.clone(),
+                text: w.text.clone(),
                 display_path: display_path(&w.path),
                 plan: w.plan.clone(),
                 module: module.clone(),
@@ -301,20 +301,6 @@ fn file_patches<'py>(
         ranges.push(start..ordered.len());
     }
     (ordered, ordered_owner, ranges)
-}
-
-fn refresh_linecache(py: Python<'_>, filename: &str, text: &str) {
-    let result: PyResult<()> = (|| {
-        let linecache = py.import("linecache")?;
-        let lines: Vec<&str> = text.split_inclusive('\n').collect();
-        // mtime None: `checkcache` keeps the entry, so tracebacks show the code that runs.
-        let entry = (text.len(), py.None(), lines, filename);
-        linecache.getattr(intern!(linecache.py(), "cache"))?.set_item(filename, entry)?;
-        Ok(())
-    })();
-    if let Err(err) = result {
-        log::debug!(target: "hotswap", "linecache not updated for {filename}: {}", describe_exception(py, &err));
-    }
 }
 
 /// A path as the user knows it: relative to the working directory when under it.
