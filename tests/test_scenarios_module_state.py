@@ -1,7 +1,7 @@
 """Scenarios: module state (constants, from-imports, star imports, registries, kept state)."""
 
 import pytest
-from scenarios import E, S, params, run_scenario, xfail
+from scenarios import E, S, params, run_scenario
 
 C = "module_state"
 
@@ -525,19 +525,6 @@ SCENARIOS = [
         watch=True,
     ),
 ]
-
-
-# Expected failures on the current engine (strict): scenario name -> cause.
-WHY = (
-    "from-import binding follows, but statements of the importing module that use it (DOUBLE "
-    "= LIMIT * 2) are not re-run"
-)
-xfail(
-    SCENARIOS,
-    {
-        "dependent_statement_in_other_module": WHY,
-    },
-)
 
 
 @pytest.mark.parametrize("sc", params(SCENARIOS, "reload"))

@@ -23,6 +23,24 @@ REL = {
 }
 
 SCENARIOS = [
+    # httpx 0.26 -> 0.27: `USER_AGENT = f"python-httpx/{__version__}"` in `_client.py` computes
+    # from a name `__version__.py` changed: it runs again, and so does what imports it.
+    S(
+        C,
+        "values_computed_from_an_imported_name_follow_it",
+        {
+            "a.py": "VERSION = '1'\n",
+            "b.py": "from a import VERSION\n\nAGENT = f'x/{VERSION}'\n\n\n"
+            "def agent(default=AGENT):\n    return default\n",
+            "c.py": "from b import AGENT\n\nBANNER = AGENT + '!'\n",
+        },
+        "import b, c",
+        E(
+            ("a.py", "'1'", "'2'"),
+            expect={"(b.AGENT, b.agent(), c.BANNER)": ["x/2", "x/2", "x/2!"]},
+        ),
+        watch=True,
+    ),
     # docutils 0.20 -> 0.21: `from docutils import __version_info__` follows the new value (a
     # dunder is a value like any other; only the import machinery's own names are not).
     S(

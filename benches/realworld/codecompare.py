@@ -197,8 +197,13 @@ def live_mismatches(d: Def, new_sources: dict, bound=None) -> list:
         return [d.qualname]
     if not d.new.co_flags & CO_NEWLOCALS and not isinstance(obj, CodeType):  # a class body
         return class_mismatches(obj, d.module, d.qualname, new_sources.get(d.module, {}), bound)
-    code = live_code(obj, d.new.co_name)
-    return [] if code is not None and fingerprint(code) == fingerprint(d.new) else [d.qualname]
+    # A property's getter and setter share a qualname: either may be the one compiled last.
+    parts = (
+        [getattr(obj, a) for a in ("fget", "fset", "fdel")] if isinstance(obj, property) else [obj]
+    )
+    codes = [live_code(part, d.new.co_name) for part in parts if part is not None]
+    matches = any(c is not None and fingerprint(c) == fingerprint(d.new) for c in codes)
+    return [] if matches else [d.qualname]
 
 
 def live_matches(d: Def, new_sources: dict, bound=None) -> bool:
@@ -234,7 +239,9 @@ def ref_runs_new(kind: str, obj, changed: dict, new_sources: dict, bound=None):
         d = changed.get(key) or changed.get((getattr(obj, "__module__", ""), func.__qualname__))
         if d is None:
             return None
-        return fingerprint(func.__code__) == fingerprint(d.new)
+        # Through decorators (`@contextmanager` holds the function in `__wrapped__`).
+        code = live_code(func, d.new.co_name)
+        return code is not None and fingerprint(code) == fingerprint(d.new)
     cls = type(obj) if kind == "instance" else obj
     key = (cls.__module__, cls.__qualname__)
     if (

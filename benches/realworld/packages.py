@@ -75,7 +75,24 @@ PACKAGES = [
         test_deps=("pytz", "simplejson", "dateparser", "pytest-mock"),
         exercise="arrow.get('2020-01-01').shift(days=1)",
     ),
-    Package("urllib3", "2.1.0", "2.2.0", test_deps=("trustme", "tornado", "pytest-socket")),
+    Package(
+        "urllib3",
+        "2.1.0",
+        "2.2.0",
+        tests=("test",),
+        test_deps=(
+            "trustme",
+            "tornado",
+            "pytest-socket",
+            "trio",
+            "quart",
+            "quart-trio",
+            "hypercorn",
+            "pysocks",
+            "h2",
+            "cryptography",
+        ),
+    ),
     Package(
         "requests",
         "2.31.0",
@@ -88,6 +105,7 @@ PACKAGES = [
         "0.26.0",
         "0.27.0",
         deps=("anyio", "certifi", "httpcore==1.*", "idna", "sniffio"),
-        test_deps=("trustme", "uvicorn", "chardet", "h2", "socksio"),
+        # trio: its pyproject's warning filters name trio's warnings (collection fails without).
+        test_deps=("trustme", "uvicorn", "chardet", "h2", "socksio", "trio"),
     ),
 ]

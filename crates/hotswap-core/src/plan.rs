@@ -17,7 +17,7 @@ mod dependents;
 mod depends;
 mod step;
 
-use dependents::rerun_dependents;
+use dependents::{rerun_dependents, rerun_dependents_of};
 pub use depends::Failures;
 pub use step::{Binding, Lines, PatchPlan, PatchStep, Reason, StepAction, Target};
 
@@ -91,15 +91,32 @@ pub fn plan_patch(
         let reason = Reason::ImportsChanged { names: import_changed.iter().map(|n| n.to_string()).collect() };
         recompile_functions(new_source, &[], &new.items, &mut steps, reason, &uses);
     }
+    finish_steps(new, &mut steps);
+    PatchPlan { steps, future: future_features(new) }
+}
+
+/// The plan for a module whose text did not change but whose names `rebound` another module's
+/// batch re-bound (`from m import VERSION` after `VERSION` changed in `m`): its statements and
+/// definition headers that read them run again, as a fresh start computes them from the new
+/// values (`USER_AGENT = f"x/{VERSION}"`).
+pub fn plan_dependents(source: &str, tree: &DefinitionTree, rebound: &[String]) -> PatchPlan {
+    let mut steps = Vec::new();
+    rerun_dependents_of(source, tree, &[], rebound, &mut steps);
+    finish_steps(tree, &mut steps);
+    PatchPlan { steps, future: future_features(tree) }
+}
+
+/// What every step needs once the plan is complete: its context, the module's import
+/// declarations, and signatures that wait for the statements they read.
+fn finish_steps(new: &DefinitionTree, steps: &mut [PatchStep]) {
     let imports = import_declarations(&new.imported);
-    for step in &mut steps {
+    for step in steps.iter_mut() {
         attach_context(new, step);
         if let Some(line) = &imports {
             declare_imports(&mut step.action, line);
         }
     }
-    defer_signatures(&mut steps);
-    PatchPlan { steps, future: future_features(new) }
+    defer_signatures(steps);
 }
 
 /// Added `@overload` stubs in front of a definition that stays (not added itself) keep the name

@@ -59,9 +59,15 @@ pub fn snapshot<'py>(patches: &[FilePatch<'py>]) -> Vec<Option<Bound<'py, PyDict
 /// text on first need (a module not edited since it was imported), once per batch.
 pub struct Importer<'py> {
     pub module: Bound<'py, PyAny>,
+    /// The module's file (canonical) and its `__file__` as Python spells it.
+    pub path: std::path::PathBuf,
+    pub filename: String,
     pub text: String,
     pub imports: OnceCell<Vec<Import>>,
 }
+
+/// Names a batch re-bound in an importer: (index in the importers, the names).
+pub type Rebound = Vec<(usize, Vec<String>)>;
 
 impl Importer<'_> {
     fn imports(&self) -> &[Import] {
@@ -80,7 +86,8 @@ pub fn refresh_importers<'a, 'py: 'a>(
     before: &[Option<Bound<'py, PyDict>>],
     importers: impl FnOnce() -> &'a [Importer<'py>],
     report: &mut Report,
-) {
+) -> Rebound {
+    let mut rebound: Rebound = Vec::new();
     let mut changes = Vec::new();
     for (patch, old) in patches.iter().zip(before) {
         let Some(old) = old else { continue };
@@ -97,13 +104,13 @@ pub fn refresh_importers<'a, 'py: 'a>(
         }
     }
     if changes.is_empty() {
-        return;
+        return rebound;
     }
     let importers = importers();
     for (patch, changed) in changes {
         let (name, _) = module_identity(&patch.module);
         let short = name.rsplit('.').next().unwrap_or(&name).to_string();
-        for importer in importers {
+        for (index, importer) in importers.iter().enumerate() {
             if importer.module.is(&patch.module)
                 || !(importer.text.contains(&short) || importer.text.contains("from ."))
             {
@@ -117,9 +124,12 @@ pub fn refresh_importers<'a, 'py: 'a>(
                 let result = rebind(import, &patch.module, &changed, &importer.module);
                 match result {
                     Ok(names) => {
-                        for bound in names {
+                        for bound in &names {
                             log::info!(target: "hotswap", "updated {importer_name}.{bound} (imported from {name})");
                             report.updated.push(format!("{importer_name}.{bound}"));
+                        }
+                        if !names.is_empty() {
+                            rebound.push((index, names));
                         }
                     }
                     Err(err) => {
@@ -129,6 +139,7 @@ pub fn refresh_importers<'a, 'py: 'a>(
             }
         }
     }
+    rebound
 }
 
 /// A name whose binding in the module changed: its old value (None if it is new) and its new

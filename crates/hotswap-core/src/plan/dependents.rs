@@ -13,7 +13,19 @@ use crate::tree::{Definition, DefinitionTree, Item, StatementKind};
 /// transitively, so the module holds what a fresh import would; one calling a changed function
 /// gets an [`StepAction::ExecuteIfStale`] step.
 pub(super) fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Change<'_>], steps: &mut Vec<PatchStep>) {
-    let mut values: HashSet<&str> = HashSet::new();
+    rerun_dependents_of(source, new, changes, &[], steps);
+}
+
+/// [`rerun_dependents`], with `imported`: names another module's batch re-bound in this one
+/// (`from m import CONST` after `CONST` changed in `m`), changed values like the edit's own.
+pub(super) fn rerun_dependents_of(
+    source: &str,
+    new: &DefinitionTree,
+    changes: &[Change<'_>],
+    imported: &[String],
+    steps: &mut Vec<PatchStep>,
+) {
+    let mut values: HashSet<&str> = imported.iter().map(String::as_str).collect();
     let mut functions: HashSet<&str> = HashSet::new();
     let mut changed_items: HashSet<usize> = HashSet::new();
     for change in changes.iter().filter(|c| c.scope.is_empty()) {

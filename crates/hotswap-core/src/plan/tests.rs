@@ -459,3 +459,13 @@ fn overload_stubs_added_in_front_leave_the_implementation_matched_with_itself() 
         .collect();
     assert_eq!(stubs, vec![Binding::Keep, Binding::Keep], "the stubs run, the name stays bound to f");
 }
+
+#[test]
+fn a_module_whose_imported_names_changed_runs_the_statements_reading_them() {
+    // httpx 0.26 -> 0.27: `__version__` changed in `__version__.py`; `_client.py` did not.
+    let source = "from .__version__ import __version__\n\nUSER_AGENT = f\"python-httpx/{__version__}\"\nOTHER = 1\n\ndef f(agent=USER_AGENT):\n    return agent\n";
+    let tree = parse_definitions(source, (3, 13)).expect("parses");
+    let p = plan_dependents(source, &tree, &["__version__".to_string()]);
+    assert_eq!(summary(&p), s(&[("USER_AGENT", "execute"), ("f", "update")]));
+    assert!(plan_dependents(source, &tree, &["nothing_reads_this".to_string()]).steps.is_empty());
+}

@@ -9,6 +9,7 @@
 //! - `Engine::files` is only locked for pure-Rust work: never call Python or log while holding it.
 //! - The reload gate serialises reloads; it is only waited for with the GIL released.
 
+mod dependents;
 mod module_index;
 mod plan;
 mod records;
@@ -188,13 +189,17 @@ impl Engine {
         // for the modules that import them from it.
         let before = snapshot(&patches);
         let importers = OnceCell::new();
+        let mut rebound = Vec::new();
         let mut outcomes = Vec::with_capacity(patches.len());
         for wave in waves {
             let part = &patches[wave.clone()];
             outcomes.extend(apply_batch(py, part));
             let importers = || importers.get_or_init(|| self.importers(py, work)).as_slice();
-            refresh_importers(part, &before[wave.clone()], importers, report);
+            rebound.extend(refresh_importers(part, &before[wave.clone()], importers, report));
             sync_function_globals(part, &before[wave]);
+        }
+        if let Some(importers) = importers.get() {
+            self.rerun_importer_dependents(py, work, importers, rebound, report);
         }
         let mut results: Vec<FileResult> = work.iter().map(|_| FileResult::Applied(Vec::new())).collect();
         for ((patch, outcome), index) in patches.iter().zip(outcomes).zip(owner) {
@@ -250,9 +255,15 @@ impl Engine {
                     None => continue,
                 },
             };
-            for (module, _) in mods {
+            for (module, filename) in mods {
                 let imports = tree.map(|t| t.imports.clone().into()).unwrap_or_default();
-                out.push(Importer { module: module.clone(), text: text.clone(), imports });
+                out.push(Importer {
+                    module: module.clone(),
+                    path: path.clone(),
+                    filename: filename.clone(),
+                    text: text.clone(),
+                    imports,
+                });
             }
         }
         out
