@@ -17,6 +17,31 @@ class Color(enum.Enum):
 """
 
 SCENARIOS = [
+    # httpx 0.26 -> 0.27: an enum's own `__new__` (kept by the enum as `__new_member__`) changed;
+    # it is updated where it lives, and `codes(200)` still finds the member with its phrase.
+    S(
+        C,
+        "enum_with_its_own_new_changed",
+        {
+            "m.py": "from enum import IntEnum\n\n\nclass Code(IntEnum):\n"
+            "    def __new__(cls, value: int, phrase: str = '') -> 'Code':\n"
+            "        obj = int.__new__(cls, value)\n        obj._value_ = value\n"
+            "        obj.phrase = phrase\n        return obj\n\n"
+            "    OK = 200, 'OK'\n    GONE = 410, 'Gone'\n"
+        },
+        "import m\nheld = m.Code.OK",
+        E(
+            ("m.py", "-> 'Code':", "-> 'Code | None':"),
+            expect={
+                "(m.Code(200) is held, m.Code(200).phrase, m.Code(410).phrase)": [
+                    True,
+                    "OK",
+                    "Gone",
+                ]
+            },
+        ),
+        watch=True,
+    ),
     S(
         C,
         "member_added",

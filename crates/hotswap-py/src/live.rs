@@ -107,7 +107,19 @@ pub fn live_function<'py>(
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     let Some(anchor) = namespace_get(scope, name)? else { return Ok(None) };
     let mut seen = HashSet::new();
-    find_function(&anchor, name, line, filename, 0, &mut seen)
+    if let Some(found) = find_function(&anchor, name, line, filename, 0, &mut seen)? {
+        return Ok(Some(found));
+    }
+    // An enum keeps its class's own `__new__` as `__new_member__` and binds `Enum.__new__`.
+    match (&scope.class, name) {
+        (Some(class), "__new__") => match namespace_get(scope, "__new_member__")? {
+            Some(member_new) if class.hasattr("_member_map_")? => {
+                find_function(&member_new, name, line, filename, 0, &mut seen)
+            }
+            _ => Ok(None),
+        },
+        _ => Ok(None),
+    }
 }
 
 fn find_function<'py>(
