@@ -81,3 +81,17 @@ def warning(msg: str, *args, **kwargs) -> None:
 
 def error(msg: str, *args, **kwargs) -> None:
     log(ERROR, msg, *args, **kwargs)
+
+
+MESSAGE_FORMATS = ("plain", "compiler")
+
+
+def message_format_from_env() -> None:
+    """Apply ``HOTSWAP_MESSAGE_FORMAT`` (see ``watch``); a bad value is said once and ignored."""
+    import os
+
+    value = os.environ.get("HOTSWAP_MESSAGE_FORMAT", "")
+    if value in MESSAGE_FORMATS:
+        _core.set_message_format(value)
+    elif value:
+        warning("HOTSWAP_MESSAGE_FORMAT: expected plain or compiler; got %r (plain is used)", value)

@@ -16,6 +16,7 @@ mod source_queue;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, LazyLock, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -48,6 +49,9 @@ pub struct Engine {
     module_index: Mutex<Option<ModuleIndex>>,
 }
 
+/// Batches the engine has run in this process: a report's `generation`.
+static BATCHES: AtomicU64 = AtomicU64::new(0);
+
 pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine {
     files: Mutex::new(HashMap::new()),
     gate: Gate::default(),
@@ -62,7 +66,7 @@ impl Engine {
         let _turn = self.gate.enter();
         let started = Instant::now();
         self.flush_queued();
-        let mut report = Report::default();
+        let mut report = Report { generation: BATCHES.fetch_add(1, Ordering::SeqCst) + 1, ..Report::default() };
         let mut work = Vec::new();
         let mut unrecorded = Vec::new();
         for input in inputs {
@@ -73,8 +77,8 @@ impl Engine {
                     FilePlan::Unrecorded => unrecorded.push((path, content)),
                     FilePlan::Error { line, message } => report.error(&display_path(&path), line, message),
                     FilePlan::Errors(list) => {
-                        for (line, message) in list {
-                            report.error(&display_path(&path), line, message);
+                        for (line, column, message) in list {
+                            report.error_at(&display_path(&path), line, column, message);
                         }
                     }
                     FilePlan::Edit(w) => work.push(*w),
