@@ -122,11 +122,12 @@ def edit_and_check_stream(root: Path, lines: Lines, out: Lines) -> None:
     assert batch["updated"] == ["mod.value"] and batch["files"] == ["mod.py"]
     assert batch["errors"] == [] and batch["generation"] >= 1 and batch["duration_ms"] > 0
     out.value(2)
-    write(root / "mod.py", "def value():\n    return (2\n")
+    write(root / "mod.py", "def value():\n    return 1 +\n")
     failed = lines.event(lambda e: e["event"] == "batch" and e["errors"], "a failed batch")
     [error] = failed["errors"]
-    assert (error["path"], error["line"], error["column"]) == ("mod.py", 2, 12), error
-    assert "never closed" in error["message"] and failed["generation"] > batch["generation"]
+    assert (error["path"], error["line"], error["column"]) == ("mod.py", 2, 15), error
+    assert "Expected an expression" in error["message"]
+    assert failed["generation"] > batch["generation"]
 
 
 class FileEvents:
@@ -356,8 +357,8 @@ def test_compiler_style_messages(root):
     def said(start: str) -> None:
         wait_for(lambda: any(line.startswith(start) for line in err.other), start)
 
-    write(root / "mod.py", "def value():\n    return (1\n")
-    said("mod.py:2:12: error: syntax error")
+    write(root / "mod.py", "def value():\n    return 1 +\n")
+    said("mod.py:2:15: error: syntax error")
     source = """\
         class K:
             __slots__ = ("a",)
@@ -399,7 +400,7 @@ def check_vim_errorformat(root: Path, stderr: str) -> None:
         cwd=root, timeout=TIMEOUT, check=False,
     )  # fmt: skip
     entries = (root / "qf.txt").read_text().splitlines()
-    assert "mod.py|2|12|e" in entries and "mod.py|3|5|e" in entries, entries
+    assert "mod.py|2|15|e" in entries and "mod.py|3|5|e" in entries, entries
     assert "mod.py|1|1|w" in entries, entries
 
 
