@@ -17,7 +17,8 @@ import pytest
 from conftest import TIMEOUT, run_cli
 
 # The program: imports mod, shows each new value of mod.value() with its loop count, and ends
-# when a file named "stop" appears.
+# when a file named "stop" appears. Each of its lines is one write: under PYTHONUNBUFFERED a
+# print() writes its text and its newline apart, and with --events - an event can come between.
 APP = """\
 import os, sys, time
 import mod
@@ -29,8 +30,9 @@ def main():
         value = mod.value()
         if value != shown or count % 20000 == 0:
             shown = value
-            print(f"value {value} count {count} time {time.monotonic()}", flush=True)
-    print("done", flush=True)
+            sys.stdout.write(f"value {value} count {count} time {time.monotonic()}\\n")
+            sys.stdout.flush()
+    sys.stdout.write("done\\n")
 
 main()
 """
@@ -72,7 +74,12 @@ class Lines:
         self._done.set()
 
     def event(self, predicate, what: str) -> dict:
-        return wait_for(lambda: next((e for e in self.events if predicate(e)), None), what)
+        try:
+            return wait_for(lambda: next((e for e in self.events if predicate(e)), None), what)
+        except AssertionError as exc:
+            raise AssertionError(
+                f"{exc}; events: {self.events}; other: {self.other[-5:]}"
+            ) from None
 
     def value(self, expected: int) -> None:
         wait_for(
@@ -91,14 +98,15 @@ def start(root: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     )
 
 
-def finish(root: Path, proc: subprocess.Popen) -> str:
+def finish(root: Path, proc: subprocess.Popen) -> int:
+    """Ends the program; its exit status. (Its output pipes are read by the test's readers,
+    if any: reading them here too would take lines from them.)"""
     (root / "stop").write_text("")
     try:
-        _, err = proc.communicate(timeout=TIMEOUT)
+        return proc.wait(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         proc.kill()
-        _, err = proc.communicate()
-    return err.decode()
+        return proc.wait()
 
 
 @pytest.fixture
@@ -296,28 +304,39 @@ def test_on_event_in_process(tmp_path):
     assert batch["updated"] == ["mod.value"] and batch["pid"] == proc.pid
 
 
-CHILDREN = """\
-import json, os, subprocess, sys, time
+WAITS = """\
+import json, os, time
 import mod
 
 def wait_for_value(expected):
     while mod.value() != expected:
         time.sleep(0.01)
 
-def wait_for_own_batch():  # os._exit below would not wait for the events writer
+def wait_for_own_batch():
+    # The event of a batch is sent after the batch is applied: a process that ends as soon as
+    # it sees the new code could end before its event is written.
     while not any(json.loads(line)["pid"] == os.getpid() and json.loads(line)["event"] == "batch"
                   for line in open(os.environ["HOTSWAP_EVENTS"])):
         time.sleep(0.01)
+"""
+
+CHILDREN = """\
+import os, subprocess, sys
+from waits import wait_for_value, wait_for_own_batch
 
 child = os.fork()
 if child == 0:
     wait_for_value(2)
     wait_for_own_batch()
     os._exit(0)
-spawned = subprocess.Popen([sys.executable, "-c", "import mod, time\\n"
-                            "while mod.value() != 2: time.sleep(0.01)"])
+spawned = subprocess.Popen([sys.executable, "-c", "from waits import *\\n"
+                            "open('child-ready', 'w').close()\\n"
+                            "wait_for_value(2)\\nwait_for_own_batch()"])
+while not os.path.exists("child-ready"):  # it runs the old mod: the edit is news to it
+    pass
 print("ready", flush=True)
 wait_for_value(2)
+wait_for_own_batch()
 os.waitpid(child, 0)
 spawned.wait()
 """
@@ -327,6 +346,7 @@ def test_events_from_every_process(root):
     """A forked child and a Python child each apply the edit and write their own events: the
     pid field tells them apart."""
     write(root / "app.py", CHILDREN)
+    write(root / "waits.py", WAITS)
     events = root / "events.jsonl"
     proc = start(root, "--events", str(events))
     assert proc.stdout.readline() == b"ready\n"
@@ -335,11 +355,13 @@ def test_events_from_every_process(root):
         return [json.loads(line) for line in events.read_text().splitlines()]
 
     wait_for(lambda: len({e["pid"] for e in read() if e["event"] == "watching"}) == 3, "watching")
-    write(root / "mod.py", "def value():\n    return 2\n")
+    write(root / "mod.tmp", "def value():\n    return 2\n")
+    os.replace(root / "mod.tmp", root / "mod.py")  # one save: no process sees it half-written
     assert proc.wait(timeout=TIMEOUT) == 0, proc.stderr.read().decode()
     every = read()
     batches = {e["pid"]: e for e in every if e["event"] == "batch" and e["updated"]}
-    assert len(batches) == 3 and all(b["updated"] == ["mod.value"] for b in batches.values())
+    assert len(batches) == 3
+    assert all(b["updated"] == ["mod.value"] for b in batches.values())
     started = {e["pid"]: e for e in every if e["event"] == "started"}
     assert set(started) == set(batches) and proc.pid in started
     children = [e for e in started.values() if e["ppid"] == proc.pid]
@@ -449,3 +471,30 @@ def test_restart_is_an_event(root):
     ]
     restarted = [json.loads(line) for line in events.read_text().splitlines()][3]
     assert restarted["pid"] == proc.pid and "app.py" in restarted["argv"]
+
+
+LOOP = """\
+import os, time
+def main():
+    n = 0
+    print("looping", flush=True)
+    while True:
+        n += 1
+        if os.path.exists("stop"):
+            break
+        time.sleep(0.01)
+main()
+"""
+
+
+def test_live_loop_messages_are_compiler_style(tmp_path):
+    """The live loop's messages (from the Python layer) follow the format too."""
+    write(tmp_path / "app.py", LOOP)
+    env = dict(os.environ, HOTSWAP_MESSAGE_FORMAT="compiler")
+    proc = start(tmp_path, env=env)
+    err, out = Lines(proc.stderr), Lines(proc.stdout)
+    wait_for(lambda: out.other == ["looping\n"], "the loop")
+    write(tmp_path / "app.py", LOOP.replace("n += 1", "n += 1 // 0"))
+    expected = "app.py:6:1: error: the live loop's new body raised ZeroDivisionError"
+    wait_for(lambda: any(line.startswith(expected) for line in err.other), expected)
+    assert finish(tmp_path, proc) == 0

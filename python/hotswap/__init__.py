@@ -151,7 +151,7 @@ def watch(
       loop.
     """
     if message_format is not None:
-        _core.set_message_format(message_format)
+        _log.set_message_format(message_format)
     elif os.environ.get("HOTSWAP_MESSAGE_FORMAT"):
         _log.message_format_from_env()
     roots = _absolute_roots(paths)

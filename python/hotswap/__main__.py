@@ -253,11 +253,11 @@ def _main(cli_args: List[str]) -> int:
     if opts.version:
         sys.stdout.write(f"hotswap {hotswap.__version__}\n")
         return 0
-    from . import _core, _log
+    from . import _log
     from ._policy import live_children
 
     _log.to_stderr(opts.verbosity)
-    _core.set_message_format(opts.message_format)
+    _log.set_message_format(opts.message_format)
     events = _open_events(opts.events)
     default_root = os.path.dirname(os.path.abspath(opts.script)) if opts.script else os.getcwd()
     roots = opts.watch or [default_root]
