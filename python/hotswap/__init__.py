@@ -27,7 +27,9 @@ from ._state import after_reload, before_reload, keep
 # typing is only imported by type checkers: importing it costs every program ~2 ms.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Iterable, Optional, Union
+    from typing import Any, Callable, Dict, Iterable, Optional, Union
+
+    from ._events import Announcer as _Announcer
 
     PathLike = Union[str, "os.PathLike[str]"]
 
@@ -61,8 +63,9 @@ class Watcher:
             report = watcher.wait_for_reload(timeout=10)
     """
 
-    def __init__(self, core: _core.Watcher) -> None:
+    def __init__(self, core: _core.Watcher, announcer: Optional[_Announcer] = None) -> None:
         self._core = core
+        self._announcer = announcer
 
     @property
     def roots(self) -> list:
@@ -85,6 +88,8 @@ class Watcher:
     def stop(self) -> None:
         """Stop watching. Safe to call more than once."""
         self._core.stop()
+        if self._announcer is not None:
+            self._announcer.stop()
 
     def __enter__(self) -> "Watcher":
         return self
@@ -121,12 +126,20 @@ def watch(
     debounce_ms: Optional[float] = None,
     on_reload: Optional[Callable[[Report], object]] = None,
     sync: str = "immediate",
+    on_event: Optional[Callable[[Dict[str, Any]], object]] = None,
+    message_format: Optional[str] = None,
 ) -> Watcher:
     """Start applying edits to files under ``paths`` (default: the current directory).
 
     Watching runs in a background thread. ``debounce_ms`` is how long a burst of writes to one
     file must be quiet before it is read (default 2 ms). ``on_reload`` is called with the
     :class:`Report` of every batch that changed something or failed.
+
+    ``on_event`` is called with each event of the stream ``hotswap --events`` writes (a dict,
+    schema 1, see the README): ``started`` and ``watching`` now, ``batch`` for every batch,
+    ``stopped`` at :meth:`Watcher.stop` or exit. ``message_format="compiler"`` logs errors and
+    rude edits as ``path:line:col: error: message`` for editors, for the whole process
+    (default: ``HOTSWAP_MESSAGE_FORMAT``, else ``"plain"``).
 
     ``sync`` chooses when an edit is applied:
 
@@ -137,12 +150,24 @@ def watch(
     - ``"manual"``: only when the program calls :func:`poll`, e.g. between two frames of a game
       loop.
     """
+    if message_format is not None:
+        _log.set_message_format(message_format)
+    elif os.environ.get("HOTSWAP_MESSAGE_FORMAT"):
+        _log.message_format_from_env()
     roots = _absolute_roots(paths)
     install_import_hook(roots)
     _core.record_loaded(roots)
-    core = _core.Watcher(roots, debounce_ms, on_reload, sync)
+    announcer = None
+    if on_event is not None:
+        from ._events import Announcer
+
+        announcer = Announcer(on_event)
+    on_batch = announcer.batch if announcer is not None else None
+    core = _core.Watcher(roots, debounce_ms, on_reload, sync, on_batch)
+    if announcer is not None:
+        announcer.begin(core.roots)
     _log.debug("watching %s (live functions: %s)", ", ".join(core.roots), _core.enable_inventory())
-    return Watcher(core)
+    return Watcher(core, announcer)
 
 
 def reload_paths(paths: Union[PathLike, Iterable[PathLike]]) -> Report:

@@ -64,6 +64,13 @@ def _existing_path(text: str) -> str:
     return text
 
 
+@converter("a file, a FIFO or - (standard output)")
+def _events_target(text: str) -> str:
+    if not text:
+        raise ValueError(text)
+    return text
+
+
 @converter("pytest arguments as one shell-quoted string")
 def _pytest_args(text: str) -> List[str]:
     import shlex
@@ -106,6 +113,14 @@ OPTIONS = (
     Option(("--no-live-loops",), "no_live_loops", "leave the script's `while True:` loops as "
            "they are (by default a running one takes its new body at its next iteration)",
            _POLICY, action="const"),
+    Option(("--message-format",), "message_format", "plain (default; or HOTSWAP_MESSAGE_FORMAT) "
+           "or compiler: every error and rude edit on stderr as `path:line:col: error: "
+           "message` (`warning:` for rude edits), for editors' problem matchers", _OUTPUT,
+           "FORMAT", choice("plain", "compiler")),
+    Option(("--events",), "events", "write one JSON object per line for every batch and for "
+           "start, watching, restart and stop (schema 1, see the README) to this file (appended), "
+           "FIFO or - (standard output); never blocks the program", _OUTPUT, "PATH",
+           _events_target),
     Option(("-v", "--verbose"), "verbosity", "say what is watched and every step of each "
            "update", _OUTPUT, action="count", const=1),
     Option(("-q", "--quiet"), "verbosity", "only report errors", _OUTPUT, action="count",
@@ -145,6 +160,28 @@ class Options:
         self.revert_on_fail = bool(parsed.revert_on_fail)
         if self.revert_on_fail and not self.test_args:
             raise UsageError("--revert-on-fail needs --test")
+        self.message_format: str = parsed.message_format or _message_format_from_env()
+        self.events: Optional[str] = parsed.events
+
+
+def _message_format_from_env() -> str:
+    value = os.environ.get("HOTSWAP_MESSAGE_FORMAT") or "plain"
+    if value not in ("plain", "compiler"):
+        raise UsageError(f"HOTSWAP_MESSAGE_FORMAT: expected plain or compiler; got {value!r}")
+    return value
+
+
+def _open_events(target: Optional[str]):
+    """The event stream ``--events`` names (None without it); a file that cannot be opened is
+    a usage error. A FIFO without a reader is opened later, when one comes."""
+    if target is None:
+        return None
+    from ._events import EventStream
+
+    try:
+        return EventStream(target)
+    except OSError as exc:
+        raise UsageError(f"--events: cannot open {target!r}: {exc.strerror}") from None
 
 
 def parse_args(argv: List[str]) -> Options:
@@ -152,12 +189,12 @@ def parse_args(argv: List[str]) -> Options:
     return Options(parse(OPTIONS, argv))
 
 
-def _on_reload(opts: Options, cli_args: List[str], roots: List[str]):
+def _on_reload(opts: Options, cli_args: List[str], roots: List[str], events):
     """The callback for each applied batch: update web routes, restart on rude edits, run tests."""
     from ._frameworks import after_batch as update_web_routes
     from ._policy import both, restart_on_rude
 
-    on_reload = restart_on_rude(cli_args) if opts.on_rude == "restart" else None
+    on_reload = restart_on_rude(cli_args, events) if opts.on_rude == "restart" else None
     if opts.test_args:
         from ._testrun import TestOnReload
 
@@ -226,6 +263,8 @@ def _main(cli_args: List[str]) -> int:
     from ._policy import live_children
 
     _log.to_stderr(opts.verbosity)
+    _log.set_message_format(opts.message_format)
+    events = _open_events(opts.events)
     default_root = os.path.dirname(os.path.abspath(opts.script)) if opts.script else os.getcwd()
     roots = opts.watch or [default_root]
     live_children(opts, roots)
@@ -233,12 +272,21 @@ def _main(cli_args: List[str]) -> int:
     from ._frameworks import install as turn_off_restart_reloaders
 
     turn_off_restart_reloaders()
-    on_reload = _on_reload(opts, cli_args, roots)
-    watcher = hotswap.watch(*roots, debounce_ms=opts.debounce, sync=opts.sync, on_reload=on_reload)
+    on_reload = _on_reload(opts, cli_args, roots, events)
+    watcher = hotswap.watch(
+        *roots,
+        debounce_ms=opts.debounce,
+        sync=opts.sync,
+        on_reload=on_reload,
+        on_event=events.emit if events is not None else None,
+        message_format=opts.message_format,
+    )
     try:
         return _run_program(opts, watcher)
     finally:
         watcher.stop()
+        if events is not None:
+            events.close()
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -13,7 +13,8 @@ Variables (the command line sets all of them; a user can set them for any progra
 - ``HOTSWAP_MAIN``: the parent program's main script, which ``multiprocessing`` runs again in
   spawned children as ``__mp_main__`` without importing it, so its source is recorded here;
 - ``HOTSWAP_SYNC``, ``HOTSWAP_DEBOUNCE``: as ``--sync`` and ``--debounce``;
-- ``HOTSWAP_VERBOSITY``: -1 (errors only), 0 (warnings, the default here), 1 (every step).
+- ``HOTSWAP_VERBOSITY``: -1 (errors only), 0 (warnings, the default here), 1 (every step);
+- ``HOTSWAP_MESSAGE_FORMAT``, ``HOTSWAP_EVENTS``: as ``--message-format`` and ``--events``.
 """
 
 from __future__ import annotations
@@ -68,7 +69,22 @@ def start() -> None:
         *roots,
         debounce_ms=float(debounce) if debounce else None,
         sync=os.environ.get("HOTSWAP_SYNC", "immediate"),
+        on_event=_event_stream(),
     )
+
+
+def _event_stream():
+    """``emit`` of the stream ``HOTSWAP_EVENTS`` names, or None (one line says why)."""
+    target = os.environ.get("HOTSWAP_EVENTS")
+    if not target:
+        return None
+    from ._events import EventStream
+
+    try:
+        return EventStream(target).emit
+    except OSError as exc:
+        sys.stderr.write(f"hotswap: HOTSWAP_EVENTS: cannot open {target!r}: {exc.strerror}\n")
+        return None
 
 
 def stop() -> None:

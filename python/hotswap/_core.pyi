@@ -8,6 +8,7 @@ class ReportError:
 
     path: str
     line: int
+    column: int
     message: str
 
 class Report:
@@ -23,6 +24,7 @@ class Report:
     notes: List[str]
     paths: List[str]
     duration_ms: float
+    generation: int
     @property
     def modules(self) -> List[str]:
         """Modules whose names this batch updated, added, deleted or re-created."""
@@ -37,6 +39,7 @@ class Watcher:
         debounce_ms: Optional[float] = None,
         on_reload: Optional[Callable[[Report], object]] = None,
         sync: str = "immediate",
+        on_batch: Optional[Callable[[Report], object]] = None,
     ) -> None: ...
     @property
     def roots(self) -> List[str]: ...
@@ -48,6 +51,7 @@ class Watcher:
 def record_source(path: str, content: bytes) -> None: ...
 def queue_source(path: str) -> None: ...
 def set_log_threshold(level: int) -> None: ...
+def set_message_format(format: str) -> None: ...
 def record_loaded(roots: List[str]) -> int: ...
 def reload_paths(paths: List[str]) -> Report: ...
 def currently_reloading() -> bool: ...

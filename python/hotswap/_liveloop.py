@@ -167,10 +167,10 @@ class LiveLoop(_core.LiveIter):
             if not self._missing:
                 self._missing = True
                 scope = ".".join(self._where[0]) or "the module"
-                log.warning(
-                    "%s:%d: the live loop is no longer in %s; its body stays as it is",
+                log.problem(
+                    log.WARNING,
                     *self._at(),
-                    scope,
+                    f"the live loop is no longer in {scope}; its body stays as it is",
                 )
             return
         self._missing = False
@@ -199,29 +199,31 @@ class LiveLoop(_core.LiveIter):
     def _compile(self, record: Any) -> Optional[CodeType]:
         """The body of the loop ``record`` describes, or None (said why) when it cannot run."""
         if record.kind != self._kind:
-            log.warning(
-                "%s:%d: the live loop is no longer a loop of the same kind; its body stays as "
-                "it is",
+            log.problem(
+                log.WARNING,
                 *self._at(),
+                "the live loop is no longer a loop of the same kind; its body stays as it is",
             )
             return None
         if record.problem is not None:
-            log.error(
-                "%s:%d: the live loop's new body %s, which only works in its function; "
-                "the previous body keeps running",
+            line, what = record.problem
+            log.problem(
+                log.ERROR,
                 _display(self._filename),
-                *record.problem,
+                line,
+                f"the live loop's new body {what}, which only works in its function; "
+                "the previous body keeps running",
             )
             return None
         try:
             body = compile(record.runner, self._filename, "exec", dont_inherit=True)
         except SyntaxError as exc:
-            log.error(
-                "%s:%s: the live loop's new body does not compile (%s); the previous body "
-                "keeps running",
+            log.problem(
+                log.ERROR,
                 _display(self._filename),
                 exc.lineno or self._line,
-                exc.msg,
+                f"the live loop's new body does not compile ({exc.msg}); the previous body "
+                "keeps running",
             )
             return None
         if not record.scope:
@@ -240,13 +242,12 @@ class LiveLoop(_core.LiveIter):
             tb = tb.tb_next
         own = tb is not None and tb.tb_frame.f_code is self._body
         where = (tb.tb_frame.f_code.co_filename, tb.tb_lineno) if tb else (self._filename, 0)
-        log.error(
-            "%s:%d: the live loop's new body raised %s: %s; %s",
+        then = "the previous body runs this item again" if own else "it goes on as in a plain run"
+        log.problem(
+            log.ERROR,
             _display(where[0]),
             where[1],
-            type(exc).__name__,
-            exc,
-            "the previous body runs this item again" if own else "it goes on as in a plain run",
+            f"the live loop's new body raised {type(exc).__name__}: {exc}; {then}",
         )
         self._new = False
         if not own:

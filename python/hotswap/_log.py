@@ -81,3 +81,41 @@ def warning(msg: str, *args, **kwargs) -> None:
 
 def error(msg: str, *args, **kwargs) -> None:
     log(ERROR, msg, *args, **kwargs)
+
+
+MESSAGE_FORMATS = ("plain", "compiler")
+_compiler_style = False
+
+
+def set_message_format(value: str) -> None:
+    """``plain`` or ``compiler`` for the engine's messages and :func:`problem`'s."""
+    global _compiler_style
+    _core.set_message_format(value)  # refuses a bad value with ValueError
+    _compiler_style = value == "compiler"
+
+
+def problem(level: int, path: str, line: int, message: str) -> None:
+    """An error (or warning) at ``path:line``, as the engine's are: ``path:line: message``, or
+    ``path:line:1: error: message`` under the compiler format (the column is not known here)."""
+    if not _compiler_style:
+        log(level, "%s:%d: %s", path, line, message)
+        return
+    if level < _threshold and "logging" not in sys.modules:
+        return
+    logger()  # applies the pending stderr set-up
+    import logging
+
+    severity = "error" if level >= ERROR else "warning"
+    text = f"{path}:{max(line, 1)}:1: {severity}: {message}"
+    logging.getLogger("hotswap.diagnostic").log(level, "%s", text)
+
+
+def message_format_from_env() -> None:
+    """Apply ``HOTSWAP_MESSAGE_FORMAT`` (see ``watch``); a bad value is said once and ignored."""
+    import os
+
+    value = os.environ.get("HOTSWAP_MESSAGE_FORMAT", "")
+    if value in MESSAGE_FORMATS:
+        set_message_format(value)
+    elif value:
+        warning("HOTSWAP_MESSAGE_FORMAT: expected plain or compiler; got %r (plain is used)", value)

@@ -18,7 +18,20 @@ def log_to_stderr(
     if only_once and logger.handlers:
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"{prefix}: %(message)s"))
+    handler.setFormatter(PrefixFormatter(prefix))
     logger.addHandler(handler)
     logger.propagate = False
     logger.setLevel(logging.DEBUG if verbosity > 0 else quiet if verbosity == 0 else logging.ERROR)
+
+
+class PrefixFormatter(logging.Formatter):
+    """``PREFIX: message``, except compiler-style diagnostics (the ``hotswap.diagnostic``
+    logger, see ``--message-format``): their lines are written as they are, for editors."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(f"{prefix}: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == "hotswap.diagnostic":
+            return record.getMessage()
+        return super().format(record)

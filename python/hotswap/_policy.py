@@ -11,6 +11,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, List, Optional
 
+    from ._events import EventStream
+
 
 def _restart_command(cli_args: List[str]) -> List[str]:
     """The command that started this program: interpreter options, ``-m hotswap``, arguments."""
@@ -20,21 +22,29 @@ def _restart_command(cli_args: List[str]) -> List[str]:
     return [sys.executable, "-m", "hotswap", *cli_args]
 
 
-def restart_on_rude(cli_args: List[str]) -> Callable[[object], None]:
-    """An ``on_reload`` callback that restarts the process after a rude edit."""
+def restart_on_rude(cli_args: List[str], events: Optional[EventStream] = None) -> Callable:
+    """An ``on_reload`` callback that restarts the process after a rude edit (said on the
+    event stream ``events`` first, which is then written out)."""
     from . import _log as log
 
     def on_reload(report) -> None:
         if not report.rude:
             return
         log.warning("restarting: an edit could not be applied in place (--on-rude restart)")
+        command = _restart_command(cli_args)
+        if events is not None:
+            from ._events import event
+
+            events.emit(event("restarted", argv=command, reason="rude edit"))
+            events.close()
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
             except (OSError, ValueError):
                 pass
-        command = _restart_command(cli_args)
-        os.execv(command[0], command)
+        # What this command line set for its children would make the new one watch twice.
+        env = {k: v for k, v in os.environ.items() if k not in ("HOTSWAP_WATCH", "HOTSWAP_EVENTS")}
+        os.execve(command[0], command, env)
 
     return on_reload
 
@@ -50,9 +60,11 @@ def _quieter_in_forked_children(verbosity: int) -> None:
             return  # logging not used yet: the set-up made when it is carries the new style
         import logging
 
+        from ._logsetup import PrefixFormatter
+
         logger = logging.getLogger("hotswap")
         for handler in logger.handlers:
-            handler.setFormatter(logging.Formatter(f"{prefix}: %(message)s"))
+            handler.setFormatter(PrefixFormatter(prefix))
         if verbosity <= 0:
             logger.setLevel(logging.WARNING if verbosity == 0 else logging.ERROR)
 
@@ -78,7 +90,13 @@ def live_children(opts, roots: List[str]) -> None:
     if "hotswap._autostart" in sys.modules:  # started with HOTSWAP_WATCH set: this CLI watches
         sys.modules["hotswap._autostart"].stop()
     if not opts.children:
-        for name in ("HOTSWAP_WATCH", "HOTSWAP_MAIN", "HOTSWAP_SYNC", "HOTSWAP_DEBOUNCE"):
+        for name in (
+            "HOTSWAP_WATCH",
+            "HOTSWAP_MAIN",
+            "HOTSWAP_SYNC",
+            "HOTSWAP_DEBOUNCE",
+            "HOTSWAP_EVENTS",
+        ):
             os.environ.pop(name, None)
         return
     os.environ["HOTSWAP_WATCH"] = os.pathsep.join(os.path.abspath(r) for r in roots)
@@ -88,3 +106,8 @@ def live_children(opts, roots: List[str]) -> None:
     if opts.debounce is not None:
         os.environ["HOTSWAP_DEBOUNCE"] = str(opts.debounce)
     os.environ["HOTSWAP_VERBOSITY"] = str(opts.verbosity)
+    os.environ["HOTSWAP_MESSAGE_FORMAT"] = opts.message_format
+    if opts.events is None:
+        os.environ.pop("HOTSWAP_EVENTS", None)
+    else:  # children append their own events (each with its pid) to the same place
+        os.environ["HOTSWAP_EVENTS"] = "-" if opts.events == "-" else os.path.abspath(opts.events)

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use crate::diff::{Change, ChangeKind, DefChange};
 use crate::imports::ImportedNames;
 use crate::names::mangle;
-use crate::tree::{DefKind, Definition, DefinitionTree, Item, Statement, StatementKind};
+use crate::tree::{column_after, DefKind, Definition, DefinitionTree, Item, Statement, StatementKind};
 
 mod dependents;
 mod depends;
@@ -195,6 +195,7 @@ pub fn module_docstring_step(new_source: &str, new: &DefinitionTree, old_hash: O
         scope: Vec::new(),
         target: Target::Stmt { binds: vec!["__doc__".into()], label: "__doc__".into() },
         lines: Lines::both(line, line),
+        column: 1,
         action: StepAction::Execute { unit, block: false, binding: Binding::New },
         reason: Reason::ModuleDocstring,
         reads: Vec::new(),
@@ -388,6 +389,7 @@ fn modified_def(
         scope: Vec::new(),
         target: Target::Def { name: def.name.clone() },
         lines: Lines::both(old.span.start, def.span.start),
+        column: column_after(&def.indent),
         action,
         reason: Reason::Changed(reason),
         reads: Vec::new(),
@@ -453,6 +455,7 @@ fn added_or_changed(source: &str, enclosing: &[&Definition], old: Option<&Item>,
         scope: Vec::new(),
         target,
         lines: Lines { old: old.map(|o| o.span().start), new: Some(item.span().start) },
+        column: item.column(),
         action,
         reason,
         reads: Vec::new(),
@@ -480,7 +483,16 @@ fn deleted(new: &DefinitionTree, scope: &[&str], item: &Item) -> PatchStep {
         (StepAction::Delete { names }, Reason::Deleted)
     };
     let lines = Lines { old: Some(item.span().start), new: None };
-    PatchStep { scope: Vec::new(), target, lines, action, reason, reads: Vec::new(), visible: Vec::new() }
+    PatchStep {
+        scope: Vec::new(),
+        target,
+        lines,
+        column: item.column(),
+        action,
+        reason,
+        reads: Vec::new(),
+        visible: Vec::new(),
+    }
 }
 
 /// The [`StepAction::RefreshClass`] step of a class whose header, decorators or statements
@@ -514,6 +526,7 @@ fn refresh_class(
         scope: Vec::new(),
         target: Target::Def { name: def.name.clone() },
         lines: Lines::both(old.span.start, def.span.start),
+        column: column_after(&def.indent),
         action: StepAction::RefreshClass { unit, bare_unit, header, keep, decorators },
         reason,
         reads: Vec::new(),

@@ -142,6 +142,11 @@ pub struct Statement {
     pub label: String,
 }
 
+/// The 1-based column (in characters, a tab counting as one) of the text after `indent`.
+pub fn column_after(indent: &str) -> u32 {
+    u32::try_from(indent.chars().count()).map_or(u32::MAX, |n| n.saturating_add(1))
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
     Def(Definition),
@@ -159,6 +164,13 @@ impl Item {
         match self {
             Item::Def(d) => d.byte_range.clone(),
             Item::Stmt(s) => s.byte_range.clone(),
+        }
+    }
+    /// 1-based column (in characters) where the item starts: after its indentation.
+    pub fn column(&self) -> u32 {
+        match self {
+            Item::Def(d) => column_after(&d.indent),
+            Item::Stmt(s) => column_after(&s.indent),
         }
     }
     pub fn as_def(&self) -> Option<&Definition> {

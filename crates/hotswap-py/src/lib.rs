@@ -148,6 +148,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(record_source, m)?)?;
     m.add_function(wrap_pyfunction!(queue_source, m)?)?;
     m.add_function(wrap_pyfunction!(logbridge::set_log_threshold, m)?)?;
+    m.add_function(wrap_pyfunction!(report::set_message_format, m)?)?;
     m.add_function(wrap_pyfunction!(record_loaded, m)?)?;
     m.add_function(wrap_pyfunction!(reload_paths, m)?)?;
     m.add_function(wrap_pyfunction!(currently_reloading, m)?)?;

@@ -22,11 +22,14 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The line a `SyntaxError` points at (it knows its own line better than the step that
-/// compiled it); `None` for any other exception.
-pub fn syntax_error_line(py: Python<'_>, err: &PyErr) -> Option<u32> {
+/// The line and 1-based column a `SyntaxError` points at (it knows its own place better than
+/// the step that compiled it; column 1 when it has no offset); `None` for any other exception.
+pub fn syntax_error_position(py: Python<'_>, err: &PyErr) -> Option<(u32, u32)> {
     if !err.is_instance_of::<pyo3::exceptions::PySyntaxError>(py) {
         return None;
     }
-    err.value(py).getattr("lineno").ok()?.extract::<u32>().ok()
+    let value = err.value(py);
+    let line = value.getattr("lineno").ok()?.extract::<u32>().ok()?;
+    let column = value.getattr("offset").ok().and_then(|o| o.extract::<u32>().ok()).unwrap_or(0);
+    Some((line, column.max(1)))
 }

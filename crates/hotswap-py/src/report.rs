@@ -1,6 +1,30 @@
 //! `Report`: what one batch did, as the Python API and the log show it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use hotswap_core::plan::PatchStep;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+
+/// Errors and rude edits are logged as compiler diagnostics (`path:line:col: error: message`),
+/// for editors' problem matchers, instead of `path:line: message` (see [`set_message_format`]).
+static COMPILER_STYLE: AtomicBool = AtomicBool::new(false);
+
+/// How errors and rude edits are logged, for the whole process: `"plain"` (`path:line:
+/// message`, the default) or `"compiler"` (`path:line:col: error: message`, `warning:` for
+/// rude edits, one line each, logged by the `hotswap.diagnostic` logger).
+#[pyfunction]
+pub fn set_message_format(format: &str) -> PyResult<()> {
+    let compiler = match format {
+        "plain" => false,
+        "compiler" => true,
+        other => {
+            return Err(PyValueError::new_err(format!("message format must be 'plain' or 'compiler', not {other:?}")))
+        }
+    };
+    COMPILER_STYLE.store(compiler, Ordering::Relaxed);
+    Ok(())
+}
 
 /// One problem with one file: where, and what.
 #[pyclass(module = "hotswap._core", frozen, get_all)]
@@ -9,6 +33,9 @@ pub struct ReportError {
     pub path: String,
     /// 1-based line, 0 when the problem is not at a line (unreadable file, ...).
     pub line: u32,
+    /// 1-based column in characters: where a syntax error is, where the definition or statement
+    /// starts for a failed step or a rude edit; 1 when not known.
+    pub column: u32,
     pub message: String,
 }
 
@@ -28,6 +55,26 @@ impl ReportError {
             format!("{}:{}", self.path, self.line)
         } else {
             self.path.clone()
+        }
+    }
+
+    /// `path:line:col: SEVERITY: message` on one line, as compilers write diagnostics. A
+    /// problem with a whole file points at its first line; one with no file (`<hotswap>`) has
+    /// no location: `hotswap: SEVERITY: message`.
+    pub fn compiler_line(&self, severity: &str) -> String {
+        let message = self.message.lines().map(str::trim_end).collect::<Vec<_>>().join(" ");
+        if self.path.starts_with('<') {
+            return format!("hotswap: {severity}: {message}");
+        }
+        format!("{}:{}:{}: {severity}: {message}", self.path, self.line.max(1), self.column.max(1))
+    }
+
+    /// Logs the entry, as a compiler diagnostic when that format is on.
+    fn log(&self, level: log::Level, severity: &str) {
+        if COMPILER_STYLE.load(Ordering::Relaxed) {
+            log::log!(target: "hotswap::diagnostic", level, "{}", self.compiler_line(severity));
+        } else {
+            log::log!(target: "hotswap", level, "{}: {}", self.location(), self.message);
         }
     }
 }
@@ -56,6 +103,8 @@ pub struct Report {
     /// Files this batch looked at.
     pub paths: Vec<String>,
     pub duration_ms: f64,
+    /// This batch's number in the process (1, 2, ...); 0 for a report no batch made.
+    pub generation: u64,
 }
 
 #[pymethods]
@@ -182,17 +231,37 @@ impl Report {
         self.changed() || !self.errors.is_empty() || !self.rude.is_empty()
     }
 
-    /// An edit that could not be applied in place.
+    /// An edit that could not be applied in place, at `line` (column unknown).
     pub fn rude(&mut self, path: &str, line: u32, message: impl Into<String>) {
-        let entry = ReportError { path: path.to_owned(), line, message: message.into() };
-        log::warn!(target: "hotswap", "{}: {}", entry.location(), entry.message);
+        self.rude_at(path, line, 1, message);
+    }
+
+    /// An edit that could not be applied in place, at `line` and `column`.
+    pub fn rude_at(&mut self, path: &str, line: u32, column: u32, message: impl Into<String>) {
+        let entry = ReportError { path: path.to_owned(), line, column, message: message.into() };
+        entry.log(log::Level::Warn, "warning");
         self.rude.push(entry);
     }
 
+    /// The item of `step` could not be applied in place: reported where it starts.
+    pub fn step_rude(&mut self, path: &str, step: &PatchStep, message: impl Into<String>) {
+        self.rude_at(path, step.lines.shown(), step.column, message);
+    }
+
+    /// An error at `line` (column unknown; 0: not at a line).
     pub fn error(&mut self, path: &str, line: u32, message: impl Into<String>) {
-        let error = ReportError { path: path.to_owned(), line, message: message.into() };
-        log::error!(target: "hotswap", "{}: {}", error.location(), error.message);
+        self.error_at(path, line, 1, message);
+    }
+
+    pub fn error_at(&mut self, path: &str, line: u32, column: u32, message: impl Into<String>) {
+        let error = ReportError { path: path.to_owned(), line, column, message: message.into() };
+        error.log(log::Level::Error, "error");
         self.errors.push(error);
+    }
+
+    /// The step `step` failed or was held back: reported where its item starts.
+    pub fn step_error(&mut self, path: &str, step: &PatchStep, message: impl Into<String>) {
+        self.error_at(path, step.lines.shown(), step.column, message);
     }
 
     pub fn merge(&mut self, other: Report) {
@@ -205,5 +274,6 @@ impl Report {
         self.recreated.extend(other.recreated);
         self.notes.extend(other.notes);
         self.paths.extend(other.paths);
+        self.generation = self.generation.max(other.generation);
     }
 }

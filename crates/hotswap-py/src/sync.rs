@@ -58,19 +58,22 @@ pub struct Delivery {
     scheduled: AtomicBool,
     reports: ReportQueue,
     callback: Option<Py<PyAny>>,
+    /// Called with the report of every batch, before `callback` (the event stream).
+    on_batch: Option<Py<PyAny>>,
 }
 
 /// Manual-mode deliveries, for `poll()`.
 static MANUAL: Mutex<Vec<Weak<Delivery>>> = Mutex::new(Vec::new());
 
 impl Delivery {
-    pub fn new(mode: SyncMode, callback: Option<Py<PyAny>>) -> Arc<Delivery> {
+    pub fn new(mode: SyncMode, callback: Option<Py<PyAny>>, on_batch: Option<Py<PyAny>>) -> Arc<Delivery> {
         let delivery = Arc::new(Delivery {
             mode,
             waiting: SharedLock::default(),
             scheduled: AtomicBool::new(false),
             reports: ReportQueue::default(),
             callback,
+            on_batch,
         });
         if mode == SyncMode::Manual {
             let mut manual = lock(&MANUAL);
@@ -107,6 +110,9 @@ impl Delivery {
     }
 
     fn deliver(&self, report: Report) {
+        if let Some(on_batch) = &self.on_batch {
+            call_back(on_batch, &report, "on_event");
+        }
         if !report.is_significant() {
             return;
         }
@@ -119,12 +125,7 @@ impl Delivery {
             self.reports.arrived.notify_all();
         }
         if let Some(callback) = &self.callback {
-            Python::attach(|py| {
-                if let Err(err) = callback.call1(py, (report,)) {
-                    log::error!(target: "hotswap", "the on_reload callback raised an exception (the edit itself was applied):");
-                    err.print(py);
-                }
-            });
+            call_back(callback, &report, "on_reload");
         }
     }
 
@@ -140,6 +141,17 @@ impl Delivery {
             self.reports.arrived.wait_for(&mut reports, left);
         }
     }
+}
+
+/// Calls the user's `callback` (named `name` in the message) with `report`; an exception it
+/// raises is printed, and the program goes on.
+fn call_back(callback: &Py<PyAny>, report: &Report, name: &str) {
+    Python::attach(|py| {
+        if let Err(err) = callback.call1(py, (report.clone(),)) {
+            log::error!(target: "hotswap", "the {name} callback raised an exception (the edit itself was applied):");
+            err.print(py);
+        }
+    });
 }
 
 /// Adds `inputs` to the waiting ones; a path seen again replaces its older state.

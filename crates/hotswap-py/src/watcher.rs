@@ -49,13 +49,14 @@ pub fn start_core(config: WatchConfig, delivery: &Arc<Delivery>) -> Result<watch
 #[pymethods]
 impl ReloadWatcher {
     #[new]
-    #[pyo3(signature = (roots, debounce_ms=None, on_reload=None, sync="immediate"))]
+    #[pyo3(signature = (roots, debounce_ms=None, on_reload=None, sync="immediate", on_batch=None))]
     fn new(
         py: Python<'_>,
         roots: Vec<String>,
         debounce_ms: Option<f64>,
         on_reload: Option<Py<PyAny>>,
         sync: &str,
+        on_batch: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         crate::logbridge::refresh(py);
         let mode = SyncMode::parse(sync)?;
@@ -66,7 +67,7 @@ impl ReloadWatcher {
             }
             config.debounce = Duration::from_secs_f64(ms / 1000.0);
         }
-        let delivery = Delivery::new(mode, on_reload);
+        let delivery = Delivery::new(mode, on_reload, on_batch);
         let started_config = config.clone();
         let inner = py.detach(|| start_core(started_config, &delivery)).map_err(|e| PyValueError::new_err(e.0))?;
         let roots: Vec<String> = inner.roots().iter().map(|r| r.display().to_string()).collect();

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use super::{added_or_changed, compile_unit, item_binds, item_reads, modified_def, refresh_class, statement_label};
 use super::{Binding, Lines, PatchStep, Reason, StepAction, Target};
 use crate::diff::{Change, ChangeKind, DefChange};
-use crate::tree::{Definition, DefinitionTree, Item, StatementKind};
+use crate::tree::{column_after, Definition, DefinitionTree, Item, StatementKind};
 
 /// Unchanged module-level statements that use what this edit changed: a statement reading a
 /// changed value (`DOUBLE = LIMIT * 2` after `LIMIT` changed) is run again, in source order and
@@ -90,6 +90,7 @@ pub(super) fn rerun_dependents_of(
             scope: Vec::new(),
             target: Target::Stmt { binds: stmt.binds.clone(), label: statement_label(stmt) },
             lines: Lines::both(stmt.span.start, stmt.span.start),
+            column: column_after(&stmt.indent),
             action,
             reason,
             reads: Vec::new(),
@@ -231,6 +232,7 @@ fn dependent_definition<'s>(
             scope: vec![def.name.clone()],
             target: Target::Stmt { binds: stmt.binds.clone(), label: stmt.binds.join(", ") },
             lines: Lines::both(stmt.span.start, stmt.span.start),
+            column: column_after(&stmt.indent),
             action: StepAction::Execute { unit, block: stmt.kind == StatementKind::Block, binding: Binding::New },
             reason: Reason::ReadsChangedValue { name },
             reads: Vec::new(),

@@ -256,6 +256,9 @@ pub struct PatchStep {
     pub scope: Vec<String>,
     pub target: Target,
     pub lines: Lines,
+    /// 1-based column (in characters) where the item starts on the line reports point at
+    /// ([`Lines::shown`]): after its indentation.
+    pub column: u32,
     pub action: StepAction,
     pub reason: Reason,
     /// Names the item reads when the step runs or evaluates it (a statement's reads, a

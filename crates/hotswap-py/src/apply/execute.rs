@@ -45,7 +45,7 @@ pub(super) fn execute<'py>(
         let planned = &patch.plan.steps[item.step()];
         if let Some(cause) = failures.blocked_by(planned) {
             let message = format!("{} held back: it depends on {cause}, which was not applied", planned.dotted_name());
-            outcome.report.error(&patch.display_path, planned.lines.shown(), message);
+            outcome.report.step_error(&patch.display_path, planned, message);
             outcome.failed_steps.push(item.step());
             failures.record(planned);
             continue;
@@ -95,12 +95,11 @@ pub(super) fn execute<'py>(
             }
         };
         let step = &patch.plan.steps[step_index];
-        let line = step.lines.shown();
         match result {
             Ok(()) => record_done(patch, step, &mut outcome.report),
             Err(err) => {
                 let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, &err));
-                outcome.report.error(&patch.display_path, line, message);
+                outcome.report.step_error(&patch.display_path, step, message);
                 outcome.failed_steps.push(step_index);
                 failures.record(step);
             }
@@ -117,7 +116,6 @@ fn rebuild<'py>(
     init_changed: &mut HashSet<Vec<String>>,
 ) {
     let step = &patch.plan.steps[job.step];
-    let line = step.lines.shown();
     let path = step.path();
     let scratch = new_class(py, patch, &job, &mut outcome.report);
     let result = scratch.and_then(|new| transplant(py, &job.class, &new, &job.keep));
@@ -137,7 +135,7 @@ fn rebuild<'py>(
         }
         Err(err) => {
             let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, &err));
-            outcome.report.error(&patch.display_path, line, message);
+            outcome.report.step_error(&patch.display_path, step, message);
             outcome.failed_steps.push(job.step);
             outcome.failed_steps.extend_from_slice(&job.covered);
         }
@@ -173,7 +171,6 @@ fn bind_recreated<'py>(
     outcome: &mut FileOutcome,
 ) {
     let step = &patch.plan.steps[job.step];
-    let line = step.lines.shown();
     let qualified = format!("{}.{}", patch.name, step.dotted_name());
     let key = job.scope.key(step.target.label());
     let bound = match &job.scope.class {
@@ -182,9 +179,9 @@ fn bind_recreated<'py>(
     };
     match bound {
         Ok(()) => {
-            outcome.report.rude(
+            outcome.report.step_rude(
                 &patch.display_path,
-                line,
+                step,
                 format!(
                     "{qualified} not updated in place: {reason}; it was re-created from the new source \
                      (existing instances and references keep the old class)"
@@ -194,7 +191,7 @@ fn bind_recreated<'py>(
         }
         Err(err) => {
             let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, &err));
-            outcome.report.error(&patch.display_path, line, message);
+            outcome.report.step_error(&patch.display_path, step, message);
             outcome.failed_steps.push(job.step);
         }
     }

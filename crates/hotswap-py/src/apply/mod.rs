@@ -176,9 +176,9 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
             }
             Err((line, err)) => {
                 // A compile error knows its own line better than the step does.
-                let line = crate::pyerr::syntax_error_line(py, &err).unwrap_or(line);
+                let (line, column) = crate::pyerr::syntax_error_position(py, &err).unwrap_or((line, 1));
                 let message = format!("not applied: {}", describe_exception(py, &err));
-                outcome.report.error(&patch.display_path, line, message);
+                outcome.report.error_at(&patch.display_path, line, column, message);
                 outcome.rejected = true;
                 prepared.push(None);
             }

@@ -22,7 +22,7 @@ use crate::live::{
     resolve_scope, suspended_frames, Scope,
 };
 use crate::pyerr::describe_exception;
-use crate::pyerr::syntax_error_line;
+use crate::pyerr::syntax_error_position;
 use crate::report::Report;
 
 /// Why a module cannot be prepared: the line to report, and the error.
@@ -119,9 +119,9 @@ fn fail(
     report: &mut Report,
 ) {
     let step = &patch.plan.steps[index];
-    let line = syntax_error_line(py, err).unwrap_or(line);
+    let (line, column) = syntax_error_position(py, err).unwrap_or((line, step.column));
     let message = format!("{} failed: {}", step.dotted_name(), describe_exception(py, err));
-    report.error(&patch.display_path, line, message);
+    report.error_at(&patch.display_path, line, column, message);
     prepared.failures.record(step);
     prepared.failed.push(index);
 }
@@ -130,7 +130,7 @@ fn fail(
 fn hold_back(patch: &FilePatch<'_>, index: usize, cause: &str, prepared: &mut Prepared<'_>, report: &mut Report) {
     let step = &patch.plan.steps[index];
     let message = format!("{} held back: it depends on {cause}, which was not applied", step.dotted_name());
-    report.error(&patch.display_path, step.lines.shown(), message);
+    report.step_error(&patch.display_path, step, message);
     prepared.failures.record(step);
     prepared.failed.push(index);
 }
@@ -230,7 +230,7 @@ impl<'py> Preparer<'_, 'py> {
             }
             StepAction::NotInPlace => {
                 let message = format!("{}: {}", step.dotted_name(), step.reason);
-                self.report.rude(&self.patch.display_path, step.lines.shown(), message);
+                self.report.step_rude(&self.patch.display_path, step, message);
                 Ok(())
             }
         }
@@ -311,7 +311,7 @@ impl<'py> Preparer<'_, 'py> {
                 let old_code = live.getattr(intern!(live.py(), "__code__")).map_err(&at)?;
                 let qualified = format!("{}.{}", self.patch.name, step.dotted_name());
                 if let Some(message) = suspended_frames(self.py, &old_code, &qualified).map_err(&at)? {
-                    self.report.rude(&self.patch.display_path, step.lines.shown(), message);
+                    self.report.step_rude(&self.patch.display_path, step, message);
                 }
                 same_freevars(&old_code, &compiled.code)
             }

@@ -20,6 +20,7 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, LazyLock, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -62,6 +63,9 @@ struct Inputs {
     rehomed: Vec<Rehomed>,
 }
 
+/// Batches the engine has run in this process: a report's `generation`.
+static BATCHES: AtomicU64 = AtomicU64::new(0);
+
 pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine {
     files: Mutex::new(HashMap::new()),
     gate: Gate::default(),
@@ -76,7 +80,7 @@ impl Engine {
         let _turn = self.gate.enter();
         let started = Instant::now();
         self.flush_queued();
-        let mut report = Report::default();
+        let mut report = Report { generation: BATCHES.fetch_add(1, Ordering::SeqCst) + 1, ..Report::default() };
         let Inputs { work, unrecorded, rehomed } = self.plan_inputs(inputs, &mut report);
         let planned_ms = started.elapsed().as_secs_f64() * 1000.0;
         if work.is_empty() && unrecorded.is_empty() && rehomed.is_empty() {
@@ -128,8 +132,8 @@ impl Engine {
                         FilePlan::Unrecorded => unrecorded.push((path, content)),
                         FilePlan::Error { line, message } => report.error(&display_path(&path), line, message),
                         FilePlan::Errors(list) => {
-                            for (line, message) in list {
-                                report.error(&display_path(&path), line, message);
+                            for (line, column, message) in list {
+                                report.error_at(&display_path(&path), line, column, message);
                             }
                         }
                         FilePlan::Edit(w) => work.push(*w),

@@ -32,7 +32,8 @@ pub(super) enum FilePlan {
         line: u32,
         message: String,
     },
-    Errors(Vec<(u32, String)>),
+    /// Syntax errors: line, 1-based column, message.
+    Errors(Vec<(u32, u32, String)>),
     Edit(Box<FileWork>),
 }
 
@@ -121,16 +122,17 @@ pub(super) fn decode_text(content: &[u8]) -> Result<String, (u32, String)> {
 /// bracket it reports where the parse gave up, not where the bracket is; CPython's compiler
 /// names the first error as Python users know it. When they disagree on the first line,
 /// CPython's error is the one reported.
-fn syntax_errors(path: &Path, text: &str, issues: Vec<SyntaxIssue>) -> Vec<(u32, String)> {
+fn syntax_errors(path: &Path, text: &str, issues: Vec<SyntaxIssue>) -> Vec<(u32, u32, String)> {
     let describe = |line: u32, column: u32, message: &str| {
         (
             line,
+            column.max(1),
             format!(
                 "syntax error (column {column}): {message}; the file was not applied, its previous code keeps running"
             ),
         )
     };
-    let ruff: Vec<(u32, String)> = issues.iter().map(|i| describe(i.line, i.column, &i.message)).collect();
+    let ruff: Vec<(u32, u32, String)> = issues.iter().map(|i| describe(i.line, i.column, &i.message)).collect();
     let first_ruff_line = issues.first().map_or(0, |i| i.line);
     let cpython = Python::attach(|py| -> Option<(u32, u32, String)> {
         let compile = py.import("builtins").ok()?.getattr("compile").ok()?;
