@@ -25,31 +25,7 @@ pub(super) fn rerun_dependents_of(
     imported: &[String],
     steps: &mut Vec<PatchStep>,
 ) {
-    let mut values: HashSet<&str> = imported.iter().map(String::as_str).collect();
-    let mut functions: HashSet<&str> = HashSet::new();
-    let mut changed_items: HashSet<usize> = HashSet::new();
-    for change in changes.iter().filter(|c| c.scope.is_empty()) {
-        if let Some(item) = change.new {
-            changed_items.insert(item.byte_range().start);
-        }
-        match (change.kind, change.new.or(change.old)) {
-            // `f = lambda ...` keeps its identity when re-run (the applier swaps its code): a
-            // function, not a new value.
-            (_, Some(Item::Stmt(s))) if change.new.is_some() && s.kind == StatementKind::LambdaAssignment => {
-                functions.extend(s.binds.iter().map(String::as_str));
-            }
-            (_, Some(Item::Stmt(s))) => values.extend(s.binds.iter().map(String::as_str)),
-            // Functions and classes are updated in place (same identity): statements using
-            // them are only re-run to rebuild closures that could not take the new code.
-            (ChangeKind::Modified(_), Some(Item::Def(d))) => {
-                functions.insert(d.name.as_str());
-            }
-            (_, Some(Item::Def(d))) => {
-                values.insert(d.name.as_str());
-            }
-            _ => {}
-        }
-    }
+    let Seeds { mut values, functions, mut changed_items } = seeds(changes, imported);
     restore_deleted_names(source, new, &mut changed_items, &mut values, steps);
     if values.is_empty() && functions.is_empty() {
         return;
@@ -98,6 +74,43 @@ pub(super) fn rerun_dependents_of(
         };
         insert_in_order(steps, step);
     }
+}
+
+/// What the edit changed at module level: values (re-bound names), functions updated in place,
+/// and the changed items (by offset), which are not run again as dependents.
+struct Seeds<'t> {
+    values: HashSet<&'t str>,
+    functions: HashSet<&'t str>,
+    changed_items: HashSet<usize>,
+}
+
+fn seeds<'t>(changes: &[Change<'t>], imported: &'t [String]) -> Seeds<'t> {
+    let mut values: HashSet<&str> = imported.iter().map(String::as_str).collect();
+    let mut functions: HashSet<&str> = HashSet::new();
+    let mut changed_items: HashSet<usize> = HashSet::new();
+    for change in changes.iter().filter(|c| c.scope.is_empty()) {
+        if let Some(item) = change.new {
+            changed_items.insert(item.byte_range().start);
+        }
+        match (change.kind, change.new.or(change.old)) {
+            // `f = lambda ...` keeps its identity when re-run (the applier swaps its code): a
+            // function, not a new value.
+            (_, Some(Item::Stmt(s))) if change.new.is_some() && s.kind == StatementKind::LambdaAssignment => {
+                functions.extend(s.binds.iter().map(String::as_str));
+            }
+            (_, Some(Item::Stmt(s))) => values.extend(s.binds.iter().map(String::as_str)),
+            // Functions and classes are updated in place (same identity): statements using
+            // them are only re-run to rebuild closures that could not take the new code.
+            (ChangeKind::Modified(_), Some(Item::Def(d))) => {
+                functions.insert(d.name.as_str());
+            }
+            (_, Some(Item::Def(d))) => {
+                values.insert(d.name.as_str());
+            }
+            _ => {}
+        }
+    }
+    Seeds { values, functions, changed_items }
 }
 
 /// Names the module binds, uses and then deletes (`x = 30`, a loop using `x`, `del x`): the live
