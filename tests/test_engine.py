@@ -1,5 +1,7 @@
 """End-to-end: a real program, real files, the real watcher; assert what the program does next."""
 
+import os
+
 import pytest
 
 SAVE_STYLES = ["plain", "atomic", "vim", "two-step"]
@@ -560,3 +562,31 @@ def test_the_parser_s_records_imports_definitions_and_display_path(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     assert _core.display_path(str(tmp_path / "mod.py")) == "mod.py"
     assert _core.display_path("/elsewhere/x.py") == "/elsewhere/x.py"
+
+
+def test_a_same_size_edit_in_the_same_second_is_not_run_from_a_stale_pyc(tmp_path):
+    # Python trusts a .pyc whose source has the same size and mtime (whole seconds): the late Dask
+    # worker of tests/test_cluster_dask.py imported "v1" bytecode while "v2" was recorded.
+    import subprocess
+    import sys
+    import time
+
+    source = tmp_path / "m.py"
+    source.write_text("X = 'v1'\n")
+    now = time.time()
+    os.utime(source, (now, now))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-c", "import m"], cwd=tmp_path, check=True, env=env)
+    assert list((tmp_path / "__pycache__").glob("m.*.pyc")), "the .pyc of v1 was written"
+    source.write_text("X = 'v2'\n")
+    os.utime(source, (now, now))
+    probe = "import hotswap; hotswap.install('.'); import m; print(m.X)"
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.stdout.strip() == "v2"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from importlib.machinery import (
     BYTECODE_SUFFIXES,
     EXTENSION_SUFFIXES,
@@ -36,7 +37,27 @@ def _holds_a_root(directory: str) -> bool:
     return any(root.startswith(prefix) for root in _roots)
 
 
-class RecordingSourceLoader(SourceFileLoader):
+# A `.pyc` is trusted when its source's size and mtime (whole seconds) match: a same-size edit
+# in the second the `.pyc` was written runs the old bytecode while the new text is recorded.
+RECENT_SECONDS = 2.0
+
+
+class FreshCodeLoader(SourceFileLoader):
+    """Compiles a source written in the last seconds from its text instead of trusting a `.pyc`
+    whose timestamp cannot tell it apart."""
+
+    def get_code(self, fullname):
+        path = self.get_filename(fullname)
+        try:
+            recent = time.time() - os.stat(path).st_mtime < RECENT_SECONDS
+        except OSError:
+            recent = False
+        if not recent:
+            return super().get_code(fullname)
+        return self.source_to_code(self.get_data(path), path)
+
+
+class RecordingSourceLoader(FreshCodeLoader):
     """Loads a module from a directory under a watched root, queueing its source to be recorded."""
 
     def exec_module(self, module):  # noqa: D401 - loader protocol
@@ -44,7 +65,7 @@ class RecordingSourceLoader(SourceFileLoader):
         super().exec_module(module)
 
 
-class FilteringSourceLoader(SourceFileLoader):
+class FilteringSourceLoader(FreshCodeLoader):
     """For a directory above a watched root: records only the files under a root."""
 
     def exec_module(self, module):  # noqa: D401 - loader protocol
