@@ -166,15 +166,7 @@ def class_mismatches(cls, module: str, qualname: str, new_defs: dict, bound=None
         return [qualname]
     wrong = []
     for name, code in methods:
-        member = vars(cls).get(name.rsplit(".", 1)[1])
-        # A property's getter and setter share a qualname: either may be the one compiled last.
-        parts = (
-            [getattr(member, a) for a in ("fget", "fset", "fdel")]
-            if isinstance(member, property)
-            else [member]
-        )
-        codes = [live_code(part, code.co_name) for part in parts if part is not None]
-        if not any(c is not None and fingerprint(c) == fingerprint(code) for c in codes):
+        if not runs(vars(cls).get(name.rsplit(".", 1)[1]), code):
             wrong.append(name)
     return wrong
 
@@ -197,13 +189,17 @@ def live_mismatches(d: Def, new_sources: dict, bound=None) -> list:
         return [d.qualname]
     if not d.new.co_flags & CO_NEWLOCALS and not isinstance(obj, CodeType):  # a class body
         return class_mismatches(obj, d.module, d.qualname, new_sources.get(d.module, {}), bound)
-    # A property's getter and setter share a qualname: either may be the one compiled last.
+    return [] if runs(obj, d.new) else [d.qualname]
+
+
+def runs(obj, code: CodeType) -> bool:
+    """Whether the live object runs `code`; a property's getter and setter share a qualname,
+    so either may be the one compiled last."""
     parts = (
         [getattr(obj, a) for a in ("fget", "fset", "fdel")] if isinstance(obj, property) else [obj]
     )
-    codes = [live_code(part, d.new.co_name) for part in parts if part is not None]
-    matches = any(c is not None and fingerprint(c) == fingerprint(d.new) for c in codes)
-    return [] if matches else [d.qualname]
+    codes = [live_code(part, code.co_name) for part in parts if part is not None]
+    return any(c is not None and fingerprint(c) == fingerprint(code) for c in codes)
 
 
 def live_matches(d: Def, new_sources: dict, bound=None) -> bool:

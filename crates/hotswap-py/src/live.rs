@@ -20,13 +20,22 @@ pub struct Scope<'py> {
     pub path: Vec<String>,
 }
 
-impl Scope<'_> {
+impl<'py> Scope<'py> {
     /// The key `name` has in this scope's namespace: inside a class, private names are
     /// mangled as the class body bound them (`__helper` → `_K__helper`).
     pub fn key<'a>(&self, name: &'a str) -> Cow<'a, str> {
         match (&self.class, self.path.last()) {
             (Some(_), Some(class)) => mangle(class, name),
             _ => Cow::Borrowed(name),
+        }
+    }
+
+    /// Binds `name` (under its [`Scope::key`]) in the class, or in the module.
+    pub fn bind(&self, name: &str, value: impl IntoPyObject<'py>) -> PyResult<()> {
+        let key = self.key(name);
+        match &self.class {
+            Some(class) => class.setattr(key.as_ref(), value),
+            None => self.module.setattr(key.as_ref(), value),
         }
     }
 }

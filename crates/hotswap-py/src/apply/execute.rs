@@ -172,11 +172,7 @@ fn bind_recreated<'py>(
 ) {
     let step = &patch.plan.steps[job.step];
     let qualified = format!("{}.{}", patch.name, step.dotted_name());
-    let key = job.scope.key(step.target.label());
-    let bound = match &job.scope.class {
-        Some(owner) => owner.setattr(key.as_ref(), replacement),
-        None => job.scope.module.setattr(key.as_ref(), replacement),
-    };
+    let bound = job.scope.bind(step.target.label(), replacement);
     match bound {
         Ok(()) => {
             outcome.report.step_rude(
@@ -222,11 +218,7 @@ fn reapply_decorators<'py>(
         result = decorator.call1((result,))?;
     }
     if !result.is(&class) {
-        let key = scope.key(planned.target.label());
-        match &scope.class {
-            Some(owner) => owner.setattr(key.as_ref(), &result)?,
-            None => scope.module.setattr(key.as_ref(), &result)?,
-        }
+        scope.bind(planned.target.label(), &result)?;
         outcome.report.recreated.push(format!("{}.{}", patch.name, planned.dotted_name()));
     }
     Ok(())
@@ -440,10 +432,7 @@ fn keep_lambdas<'py>(scope: &Scope<'py>, lambdas: Vec<(String, Bound<'py, PyAny>
         for attr in ["__code__", "__defaults__", "__kwdefaults__"] {
             old.setattr(attr, new.getattr(attr)?)?;
         }
-        match &scope.class {
-            Some(class) => class.setattr(scope.key(&name).as_ref(), &old)?,
-            None => scope.module.setattr(name.as_str(), &old)?,
-        }
+        scope.bind(&name, &old)?;
     }
     Ok(())
 }
@@ -484,11 +473,7 @@ fn restore_deleted(scope: &Scope<'_>, step: &PatchStep) -> PyResult<()> {
     let (Target::Def { name }, None) = (&step.target, step.lines.old) else { return Ok(()) };
     let Some(new) = namespace_get(scope, name)? else { return Ok(()) };
     let Some(old) = deleted::restore(&new, name)? else { return Ok(()) };
-    let key = scope.key(name);
-    match &scope.class {
-        Some(class) => class.setattr(key.as_ref(), old),
-        None => scope.module.setattr(key.as_ref(), old),
-    }
+    scope.bind(name, old)
 }
 
 /// For an added `def` that adopts or keeps the name's binding: what the name is bound to now.
@@ -514,11 +499,7 @@ fn adopt_previous(scope: &Scope<'_>, step: &PatchStep, previous: Option<Bound<'_
             None => return Ok(()),
         },
     };
-    let key = scope.key(name);
-    match &scope.class {
-        Some(class) => class.setattr(key.as_ref(), kept),
-        None => scope.module.setattr(key.as_ref(), kept),
-    }
+    scope.bind(name, kept)
 }
 
 fn delete_names(scope: &Scope<'_>, names: &[String]) -> PyResult<()> {

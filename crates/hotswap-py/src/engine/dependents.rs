@@ -10,7 +10,7 @@ use hotswap_core::tree::DefinitionTree;
 use super::plan::FileWork;
 use super::{display_path, Engine};
 use crate::apply::{apply_batch, FilePatch};
-use crate::propagate::{refresh_importers, snapshot, sync_function_globals, Importer, Rebound};
+use crate::propagate::{module_identity, refresh_importers, snapshot, sync_function_globals, Importer, Rebound};
 use crate::pyerr::lock;
 use crate::report::Report;
 use pyo3::prelude::*;
@@ -72,7 +72,7 @@ impl Engine {
         if plan.is_empty() {
             return None;
         }
-        let name = importer.module.getattr("__name__").and_then(|n| n.extract()).unwrap_or_default();
+        let (name, _) = module_identity(&importer.module);
         Some(FilePatch {
             filename: importer.filename.clone(),
             display_path: display_path(&importer.path),
