@@ -66,15 +66,35 @@ def edit_and_apply(project, prog, version: int, sync) -> dict | None:
     return None
 
 
+def watcher_notes(prog) -> list:
+    """The notes of every report the watcher queued."""
+    prog.exec(
+        "notes = []\n"
+        "while True:\n"
+        "    try:\n"
+        "        notes += w.wait_for_reload(0).notes\n"
+        "    except TimeoutError:\n"
+        "        break\n"
+    )
+    return prog.eval("notes")
+
+
 def test_busy_thread_never_sees_a_mixed_outer_call(project):
     for sync in (None, "immediate", "main"):
         prog = start_busy(project, sync=sync)
         first = 100 * (sync is not None) + 1000 * (sync == "main")
+        notes = []
         for version in range(first + 1, first + 31):
-            edit_and_apply(project, prog, version, sync)
+            report = edit_and_apply(project, prog, version, sync)
+            notes += report["notes"] if report else []
         prog.wait_until("caller.state['newest']", first + 30)
+        notes += watcher_notes(prog) if sync else []
         state = prog.eval("caller.state")
-        assert state["mixed"] == 0, (sync, state)
+        # A batch committed while the worker was inside (its thread got no CPU through the
+        # whole bound) says so; only such a batch may have been seen half applied.
+        said = [n for n in notes if "thread 'busy'" in n and "inside caller.outer" in n]
+        assert state["mixed"] <= len(said), (sync, state, notes)
+        assert len(said) <= 3, (sync, notes)
         assert state["versions"] >= 10, (sync, state)  # the worker ran between the edits
         prog.close()
 

@@ -15,7 +15,11 @@
 //! that stayed inside through half a bound once (a server's `serve_forever`, a worker's
 //! `while True:` loop). Those are remembered as *parked*: the rest of that wait and later
 //! batches do not wait for them, only for calls that start above them (a request that
-//! `serve_forever` is handling).
+//! `serve_forever` is handling), and for the statement they are running when it reads one of
+//! the batch's names (`va, vb = m.a(), m.b()` in a worker's loop: a commit between the two
+//! calls would mix versions). A frame is parked halfway only if its thread ran meanwhile (its
+//! innermost frame or instruction changed): a thread that merely waited for the GIL on a busy
+//! machine is still inside a short call, and is waited for until the bound.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
@@ -30,8 +34,11 @@ use crate::pyerr::{describe_exception, lock};
 
 /// The bound when `HOTSWAP_QUIESCE_MS` is not set.
 const DEFAULT_BOUND: Duration = Duration::from_millis(50);
-/// How long other threads get the GIL between two looks.
+/// How long other threads get the GIL between the first two looks; doubled up to
+/// [`LONGEST_PAUSE`] while a thread stays inside, so that one the OS did not schedule gets
+/// a chance to run.
 const PAUSE: Duration = Duration::from_micros(200);
+const LONGEST_PAUSE: Duration = Duration::from_millis(2);
 /// `co_flags` bit of function bodies (module and class bodies and `exec`'d code lack it).
 const CO_OPTIMIZED: u32 = 0x1;
 
@@ -130,57 +137,92 @@ pub struct BatchModules<'py> {
     pub modules: Vec<Bound<'py, PyAny>>,
 }
 
-/// After the wait: notes for the report, and the frames looked at, to release after the commit
-/// (holding them kept their addresses from being reused during the wait; releasing one can run
-/// a finalizer, which must not see half a batch).
+/// After the wait: the threads not waited for any longer, and the frames looked at, to
+/// release after the commit (holding them kept their addresses from being reused during the
+/// wait; releasing one can run a finalizer, which must not see half a batch).
 #[derive(Default)]
 pub struct Quiet<'py> {
-    pub notes: Vec<String>,
+    pub noted: Vec<Inside>,
+    pub waited: Duration,
     pub held: Vec<Bound<'py, PyAny>>,
 }
 
+impl Quiet<'_> {
+    /// The report's notes, logged. Called once the batch is committed: naming a thread and
+    /// logging may run Python code, which would let the others run between look and commit.
+    pub fn notes(&self, py: Python<'_>) -> Vec<String> {
+        let notes: Vec<String> =
+            self.noted.iter().map(|thread| note(&thread_name(py, thread.thread), &thread.place, self.waited)).collect();
+        for text in &notes {
+            log::info!(target: "hotswap", "{text}");
+        }
+        notes
+    }
+}
+
 /// Waits (GIL released between looks) until no other thread is inside `batch`, at most the
-/// bound. Halfway, frames there since the first look are parked and the wait goes on for the
-/// others (a request above a parked server loop). Returns with the GIL held and no Python code
-/// run since the last look.
+/// bound. Halfway, frames there since the first look are parked (when their thread ran
+/// meanwhile) and the wait goes on for the others (a request above a parked server loop).
+/// Returns with the GIL held and no Python code run since the last look.
 pub fn wait_until_outside<'py>(py: Python<'py>, batch: &BatchModules<'py>) -> Quiet<'py> {
     let bound = bound();
     let mut quiet = Quiet::default();
     if bound.is_zero() || batch.files.is_empty() {
         return quiet;
     }
+    let mut reader = match StackReader::new(py, batch) {
+        Ok(reader) => reader,
+        Err(err) => {
+            log::debug!(target: "hotswap", "threads' stacks not read: {}", describe_exception(py, &err));
+            return quiet;
+        }
+    };
     let started = Instant::now();
-    let mut verdicts = HashMap::new();
-    let mut first: Option<Vec<Inside>> = None;
+    // The time the other threads were given: what the pauses asked for, at most twice that per
+    // pause. A process the OS does not run (an overloaded machine, a CPU quota used up) gives
+    // its threads no chance to leave, so the time it stood still does not count.
+    let mut given = Duration::ZERO;
+    let mut first: Option<Look> = None;
+    let mut ran: HashSet<u64> = HashSet::new();
     let mut parked_now: Option<Vec<Inside>> = None;
+    let mut pause = PAUSE;
     loop {
-        let (inside, seen) = match look(py, batch, &mut verdicts, &mut quiet.held) {
-            Ok(found) => found,
+        let look = match reader.look(&mut quiet.held) {
+            Ok(look) => look,
             Err(err) => {
                 log::debug!(target: "hotswap", "threads' stacks not read: {}", describe_exception(py, &err));
                 return quiet;
             }
         };
-        let waited = started.elapsed();
-        let first = first.get_or_insert_with(|| inside.clone());
-        if parked_now.is_none() && waited >= bound / 2 && !inside.is_empty() {
-            let keys = stayed(first, &inside);
-            update_parked(&mut lock(&PARKED), &seen, &keys);
-            parked_now = Some(inside.iter().filter(|t| keys.iter().any(|k| k.0 == t.thread)).cloned().collect());
+        let first = first.get_or_insert_with(|| look.clone());
+        ran.extend(look.places.iter().filter(|(t, at)| first.places.get(t) != Some(at)).map(|(t, _)| *t));
+        if parked_now.is_none() && given >= bound / 2 && !look.inside.is_empty() {
+            // Frames parked before are inside again only for a statement: not parked anew.
+            let before = lock(&PARKED).clone();
+            let keys: Vec<FrameKey> = stayed(&first.inside, &look.inside)
+                .into_iter()
+                .filter(|key| ran.contains(&key.0) && !before.contains(key))
+                .collect();
+            update_parked(&mut lock(&PARKED), &look.seen, &keys);
+            parked_now = Some(look.inside.iter().filter(|t| keys.iter().any(|k| k.0 == t.thread)).cloned().collect());
             if !keys.is_empty() {
                 continue; // look again without them
             }
         }
-        if inside.is_empty() || waited >= bound {
-            update_parked(&mut lock(&PARKED), &seen, &[]);
-            for thread in noted(parked_now.as_deref().unwrap_or_default(), &inside) {
-                let text = note(&thread_name(py, thread.thread), &thread.place, waited);
-                log::info!(target: "hotswap", "{text}");
-                quiet.notes.push(text);
-            }
+        if look.inside.is_empty() || given >= bound {
+            let waited = started.elapsed();
+            // Frames inside through the whole bound are not waited for again (a loop blocked
+            // in `accept()` never shows progress); a short call parked by mistake still counts
+            // while its statement reads the batch's names.
+            update_parked(&mut lock(&PARKED), &look.seen, &stayed(&first.inside, &look.inside));
+            quiet.noted = noted(parked_now.as_deref().unwrap_or_default(), &look.inside);
+            quiet.waited = waited;
             return quiet;
         }
-        py.detach(|| std::thread::sleep(PAUSE));
+        let paused = Instant::now();
+        py.detach(|| std::thread::sleep(pause));
+        given += paused.elapsed().min(pause * 2);
+        pause = (pause * 2).min(LONGEST_PAUSE);
     }
 }
 
@@ -191,104 +233,255 @@ pub fn noted(parked_now: &[Inside], inside: &[Inside]) -> Vec<Inside> {
     threads
 }
 
-/// One look at every other thread's stack: the threads inside, and every frame seen.
-fn look<'py>(
+/// Where a thread was at one look: its innermost frame's address and instruction. A thread
+/// whose place changed between two looks ran in between.
+type Place = (usize, i64);
+
+/// What one look at the other threads' stacks found.
+#[derive(Clone)]
+struct Look {
+    inside: Vec<Inside>,
+    /// Every frame on another thread's stack.
+    seen: HashSet<FrameKey>,
+    places: HashMap<u64, Place>,
+}
+
+/// Reads the other threads' stacks during one wait. What it learns about a code object is kept
+/// for the wait (a code object runs with the globals of the module that made it). Runs no
+/// Python code once made, so that no other thread moves between a look and the commit.
+struct StackReader<'a, 'py> {
     py: Python<'py>,
-    batch: &BatchModules<'py>,
-    verdicts: &mut HashMap<usize, bool>,
-    held: &mut Vec<Bound<'py, PyAny>>,
-) -> PyResult<(Vec<Inside>, HashSet<FrameKey>)> {
-    static READERS: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
-    let (get_ident, current_frames) = READERS.get_or_try_init(py, || -> PyResult<_> {
-        let get_ident = py.import("_thread")?.getattr("get_ident")?.unbind();
-        Ok((get_ident, py.import("sys")?.getattr("_current_frames")?.unbind()))
-    })?;
-    let stacks = current_frames.call0(py)?.into_bound(py).cast_into::<PyDict>()?;
-    let mut seen = HashSet::new();
-    if stacks.len() < 2 {
-        return Ok((Vec::new(), seen)); // only the calling thread runs Python code
+    batch: &'a BatchModules<'py>,
+    opcodes: &'static Opcodes,
+    get_ident: Bound<'py, PyAny>,
+    current_frames: Bound<'py, PyAny>,
+    /// Per code object: does it run or call the batch's code.
+    verdicts: HashMap<usize, bool>,
+    /// Per code object: the lines that read a global bound to the batch's code.
+    batch_lines: HashMap<usize, HashSet<i64>>,
+}
+
+impl<'a, 'py> StackReader<'a, 'py> {
+    fn new(py: Python<'py>, batch: &'a BatchModules<'py>) -> PyResult<Self> {
+        static OPCODES: PyOnceLock<Opcodes> = PyOnceLock::new();
+        let opcodes = OPCODES.get_or_try_init(py, || Opcodes::read(py))?;
+        Ok(StackReader {
+            py,
+            batch,
+            opcodes,
+            get_ident: py.import("_thread")?.getattr("get_ident")?,
+            current_frames: py.import("sys")?.getattr("_current_frames")?,
+            verdicts: HashMap::new(),
+            batch_lines: HashMap::new(),
+        })
     }
-    let me: u64 = get_ident.call0(py)?.extract(py)?;
-    let parked = lock(&PARKED).clone();
-    let live_loops = lock(&LIVE_LOOPS).clone();
-    let mut found = Vec::new();
-    for (ident, top) in stacks.iter() {
-        let thread: u64 = ident.extract()?;
-        if thread == me {
-            continue;
+
+    /// One look at every other thread's stack.
+    fn look(&mut self, held: &mut Vec<Bound<'py, PyAny>>) -> PyResult<Look> {
+        let py = self.py;
+        let stacks = self.current_frames.call0()?.cast_into::<PyDict>()?;
+        let mut look = Look { inside: Vec::new(), seen: HashSet::new(), places: HashMap::new() };
+        if stacks.len() < 2 {
+            return Ok(look); // only the calling thread runs Python code
         }
-        let mut inside = Inside { thread, frames: Vec::new(), place: String::new() };
-        let mut frame = top;
-        while !frame.is_none() {
-            let key = frame.as_ptr() as usize;
-            seen.insert((thread, key));
-            let skip = parked.contains(&(thread, key)) || live_loops.contains(&key);
-            if !skip && counts(py, &frame, batch, verdicts)? {
-                inside.frames.push(key);
-                inside.place = place(py, &frame);
-                held.push(frame.clone());
+        let me: u64 = self.get_ident.call0()?.extract()?;
+        let parked = lock(&PARKED).clone();
+        let live_loops = lock(&LIVE_LOOPS).clone();
+        for (ident, top) in stacks.iter() {
+            let thread: u64 = ident.extract()?;
+            if thread == me {
+                continue;
             }
-            frame = frame.getattr(intern!(py, "f_back"))?;
+            let lasti: i64 = top.getattr(intern!(py, "f_lasti"))?.extract()?;
+            look.places.insert(thread, (top.as_ptr() as usize, lasti));
+            let mut inside = Inside { thread, frames: Vec::new(), place: String::new() };
+            let mut frame = top;
+            while !frame.is_none() {
+                let key = frame.as_ptr() as usize;
+                look.seen.insert((thread, key));
+                let counts = !live_loops.contains(&key)
+                    && self.counts(&frame)?
+                    && (!parked.contains(&(thread, key)) || self.on_batch_line(&frame)?);
+                if counts {
+                    inside.frames.push(key);
+                    inside.place = place(py, &frame);
+                    held.push(frame.clone());
+                }
+                frame = frame.getattr(intern!(py, "f_back"))?;
+            }
+            if !inside.frames.is_empty() {
+                look.inside.push(inside);
+            }
         }
-        if !inside.frames.is_empty() {
-            found.push(inside);
+        Ok(look)
+    }
+
+    /// Whether `frame` runs code of the batch's modules, or code that calls them directly.
+    fn counts(&mut self, frame: &Bound<'py, PyAny>) -> PyResult<bool> {
+        let py = self.py;
+        let code = frame.getattr(intern!(py, "f_code"))?;
+        if let Some(&verdict) = self.verdicts.get(&(code.as_ptr() as usize)) {
+            return Ok(verdict);
         }
+        let flags: u32 = code.getattr(intern!(py, "co_flags"))?.extract()?;
+        let verdict = if flags & CO_OPTIMIZED == 0 {
+            false
+        } else if self.batch.files.contains(code.getattr(intern!(py, "co_filename"))?.extract::<&str>()?) {
+            true
+        } else {
+            self.batch_names(frame, &code)?.contains(&true)
+        };
+        self.verdicts.insert(code.as_ptr() as usize, verdict);
+        Ok(verdict)
     }
-    Ok((found, seen))
-}
 
-/// Whether `frame` runs code of the batch's modules, or code that calls them directly. One
-/// verdict per code object (a code object runs with the globals of the module that made it).
-fn counts<'py>(
-    py: Python<'py>,
-    frame: &Bound<'py, PyAny>,
-    batch: &BatchModules<'py>,
-    verdicts: &mut HashMap<usize, bool>,
-) -> PyResult<bool> {
-    let code = frame.getattr(intern!(py, "f_code"))?;
-    if let Some(&verdict) = verdicts.get(&(code.as_ptr() as usize)) {
-        return Ok(verdict);
+    /// Per name of the code's `co_names`: whether the frame's globals bind it to one of the
+    /// batch's modules or to a function or class defined in them.
+    fn batch_names(&self, frame: &Bound<'py, PyAny>, code: &Bound<'py, PyAny>) -> PyResult<Vec<bool>> {
+        let py = self.py;
+        let Ok(globals) = frame.getattr(intern!(py, "f_globals"))?.cast_into::<PyDict>() else {
+            return Ok(Vec::new());
+        };
+        let names = code.getattr(intern!(py, "co_names"))?.cast_into::<PyTuple>()?;
+        names
+            .iter()
+            .map(|name| match globals.get_item(&name)? {
+                Some(value) => self.defined_in_batch(&value),
+                None => Ok(false),
+            })
+            .collect()
     }
-    let flags: u32 = code.getattr(intern!(py, "co_flags"))?.extract()?;
-    let verdict = if flags & CO_OPTIMIZED == 0 {
-        false
-    } else if batch.files.contains(code.getattr(intern!(py, "co_filename"))?.extract::<&str>()?) {
-        true
-    } else {
-        calls_into(py, frame, &code, batch)?
-    };
-    verdicts.insert(code.as_ptr() as usize, verdict);
-    Ok(verdict)
-}
 
-/// Whether the code reads a global name bound to one of the batch's modules or to a function
-/// or class defined in them.
-fn calls_into<'py>(
-    py: Python<'py>,
-    frame: &Bound<'py, PyAny>,
-    code: &Bound<'py, PyAny>,
-    batch: &BatchModules<'py>,
-) -> PyResult<bool> {
-    let Ok(globals) = frame.getattr(intern!(py, "f_globals"))?.cast_into::<PyDict>() else { return Ok(false) };
-    let names = code.getattr(intern!(py, "co_names"))?.cast_into::<PyTuple>()?;
-    for name in names.iter() {
-        let Some(value) = globals.get_item(&name)? else { continue };
-        let defined_there = if value.is_instance_of::<PyModule>() {
-            batch.modules.iter().any(|m| m.is(&value))
+    fn defined_in_batch(&self, value: &Bound<'py, PyAny>) -> PyResult<bool> {
+        let py = self.py;
+        Ok(if value.is_instance_of::<PyModule>() {
+            self.batch.modules.iter().any(|m| m.is(value))
         } else if value.is_instance_of::<PyFunction>() {
             let filename = value.getattr(intern!(py, "__code__"))?.getattr(intern!(py, "co_filename"))?;
-            filename.extract::<&str>().is_ok_and(|f| batch.files.contains(f))
+            filename.extract::<&str>().is_ok_and(|f| self.batch.files.contains(f))
         } else if value.is_instance_of::<PyType>() {
             let module = value.getattr(intern!(py, "__module__")).ok();
-            module.and_then(|m| m.extract::<String>().ok()).is_some_and(|m| batch.names.contains(&m))
+            module.and_then(|m| m.extract::<String>().ok()).is_some_and(|m| self.batch.names.contains(&m))
         } else {
             false
+        })
+    }
+
+    /// Whether a parked frame is running a statement that reads one of the batch's names.
+    fn on_batch_line(&mut self, frame: &Bound<'py, PyAny>) -> PyResult<bool> {
+        let py = self.py;
+        let Some(line) = frame.getattr(intern!(py, "f_lineno"))?.extract::<Option<i64>>()? else {
+            return Ok(false);
         };
-        if defined_there {
-            return Ok(true);
+        let code = frame.getattr(intern!(py, "f_code"))?;
+        let key = code.as_ptr() as usize;
+        if !self.batch_lines.contains_key(&key) {
+            let lines = self.lines_reading_batch(frame, &code)?;
+            self.batch_lines.insert(key, lines);
+        }
+        Ok(self.batch_lines[&key].contains(&line))
+    }
+
+    fn lines_reading_batch(&self, frame: &Bound<'py, PyAny>, code: &Bound<'py, PyAny>) -> PyResult<HashSet<i64>> {
+        let py = self.py;
+        let hits = self.batch_names(frame, code)?;
+        if !hits.contains(&true) {
+            return Ok(HashSet::new());
+        }
+        let raw: Vec<u8> = code.getattr(intern!(py, "co_code"))?.extract()?;
+        let offsets = global_loads(&raw, self.opcodes, &hits);
+        let table = LineTable::read(code)?;
+        Ok(offsets.into_iter().filter_map(|offset| table.line_at(offset)).collect())
+    }
+}
+
+/// The opcodes that load a global by name, as this interpreter numbers them.
+#[derive(Debug)]
+pub struct Opcodes {
+    pub load_global: u8,
+    pub load_name: u8,
+    pub extended_arg: u8,
+    /// 3.11+ keeps a flag in the low bit of `LOAD_GLOBAL`'s argument.
+    pub global_shift: u32,
+}
+
+impl Opcodes {
+    /// Read once, before any look (importing `dis` runs Python code).
+    fn read(py: Python<'_>) -> PyResult<Opcodes> {
+        let opmap = py.import("dis")?.getattr("opmap")?;
+        let op = |name: &str| -> PyResult<u8> { opmap.get_item(name)?.extract() };
+        Ok(Opcodes {
+            load_global: op("LOAD_GLOBAL")?,
+            load_name: op("LOAD_NAME")?,
+            extended_arg: op("EXTENDED_ARG")?,
+            global_shift: u32::from(py.version_info() >= (3, 11)),
+        })
+    }
+}
+
+/// Byte offsets in `raw` (a code object's `co_code`) of the instructions that load a name of
+/// `co_names` whose entry in `hits` is true.
+pub fn global_loads(raw: &[u8], opcodes: &Opcodes, hits: &[bool]) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut extended: u32 = 0;
+    for (at, unit) in raw.chunks_exact(2).enumerate() {
+        let (op, arg) = (unit[0], extended << 8 | u32::from(unit[1]));
+        if op == opcodes.extended_arg {
+            extended = arg;
+            continue;
+        }
+        extended = 0;
+        let index = if op == opcodes.load_global {
+            arg >> opcodes.global_shift
+        } else if op == opcodes.load_name {
+            arg
+        } else {
+            continue;
+        };
+        if hits.get(index as usize) == Some(&true) {
+            found.push(at * 2);
         }
     }
-    Ok(false)
+    found
+}
+
+/// Which source line each instruction belongs to: `co_lines()` on 3.10+, `co_lnotab` before.
+pub enum LineTable {
+    Ranges(Vec<(usize, usize, Option<i64>)>),
+    Lnotab { first_line: i64, table: Vec<u8> },
+}
+
+impl LineTable {
+    fn read(code: &Bound<'_, PyAny>) -> PyResult<LineTable> {
+        if code.hasattr("co_lines")? {
+            let ranges = code.call_method0("co_lines")?.try_iter()?;
+            return Ok(LineTable::Ranges(ranges.map(|r| r?.extract()).collect::<PyResult<_>>()?));
+        }
+        Ok(LineTable::Lnotab {
+            first_line: code.getattr("co_firstlineno")?.extract()?,
+            table: code.getattr("co_lnotab")?.extract()?,
+        })
+    }
+
+    pub fn line_at(&self, offset: usize) -> Option<i64> {
+        match self {
+            LineTable::Ranges(ranges) => {
+                ranges.iter().find(|(start, end, _)| (*start..*end).contains(&offset)).and_then(|r| r.2)
+            }
+            // Pairs of (bytes advanced, lines advanced as a signed byte), as 3.9 reads them.
+            LineTable::Lnotab { first_line, table } => {
+                let (mut line, mut address) = (*first_line, 0usize);
+                for pair in table.chunks_exact(2) {
+                    address += usize::from(pair[0]);
+                    if address > offset {
+                        break;
+                    }
+                    line += i64::from(pair[1] as i8);
+                }
+                Some(line)
+            }
+        }
+    }
 }
 
 /// `module.qualified_name` of the function a frame runs, for the report.
@@ -378,6 +571,29 @@ mod tests {
         let loops = lock(&LIVE_LOOPS).clone();
         assert!(loops.contains(&0xbeef0) && !loops.contains(&0xdead0));
         live_loop_ended(0xbeef0);
+    }
+
+    const OPS: Opcodes = Opcodes { load_global: 116, load_name: 101, extended_arg: 144, global_shift: 1 };
+
+    #[test]
+    fn global_loads_follow_extended_arguments_and_the_flag_bit() {
+        let mut hits = vec![false; 300];
+        hits[2] = true;
+        hits[258] = true;
+        // LOAD_GLOBAL 2 (flag bit set), NOP, LOAD_GLOBAL 3, EXTENDED_ARG 2 + LOAD_GLOBAL 4 (258),
+        // LOAD_NAME 2.
+        let raw = [116, 5, 9, 0, 116, 6, 144, 2, 116, 4, 101, 2];
+        assert_eq!(global_loads(&raw, &OPS, &hits), vec![0, 8, 10]);
+        assert!(global_loads(&raw, &OPS, &[]).is_empty());
+    }
+
+    #[test]
+    fn lines_come_from_ranges_or_from_the_old_line_number_table() {
+        let ranges = LineTable::Ranges(vec![(0, 4, Some(3)), (4, 10, Some(5)), (10, 12, None)]);
+        assert_eq!([0, 3, 4, 9, 10, 12].map(|o| ranges.line_at(o)), [Some(3), Some(3), Some(5), Some(5), None, None]);
+        // From line 10: +4 bytes +1 line, +6 bytes -2 lines (a loop's jump back).
+        let lnotab = LineTable::Lnotab { first_line: 10, table: vec![4, 1, 6, 0xfe] };
+        assert_eq!([0, 3, 4, 9, 10, 40].map(|o| lnotab.line_at(o)), [10, 10, 11, 11, 9, 9].map(Some));
     }
 
     #[test]

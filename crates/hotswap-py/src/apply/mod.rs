@@ -193,9 +193,10 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
             commit::refresh_linecache(py, &patch.filename, &patch.text);
         }
     }
+    let notes = quiet.notes(py);
     drop(quiet.held);
     if let Some(outcome) = prepared.iter().zip(outcomes.iter_mut()).find_map(|(p, o)| p.as_ref().map(|_| o)) {
-        outcome.report.notes.extend(quiet.notes);
+        outcome.report.notes.extend(notes);
     }
 
     let mut changed_classes = Vec::new();
