@@ -509,6 +509,28 @@ SCENARIOS = [
             },
         ),
     ),
+    # requests.status_codes: `_init()`, an unchanged call at module level, fills `codes` from
+    # `_codes` (here through another function); a fresh start runs it on the new table. A call
+    # whose function reads nothing that changed (`_log()`) is not run again.
+    S(
+        C,
+        "call_statement_runs_again_when_its_function_reads_a_changed_table",
+        {
+            "m.py": "_codes = {200: ('ok',), 404: ('not_found',)}\n\n\n"
+            "class Lookup:\n    pass\n\n\n"
+            "codes = Lookup()\ncalls = []\n\n\n"
+            "def _entries():\n    return _codes.items()\n\n\n"
+            "def _init():\n    for code, titles in _entries():\n"
+            "        for title in titles:\n            setattr(codes, title, code)\n\n\n"
+            "def _log():\n    calls.append(len(calls))\n\n\n"
+            "_init()\n_log()\n"
+        },
+        "import m",
+        E(
+            ("m.py", "404: ('not_found',)}", "404: ('not_found',), 425: ('too_early',)}"),
+            expect={"(m.codes.too_early, m.codes.ok, m.calls)": [425, 200, [0]]},
+        ),
+    ),
     # pygments.lexers: the module puts a copy of itself in sys.modules; its functions still run
     # in the first namespace, which must see the new values too.
     S(

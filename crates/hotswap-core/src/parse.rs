@@ -453,6 +453,7 @@ impl<'s> Builder<'s> {
             docstring: docstring.map(|d| self.byte_range(d.range())),
             signature_reads: Vec::new(),
             decorator_reads: NameReads::of_decorators(decorators),
+            global_reads: Vec::new(),
             overload: decorators.iter().any(|d| is_overload(&d.expression)),
             docstring_hash: docstring.map(|d| self.hash(self.slice(d.range()))),
             body_hash,
@@ -473,6 +474,9 @@ impl<'s> Builder<'s> {
         let header_end = f.returns.as_ref().map_or(f.parameters.range().end(), |r| r.range().end());
         def.header = self.byte_range(TextRange::new(f.parameters.range().start(), header_end));
         def.signature_reads = NameReads::of_signature(&f.parameters, f.returns.as_deref());
+        if matches!(parent, Parent::Module) {
+            def.global_reads = NameReads::of_function_body(&f.parameters, &f.body);
+        }
         let mut children = Vec::new();
         self.nested_definitions(&f.body, Parent::Function(&def.qualname), depth + 1, &mut children);
         def.children = children;

@@ -67,6 +67,10 @@ pub struct Definition {
     pub signature_reads: Vec<String>,
     /// Names read by the decorator expressions, as in [`Statement::reads`].
     pub decorator_reads: Vec<String>,
+    /// Module-level functions: the global names the body reads (loaded and not bound in the
+    /// function, or declared `global`), sorted. A statement calling the function at import
+    /// (`_init()`) computed its result from them.
+    pub global_reads: Vec<String>,
     /// Decorated with `@overload` (`typing.overload`): a stub that a later definition of the
     /// same name replaces, so the differ matches it only with other stubs.
     pub overload: bool,

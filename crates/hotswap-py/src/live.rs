@@ -261,6 +261,25 @@ pub fn suspended_frames(py: Python<'_>, code: &Bound<'_, PyAny>, name: &str) -> 
 
 /// Some thread is still running the top-level code of the module loaded from `filename` (a
 /// script whose main loop is at module level, or a module still being imported).
+/// Whether a thread is running `function` (its current `__code__`), `None` when the module
+/// binds no function by that name.
+pub fn function_running(py: Python<'_>, module: &Bound<'_, PyAny>, function: &str) -> PyResult<bool> {
+    let Ok(code) = module.getattr(function).and_then(|f| f.getattr(intern!(py, "__code__"))) else {
+        return Ok(false);
+    };
+    let frames = py.import("sys")?.getattr("_current_frames")?.call0()?;
+    for frame in frames.call_method0("values")?.try_iter()? {
+        let mut frame = frame?;
+        while !frame.is_none() {
+            if frame.getattr(intern!(py, "f_code"))?.is(&code) {
+                return Ok(true);
+            }
+            frame = frame.getattr(intern!(py, "f_back"))?;
+        }
+    }
+    Ok(false)
+}
+
 pub fn module_code_running(py: Python<'_>, filename: &str) -> PyResult<bool> {
     let frames = py.import("sys")?.getattr("_current_frames")?.call0()?;
     for frame in frames.call_method0("values")?.try_iter()? {

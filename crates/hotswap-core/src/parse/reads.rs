@@ -43,6 +43,21 @@ impl<'a> NameReads<'a> {
         reads.finish()
     }
 
+    /// The global names a function body reads: names loaded anywhere in it (nested functions
+    /// included) that the function does not bind itself, unless it declares them `global`.
+    pub(super) fn of_function_body(parameters: &'a ast::Parameters, body: &'a [Stmt]) -> Vec<String> {
+        let mut reads = NameReads::default();
+        reads.visit_body(body);
+        let mut locals = LocalBinds::default();
+        locals.names.extend(parameters.iter().map(|p| p.name().as_str()));
+        locals.visit_body(body);
+        let globals = locals.globals;
+        let local: std::collections::HashSet<&str> =
+            locals.names.into_iter().filter(|n| !globals.contains(n)).collect();
+        reads.names.retain(|n| !local.contains(n));
+        reads.finish()
+    }
+
     fn finish(mut self) -> Vec<String> {
         self.names.sort_unstable();
         self.names.dedup();
@@ -80,6 +95,48 @@ impl<'a> Visitor<'a> for NameReads<'a> {
                 _ => return visitor::walk_expr(self, expr),
             }
         }
+    }
+}
+
+/// Names a function body binds (stores, imports, nested `def`/`class`) and the names it
+/// declares `global`. Bindings of nested functions count too: a function sharing a name with
+/// a global it reads is rare, and missing a dependency only leaves a statement as it is.
+#[derive(Default)]
+struct LocalBinds<'a> {
+    names: Vec<&'a str>,
+    globals: Vec<&'a str>,
+}
+
+impl<'a> Visitor<'a> for LocalBinds<'a> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::Global(global) => self.globals.extend(global.names.iter().map(|n| n.as_str())),
+            Stmt::FunctionDef(f) => self.names.push(f.name.as_str()),
+            Stmt::ClassDef(c) => self.names.push(c.name.as_str()),
+            Stmt::Import(import) => {
+                for alias in &import.names {
+                    let bound = alias
+                        .asname
+                        .as_ref()
+                        .map_or_else(|| alias.name.as_str().split('.').next().unwrap_or_default(), |a| a.as_str());
+                    self.names.push(bound);
+                }
+            }
+            Stmt::ImportFrom(from) => {
+                self.names.extend(from.names.iter().map(|a| a.asname.as_ref().unwrap_or(&a.name).as_str()));
+            }
+            _ => {}
+        }
+        visitor::walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Name(name) = expr {
+            if name.ctx == ExprContext::Store {
+                self.names.push(name.id.as_str());
+            }
+        }
+        visitor::walk_expr(self, expr);
     }
 }
 

@@ -39,25 +39,31 @@ pub(super) fn rerun_dependents_of(
             continue;
         }
         let Item::Stmt(stmt) = item else { continue };
-        // `del _tmp` after a re-run `_tmp = ...` must run again too, or the name stays.
-        let deletes = stmt.kind == StatementKind::Delete;
-        if !stmt.kind.runs_again() || (stmt.binds.is_empty() && !deletes) {
+        if !stmt.kind.runs_again() {
             continue;
         }
+        // `del _tmp` after a re-run `_tmp = ...` must run again too, or the name stays.
+        let deletes = stmt.kind == StatementKind::Delete;
+        let binds = !stmt.binds.is_empty() || deletes;
         let mut used = stmt.reads.iter().chain(&stmt.deletes);
-        let reads_value = used.find(|n| values.contains(n.as_str()) && !stmt.binds.contains(n));
-        let calls_function = stmt.reads.iter().find(|n| functions.contains(n.as_str()));
+        let reads_value = used.find(|n| binds && values.contains(n.as_str()) && !stmt.binds.contains(n));
+        let calls_function = stmt.reads.iter().find(|n| binds && functions.contains(n.as_str()));
+        let calls_reader = stmt.reads.iter().find_map(|n| function_reading(new, n, &values).map(|v| (n, v)));
         let unit = compile_unit(source, &[], &stmt.indent, item.byte_range(), stmt.span.start);
         let block = stmt.kind == StatementKind::Block;
-        let (action, reason) = match (reads_value, calls_function) {
-            (Some(name), _) => (
+        let (action, reason) = match (reads_value, calls_reader, calls_function) {
+            (Some(name), _, _) => (
                 StepAction::Execute { unit, block, binding: Binding::New },
                 Reason::ReadsChangedValue { name: name.clone() },
             ),
-            (None, Some(name)) => {
+            (None, Some((function, name)), _) => (
+                StepAction::Execute { unit, block, binding: Binding::New },
+                Reason::CallsFunctionReading { function: function.clone(), name },
+            ),
+            (None, None, Some(name)) => {
                 (StepAction::ExecuteIfStale { unit }, Reason::BuiltByChangedFunction { name: name.clone() })
             }
-            (None, None) => continue,
+            (None, None, None) => continue,
         };
         if matches!(action, StepAction::Execute { .. }) {
             values.extend(stmt.binds.iter().map(String::as_str));
@@ -74,6 +80,27 @@ pub(super) fn rerun_dependents_of(
         };
         insert_in_order(steps, step);
     }
+}
+
+/// If `name` is a module-level function whose body reads one of `values`, directly or through
+/// other module-level functions it reads: that value (a statement calling it at import, such
+/// as `_init()` filling a table from `_codes`, computed its result from the old one).
+fn function_reading(tree: &DefinitionTree, name: &str, values: &HashSet<&str>) -> Option<String> {
+    let function = |name: &str| {
+        tree.items.iter().filter_map(Item::as_def).filter(|d| !d.kind.is_class()).rfind(|d| d.name == name)
+    };
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut pending = vec![function(name)?];
+    while let Some(def) = pending.pop() {
+        if !seen.insert(def.name.as_str()) {
+            continue;
+        }
+        if let Some(value) = def.global_reads.iter().find(|n| values.contains(n.as_str())) {
+            return Some(value.clone());
+        }
+        pending.extend(def.global_reads.iter().filter_map(|n| function(n)));
+    }
+    None
 }
 
 /// What the edit changed at module level: values (re-bound names), functions updated in place,

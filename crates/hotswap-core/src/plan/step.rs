@@ -173,6 +173,12 @@ pub enum Reason {
     BuiltByChangedFunction {
         name: String,
     },
+    /// An unchanged statement calls `function`, a module-level function whose body reads
+    /// `name`, a value the edit changed (directly or through other functions it calls).
+    CallsFunctionReading {
+        function: String,
+        name: String,
+    },
     /// An unchanged definition's signature or decorators read `name`, a value the edit changed.
     SignatureReadsChangedValue {
         name: String,
@@ -206,6 +212,9 @@ impl fmt::Display for Reason {
             Reason::ClassBodyStatements => f.write_str("class body statements"),
             Reason::ReadsChangedValue { name } => write!(f, "it uses {name}, which changed"),
             Reason::BuiltByChangedFunction { name } => write!(f, "it was built by {name}, which changed"),
+            Reason::CallsFunctionReading { function, name } => {
+                write!(f, "it calls {function}, which reads {name}, which changed")
+            }
             Reason::SignatureReadsChangedValue { name } => {
                 write!(f, "its signature or decorators use {name}, which changed")
             }

@@ -469,3 +469,24 @@ fn a_module_whose_imported_names_changed_runs_the_statements_reading_them() {
     assert_eq!(summary(&p), s(&[("USER_AGENT", "execute"), ("f", "update")]));
     assert!(plan_dependents(source, &tree, &["nothing_reads_this".to_string()]).steps.is_empty());
 }
+
+#[test]
+fn a_call_runs_again_when_the_function_it_calls_reads_a_changed_value() {
+    let old = "_codes = {1: 'a'}\n\n\ndef _entries():\n    return _codes\n\n\ndef _init():\n    \
+               return _entries()\n\n\ndef _log():\n    print('x')\n\n\n_init()\n_log()\nTABLE = _init()\n";
+    let new = old.replace("{1: 'a'}", "{1: 'a', 2: 'b'}");
+    let p = plan(old, &new);
+    let reasons: Vec<String> = p.steps.iter().map(|s| format!("{} {}", s.target.label(), s.reason)).collect();
+    assert_eq!(
+        reasons,
+        [
+            "_codes changed",
+            "_init() it calls _init, which reads _codes, which changed",
+            "TABLE it calls _init, which reads _codes, which changed"
+        ]
+    );
+    assert!(p.steps[1..].iter().all(|s| matches!(s.action, StepAction::Execute { .. })));
+    // An edit that changes nothing the functions read runs no call again.
+    let p = plan(old, &old.replace("print('x')", "print('y')"));
+    assert_eq!(p.steps.len(), 1, "{:?}", p.steps);
+}

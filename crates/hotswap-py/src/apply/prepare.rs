@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hotswap_core::plan::{PatchStep, StepAction};
+use hotswap_core::plan::{PatchStep, Reason, StepAction};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -206,6 +206,10 @@ impl<'py> Preparer<'_, 'py> {
                     && module_code_running(self.py, &self.patch.filename).map_err(&at)? =>
             {
                 self.leave_running_block(step);
+                Ok(())
+            }
+            StepAction::Execute { .. } if self.caller_still_running(step).map_err(&at)? => {
+                self.leave_running_call(step);
                 Ok(())
             }
             StepAction::Execute { unit, .. } => {
@@ -411,6 +415,27 @@ impl<'py> Preparer<'_, 'py> {
         let note = format!(
             "{}:{}: not re-run: the module's top-level code is still running this block \
              (loops in functions, and `hotswap.live_loop`, take new bodies)",
+            self.patch.display_path,
+            step.lines.shown()
+        );
+        log::info!(target: "hotswap", "{note}");
+        self.report.notes.push(note);
+    }
+
+    /// A statement run again because the function it calls reads a changed value (`_init()`),
+    /// while that function, or the module's top-level code that called it (a script's
+    /// unguarded `main()`), is still running: running it again would start it a second time.
+    fn caller_still_running(&self, step: &PatchStep) -> PyResult<bool> {
+        let Reason::CallsFunctionReading { function, .. } = &step.reason else { return Ok(false) };
+        Ok(crate::live::module_code_running(self.py, &self.patch.filename)?
+            || crate::live::function_running(self.py, &self.patch.module, function)?)
+    }
+
+    fn leave_running_call(&mut self, step: &PatchStep) {
+        let Reason::CallsFunctionReading { function, name } = &step.reason else { return };
+        let note = format!(
+            "{}:{}: not re-run: {function}() is still running (a fresh start would call it with the new \
+             {name})",
             self.patch.display_path,
             step.lines.shown()
         );

@@ -234,3 +234,35 @@ fn imports_without_a_tree_match_the_tree() {
     let broken = crate::parse::parse_imports("import json\ndef broken(:\n", (3, 12));
     assert_eq!(broken, vec![Import { level: 0, module: "json".into(), names: ImportedNames::Module }]);
 }
+
+#[test]
+fn a_module_level_function_knows_the_globals_its_body_reads() {
+    let source = "\
+def _init(prefix, *args, flag=DEFAULT, **kw):
+    import os.path
+    from json import dumps as to_json
+    total = 0
+    for code, titles in _codes.items():
+        total += len(titles) + OFFSET
+        setattr(codes, prefix + titles[0], code)
+    global counter
+    counter = total
+    def helper():
+        return LIMIT, helper
+    return to_json(args), os, kw, flag, counter, [t for t in TABLE]
+
+
+class K:
+    def method(self):
+        return HIDDEN
+";
+    let tree = tree_for(source, PythonVersion::default());
+    let def = first_def(&tree);
+    // Parameters, stores, imports and nested definitions are local; `counter` is declared
+    // global; a default (`DEFAULT`) is read by the signature, not by the body.
+    let expected = ["LIMIT", "OFFSET", "TABLE", "_codes", "codes", "counter", "len", "setattr"];
+    assert_eq!(def.global_reads, expected);
+    let class = tree.items.iter().filter_map(Item::as_def).nth(1).expect("class K");
+    let Some(Item::Def(method)) = class.children.first() else { panic!("method") };
+    assert!(method.global_reads.is_empty(), "only module-level functions are recorded");
+}
