@@ -531,6 +531,27 @@ SCENARIOS = [
             expect={"(m.codes.too_early, m.codes.ok, m.calls)": [425, 200, [0]]},
         ),
     ),
+    # docutils 0.20 -> 0.21: `Image` gains an option; `Figure`'s body copies Image's options and
+    # adds its own. A fresh start has both; so does a re-built module-level table.
+    S(
+        C,
+        "class_body_copying_a_changed_class_attribute_is_run_again_with_its_additions",
+        {
+            "m.py": "class Image:\n    option_spec = {'alt': str}\n\n\n"
+            "class Figure(Image):\n    option_spec = Image.option_spec.copy()\n"
+            "    option_spec['figwidth'] = int\n    del option_spec['alt']\n\n\n"
+            "BASE = {'a': 1}\nTABLE = dict(BASE)\nTABLE['b'] = 2\nTABLE.update(c=3)\n"
+        },
+        "import m",
+        E(
+            ("m.py", "option_spec = {'alt': str}", "option_spec = {'alt': str, 'loading': str}"),
+            expect={"sorted(m.Figure.option_spec)": ["figwidth", "loading"]},
+        ),
+        E(
+            ("m.py", "BASE = {'a': 1}", "BASE = {'a': 10}"),
+            expect={"m.TABLE": {"a": 10, "b": 2, "c": 3}},
+        ),
+    ),
     # pygments.lexers: the module puts a copy of itself in sys.modules; its functions still run
     # in the first namespace, which must see the new values too.
     S(

@@ -54,6 +54,25 @@ SCENARIOS = [
         E(("a.py", "'1.0'", "'2.0'"), expect={"b.version()": "2.0"}, updated=("b.__version__",)),
         watch=True,
     ),
+    # docutils 0.20 -> 0.21: `generator = "... %s" % docutils.__version__` in a class body of
+    # another module of the package reads the new version through the module, as a fresh
+    # start does; so does a module-level statement.
+    S(
+        C,
+        "statement_reading_a_changed_attribute_of_an_imported_package_runs_again",
+        {
+            "pkg/__init__.py": "__version__ = '1'\n",
+            "pkg/writer.py": "import pkg\n\nBANNER = 'v' + pkg.__version__\n\n\n"
+            "class Writer:\n    generator = 'gen %s' % pkg.__version__\n\n"
+            "    def write(self):\n        return self.generator\n",
+        },
+        "import pkg.writer",
+        E(
+            ("pkg/__init__.py", "'1'", "'2'"),
+            expect={"(pkg.writer.BANNER, pkg.writer.Writer().write())": ["v2", "gen 2"]},
+        ),
+        watch=True,
+    ),
     # h11 0.12 -> 0.13: `_events` gains `Event` (in `__all__`), `_state`'s unchanged
     # `from ._events import *` must bind it before `_state`'s changed statements use it.
     S(

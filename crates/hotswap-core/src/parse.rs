@@ -365,6 +365,7 @@ impl<'s> Builder<'s> {
         };
         let mut binds = Binds::default();
         self.collect_binds(std::slice::from_ref(stmt), &mut binds, depth);
+        let (reads, attribute_reads) = NameReads::of_statement(stmt);
         Statement {
             key: keys.allocate(base),
             kind: statement_kind(stmt),
@@ -373,7 +374,9 @@ impl<'s> Builder<'s> {
             indent: self.indent(range.start()),
             text_hash: self.hash(text),
             binds: binds.names,
-            reads: NameReads::of_statement(stmt),
+            reads,
+            attribute_reads,
+            mutates: reads::mutated_name(stmt).map(str::to_string),
             deletes: reads::deleted_names(stmt),
             label: label(text),
         }

@@ -138,6 +138,13 @@ pub struct Statement {
     /// bodies). Attribute names, keyword-argument names and string annotations are not names.
     /// Deduplicated and sorted.
     pub reads: Vec<String>,
+    /// Attributes the statement reads from a plain name, as `name.attr` (`docutils.__version__`):
+    /// a value another module's edit changed, read through the module. Deduplicated and sorted.
+    pub attribute_reads: Vec<String>,
+    /// The name whose value a statement binding nothing changes in place: `TABLE` in
+    /// `TABLE["b"] = 2`, `TABLE.x += 1`, `del TABLE["a"]` and `TABLE.update(c=3)`. When `TABLE`
+    /// is re-built, the statement runs again (a fresh start runs it on the new object).
+    pub mutates: Option<String>,
     /// For a `del` statement, the plain names it deletes (also inside tuples and lists), in
     /// order; empty for other statements. A deleted name is not a read.
     pub deletes: Vec<String>,

@@ -121,6 +121,10 @@ pub fn refresh_importers<'a, 'py: 'a>(
                 if resolve(&importer_name, is_package, import).as_deref() != Some(name.as_str()) {
                     continue;
                 }
+                if let Some(read) = attributes_read(import, &patch.module, &changed, &importer.module) {
+                    rebound.push((index, read));
+                    continue;
+                }
                 let result = rebind(import, &patch.module, &changed, &importer.module);
                 match result {
                     Ok(names) => {
@@ -167,6 +171,26 @@ fn changed_names<'py>(old: &Bound<'py, PyDict>, new: &Bound<'py, PyDict>) -> Vec
         ["__name__", "__file__", "__path__", "__package__", "__loader__", "__spec__", "__cached__", "__builtins__"];
     out.retain(|(k, _, _)| !MACHINERY.contains(&k.as_str()));
     out
+}
+
+/// For `import m` (bound to the batch's module as `m`): the changed names as `m.NAME`, the way
+/// the importer's statements read them (`BANNER = "v" + m.__version__`). Nothing is re-bound:
+/// the module object stays the same.
+fn attributes_read<'py>(
+    import: &Import,
+    source: &Bound<'py, PyAny>,
+    changed: &[ChangedName<'py>],
+    importer: &Bound<'py, PyAny>,
+) -> Option<Vec<String>> {
+    let ImportedNames::Module = import.names else { return None };
+    let bound = import.module.as_str();
+    let holds_module = importer.getattr(bound).is_ok_and(|m| m.is(source));
+    let names: Vec<String> = changed
+        .iter()
+        .filter(|(_, old, new)| old.is_some() && new.is_some())
+        .map(|(name, _, _)| format!("{bound}.{name}"))
+        .collect();
+    (holds_module && !bound.contains('.') && !names.is_empty()).then_some(names)
 }
 
 fn rebind<'py>(

@@ -13,14 +13,19 @@ use crate::imports::{Import, ImportedNames};
 #[derive(Default)]
 pub(super) struct NameReads<'a> {
     names: Vec<&'a str>,
+    /// `name.attr` reads (attribute loads on a plain name).
+    attributes: Vec<(&'a str, &'a str)>,
 }
 
 impl<'a> NameReads<'a> {
-    /// The names read by `stmt`, anywhere inside it.
-    pub(super) fn of_statement(stmt: &'a Stmt) -> Vec<String> {
+    /// The names read by `stmt`, anywhere inside it, and the `name.attr` reads.
+    pub(super) fn of_statement(stmt: &'a Stmt) -> (Vec<String>, Vec<String>) {
         let mut reads = NameReads::default();
         reads.visit_stmt(stmt);
-        reads.finish()
+        let mut attributes: Vec<String> = reads.attributes.iter().map(|(n, a)| format!("{n}.{a}")).collect();
+        attributes.sort_unstable();
+        attributes.dedup();
+        (reads.finish(), attributes)
     }
 
     /// The names read by a function's parameters (defaults and annotations) and return
@@ -83,7 +88,12 @@ impl<'a> Visitor<'a> for NameReads<'a> {
                     self.visit_expr(&op.right);
                     expr = &op.left;
                 }
-                Expr::Attribute(attribute) => expr = &attribute.value,
+                Expr::Attribute(attribute) => {
+                    if let (Expr::Name(name), ExprContext::Load) = (&*attribute.value, attribute.ctx) {
+                        self.attributes.push((name.id.as_str(), attribute.attr.as_str()));
+                    }
+                    expr = &attribute.value;
+                }
                 Expr::Subscript(subscript) => {
                     self.visit_expr(&subscript.slice);
                     expr = &subscript.value;
@@ -137,6 +147,36 @@ impl<'a> Visitor<'a> for LocalBinds<'a> {
             }
         }
         visitor::walk_expr(self, expr);
+    }
+}
+
+/// The name at the root of what a statement changes in place (see
+/// [`Statement::mutates`](crate::tree::Statement::mutates)): item and attribute assignments
+/// and deletions, and a method called on it as a statement.
+pub(super) fn mutated_name(stmt: &Stmt) -> Option<&str> {
+    let target = match stmt {
+        Stmt::Assign(assign) if assign.targets.len() == 1 => &assign.targets[0],
+        Stmt::AugAssign(assign) => &assign.target,
+        Stmt::AnnAssign(assign) if assign.value.is_some() => &assign.target,
+        Stmt::Delete(delete) if delete.targets.len() == 1 => &delete.targets[0],
+        Stmt::Expr(expr) => match &*expr.value {
+            Expr::Call(call) => &call.func,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let mut expr: &Expr = match target {
+        Expr::Subscript(subscript) => &subscript.value,
+        Expr::Attribute(attribute) => &attribute.value,
+        _ => return None,
+    };
+    loop {
+        match expr {
+            Expr::Name(name) => return Some(name.id.as_str()),
+            Expr::Subscript(subscript) => expr = &subscript.value,
+            Expr::Attribute(attribute) => expr = &attribute.value,
+            _ => return None,
+        }
     }
 }
 

@@ -17,7 +17,8 @@ pub(super) fn rerun_dependents(source: &str, new: &DefinitionTree, changes: &[Ch
 }
 
 /// [`rerun_dependents`], with `imported`: names another module's batch re-bound in this one
-/// (`from m import CONST` after `CONST` changed in `m`), changed values like the edit's own.
+/// (`from m import CONST` after `CONST` changed in `m`), or `m.CONST` for a module this one
+/// imports whole, changed values like the edit's own.
 pub(super) fn rerun_dependents_of(
     source: &str,
     new: &DefinitionTree,
@@ -25,7 +26,9 @@ pub(super) fn rerun_dependents_of(
     imported: &[String],
     steps: &mut Vec<PatchStep>,
 ) {
-    let Seeds { mut values, functions, mut changed_items } = seeds(changes, imported);
+    let mut outside: Vec<String> = imported.to_vec();
+    outside.extend(class_attribute_values(changes));
+    let Seeds { mut values, functions, mut changed_items } = seeds(changes, &outside);
     restore_deleted_names(source, new, &mut changed_items, &mut values, steps);
     if values.is_empty() && functions.is_empty() {
         return;
@@ -45,8 +48,13 @@ pub(super) fn rerun_dependents_of(
         // `del _tmp` after a re-run `_tmp = ...` must run again too, or the name stays.
         let deletes = stmt.kind == StatementKind::Delete;
         let binds = !stmt.binds.is_empty() || deletes;
-        let mut used = stmt.reads.iter().chain(&stmt.deletes);
-        let reads_value = used.find(|n| binds && values.contains(n.as_str()) && !stmt.binds.contains(n));
+        // A statement binding nothing runs again when it changes a re-built value in place
+        // (`TABLE["b"] = 2`, `TABLE.update(...)`: the new `TABLE` lacks what it added), not
+        // when it only reads one (`log.append(DOUBLE)` would register twice).
+        let mut used = stmt.reads.iter().chain(&stmt.deletes).chain(&stmt.attribute_reads);
+        let reads_value = used
+            .find(|n| values.contains(n.as_str()) && !stmt.binds.contains(n))
+            .filter(|_| binds || stmt.mutates.as_deref().is_some_and(|m| values.contains(m)));
         let calls_function = stmt.reads.iter().find(|n| binds && functions.contains(n.as_str()));
         let calls_reader = stmt.reads.iter().find_map(|n| function_reading(new, n, &values).map(|v| (n, v)));
         let unit = compile_unit(source, &[], &stmt.indent, item.byte_range(), stmt.span.start);
@@ -80,6 +88,19 @@ pub(super) fn rerun_dependents_of(
         };
         insert_in_order(steps, step);
     }
+}
+
+/// Class attributes a class-body statement of the edit bound, as `Class.name`: a statement of
+/// another class body copying one (`option_spec = Image.option_spec.copy()`) reads a changed
+/// value.
+fn class_attribute_values(changes: &[Change<'_>]) -> Vec<String> {
+    let mut names = Vec::new();
+    for change in changes.iter().filter(|c| c.scope.len() == 1) {
+        if let Some(Item::Stmt(stmt)) = change.new.or(change.old) {
+            names.extend(stmt.binds.iter().map(|name| format!("{}.{name}", change.scope[0])));
+        }
+    }
+    names
 }
 
 /// If `name` is a module-level function whose body reads one of `values`, directly or through
@@ -250,11 +271,19 @@ fn dependent_definition<'s>(
             }
         }
     }
+    // In source order and transitively: `option_spec = Image.option_spec.copy()` re-built, the
+    // statements after it that fill `option_spec` run again too.
     let mut statements = Vec::new();
+    let mut rebuilt: HashSet<&str> = HashSet::new();
     for child in &def.children {
         if let Item::Stmt(stmt) = child {
-            let hit = stmt.reads.iter().find(|n| values.contains(n.as_str()) && !stmt.binds.contains(n));
-            if let (Some(name), true, false) = (hit, stmt.kind.runs_again(), stmt.binds.is_empty()) {
+            let mut used = stmt.reads.iter().chain(&stmt.attribute_reads);
+            let changed = |n: &str| values.contains(n) || rebuilt.contains(n);
+            let hit = used
+                .find(|n| changed(n) && !stmt.binds.contains(n))
+                .filter(|_| !stmt.binds.is_empty() || stmt.mutates.as_deref().is_some_and(changed));
+            if let (Some(name), true) = (hit, stmt.kind.runs_again()) {
+                rebuilt.extend(stmt.binds.iter().map(String::as_str));
                 statements.push((child, stmt, name.clone()));
             }
         }
@@ -270,7 +299,7 @@ fn dependent_definition<'s>(
         let unit = compile_unit(source, &[def], &stmt.indent, child.byte_range(), stmt.span.start);
         new_steps.push(PatchStep {
             scope: vec![def.name.clone()],
-            target: Target::Stmt { binds: stmt.binds.clone(), label: stmt.binds.join(", ") },
+            target: Target::Stmt { binds: stmt.binds.clone(), label: statement_label(stmt) },
             lines: Lines::both(stmt.span.start, stmt.span.start),
             column: column_after(&stmt.indent),
             action: StepAction::Execute { unit, block: stmt.kind == StatementKind::Block, binding: Binding::New },

@@ -490,3 +490,22 @@ fn a_call_runs_again_when_the_function_it_calls_reads_a_changed_value() {
     let p = plan(old, &old.replace("print('x')", "print('y')"));
     assert_eq!(p.steps.len(), 1, "{:?}", p.steps);
 }
+
+#[test]
+fn a_statement_reading_a_changed_attribute_of_an_imported_module_runs_again() {
+    let source = "import docutils\n\nBANNER = 'v' + docutils.__version__\nOTHER = docutils.x\n\n\n\
+                  class Writer:\n    generator = 'Docutils %s' % docutils.__version__\n\n    \
+                  def write(self):\n        return docutils.__version__\n";
+    let tree = crate::parse::parse_definitions(source, crate::parse::PythonVersion::default()).unwrap();
+    let p = plan_dependents(source, &tree, &["docutils.__version__".to_string()]);
+    let steps: Vec<String> =
+        p.steps.iter().map(|s| format!("{:?} {} {}", s.scope, s.target.label(), s.reason)).collect();
+    assert_eq!(
+        steps,
+        [
+            "[] BANNER it uses docutils.__version__, which changed",
+            "[] Writer class body statements",
+            "[\"Writer\"] generator it uses docutils.__version__, which changed",
+        ]
+    );
+}

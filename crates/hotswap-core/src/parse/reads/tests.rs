@@ -266,3 +266,23 @@ class K:
     let Some(Item::Def(method)) = class.children.first() else { panic!("method") };
     assert!(method.global_reads.is_empty(), "only module-level functions are recorded");
 }
+
+#[test]
+fn a_statement_binding_nothing_names_what_it_changes_in_place() {
+    let cases: &[(&str, Option<&str>)] = &[
+        ("TABLE['b'] = 2", Some("TABLE")),
+        ("TABLE.x.y += 1", Some("TABLE")),
+        ("del spec['alt']", Some("spec")),
+        ("TABLE.update(c=3)", Some("TABLE")),
+        ("codes.items['a'].append(1)", Some("codes")),
+        ("a.b: int = 1", Some("a")),
+        ("print(TABLE)", None),
+        ("x = 1", None),
+        ("a[0], b[1] = 1, 2", None),
+        ("f()()", None),
+    ];
+    for (source, expected) in cases {
+        let stmt = first_statement(source, PythonVersion::default());
+        assert_eq!(stmt.mutates.as_deref(), *expected, "{source}");
+    }
+}
