@@ -539,13 +539,25 @@ SCENARIOS = [
         {
             "m.py": "class Image:\n    option_spec = {'alt': str}\n\n\n"
             "class Figure(Image):\n    option_spec = Image.option_spec.copy()\n"
-            "    option_spec['figwidth'] = int\n    del option_spec['alt']\n\n\n"
+            "    option_spec['figwidth'] = int\n    del option_spec['alt']\n\n"
+            "    def run(self):\n        return 1\n\n\n"
             "BASE = {'a': 1}\nTABLE = dict(BASE)\nTABLE['b'] = 2\nTABLE.update(c=3)\n"
         },
         "import m",
         E(
             ("m.py", "option_spec = {'alt': str}", "option_spec = {'alt': str, 'loading': str}"),
             expect={"sorted(m.Figure.option_spec)": ["figwidth", "loading"]},
+        ),
+        # `Figure` changed too (its `run`): its unchanged statements still follow `Image`.
+        E(
+            ("m.py", "'loading': str}", "'loading': str, 'lazy': str}"),
+            ("m.py", "return 1", "return 2"),
+            expect={
+                "(sorted(m.Figure.option_spec), m.Figure().run())": [
+                    ["figwidth", "lazy", "loading"],
+                    2,
+                ]
+            },
         ),
         E(
             ("m.py", "BASE = {'a': 1}", "BASE = {'a': 10}"),

@@ -35,10 +35,24 @@ pub(super) fn rerun_dependents_of(
     }
     for item in &new.items {
         if changed_items.contains(&item.byte_range().start) {
+            // A changed class's unchanged body statements can read changed values too
+            // (docutils' `Figure`: `run` changed, `option_spec = Image.option_spec.copy()` not).
+            let at = item.byte_range().start;
+            let modified = changes.iter().any(|c| {
+                c.scope.is_empty()
+                    && matches!(c.kind, ChangeKind::Modified(_))
+                    && c.new.is_some_and(|n| n.byte_range().start == at)
+            });
+            if let (Item::Def(def), true) = (item, modified) {
+                if def.kind.is_class() {
+                    let edited = edited_members(changes, &def.name);
+                    dependent_definition(source, def, &values, &changed_items, &edited, steps);
+                }
+            }
             continue;
         }
         if let Item::Def(def) = item {
-            dependent_definition(source, def, &values, &changed_items, steps);
+            dependent_definition(source, def, &values, &changed_items, &HashSet::new(), steps);
             continue;
         }
         let Item::Stmt(stmt) = item else { continue };
@@ -238,11 +252,23 @@ fn insert_in_order(steps: &mut Vec<PatchStep>, step: PatchStep) {
 /// definition time: a function's defaults, annotations or decorators (`def f(x=LIMIT)`) get an
 /// `UpdateFunction` (re-decorating when a decorator reads it); a class's body statements
 /// (`SIZE = LIMIT`) are run again in the class, with a `RefreshClass` for generated classes.
+/// The offsets (new source) of the members of class `name` that the edit itself changed.
+fn edited_members(changes: &[Change<'_>], name: &str) -> HashSet<usize> {
+    changes
+        .iter()
+        .filter(|c| c.scope.len() == 1 && c.scope[0] == name)
+        .filter_map(|c| c.new.map(|item| item.byte_range().start))
+        .collect()
+}
+
+/// `edited`: members of a changed class that the edit changed itself (their own steps apply
+/// them); empty for an unchanged definition.
 fn dependent_definition<'s>(
     source: &str,
     def: &'s Definition,
     values: &HashSet<&str>,
     changed: &HashSet<usize>,
+    edited: &HashSet<usize>,
     steps: &mut Vec<PatchStep>,
 ) {
     // The first changed value among `names`.
@@ -259,7 +285,7 @@ fn dependent_definition<'s>(
     }
     for child in &def.children {
         let Item::Def(method) = child else { continue };
-        if method.kind.is_class() {
+        if method.kind.is_class() || edited.contains(&child.byte_range().start) {
             continue;
         }
         if let Some(name) = read(&method.signature_reads).or_else(|| read(&method.decorator_reads)) {
@@ -276,6 +302,9 @@ fn dependent_definition<'s>(
     let mut statements = Vec::new();
     let mut rebuilt: HashSet<&str> = HashSet::new();
     for child in &def.children {
+        if edited.contains(&child.byte_range().start) {
+            continue;
+        }
         if let Item::Stmt(stmt) = child {
             let mut used = stmt.reads.iter().chain(&stmt.attribute_reads);
             let changed = |n: &str| values.contains(n) || rebuilt.contains(n);
@@ -293,8 +322,20 @@ fn dependent_definition<'s>(
     }
     let mut rerun: HashSet<usize> = changed.clone();
     rerun.extend(statements.iter().map(|(child, _, _)| child.byte_range().start));
-    let flags = DefChange { body: true, ..DefChange::default() };
-    let mut new_steps = vec![refresh_class(source, &[], def, def, flags, &rerun)];
+    let mut new_steps = Vec::new();
+    let own_refresh = steps.iter_mut().find(|s| {
+        s.scope.is_empty()
+            && matches!(&s.target, Target::Def { name } if *name == def.name)
+            && matches!(s.action, StepAction::RefreshClass { .. })
+    });
+    if let Some(StepAction::RefreshClass { keep, .. }) = own_refresh.map(|s| &mut s.action) {
+        // The class is refreshed by the edit already: these statements' values come from it.
+        let rebuilt: HashSet<String> = statements.iter().flat_map(|(_, s, _)| s.binds.iter().cloned()).collect();
+        keep.retain(|name| !rebuilt.contains(name));
+    } else {
+        let flags = DefChange { body: true, ..DefChange::default() };
+        new_steps.push(refresh_class(source, &[], def, def, flags, &rerun));
+    }
     for (child, stmt, name) in statements {
         let unit = compile_unit(source, &[def], &stmt.indent, child.byte_range(), stmt.span.start);
         new_steps.push(PatchStep {

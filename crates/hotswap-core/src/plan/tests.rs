@@ -509,3 +509,16 @@ fn a_statement_reading_a_changed_attribute_of_an_imported_module_runs_again() {
         ]
     );
 }
+
+#[test]
+fn a_changed_class_still_runs_its_unchanged_statements_that_copy_a_changed_attribute() {
+    let old = "class Image:\n    spec = {'alt': 1}\n\n\nclass Figure(Image):\n    spec = Image.spec.copy()\n    \
+               spec['w'] = 2\n\n    def run(self):\n        return 1\n";
+    let new = old.replace("{'alt': 1}", "{'alt': 1, 'lazy': 3}").replace("return 1", "return 2");
+    let p = plan(old, &new);
+    let steps: Vec<String> =
+        p.steps.iter().map(|s| format!("{:?} {} {}", s.scope, s.target.label(), s.reason)).collect();
+    assert!(steps.contains(&"[\"Figure\"] spec it uses Image.spec, which changed".to_string()), "{steps:#?}");
+    assert!(steps.contains(&"[\"Figure\"] spec['w'] = 2 it uses spec, which changed".to_string()), "{steps:#?}");
+    assert!(steps.iter().any(|s| s.starts_with("[\"Figure\"] run")), "{steps:#?}");
+}
