@@ -970,6 +970,60 @@ SCENARIOS = [
         "import m\np = m.Pt(1, 2)",
         E(("m.py", "return self.x + self.y", "return self.x * self.y"), expect={"p.norm()": 2}),
     ),
+    # pygments 2.17 -> 2.18: the program's own metaclass derives members when it creates the
+    # class (`StyleMeta` computes `_styles` from `styles`; `LexerMeta` wraps `analyse_text`)
+    # and caches more later (`_tokens`, compiled at the first instantiation). A fresh start of
+    # the new source has the derived members of the new body and no cache; the class keeps its
+    # identity and its instances.
+    S(
+        C,
+        "class_of_an_own_metaclass_gets_what_the_metaclass_derives_from_the_new_body",
+        {
+            "m.py": """
+            def wrap(f):
+                return staticmethod(lambda text: float(f(text) or 0))
+
+
+            class Meta(type):
+                def __new__(mcs, name, bases, d):
+                    if "analyse" in d:
+                        d["analyse"] = wrap(d["analyse"])
+                    cls = super().__new__(mcs, name, bases, d)
+                    cls._upper = {k: v.upper() for k, v in cls.styles.items()}
+                    return cls
+
+                def __call__(cls, *args):
+                    if "_compiled" not in cls.__dict__:
+                        cls._compiled = sorted(cls.styles)
+                    return super().__call__(*args)
+
+
+            class Base(metaclass=Meta):
+                styles = {}
+
+
+            class Lexer(Base):
+                styles = {"a": "x"}
+
+                def lex(self):
+                    return self._compiled
+            """,
+        },
+        "import m\nheld = m.Lexer\nkept = m.Lexer()\nkept.lex()",
+        E(
+            (
+                "m.py",
+                'styles = {"a": "x"}',
+                'styles = {"a": "x", "b": "y"}\n\n'
+                '    def analyse(text):\n        return text == "b"',
+            ),
+            expect={
+                "(m.Lexer._upper, m.Lexer().lex())": [{"a": "X", "b": "Y"}, ["a", "b"]],
+                "(repr(m.Lexer.analyse('b')), repr(m.Lexer.analyse('c')))": ["1.0", "0.0"],
+                "held is m.Lexer and isinstance(kept, m.Lexer)": True,
+            },
+        ),
+    ),
 ]
 
 

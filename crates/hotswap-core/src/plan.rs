@@ -32,13 +32,18 @@ pub fn plan_patch(
     changes: &[Change<'_>],
 ) -> PatchPlan {
     let mut steps = Vec::with_capacity(changes.len());
-    // Class scopes with changed statements, and the changed statements themselves (by offset).
-    let mut statement_scopes: HashSet<Vec<&str>> = HashSet::new();
+    // Class scopes whose body changed (statements, or methods added), and the changed
+    // statements themselves (by offset).
+    let mut body_changed: HashSet<Vec<&str>> = HashSet::new();
     let mut changed_statements: HashSet<usize> = HashSet::new();
     for change in changes {
         let item = change.new.or(change.old);
-        if !change.scope.is_empty() && item.is_some_and(|i| i.as_stmt().is_some()) {
-            statement_scopes.insert(change.scope.clone());
+        // A method added to a class counts as a body change: a class of the program's own
+        // metaclass is rebuilt on a scratch class so the metaclass makes the method as a
+        // fresh start does (pygments' `LexerMeta` wraps an added `analyse_text`).
+        let added_def = change.kind == ChangeKind::Added && item.is_some_and(|i| i.as_def().is_some());
+        if !change.scope.is_empty() && (item.is_some_and(|i| i.as_stmt().is_some()) || added_def) {
+            body_changed.insert(change.scope.clone());
         }
         if let Some(item @ Item::Stmt(_)) = change.new {
             changed_statements.insert(item.byte_range().start);
@@ -51,8 +56,8 @@ pub fn plan_patch(
             (ChangeKind::Modified(flags), Some(Item::Def(old)), Some(Item::Def(def))) => {
                 let mut path = change.scope.clone();
                 path.push(def.name.as_str());
-                let statements_changed = statement_scopes.contains(&path);
-                let refresh = def.kind.is_class() && (flags.header || flags.decorators || statements_changed);
+                let body_changed_here = body_changed.contains(&path);
+                let refresh = def.kind.is_class() && (flags.header || flags.decorators || body_changed_here);
                 if refresh {
                     steps.push(refresh_class(new_source, &enclosing, old, def, flags, &changed_statements));
                     steps.last_mut().expect("just pushed").scope = scope.clone();

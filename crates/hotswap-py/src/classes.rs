@@ -49,6 +49,23 @@ pub fn generated_kind(py: Python<'_>, live: &Bound<'_, PyType>) -> PyResult<Opti
     Ok(None)
 }
 
+/// Metaclasses of the standard library whose classes are handled on their own terms (enums,
+/// ABCs, typing's generics, ctypes' structures): never the reason for a rebuild.
+const STANDARD_METACLASS_MODULES: &[&str] = &["abc", "_abc", "enum", "typing", "_ctypes", "ctypes", "builtins"];
+
+/// Whether `live`'s metaclass is one of the program's own (pygments' `LexerMeta`, a style's
+/// `StyleMeta`): such a metaclass may derive members from the class body when it creates the
+/// class (`_styles` from `styles`, `analyse_text` wrapped), so a fresh start's class differs
+/// from the live class with only its statements re-run.
+pub fn has_own_metaclass(py: Python<'_>, live: &Bound<'_, PyType>) -> PyResult<bool> {
+    let metaclass = live.get_type();
+    if metaclass.is(&py.get_type::<PyType>()) {
+        return Ok(false);
+    }
+    let module: String = metaclass.getattr(intern!(py, "__module__"))?.extract().unwrap_or_default();
+    Ok(!STANDARD_METACLASS_MODULES.contains(&module.as_str()))
+}
+
 /// Carries the class `new` (the scratch class built from the new source) into `live`.
 pub fn transplant<'py>(
     py: Python<'py>,
@@ -68,7 +85,8 @@ pub fn transplant<'py>(
     }
     let mut notes = Vec::new();
     let fields_before = dataclass_fields(live)?;
-    carry_members(py, live, new, keep, &mut notes)?;
+    let drop_extra = has_own_metaclass(py, live)?;
+    carry_members(py, live, new, keep, drop_extra, &mut notes)?;
     let fields_after = dataclass_fields(live)?;
     let added: Vec<&str> = fields_after
         .iter()
@@ -237,12 +255,15 @@ fn take_layout<'py>(py: Python<'py>, live: &Bound<'py, PyType>, new: &Bound<'py,
 
 /// Sets the members of `new` on `live` (objects of `new` remapped to the live objects that
 /// stand for them) and removes the generated members `new` no longer has; `keep` names the
-/// members whose live values stay.
+/// members whose live values stay. `drop_extra` (a class of the program's own metaclass) also
+/// removes the other members `new` lacks, as a fresh start lacks them: what the metaclass
+/// derived and cached after creation (pygments' compiled `_tokens`), named in a note.
 fn carry_members<'py>(
     py: Python<'py>,
     live: &Bound<'py, PyType>,
     new: &Bound<'py, PyType>,
     keep: &[String],
+    drop_extra: bool,
     notes: &mut Vec<String>,
 ) -> PyResult<()> {
     let live_dict = live.getattr(intern!(live.py(), "__dict__"))?;
@@ -284,8 +305,15 @@ fn carry_members<'py>(
         }
         let value = live_dict.get_item(key.as_str())?;
         let generated = is_special(&key) || members.contains(key.as_str());
-        if generated && !is_layout_descriptor(&value) {
+        if (generated || drop_extra) && !is_layout_descriptor(&value) {
             type_delattr.call1((live, key.as_str()))?;
+            if !generated {
+                let class: String = live.getattr(intern!(py, "__qualname__"))?.extract()?;
+                notes.push(format!(
+                    "{class}.{key} removed: the class had it but a fresh start of the new source does not \
+                     (set after the class was created, e.g. a cache its metaclass fills)"
+                ));
+            }
         }
     }
     Ok(())

@@ -4,14 +4,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hotswap_core::plan::{PatchStep, Reason, StepAction};
+use hotswap_core::plan::{Binding, PatchStep, Reason, StepAction, Target};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::execute::fresh_function;
 use super::{Deferred, FilePatch, Prepared, Rebuild, Swap};
-use crate::classes::generated_kind;
+use crate::classes::{generated_kind, has_own_metaclass};
 use crate::code::{
     compile, exec, find_class_body, find_code, future_flags, is_transient, nested_code_pairs, same_freevars,
     shift_lines,
@@ -185,7 +185,7 @@ impl<'py> Preparer<'_, 'py> {
     /// Works out step `index` of the plan; an error fails that step (and what depends on it).
     fn step(&mut self, index: usize, step: &PatchStep) -> Result<(), PrepareError> {
         let at = at(step);
-        if step.target.is_statement() && self.rebuilds.contains_key(&step.scope) {
+        if self.rebuilds.contains_key(&step.scope) && covered_by_rebuild(step) {
             return Ok(()); // applied by the rebuild of its class
         }
         let scope = self.scope(&step.scope).map_err(&at)?;
@@ -560,6 +560,16 @@ impl<'py> Preparer<'_, 'py> {
     }
 }
 
+/// A statement, or an added definition bound anew (not adopting a live function): a rebuilt
+/// class's scratch holds it as a fresh start makes it (a method as its metaclass made it).
+fn covered_by_rebuild(step: &PatchStep) -> bool {
+    step.target.is_statement()
+        || matches!(
+            (&step.target, &step.action, step.lines.old),
+            (Target::Def { .. }, StepAction::Execute { binding: Binding::New, .. }, None)
+        )
+}
+
 /// Class path → the statement steps its rebuild covers, for every `RefreshClass` step whose live
 /// class must be rebuilt: its header changed, or its members are generated from its body. Also
 /// the `RefreshClass` steps whose live class could not be looked at, with the error.
@@ -579,11 +589,12 @@ fn plan_rebuilds(py: Python<'_>, patch: &FilePatch<'_>) -> (Rebuilds, HashMap<us
         let Ok(class) = named_class(&scope, step.target.label()) else { continue };
         let path = step.path();
         let covered: Vec<usize> =
-            (0..steps.len()).filter(|&i| steps[i].target.is_statement() && steps[i].scope == path).collect();
+            (0..steps.len()).filter(|&i| covered_by_rebuild(&steps[i]) && steps[i].scope == path).collect();
         // A changed `__slots__` changes the instance layout: only a rebuild can tell if it fits.
         let slots = covered.iter().any(|&i| steps[i].target.binds().contains(&"__slots__"));
+        let own_metaclass = || has_own_metaclass(py, &class);
         match generated_kind(py, &class) {
-            Ok(kind) if *header || slots || kind.is_some() => {
+            Ok(kind) if *header || slots || kind.is_some() || own_metaclass().unwrap_or(false) => {
                 rebuilds.insert(path, covered);
             }
             Ok(_) => {}
