@@ -59,7 +59,7 @@ const STANDARD_METACLASS_MODULES: &[&str] = &["abc", "_abc", "enum", "typing", "
 /// from the live class with only its statements re-run.
 pub fn has_own_metaclass(py: Python<'_>, live: &Bound<'_, PyType>) -> PyResult<bool> {
     let metaclass = live.get_type();
-    if metaclass.is(&py.get_type::<PyType>()) {
+    if metaclass.is(py.get_type::<PyType>()) {
         return Ok(false);
     }
     let module: String = metaclass.getattr(intern!(py, "__module__"))?.extract().unwrap_or_default();
