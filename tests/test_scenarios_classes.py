@@ -984,12 +984,18 @@ SCENARIOS = [
                 return staticmethod(lambda text: float(f(text) or 0))
 
 
+            REGISTRY = {}
+            ALL = []
+
+
             class Meta(type):
                 def __new__(mcs, name, bases, d):
                     if "analyse" in d:
                         d["analyse"] = wrap(d["analyse"])
                     cls = super().__new__(mcs, name, bases, d)
                     cls._upper = {k: v.upper() for k, v in cls.styles.items()}
+                    REGISTRY[name] = cls
+                    ALL.append(cls)
                     return cls
 
                 def __call__(cls, *args):
@@ -1021,7 +1027,32 @@ SCENARIOS = [
                 "(m.Lexer._upper, m.Lexer().lex())": [{"a": "X", "b": "Y"}, ["a", "b"]],
                 "(repr(m.Lexer.analyse('b')), repr(m.Lexer.analyse('c')))": ["1.0", "0.0"],
                 "held is m.Lexer and isinstance(kept, m.Lexer)": True,
+                # The metaclass registered the scratch class too: the registries hold the live one.
+                "(m.REGISTRY['Lexer'] is m.Lexer, m.ALL == [m.Base, m.Lexer])": [True, True],
             },
+        ),
+    ),
+    # A framework's metaclass applied to the program's class (an ORM's model base, in another
+    # package) is not run again on a scratch class: it would register a second model.
+    S(
+        C,
+        "class_of_a_framework_metaclass_is_not_rebuilt",
+        {
+            "fw/__init__.py": "",
+            "fw/meta.py": "CREATED = []\n\n\nclass Meta(type):\n"
+            "    def __new__(mcs, name, bases, d):\n"
+            "        cls = super().__new__(mcs, name, bases, d)\n"
+            "        CREATED.append(name)\n        return cls\n",
+            "app.py": "from fw.meta import Meta\n\n\nclass Model(metaclass=Meta):\n    size = 1\n",
+        },
+        "import app, fw.meta",
+        E(
+            (
+                "app.py",
+                "size = 1",
+                "size = 2\n\n    def double(self):\n        return self.size * 2",
+            ),
+            expect={"(fw.meta.CREATED, app.Model().double())": [["Model"], 4]},
         ),
     ),
 ]

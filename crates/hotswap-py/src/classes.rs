@@ -53,17 +53,57 @@ pub fn generated_kind(py: Python<'_>, live: &Bound<'_, PyType>) -> PyResult<Opti
 /// ABCs, typing's generics, ctypes' structures): never the reason for a rebuild.
 const STANDARD_METACLASS_MODULES: &[&str] = &["abc", "_abc", "enum", "typing", "_ctypes", "ctypes", "builtins"];
 
-/// Whether `live`'s metaclass is one of the program's own (pygments' `LexerMeta`, a style's
-/// `StyleMeta`): such a metaclass may derive members from the class body when it creates the
-/// class (`_styles` from `styles`, `analyse_text` wrapped), so a fresh start's class differs
-/// from the live class with only its statements re-run.
+/// Whether `live`'s metaclass is one of the program's own, defined in the same top-level
+/// package as the class (pygments' `LexerMeta` for its lexers): such a metaclass may derive
+/// members from the class body when it creates the class (`_styles` from `styles`,
+/// `analyse_text` wrapped), so a fresh start's class differs from the live class with only its
+/// statements re-run. A framework's metaclass applied to the program's classes (an ORM's model
+/// base) is not: running it again on a scratch class would add a second model.
 pub fn has_own_metaclass(py: Python<'_>, live: &Bound<'_, PyType>) -> PyResult<bool> {
     let metaclass = live.get_type();
     if metaclass.is(py.get_type::<PyType>()) {
         return Ok(false);
     }
-    let module: String = metaclass.getattr(intern!(py, "__module__"))?.extract().unwrap_or_default();
-    Ok(!STANDARD_METACLASS_MODULES.contains(&module.as_str()))
+    let package = |of: &Bound<'_, PyAny>| -> String {
+        let module: String = of.getattr(intern!(py, "__module__")).and_then(|m| m.extract()).unwrap_or_default();
+        module.split('.').next().unwrap_or_default().to_string()
+    };
+    let meta_package = package(metaclass.as_any());
+    Ok(!STANDARD_METACLASS_MODULES.contains(&meta_package.as_str()) && meta_package == package(live.as_any()))
+}
+
+/// A metaclass that registers every class it makes (a plugin registry) registered the scratch
+/// class of a rebuild too: the dict and list entries holding it are pointed at the live class,
+/// which the registry held before (a list already holding the live class loses the entry).
+pub fn redirect_registrations<'py>(
+    py: Python<'py>,
+    scratch: &Bound<'py, PyAny>,
+    live: &Bound<'py, PyAny>,
+) -> PyResult<()> {
+    let referrers = py.import("gc")?.call_method1("get_referrers", (scratch,))?;
+    for referrer in referrers.try_iter()? {
+        let referrer = referrer?;
+        if let Ok(dict) = referrer.cast::<PyDict>() {
+            let keys: Vec<Bound<'py, PyAny>> =
+                dict.iter().filter(|(_, value)| value.is(scratch)).map(|(key, _)| key).collect();
+            for key in keys {
+                dict.set_item(key, live)?;
+            }
+        } else if let Ok(list) = referrer.cast::<PyList>() {
+            // A list that holds the live class already gets no second entry.
+            let holds_live = list.iter().any(|item| item.is(live));
+            for at in (0..list.len()).rev() {
+                if list.get_item(at)?.is(scratch) {
+                    if holds_live {
+                        list.del_item(at)?;
+                    } else {
+                        list.set_item(at, live)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Carries the class `new` (the scratch class built from the new source) into `live`.

@@ -12,7 +12,7 @@ use pyo3::types::{PyDict, PyFunction, PyType};
 use super::commit::apply_swap;
 use super::deleted;
 use super::{record_done, Deferred, FileOutcome, FilePatch, Rebuild, Swap, RELOADING};
-use crate::classes::{transplant, Rebuilt};
+use crate::classes::{has_own_metaclass, redirect_registrations, transplant, Rebuilt};
 use crate::code::{exec, find_class_body};
 use crate::live::{namespace_get, Scope};
 use crate::pyerr::describe_exception;
@@ -118,7 +118,13 @@ fn rebuild<'py>(
     let step = &patch.plan.steps[job.step];
     let path = step.path();
     let scratch = new_class(py, patch, &job, &mut outcome.report);
-    let result = scratch.and_then(|new| transplant(py, &job.class, &new, &job.keep));
+    let result = scratch.and_then(|new| {
+        let rebuilt = transplant(py, &job.class, &new, &job.keep)?;
+        if matches!(rebuilt, Rebuilt::InPlace { .. }) && has_own_metaclass(py, &job.class)? {
+            redirect_registrations(py, &new, job.class.as_any())?;
+        }
+        Ok(rebuilt)
+    });
     match result {
         Ok(Rebuilt::InPlace { fields_changed, notes }) => {
             if fields_changed {
