@@ -73,32 +73,32 @@ pub fn has_own_metaclass(py: Python<'_>, live: &Bound<'_, PyType>) -> PyResult<b
 }
 
 /// A metaclass that registers every class it makes (a plugin registry) registered the scratch
-/// class of a rebuild too: the dict and list entries holding it are pointed at the live class,
-/// which the registry held before (a list already holding the live class loses the entry).
-pub fn redirect_registrations<'py>(
-    py: Python<'py>,
-    scratch: &Bound<'py, PyAny>,
-    live: &Bound<'py, PyAny>,
-) -> PyResult<()> {
-    let referrers = py.import("gc")?.call_method1("get_referrers", (scratch,))?;
+/// classes of rebuilds too: the dict and list entries holding one are pointed at its live
+/// class, which the registry held before (a list already holding the live class loses the
+/// entry). One look at the heap for all the `(scratch, live)` pairs of a file.
+pub fn redirect_registrations<'py>(py: Python<'py>, pairs: &[(Bound<'py, PyAny>, Bound<'py, PyAny>)]) -> PyResult<()> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let live_for = |value: &Bound<'py, PyAny>| pairs.iter().find(|(scratch, _)| scratch.is(value)).map(|p| &p.1);
+    let scratches = PyTuple::new(py, pairs.iter().map(|(scratch, _)| scratch))?;
+    let referrers = py.import("gc")?.getattr("get_referrers")?.call1(scratches)?;
     for referrer in referrers.try_iter()? {
         let referrer = referrer?;
         if let Ok(dict) = referrer.cast::<PyDict>() {
-            let keys: Vec<Bound<'py, PyAny>> =
-                dict.iter().filter(|(_, value)| value.is(scratch)).map(|(key, _)| key).collect();
-            for key in keys {
+            let entries: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)> =
+                dict.iter().filter_map(|(key, value)| live_for(&value).map(|live| (key, live.clone()))).collect();
+            for (key, live) in entries {
                 dict.set_item(key, live)?;
             }
         } else if let Ok(list) = referrer.cast::<PyList>() {
-            // A list that holds the live class already gets no second entry.
-            let holds_live = list.iter().any(|item| item.is(live));
             for at in (0..list.len()).rev() {
-                if list.get_item(at)?.is(scratch) {
-                    if holds_live {
-                        list.del_item(at)?;
-                    } else {
-                        list.set_item(at, live)?;
-                    }
+                let Some(live) = live_for(&list.get_item(at)?).cloned() else { continue };
+                // A list that holds the live class already gets no second entry.
+                if list.iter().any(|item| item.is(&live)) {
+                    list.del_item(at)?;
+                } else {
+                    list.set_item(at, live)?;
                 }
             }
         }

@@ -12,7 +12,7 @@ use pyo3::types::{PyDict, PyFunction, PyType};
 use super::commit::apply_swap;
 use super::deleted;
 use super::{record_done, Deferred, FileOutcome, FilePatch, Rebuild, Swap, RELOADING};
-use crate::classes::{has_own_metaclass, redirect_registrations, transplant, Rebuilt};
+use crate::classes::{has_own_metaclass, transplant, Rebuilt};
 use crate::code::{exec, find_class_body};
 use crate::live::{namespace_get, Scope};
 use crate::pyerr::describe_exception;
@@ -40,6 +40,7 @@ pub(super) fn execute<'py>(
     mut failures: Failures,
     outcome: &mut FileOutcome,
     init_changed: &mut HashSet<Vec<String>>,
+    scratches: &mut Scratches<'py>,
 ) {
     for item in deferred {
         let planned = &patch.plan.steps[item.step()];
@@ -53,7 +54,7 @@ pub(super) fn execute<'py>(
         let (step_index, result) = match item {
             Deferred::Rebuild(job) => {
                 let failed_before = outcome.failed_steps.len();
-                rebuild(py, patch, job, outcome, init_changed);
+                rebuild(py, patch, job, outcome, init_changed, scratches);
                 for &index in &outcome.failed_steps[failed_before..] {
                     failures.record(&patch.plan.steps[index]);
                 }
@@ -107,6 +108,10 @@ pub(super) fn execute<'py>(
     }
 }
 
+/// Scratch classes of rebuilt classes of the program's own metaclass, with their live classes:
+/// registries the metaclass filled are pointed back at the live classes once per batch.
+pub(super) type Scratches<'py> = Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>;
+
 /// Runs a [`Deferred::Rebuild`] and reports it (and the statement steps it covers).
 fn rebuild<'py>(
     py: Python<'py>,
@@ -114,6 +119,7 @@ fn rebuild<'py>(
     job: Rebuild<'py>,
     outcome: &mut FileOutcome,
     init_changed: &mut HashSet<Vec<String>>,
+    scratches: &mut Scratches<'py>,
 ) {
     let step = &patch.plan.steps[job.step];
     let path = step.path();
@@ -121,7 +127,7 @@ fn rebuild<'py>(
     let result = scratch.and_then(|new| {
         let rebuilt = transplant(py, &job.class, &new, &job.keep)?;
         if matches!(rebuilt, Rebuilt::InPlace { .. }) && has_own_metaclass(py, &job.class)? {
-            redirect_registrations(py, &new, job.class.as_any())?;
+            scratches.push((new, job.class.clone().into_any()));
         }
         Ok(rebuilt)
     });

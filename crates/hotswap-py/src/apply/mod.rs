@@ -200,9 +200,16 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
     }
 
     let mut changed_classes = Vec::new();
+    let mut scratches = Vec::new();
     for ((patch, prep), outcome) in patches.iter().zip(prepared).zip(outcomes.iter_mut()) {
         if let Some(prep) = prep {
-            changed_classes.extend(after_commit(py, patch, prep, outcome));
+            changed_classes.extend(after_commit(py, patch, prep, outcome, &mut scratches));
+        }
+    }
+    if let Err(err) = crate::classes::redirect_registrations(py, &scratches) {
+        let message = format!("registries not pointed back at the live classes: {}", describe_exception(py, &err));
+        if let Some((patch, outcome)) = patches.iter().zip(outcomes.iter_mut()).next() {
+            outcome.report.error(&patch.display_path, 0, message);
         }
     }
     if !changed_classes.is_empty() {
@@ -238,6 +245,7 @@ fn after_commit<'py>(
     patch: &FilePatch<'py>,
     prep: Prepared<'py>,
     outcome: &mut FileOutcome,
+    scratches: &mut execute::Scratches<'py>,
 ) -> Vec<Bound<'py, PyType>> {
     for &step in &prep.done {
         record_done(patch, &patch.plan.steps[step], &mut outcome.report);
@@ -261,7 +269,7 @@ fn after_commit<'py>(
         }
     }
     let mut init_changed = prep.init_changed;
-    execute::execute(py, patch, prep.deferred, prep.failures, outcome, &mut init_changed);
+    execute::execute(py, patch, prep.deferred, prep.failures, outcome, &mut init_changed, scratches);
     class_hooks(py, &patch.module, &patch.name, &patch.display_path, &prep.touched, &init_changed, &mut outcome.report)
 }
 

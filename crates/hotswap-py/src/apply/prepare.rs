@@ -185,7 +185,7 @@ impl<'py> Preparer<'_, 'py> {
     /// Works out step `index` of the plan; an error fails that step (and what depends on it).
     fn step(&mut self, index: usize, step: &PatchStep) -> Result<(), PrepareError> {
         let at = at(step);
-        if self.rebuilds.contains_key(&step.scope) && covered_by_rebuild(step) {
+        if self.rebuilds.get(&step.scope).is_some_and(|covered| covered.contains(&index)) {
             return Ok(()); // applied by the rebuild of its class
         }
         let scope = self.scope(&step.scope).map_err(&at)?;
@@ -560,14 +560,13 @@ impl<'py> Preparer<'_, 'py> {
     }
 }
 
-/// A statement, or an added definition bound anew (not adopting a live function): a rebuilt
-/// class's scratch holds it as a fresh start makes it (a method as its metaclass made it).
-fn covered_by_rebuild(step: &PatchStep) -> bool {
-    step.target.is_statement()
-        || matches!(
-            (&step.target, &step.action, step.lines.old),
-            (Target::Def { .. }, StepAction::Execute { binding: Binding::New, .. }, None)
-        )
+/// An added definition bound anew (not adopting a live function): the rebuild of a class of
+/// the program's own metaclass takes it from the scratch class, as the metaclass made it.
+fn adds_definition(step: &PatchStep) -> bool {
+    matches!(
+        (&step.target, &step.action, step.lines.old),
+        (Target::Def { .. }, StepAction::Execute { binding: Binding::New, .. }, None)
+    )
 }
 
 /// Class path → the statement steps its rebuild covers, for every `RefreshClass` step whose live
@@ -588,13 +587,13 @@ fn plan_rebuilds(py: Python<'_>, patch: &FilePatch<'_>) -> (Rebuilds, HashMap<us
         };
         let Ok(class) = named_class(&scope, step.target.label()) else { continue };
         let path = step.path();
-        let covered: Vec<usize> =
-            (0..steps.len()).filter(|&i| covered_by_rebuild(&steps[i]) && steps[i].scope == path).collect();
+        let own_metaclass = has_own_metaclass(py, &class).unwrap_or(false);
+        let covers = |s: &PatchStep| s.target.is_statement() || (own_metaclass && adds_definition(s));
+        let covered: Vec<usize> = (0..steps.len()).filter(|&i| covers(&steps[i]) && steps[i].scope == path).collect();
         // A changed `__slots__` changes the instance layout: only a rebuild can tell if it fits.
         let slots = covered.iter().any(|&i| steps[i].target.binds().contains(&"__slots__"));
-        let own_metaclass = || has_own_metaclass(py, &class);
         match generated_kind(py, &class) {
-            Ok(kind) if *header || slots || kind.is_some() || own_metaclass().unwrap_or(false) => {
+            Ok(kind) if *header || slots || kind.is_some() || own_metaclass => {
                 rebuilds.insert(path, covered);
             }
             Ok(_) => {}
