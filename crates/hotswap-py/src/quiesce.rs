@@ -197,15 +197,10 @@ pub fn wait_until_outside<'py>(py: Python<'py>, batch: &BatchModules<'py>) -> Qu
         let first = first.get_or_insert_with(|| look.clone());
         ran.extend(look.places.iter().filter(|(t, at)| first.places.get(t) != Some(at)).map(|(t, _)| *t));
         if parked_now.is_none() && given >= bound / 2 && !look.inside.is_empty() {
-            // Frames parked before are inside again only for a statement: not parked anew.
-            let before = lock(&PARKED).clone();
-            let keys: Vec<FrameKey> = stayed(&first.inside, &look.inside)
-                .into_iter()
-                .filter(|key| ran.contains(&key.0) && !before.contains(key))
-                .collect();
-            update_parked(&mut lock(&PARKED), &look.seen, &keys);
-            parked_now = Some(look.inside.iter().filter(|t| keys.iter().any(|k| k.0 == t.thread)).cloned().collect());
-            if !keys.is_empty() {
+            let parked = park_halfway(&mut reader, first, &look, &ran);
+            let any = !parked.is_empty();
+            parked_now = Some(parked);
+            if any {
                 continue; // look again without them
             }
         }
@@ -224,6 +219,25 @@ pub fn wait_until_outside<'py>(py: Python<'py>, batch: &BatchModules<'py>) -> Qu
         given += paused.elapsed().min(pause * 2);
         pause = (pause * 2).min(LONGEST_PAUSE);
     }
+}
+
+/// Halfway through a wait: the frames inside since the first look whose thread ran meanwhile
+/// are parked (frames parked before are inside again only for a statement: not parked anew).
+/// Returns the threads whose frames were parked.
+fn park_halfway(reader: &mut StackReader<'_, '_>, first: &Look, look: &Look, ran: &HashSet<u64>) -> Vec<Inside> {
+    let before = lock(&PARKED).clone();
+    let keys: Vec<FrameKey> = stayed(&first.inside, &look.inside)
+        .into_iter()
+        .filter(|key| ran.contains(&key.0) && !before.contains(key))
+        .collect();
+    update_parked(&mut lock(&PARKED), &look.seen, &keys);
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    if let Err(err) = reader.read_opcodes() {
+        log::debug!(target: "hotswap", "opcodes not read: {}", describe_exception(reader.py, &err));
+    }
+    look.inside.iter().filter(|t| keys.iter().any(|k| k.0 == t.thread)).cloned().collect()
 }
 
 /// The threads the report names: those still inside, and those whose frames this wait parked.
@@ -252,7 +266,8 @@ struct Look {
 struct StackReader<'a, 'py> {
     py: Python<'py>,
     batch: &'a BatchModules<'py>,
-    opcodes: &'static Opcodes,
+    /// Read (importing `dis`) only once a frame is parked: before a look, never during one.
+    opcodes: Option<&'static Opcodes>,
     get_ident: Bound<'py, PyAny>,
     current_frames: Bound<'py, PyAny>,
     /// Per code object: does it run or call the batch's code.
@@ -263,17 +278,26 @@ struct StackReader<'a, 'py> {
 
 impl<'a, 'py> StackReader<'a, 'py> {
     fn new(py: Python<'py>, batch: &'a BatchModules<'py>) -> PyResult<Self> {
-        static OPCODES: PyOnceLock<Opcodes> = PyOnceLock::new();
-        let opcodes = OPCODES.get_or_try_init(py, || Opcodes::read(py))?;
-        Ok(StackReader {
+        let mut reader = StackReader {
             py,
             batch,
-            opcodes,
+            opcodes: None,
             get_ident: py.import("_thread")?.getattr("get_ident")?,
             current_frames: py.import("sys")?.getattr("_current_frames")?,
             verdicts: HashMap::new(),
             batch_lines: HashMap::new(),
-        })
+        };
+        if !lock(&PARKED).is_empty() {
+            reader.read_opcodes()?;
+        }
+        Ok(reader)
+    }
+
+    /// Makes the lines of parked frames readable (see [`StackReader::on_batch_line`]).
+    fn read_opcodes(&mut self) -> PyResult<()> {
+        static OPCODES: PyOnceLock<Opcodes> = PyOnceLock::new();
+        self.opcodes = Some(OPCODES.get_or_try_init(self.py, || Opcodes::read(self.py))?);
+        Ok(())
     }
 
     /// One look at every other thread's stack.
@@ -375,21 +399,28 @@ impl<'a, 'py> StackReader<'a, 'py> {
         };
         let code = frame.getattr(intern!(py, "f_code"))?;
         let key = code.as_ptr() as usize;
+        // Opcodes not read yet (a frame parked by another thread's wait): the frame counts.
+        let Some(opcodes) = self.opcodes else { return Ok(true) };
         if !self.batch_lines.contains_key(&key) {
-            let lines = self.lines_reading_batch(frame, &code)?;
+            let lines = self.lines_reading_batch(frame, &code, opcodes)?;
             self.batch_lines.insert(key, lines);
         }
         Ok(self.batch_lines[&key].contains(&line))
     }
 
-    fn lines_reading_batch(&self, frame: &Bound<'py, PyAny>, code: &Bound<'py, PyAny>) -> PyResult<HashSet<i64>> {
+    fn lines_reading_batch(
+        &self,
+        frame: &Bound<'py, PyAny>,
+        code: &Bound<'py, PyAny>,
+        opcodes: &Opcodes,
+    ) -> PyResult<HashSet<i64>> {
         let py = self.py;
         let hits = self.batch_names(frame, code)?;
         if !hits.contains(&true) {
             return Ok(HashSet::new());
         }
         let raw: Vec<u8> = code.getattr(intern!(py, "co_code"))?.extract()?;
-        let offsets = global_loads(&raw, self.opcodes, &hits);
+        let offsets = global_loads(&raw, opcodes, &hits);
         let table = LineTable::read(code)?;
         Ok(offsets.into_iter().filter_map(|offset| table.line_at(offset)).collect())
     }
