@@ -1,6 +1,7 @@
 """The measured program's side of the protocol (imported by the generated programs only).
 
-``BENCH_TOOL`` names the reloader to drive: ``hotswap``, ``jurigged``, ``ipython`` or ``none``.
+``BENCH_TOOL`` names the reloader to drive: ``hotswap``, ``jurigged``, ``ipython``, ``floor``
+(``benches/floor.py``: inotify, compile the whole file, swap ``__code__``) or ``none``.
 The watched root is the program's working directory. A program calls ``prepare()`` before
 importing the watched modules, ``start()`` after, then calls the returned ``tick`` once per
 iteration of its loop (IPython's reloader checks there, as IPython does before each cell).
@@ -43,6 +44,8 @@ def prepare() -> None:
         import jurigged  # noqa: F401
     elif TOOL == "ipython":
         from IPython.extensions import autoreload  # noqa: F401
+    elif TOOL == "floor":
+        import floor  # noqa: F401
 
 
 def start():
@@ -67,6 +70,10 @@ def start():
         reloader.check_all = True
         reloader.check()
         tick = reloader.check
+    elif TOOL == "floor":
+        import floor
+
+        _keep.append(floor.watch(ROOT))
     return tick, time.perf_counter() - began
 
 

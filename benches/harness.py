@@ -200,6 +200,9 @@ class Edits:
     that were an exception while an edit was being applied."""
 
     samples: list = field(default_factory=list)
+    # the same edits timed from the start of the save: a reloader can act on the closing
+    # event before the saving process reads the clock, which makes the samples above negative
+    from_start: list = field(default_factory=list)
     attempted: int = 0
     lost: int = 0
     glitches: int = 0
@@ -210,6 +213,7 @@ class Edits:
         and record the latency, or a loss after ``timeout`` seconds. Returns the fields."""
         self.attempted += 1
         glitches = child.glitches
+        began = time.monotonic_ns()
         start = save(path, text, style)
         fields = child.wait_for("seen", accept, timeout)
         self.glitches += child.glitches - glitches
@@ -217,6 +221,7 @@ class Edits:
             self.lost += 1
         else:
             self.samples.append((int(fields[1]) - start) / 1e6)
+            self.from_start.append((int(fields[1]) - began) / 1e6)
         return fields
 
     @classmethod
@@ -224,6 +229,7 @@ class Edits:
         whole = cls()
         for part in parts:
             whole.samples += part.samples
+            whole.from_start += part.from_start
             whole.attempted += part.attempted
             whole.lost += part.lost
             whole.glitches += part.glitches
@@ -333,7 +339,8 @@ class Table:
         ]
         for row in self.rows:
             med = row.median
-            ratio = f"{med / ref:.2f}×" if med is not None and ref else "—"
+            # a median at or below 0 (the tool acted before the save's clock read) has no ratio
+            ratio = f"{med / ref:.2f}×" if med is not None and ref and ref > 0 < med else "—"
             spread = p90(row.samples) if row.samples else None
             lines.append(
                 f"| {row.tool} | {fmt(med)} | {fmt(spread)} | {ratio} | {len(row.samples)} "
