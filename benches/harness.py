@@ -310,10 +310,24 @@ class Row:
     tool: str
     samples: list
     notes: str = ""
+    # (median, p90, n) of a row read back from an earlier RESULTS.md, whose samples are gone
+    summary: Optional[tuple] = None
 
     @property
     def median(self) -> Optional[float]:
+        if self.summary:
+            return self.summary[0]
         return statistics.median(self.samples) if self.samples else None
+
+    @property
+    def ninetieth(self) -> Optional[float]:
+        if self.summary:
+            return self.summary[1]
+        return p90(self.samples) if self.samples else None
+
+    @property
+    def count(self) -> int:
+        return self.summary[2] if self.summary else len(self.samples)
 
 
 @dataclass
@@ -341,9 +355,8 @@ class Table:
             med = row.median
             # a median at or below 0 (the tool acted before the save's clock read) has no ratio
             ratio = f"{med / ref:.2f}×" if med is not None and ref and ref > 0 < med else "—"
-            spread = p90(row.samples) if row.samples else None
             lines.append(
-                f"| {row.tool} | {fmt(med)} | {fmt(spread)} | {ratio} | {len(row.samples)} "
+                f"| {row.tool} | {fmt(med)} | {fmt(row.ninetieth)} | {ratio} | {row.count} "
                 f"| {row.notes.replace('|', '/')} |"
             )
         return "\n".join(lines)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import previous  # noqa: E402
 import targets  # noqa: E402
 from harness import BENCHES, Context, kill_all  # noqa: E402
 
@@ -56,7 +57,10 @@ def machine() -> str:
 
 
 def write_results(path: Path, command: str, sections: dict, started: float, quick: bool) -> None:
+    """The whole RESULTS.md; ``sections`` maps a name to (doc, tables, error, when measured),
+    in the order they are written (this run's and those carried over from the file)."""
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    carried = [name for name, section in sections.items() if section[3] != "this run"]
     head = [
         "# hotswap benchmark results",
         "",
@@ -68,12 +72,19 @@ def write_results(path: Path, command: str, sections: dict, started: float, quic
         f"- {versions()}",
         "- ratio = peer median / hotswap median (above 1: hotswap is faster or smaller);"
         " p90 is the 90th percentile; n is the number of samples",
-        "",
     ]
-    every_table = [table for _, tables, _ in sections.values() for table in tables]
+    if carried:
+        head.append(
+            f"- not measured by this command, carried over from earlier runs (dated in each"
+            f" section): {', '.join(carried)}"
+        )
+    head.append("")
+    every_table = [table for _, tables, _, _ in sections.values() for table in tables]
     body = [targets.markdown(every_table), ""]
-    for name, (doc, tables, error) in sections.items():
-        body += [f"## {name}", "", doc, ""]
+    stamp = time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(started))
+    for name, (doc, tables, error, when) in sections.items():
+        measured = stamp if when == "this run" else when
+        body += [f"## {name}", "", doc, "", f"Measured {measured}.", ""]
         for table in tables:
             body += [table.markdown(), ""]
         if error:
@@ -90,7 +101,9 @@ def main() -> int:
     names = args.only or MEASUREMENTS
     command = shlex.join(["python", "benches/run.py", *sys.argv[1:]])
     started = time.time()
-    sections = {}
+    # Measurements not run now keep their last figures, so the file (and its targets) is whole.
+    earlier = previous.read(args.out, [n for n in MEASUREMENTS if n not in names])
+    sections = {name: earlier[name] for name in MEASUREMENTS if name in earlier}
     with tempfile.TemporaryDirectory(prefix="hotswap-bench-") as scratch:
         ctx = Context(quick=args.quick, scratch=Path(scratch))
         for name in names:
@@ -112,7 +125,8 @@ def main() -> int:
             print(f"   {name} took {time.time() - began:.0f} s", flush=True)
             for table in tables:
                 print(table.markdown() + "\n", flush=True)
-            sections[name] = (doc, tables, error)
+            sections[name] = (doc, tables, error, "this run")
+            sections = {n: sections[n] for n in MEASUREMENTS if n in sections}
             write_results(args.out, command, sections, started, args.quick)
     print(f"wrote {args.out} in {(time.time() - started) / 60:.1f} min")
     return 0
