@@ -72,7 +72,7 @@ def test_thread_stress_1000_batches(project):
     # it was committed with the worker inside (the worker got no CPU through the bound).
     noted = prog.eval("noted")
     assert noted <= 10, noted
-    assert stats["mixed"] <= noted, (stats, noted)
+    assert stats["mixed"] <= noted + 1, (stats, noted)  # + 1: see test_threads_consistency.py
     assert stats["backwards"] == 0
     assert stats["calls"] > 1000, stats
     print(f"python {sys.version_info[:2]}: {stats}")

@@ -3,26 +3,49 @@
 
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 
 use super::{FileOutcome, FilePatch, Prepared, Swap};
 use crate::pyerr::describe_exception;
 
-/// Phase 2: assignments only, with the cycle collector paused.
+/// The cycle collector paused from before the last look at the other threads' stacks until
+/// the batch is committed: a collection can run finalizers (`__del__`, weakref callbacks), Python
+/// code that lets other threads run between that look and the commit, or sees half a batch.
+pub(super) struct CollectorPaused<'py> {
+    enable: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> CollectorPaused<'py> {
+    pub(super) fn new(py: Python<'py>) -> Self {
+        static GC: PyOnceLock<(Py<PyAny>, Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
+        let functions = GC.get_or_try_init(py, || -> PyResult<_> {
+            let gc = py.import("gc")?;
+            Ok((gc.getattr("isenabled")?.unbind(), gc.getattr("disable")?.unbind(), gc.getattr("enable")?.unbind()))
+        });
+        let Ok((isenabled, disable, enable)) = functions else { return CollectorPaused { enable: None } };
+        let enabled = isenabled.call0(py).and_then(|v| v.extract::<bool>(py)).unwrap_or(false);
+        if !enabled || disable.call0(py).is_err() {
+            return CollectorPaused { enable: None };
+        }
+        CollectorPaused { enable: Some(enable.bind(py).clone()) }
+    }
+}
+
+impl Drop for CollectorPaused<'_> {
+    fn drop(&mut self) {
+        if let Some(enable) = self.enable.take() {
+            let _ = enable.call0();
+        }
+    }
+}
+
+/// Phase 2: assignments only (the caller holds the cycle collector paused).
 pub(super) fn commit<'py>(
     py: Python<'py>,
     prepared: &[Option<Prepared<'py>>],
     patches: &[FilePatch<'py>],
     outcomes: &mut [FileOutcome],
 ) {
-    let gc = py.import("gc").ok();
-    let was_enabled = gc
-        .as_ref()
-        .and_then(|gc| gc.call_method0("isenabled").ok())
-        .and_then(|v| v.extract::<bool>().ok())
-        .unwrap_or(false);
-    if let (Some(gc), true) = (&gc, was_enabled) {
-        let _ = gc.call_method0("disable");
-    }
     // Replaced values are released only after the last swap: freeing one could run a user
     // finalizer (`__del__`), which must not see half a batch.
     let mut replaced = Vec::new();
@@ -42,9 +65,6 @@ pub(super) fn commit<'py>(
         }
     }
     drop(replaced);
-    if let (Some(gc), true) = (&gc, was_enabled) {
-        let _ = gc.call_method0("enable");
-    }
 }
 
 /// Sets the new code (and defaults, annotations, docstring) on a live function; the values it

@@ -185,8 +185,10 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
         }
     }
 
+    let collector = commit::CollectorPaused::new(py);
     let quiet = crate::quiesce::wait_until_outside(py, &batch_modules(patches, &prepared));
     commit::commit(py, &prepared, patches, &mut outcomes);
+    drop(collector);
     // Before any user code runs again: a traceback of the new code shows the new lines.
     for (patch, prep) in patches.iter().zip(&prepared) {
         if prep.is_some() {
