@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use super::{added_or_changed, compile_unit, item_binds, item_reads, modified_def, refresh_class, statement_label};
 use super::{Binding, Lines, PatchStep, Reason, StepAction, Target};
 use crate::diff::{Change, ChangeKind, DefChange};
-use crate::tree::{column_after, Definition, DefinitionTree, Item, StatementKind};
+use crate::tree::{column_after, Definition, DefinitionTree, Item, Statement, StatementKind};
 
 /// Unchanged module-level statements that use what this edit changed: a statement reading a
 /// changed value (`DOUBLE = LIMIT * 2` after `LIMIT` changed) is run again, in source order and
@@ -37,17 +37,9 @@ pub(super) fn rerun_dependents_of(
         if changed_items.contains(&item.byte_range().start) {
             // A changed class's unchanged body statements can read changed values too
             // (docutils' `Figure`: `run` changed, `option_spec = Image.option_spec.copy()` not).
-            let at = item.byte_range().start;
-            let modified = changes.iter().any(|c| {
-                c.scope.is_empty()
-                    && matches!(c.kind, ChangeKind::Modified(_))
-                    && c.new.is_some_and(|n| n.byte_range().start == at)
-            });
-            if let (Item::Def(def), true) = (item, modified) {
-                if def.kind.is_class() {
-                    let edited = edited_members(changes, &def.name);
-                    dependent_definition(source, def, &values, &changed_items, &edited, steps);
-                }
+            if let Some(def) = modified_class(changes, item) {
+                let edited = edited_members(changes, &def.name);
+                dependent_definition(source, def, &values, &changed_items, &edited, steps);
             }
             continue;
         }
@@ -56,52 +48,73 @@ pub(super) fn rerun_dependents_of(
             continue;
         }
         let Item::Stmt(stmt) = item else { continue };
-        if !stmt.kind.runs_again() {
-            continue;
-        }
-        // `del _tmp` after a re-run `_tmp = ...` must run again too, or the name stays.
-        let deletes = stmt.kind == StatementKind::Delete;
-        let binds = !stmt.binds.is_empty() || deletes;
-        // A statement binding nothing runs again when it changes a re-built value in place
-        // (`TABLE["b"] = 2`, `TABLE.update(...)`: the new `TABLE` lacks what it added), not
-        // when it only reads one (`log.append(DOUBLE)` would register twice).
-        let mut used = stmt.reads.iter().chain(&stmt.deletes).chain(&stmt.attribute_reads);
-        let reads_value = used
-            .find(|n| values.contains(n.as_str()) && !stmt.binds.contains(n))
-            .filter(|_| binds || stmt.mutates.as_deref().is_some_and(|m| values.contains(m)));
-        let calls_function = stmt.reads.iter().find(|n| binds && functions.contains(n.as_str()));
-        let calls_reader = stmt.reads.iter().find_map(|n| function_reading(new, n, &values).map(|v| (n, v)));
-        let unit = compile_unit(source, &[], &stmt.indent, item.byte_range(), stmt.span.start);
-        let block = stmt.kind == StatementKind::Block;
-        let (action, reason) = match (reads_value, calls_reader, calls_function) {
-            (Some(name), _, _) => (
-                StepAction::Execute { unit, block, binding: Binding::New },
-                Reason::ReadsChangedValue { name: name.clone() },
-            ),
-            (None, Some((function, name)), _) => (
-                StepAction::Execute { unit, block, binding: Binding::New },
-                Reason::CallsFunctionReading { function: function.clone(), name },
-            ),
-            (None, None, Some(name)) => {
-                (StepAction::ExecuteIfStale { unit }, Reason::BuiltByChangedFunction { name: name.clone() })
-            }
-            (None, None, None) => continue,
-        };
-        if matches!(action, StepAction::Execute { .. }) {
+        let Some(step) = dependent_statement(source, new, stmt, &values, &functions) else { continue };
+        if matches!(step.action, StepAction::Execute { .. }) {
             values.extend(stmt.binds.iter().map(String::as_str));
         }
-        let step = PatchStep {
-            scope: Vec::new(),
-            target: Target::Stmt { binds: stmt.binds.clone(), label: statement_label(stmt) },
-            lines: Lines::both(stmt.span.start, stmt.span.start),
-            column: column_after(&stmt.indent),
-            action,
-            reason,
-            reads: Vec::new(),
-            visible: Vec::new(),
-        };
         insert_in_order(steps, step);
     }
+}
+
+/// `item` if it is a class present in both versions (its own changes have their steps).
+fn modified_class<'t>(changes: &[Change<'_>], item: &'t Item) -> Option<&'t Definition> {
+    let at = item.byte_range().start;
+    let modified = changes.iter().any(|c| {
+        c.scope.is_empty()
+            && matches!(c.kind, ChangeKind::Modified(_))
+            && c.new.is_some_and(|n| n.byte_range().start == at)
+    });
+    item.as_def().filter(|def| modified && def.kind.is_class())
+}
+
+/// The step that runs an unchanged module-level statement again, if what it uses changed.
+fn dependent_statement(
+    source: &str,
+    new: &DefinitionTree,
+    stmt: &Statement,
+    values: &HashSet<&str>,
+    functions: &HashSet<&str>,
+) -> Option<PatchStep> {
+    if !stmt.kind.runs_again() {
+        return None;
+    }
+    // `del _tmp` after a re-run `_tmp = ...` must run again too, or the name stays.
+    let binds = !stmt.binds.is_empty() || stmt.kind == StatementKind::Delete;
+    // A statement binding nothing runs again when it changes a re-built value in place
+    // (`TABLE["b"] = 2`, `TABLE.update(...)`: the new `TABLE` lacks what it added), not
+    // when it only reads one (`log.append(DOUBLE)` would register twice).
+    let mut used = stmt.reads.iter().chain(&stmt.deletes).chain(&stmt.attribute_reads);
+    let reads_value = used
+        .find(|n| values.contains(n.as_str()) && !stmt.binds.contains(n))
+        .filter(|_| binds || stmt.mutates.as_deref().is_some_and(|m| values.contains(m)));
+    let calls_function = stmt.reads.iter().find(|n| binds && functions.contains(n.as_str()));
+    let calls_reader = stmt.reads.iter().find_map(|n| function_reading(new, n, values).map(|v| (n, v)));
+    let unit = compile_unit(source, &[], &stmt.indent, stmt.byte_range.clone(), stmt.span.start);
+    let block = stmt.kind == StatementKind::Block;
+    let (action, reason) = match (reads_value, calls_reader, calls_function) {
+        (Some(name), _, _) => (
+            StepAction::Execute { unit, block, binding: Binding::New },
+            Reason::ReadsChangedValue { name: name.clone() },
+        ),
+        (None, Some((function, name)), _) => (
+            StepAction::Execute { unit, block, binding: Binding::New },
+            Reason::CallsFunctionReading { function: function.clone(), name },
+        ),
+        (None, None, Some(name)) => {
+            (StepAction::ExecuteIfStale { unit }, Reason::BuiltByChangedFunction { name: name.clone() })
+        }
+        (None, None, None) => return None,
+    };
+    Some(PatchStep {
+        scope: Vec::new(),
+        target: Target::Stmt { binds: stmt.binds.clone(), label: statement_label(stmt) },
+        lines: Lines::both(stmt.span.start, stmt.span.start),
+        column: column_after(&stmt.indent),
+        action,
+        reason,
+        reads: Vec::new(),
+        visible: Vec::new(),
+    })
 }
 
 /// Class attributes a class-body statement of the edit bound, as `Class.name`: a statement of
@@ -297,26 +310,7 @@ fn dependent_definition<'s>(
             }
         }
     }
-    // In source order and transitively: `option_spec = Image.option_spec.copy()` re-built, the
-    // statements after it that fill `option_spec` run again too.
-    let mut statements = Vec::new();
-    let mut rebuilt: HashSet<&str> = HashSet::new();
-    for child in &def.children {
-        if edited.contains(&child.byte_range().start) {
-            continue;
-        }
-        if let Item::Stmt(stmt) = child {
-            let mut used = stmt.reads.iter().chain(&stmt.attribute_reads);
-            let changed = |n: &str| values.contains(n) || rebuilt.contains(n);
-            let hit = used
-                .find(|n| changed(n) && !stmt.binds.contains(n))
-                .filter(|_| !stmt.binds.is_empty() || stmt.mutates.as_deref().is_some_and(changed));
-            if let (Some(name), true) = (hit, stmt.kind.runs_again()) {
-                rebuilt.extend(stmt.binds.iter().map(String::as_str));
-                statements.push((child, stmt, name.clone()));
-            }
-        }
-    }
+    let statements = class_statements_reading(def, values, edited);
     if statements.is_empty() {
         return;
     }
@@ -351,6 +345,35 @@ fn dependent_definition<'s>(
     }
     let at = steps.iter().position(|s| s.scope.is_empty() && s.lines.new > Some(def.span.start)).unwrap_or(steps.len());
     steps.splice(at..at, new_steps);
+}
+
+/// The class-body statements of `def` (not `edited`) that read a changed value, with that
+/// value: in source order and transitively (`option_spec = Image.option_spec.copy()` re-built,
+/// the statements after it that fill `option_spec` run again too).
+fn class_statements_reading<'s>(
+    def: &'s Definition,
+    values: &HashSet<&str>,
+    edited: &HashSet<usize>,
+) -> Vec<(&'s Item, &'s Statement, String)> {
+    let mut statements = Vec::new();
+    let mut rebuilt: HashSet<&str> = HashSet::new();
+    for child in &def.children {
+        let Item::Stmt(stmt) = child else { continue };
+        if edited.contains(&child.byte_range().start) || !stmt.kind.runs_again() {
+            continue;
+        }
+        let changed = |n: &str| values.contains(n) || rebuilt.contains(n);
+        let mut used = stmt.reads.iter().chain(&stmt.attribute_reads);
+        let hit = used
+            .find(|n| changed(n) && !stmt.binds.contains(n))
+            .filter(|_| !stmt.binds.is_empty() || stmt.mutates.as_deref().is_some_and(changed));
+        if let Some(name) = hit {
+            let name = name.clone();
+            rebuilt.extend(stmt.binds.iter().map(String::as_str));
+            statements.push((child, stmt, name));
+        }
+    }
+    statements
 }
 
 /// The `UpdateFunction` step of an unchanged definition whose signature or decorators read
