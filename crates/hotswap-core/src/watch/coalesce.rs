@@ -53,6 +53,11 @@ pub(super) enum Trigger {
     Created,
     /// A write completed (or metadata changed) on a file that already existed.
     Written,
+    /// A file opened for writing was closed: when data was written to it in this burst, the
+    /// save is over and the file can be read at once (see `Coalescer::note`).
+    Closed,
+    /// Moved into place (an editor's atomic save): the rename is the save's last step.
+    Placed,
     /// Data is being written and the writer has not closed the file yet.
     Writing,
     /// Removed or moved away; whether it is really gone is checked at flush time.
@@ -68,6 +73,12 @@ struct Pending {
     existed_before: bool,
     /// The grace period (empty or missing file) was already granted since the last event.
     grace_used: bool,
+    /// Data was written to (or the file was created at) this path during this burst, so its
+    /// next close ends a save.
+    wrote: bool,
+    /// The last event ended a save while no other path was busy: settle at the deadline
+    /// (`now`) without waiting for the tree to be quiet.
+    ended: bool,
 }
 
 /// The last state reported for (or told about) a path.
@@ -95,32 +106,69 @@ pub(super) struct Coalescer {
     /// When the last flush happened: after a flush forced by `burst_cap`, the rest of a long
     /// burst is held again rather than trickling out batch by batch.
     last_flush: Option<Instant>,
+    /// The path of the latest run of events for one path, and when the last event for any
+    /// other path came: a save that ends while another path was busy in the last `burst_quiet`
+    /// may be one file of a checkout, and waits like the rest of the burst.
+    run_path: Option<PathBuf>,
+    other_path_event: Option<Instant>,
 }
 
 impl Coalescer {
     pub fn new(timings: Timings) -> Self {
-        Coalescer { timings, pending: HashMap::new(), known: HashMap::new(), last_event: None, last_flush: None }
+        Coalescer {
+            timings,
+            pending: HashMap::new(),
+            known: HashMap::new(),
+            last_event: None,
+            last_flush: None,
+            run_path: None,
+            other_path_event: None,
+        }
     }
 
-    /// Records an event for an (already filtered) path and pushes its deadline.
+    /// Records an event for an (already filtered) path and pushes its deadline. An event that
+    /// ends a save (the close of a file that was written, a rename into place) makes the path
+    /// due at once when nothing else is being written: the debounce only exists to wait for
+    /// the end of a save, and the kernel has just reported it.
     pub fn note(&mut self, path: PathBuf, trigger: Trigger, now: Instant) {
+        if self.run_path.as_ref() != Some(&path) {
+            self.other_path_event = self.last_event;
+            self.run_path = Some(path.clone());
+        }
+        self.last_event = Some(now);
+        let others_quiet =
+            self.other_path_event.is_none_or(|t| now.saturating_duration_since(t) >= self.timings.burst_quiet);
+        let wrote_before = self.pending.get(&path).is_some_and(|entry| entry.wrote);
+        let ends_save = others_quiet
+            && match trigger {
+                Trigger::Closed => wrote_before,
+                Trigger::Placed => true,
+                _ => false,
+            };
         let delay = match trigger {
+            _ if ends_save => Duration::ZERO,
             Trigger::Writing => self.timings.writing,
-            Trigger::Created | Trigger::Written | Trigger::Gone => self.timings.debounce,
+            Trigger::Created | Trigger::Written | Trigger::Closed | Trigger::Placed | Trigger::Gone => {
+                self.timings.debounce
+            }
         };
         let deadline = now + delay;
-        self.last_event = Some(now);
+        let wrote = matches!(trigger, Trigger::Writing | Trigger::Created);
         self.pending
             .entry(path)
             .and_modify(|entry| {
                 entry.deadline = deadline;
                 entry.grace_used = false;
+                entry.wrote |= wrote;
+                entry.ended = ends_save;
             })
             .or_insert(Pending {
                 deadline,
                 first_seen: now,
-                existed_before: trigger != Trigger::Created,
+                existed_before: !matches!(trigger, Trigger::Created | Trigger::Placed),
                 grace_used: false,
+                wrote,
+                ended: ends_save,
             });
     }
 
@@ -153,6 +201,11 @@ impl Coalescer {
     /// deadline; several wait for the tree to be quiet (see `last_event`).
     pub fn next_flush(&self) -> Option<Instant> {
         let earliest = self.pending.values().map(|p| p.deadline).min()?;
+        if let (1, Some(entry)) = (self.pending.len(), self.pending.values().next()) {
+            if entry.ended {
+                return Some(entry.deadline);
+            }
+        }
         let oldest = self.pending.values().map(|p| p.first_seen).min()?;
         let quiet_for = if self.pending.len() > 1 { self.timings.burst_quiet } else { self.timings.debounce };
         let quiet = self.last_event.map_or(earliest, |t| t + quiet_for);
@@ -391,6 +444,90 @@ mod tests {
         c.note(file.clone(), Trigger::Created, t1);
         let flushed = c.flush(t1 + t.debounce);
         assert!(matches!(flushed.as_slice(), [FileEvent::Changed { content, .. }] if content == b"new"));
+    }
+
+    #[test]
+    fn coalescer_settles_at_the_close_of_a_written_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("a.py");
+        let (mut c, t) = coalescer();
+        let t0 = reported(&mut c, t, &file, b"v1") + Duration::from_secs(1);
+        fs::write(&file, b"v2").expect("write");
+        c.note(file.clone(), Trigger::Writing, t0);
+        c.note(file.clone(), Trigger::Closed, t0);
+        assert_eq!(c.next_flush(), Some(t0), "the close ends the save: no debounce");
+        let flushed = c.flush(t0);
+        assert!(matches!(flushed.as_slice(), [FileEvent::Changed { content, .. }] if content == b"v2"));
+        // A close with nothing written in this burst (opened for writing, or only a metadata
+        // change before it) still waits the debounce.
+        let t1 = t0 + Duration::from_secs(1);
+        c.note(file.clone(), Trigger::Closed, t1);
+        assert_eq!(c.next_flush(), Some(t1 + t.debounce));
+        assert!(c.flush(t1).is_empty());
+    }
+
+    #[test]
+    fn coalescer_settles_at_a_rename_into_place() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("a.py");
+        let (mut c, t) = coalescer();
+        let t0 = reported(&mut c, t, &file, b"v1") + Duration::from_secs(1);
+        fs::write(&file, b"v2").expect("write");
+        c.note(file.clone(), Trigger::Placed, t0);
+        assert_eq!(c.next_flush(), Some(t0));
+        let flushed = c.flush(t0);
+        assert!(matches!(flushed.as_slice(), [FileEvent::Changed { content, .. }] if content == b"v2"));
+    }
+
+    #[test]
+    fn coalescer_early_settle_keeps_the_empty_file_grace() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("a.py");
+        let (mut c, t) = coalescer();
+        let t0 = reported(&mut c, t, &file, b"full") + Duration::from_secs(1);
+        fs::write(&file, b"").expect("truncate");
+        c.note(file.clone(), Trigger::Writing, t0);
+        c.note(file.clone(), Trigger::Closed, t0);
+        assert!(c.flush(t0).is_empty(), "an empty file is still held for the grace");
+        assert_eq!(c.next_flush(), Some(t0 + t.grace));
+        fs::write(&file, b"full2").expect("write");
+        let t1 = t0 + Duration::from_millis(3);
+        c.note(file.clone(), Trigger::Writing, t1);
+        c.note(file.clone(), Trigger::Closed, t1);
+        let flushed = c.flush(t1);
+        assert!(matches!(flushed.as_slice(), [FileEvent::Changed { content, .. }] if content == b"full2"));
+    }
+
+    #[test]
+    fn coalescer_close_during_a_burst_of_other_paths_waits_for_the_burst() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths: Vec<PathBuf> = (0..4).map(|i| dir.path().join(format!("m{i}.py"))).collect();
+        for p in &paths {
+            fs::write(p, b"x").expect("write");
+        }
+        let (mut c, t) = coalescer();
+        let t0 = Instant::now();
+        // The first file of a checkout cannot be told from a lone save: it goes out at once.
+        c.note(paths[0].clone(), Trigger::Writing, t0);
+        c.note(paths[0].clone(), Trigger::Closed, t0);
+        assert_eq!(c.flush(t0).len(), 1);
+        // The next files close while another path was written a moment ago: they wait for the
+        // tree to be quiet and land in one batch.
+        let mut now = t0;
+        for p in &paths[1..] {
+            now += Duration::from_millis(1);
+            c.note(p.clone(), Trigger::Writing, now);
+            c.note(p.clone(), Trigger::Closed, now);
+            assert!(c.flush(now).is_empty(), "held during the burst");
+        }
+        assert_eq!(c.next_flush(), Some(now + t.burst_quiet));
+        assert_eq!(c.flush(now + t.burst_quiet).len(), 3);
+        // Once the tree has been quiet for `burst_quiet`, a save settles at its close again.
+        let later = now + t.burst_quiet + Duration::from_millis(1);
+        fs::write(&paths[2], b"y").expect("write");
+        c.note(paths[2].clone(), Trigger::Writing, later);
+        c.note(paths[2].clone(), Trigger::Closed, later);
+        assert_eq!(c.flush(later).len(), 1);
     }
 
     #[test]

@@ -243,7 +243,7 @@ impl<F: FnMut(Batch)> EventLoop<F> {
             }
         }
         match event.kind {
-            EventKind::Access(AccessKind::Close(AccessMode::Write)) => self.files(&event.paths, Trigger::Written, now),
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => self.files(&event.paths, Trigger::Closed, now),
             EventKind::Access(_) => {}
             EventKind::Create(CreateKind::Folder) => {
                 for path in &event.paths {
@@ -251,9 +251,14 @@ impl<F: FnMut(Batch)> EventLoop<F> {
                 }
             }
             EventKind::Create(CreateKind::File) => self.files(&event.paths, Trigger::Created, now),
-            EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
+            EventKind::Create(_) => {
                 for path in &event.paths {
-                    self.arrived(path, now);
+                    self.arrived(path, Trigger::Created, now);
+                }
+            }
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
+                for path in &event.paths {
+                    self.arrived(path, Trigger::Placed, now);
                 }
             }
             EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => self.files(&event.paths, Trigger::Writing, now),
@@ -265,14 +270,14 @@ impl<F: FnMut(Batch)> EventLoop<F> {
             EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
                 if let [from, to, ..] = event.paths.as_slice() {
                     self.gone(from, Was::Unknown, now);
-                    self.arrived(to, now);
+                    self.arrived(to, Trigger::Placed, now);
                 }
             }
             // A rename whose direction the backend does not know: look at what is there now.
             EventKind::Modify(ModifyKind::Name(_)) => {
                 for path in &event.paths {
                     if path.exists() {
-                        self.arrived(path, now);
+                        self.arrived(path, Trigger::Placed, now);
                     } else {
                         self.gone(path, Was::Unknown, now);
                     }
@@ -319,12 +324,13 @@ impl<F: FnMut(Batch)> EventLoop<F> {
         }
     }
 
-    /// Something was created or moved in whose kind the event does not tell.
-    fn arrived(&mut self, path: &Path, now: Instant) {
+    /// Something was created or moved in whose kind the event does not tell; `trigger` says
+    /// which (`Created` or `Placed`) if it is a file.
+    fn arrived(&mut self, path: &Path, trigger: Trigger, now: Instant) {
         if path.is_dir() {
             self.dir_appeared(path, now);
         } else {
-            self.file(path.to_path_buf(), Trigger::Created, now);
+            self.file(path.to_path_buf(), trigger, now);
         }
     }
 
