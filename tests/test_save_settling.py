@@ -53,3 +53,21 @@ def test_files_written_together_still_land_together(project):
     assert sorted(seen) == sorted(f"pkg.{n}.v" for n in names)
     assert reports <= 3, f"40 files came in {reports} reports"
     assert prog.eval("sorted({m.v() for m in mods})") == [2]
+
+
+def test_a_save_that_runs_statements_waits_for_the_files_saved_with_it(project):
+    """The first file of a two-file save imports a name the second adds: applied alone it would
+    fail. Its save runs a statement, so it waits the debounce (500 ms here) and the second file,
+    written 0.1 s later, lands in the same batch: no error, as a fresh start."""
+    project.write("a.py", "from b import base\n\n\ndef use():\n    return base()\n")
+    project.write("b.py", "def base():\n    return 'b'\n")
+    prog = project.start()
+    prog.exec("import a")
+    prog.watch(debounce_ms=500)
+    project.write("a.py", "from b import base, added\n\n\ndef use():\n    return added()\n")
+    time.sleep(0.1)
+    project.write("b.py", "def base():\n    return 'b'\n\n\ndef added():\n    return 'new'\n")
+    report = prog.wait_reload(timeout=30)
+    assert not report["errors"], report
+    assert sorted(report["paths"]) == ["a.py", "b.py"], report
+    assert prog.eval("a.use()") == "new"

@@ -136,6 +136,26 @@ SCENARIOS = [
     ),
     S(
         C,
+        "importer_saved_before_its_provider_runs_its_import_once_the_provider_is_saved",
+        {
+            "a.py": "from b import base\n\nTABLE = {'base': base}\n\ndef use():\n    return base()\n",
+            "b.py": "def base():\n    return 'b'\n",
+        },
+        "import a",
+        E(
+            ("a.py", "from b import base\n", "from b import base, added\n"),
+            ("a.py", "TABLE = {'base': base}", "TABLE = {'base': base, 'added': added}"),
+            ("a.py", "return base()", "return added()"),
+            errors=(("a.py", 1, "cannot import name 'added'"),),
+        ),
+        E(
+            B_NEW,
+            expect={"a.use()": "new", "sorted(a.TABLE)": ["added", "base"], "a.TABLE['added']()": "new"},
+        ),
+        watch=True,
+    ),
+    S(
+        C,
         "batch_one_file_broken",
         AB,
         "import a, b",

@@ -39,6 +39,14 @@ pub fn live_watchers() -> Vec<Arc<Live>> {
     live.iter().filter_map(Weak::upgrade).collect()
 }
 
+/// The engine decides whether a save that just ended goes out at once: only when applying it
+/// runs nothing (see `Engine::settles_at_once`). A panic there counts as "wait the debounce".
+fn engine_settle_check() -> watch::SettleCheck {
+    watch::SettleCheck(Arc::new(|path, content| {
+        crate::panics::guarded(|| crate::engine::ENGINE.settles_at_once(path, content)).unwrap_or(false)
+    }))
+}
+
 /// Starts the core watcher whose batches go to `delivery`.
 pub fn start_core(config: WatchConfig, delivery: &Arc<Delivery>) -> Result<watch::FileWatcher, watch::WatchError> {
     let sink_delivery = Arc::clone(delivery);
@@ -60,7 +68,11 @@ impl ReloadWatcher {
     ) -> PyResult<Self> {
         crate::logbridge::refresh(py);
         let mode = SyncMode::parse(sync)?;
-        let mut config = WatchConfig { roots: roots.iter().map(PathBuf::from).collect(), ..WatchConfig::default() };
+        let mut config = WatchConfig {
+            roots: roots.iter().map(PathBuf::from).collect(),
+            settles_at_once: Some(engine_settle_check()),
+            ..WatchConfig::default()
+        };
         if let Some(ms) = debounce_ms {
             if !(ms >= 0.0 && ms.is_finite()) {
                 return Err(PyValueError::new_err("debounce_ms must be a non-negative number"));

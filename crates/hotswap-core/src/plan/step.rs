@@ -309,4 +309,17 @@ impl PatchPlan {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
+
+    /// The plan only gives existing functions new bodies (or docstrings) and moves line
+    /// numbers: nothing of it runs when applied (no statement, default, annotation or
+    /// decorator is evaluated), so it cannot fail on a name that another file of the same
+    /// save brings, and may be applied before the rest of a multi-file save arrives.
+    pub fn runs_nothing(&self) -> bool {
+        self.steps.iter().all(|step| match (&step.action, &step.reason) {
+            (StepAction::UpdateFunction { rebind: false, after_statements: false, .. }, Reason::Changed(change)) => {
+                !change.header && !change.decorators
+            }
+            (action, _) => action.is_move() || matches!(action, StepAction::SetClassDoc { .. }),
+        })
+    }
 }

@@ -522,3 +522,22 @@ fn a_changed_class_still_runs_its_unchanged_statements_that_copy_a_changed_attri
     assert!(steps.contains(&"[\"Figure\"] spec['w'] = 2 it uses spec, which changed".to_string()), "{steps:#?}");
     assert!(steps.iter().any(|s| s.starts_with("[\"Figure\"] run")), "{steps:#?}");
 }
+
+#[test]
+fn only_body_and_line_changes_run_nothing_when_applied() {
+    let old = "import b\n\ndef f():\n    return 1\n\nclass C:\n    def m(self):\n        return 2\n";
+    let body = "import b\n\ndef f():\n    return 10\n\nclass C:\n    def m(self):\n        return 20\n";
+    assert!(plan(old, body).runs_nothing(), "new bodies only");
+    let shifted = format!("\n\n{body}");
+    assert!(plan(old, &shifted).runs_nothing(), "bodies and moved lines");
+    for runs in [
+        "import b\n\ndef f(x=b.DEFAULT):\n    return 1\n\nclass C:\n    def m(self):\n        return 2\n",
+        "import b\n\n@b.register\ndef f():\n    return 1\n\nclass C:\n    def m(self):\n        return 2\n",
+        "import b\nX = b.NEW\n\ndef f():\n    return 1\n\nclass C:\n    def m(self):\n        return 2\n",
+        "from b import added\n\ndef f():\n    return 1\n\nclass C:\n    def m(self):\n        return 2\n",
+        "import b\n\ndef f():\n    return 1\n\ndef g():\n    return 3\n\nclass C:\n    def m(self):\n        return 2\n",
+        "import b\n\ndef f():\n    return 1\n\nclass C(b.Base):\n    def m(self):\n        return 2\n",
+    ] {
+        assert!(!plan(old, runs).runs_nothing(), "runs something: {runs}");
+    }
+}

@@ -8,7 +8,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{content_hash, FileEvent};
+use super::{content_hash, FileEvent, SettleCheck};
 
 /// The delays derived from the configured debounce.
 #[derive(Clone, Copy, Debug)]
@@ -111,6 +111,8 @@ pub(super) struct Coalescer {
     /// may be one file of a checkout, and waits like the rest of the burst.
     run_path: Option<PathBuf>,
     other_path_event: Option<Instant>,
+    /// The consumer's say on settling an ended save at once (see `WatchConfig::settles_at_once`).
+    check: Option<SettleCheck>,
 }
 
 impl Coalescer {
@@ -123,7 +125,13 @@ impl Coalescer {
             last_flush: None,
             run_path: None,
             other_path_event: None,
+            check: None,
         }
+    }
+
+    pub fn with_check(mut self, check: Option<SettleCheck>) -> Self {
+        self.check = check;
+        self
     }
 
     /// Records an event for an (already filtered) path and pushes its deadline. An event that
@@ -220,15 +228,18 @@ impl Coalescer {
             return Vec::new();
         }
         self.last_flush = Some(now);
+        // Only a lone path is settled at the end of its save; in a burst, the burst's rule holds.
+        let lone_ended = self.pending.len() == 1 && self.pending.values().all(|entry| entry.ended);
         let horizon = now + self.timings.debounce;
         let mut due: Vec<PathBuf> =
             self.pending.iter().filter(|(_, entry)| entry.deadline <= horizon).map(|(path, _)| path.clone()).collect();
         due.sort();
         let mut events = Vec::new();
         for path in due {
-            let Some(entry) = self.pending.remove(&path) else {
+            let Some(mut entry) = self.pending.remove(&path) else {
                 continue;
             };
+            entry.ended &= lone_ended;
             match self.settle(&path, entry, now) {
                 Outcome::Emit(event) => events.push(event),
                 Outcome::Hold(entry) => {
@@ -255,6 +266,13 @@ impl Coalescer {
                 if content.is_empty() && !entry.grace_used {
                     entry.grace_used = true;
                     entry.deadline = now + self.timings.grace;
+                    return Outcome::Hold(entry);
+                }
+                // A save settled at its end goes out alone; the consumer may want it to wait
+                // the debounce in case it is the first file of several.
+                if entry.ended && self.check.as_ref().is_some_and(|check| !(check.0)(path, &content)) {
+                    entry.ended = false;
+                    entry.deadline = now + self.timings.debounce;
                     return Outcome::Hold(entry);
                 }
                 self.known.insert(path.to_path_buf(), Known::Hash(hash));
@@ -464,6 +482,54 @@ mod tests {
         c.note(file.clone(), Trigger::Closed, t1);
         assert_eq!(c.next_flush(), Some(t1 + t.debounce));
         assert!(c.flush(t1).is_empty());
+    }
+
+    #[test]
+    fn coalescer_ended_save_the_check_refuses_waits_the_debounce() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("a.py");
+        let (c, t) = coalescer();
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = std::sync::Arc::clone(&asked);
+        let check = SettleCheck(std::sync::Arc::new(move |_: &Path, content: &[u8]| {
+            seen.lock().expect("lock").push(content.to_vec());
+            content != b"runs"
+        }));
+        let mut c = c.with_check(Some(check));
+        let t0 = reported(&mut c, t, &file, b"v1") + Duration::from_secs(1);
+        fs::write(&file, b"runs").expect("write");
+        c.note(file.clone(), Trigger::Writing, t0);
+        c.note(file.clone(), Trigger::Closed, t0);
+        assert!(c.flush(t0).is_empty(), "refused: held");
+        assert_eq!(c.next_flush(), Some(t0 + t.debounce));
+        let flushed = c.flush(t0 + t.debounce);
+        assert!(matches!(flushed.as_slice(), [FileEvent::Changed { content, .. }] if content == b"runs"));
+        let t1 = t0 + Duration::from_secs(1);
+        fs::write(&file, b"swaps").expect("write");
+        c.note(file.clone(), Trigger::Writing, t1);
+        c.note(file.clone(), Trigger::Closed, t1);
+        assert_eq!(c.flush(t1).len(), 1, "accepted: at once");
+        assert_eq!(asked.lock().expect("lock").len(), 2, "asked once per ended save: {asked:?}");
+    }
+
+    #[test]
+    fn coalescer_burst_after_an_ended_save_flushes_together_whatever_the_check_says() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (first, second) = (dir.path().join("a.py"), dir.path().join("b.py"));
+        let (c, t) = coalescer();
+        let mut c = c.with_check(Some(SettleCheck(std::sync::Arc::new(|_: &Path, _: &[u8]| false))));
+        let t0 = reported(&mut c, t, &first, b"v1") + Duration::from_secs(1);
+        fs::write(&first, b"a2").expect("write");
+        fs::write(&second, b"b2").expect("write");
+        // Both saves are noted before the watcher gets to flush: the first ended a save, the
+        // second came during it. They go out together once the burst is quiet.
+        c.note(first.clone(), Trigger::Writing, t0);
+        c.note(first.clone(), Trigger::Closed, t0);
+        c.note(second.clone(), Trigger::Writing, t0);
+        c.note(second.clone(), Trigger::Closed, t0);
+        assert_eq!(c.next_flush(), Some(t0 + t.burst_quiet));
+        let flushed = c.flush(t0 + t.burst_quiet);
+        assert_eq!(flushed.len(), 2, "one batch: {flushed:?}");
     }
 
     #[test]

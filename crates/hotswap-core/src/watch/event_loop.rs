@@ -155,7 +155,7 @@ pub(super) fn run<F: FnMut(Batch)>(
         roots,
         points,
         backend,
-        coalescer: Coalescer::new(Timings::new(config.debounce)),
+        coalescer: Coalescer::new(Timings::new(config.debounce)).with_check(config.settles_at_once.clone()),
         venvs: VenvCache::default(),
         next_root_poll: None,
         sink,

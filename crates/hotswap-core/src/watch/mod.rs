@@ -30,13 +30,36 @@ pub struct WatchConfig {
     pub debounce: Duration,
     /// File extensions to report, without the dot. Default: `["py"]`. Empty: every extension.
     pub extensions: Vec<String>,
+    /// Asked, with the new bytes, whether a save that just ended (a close after writing, a
+    /// rename into place) may go out at once; when it says no, the path waits the debounce
+    /// like any other, so a save that may be one file of several lands with the others.
+    /// `None`: every ended save goes out at once.
+    pub settles_at_once: Option<SettleCheck>,
+}
+
+/// Whether a path with these new bytes may go out at once.
+pub type SettleFn = dyn Fn(&Path, &[u8]) -> bool + Send + Sync;
+
+/// The consumer's say on settling a save at its end (see [`WatchConfig::settles_at_once`]).
+#[derive(Clone)]
+pub struct SettleCheck(pub std::sync::Arc<SettleFn>);
+
+impl std::fmt::Debug for SettleCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SettleCheck")
+    }
 }
 
 impl Default for WatchConfig {
     /// 2 ms is enough because writes are recognised by their close (IN_CLOSE_WRITE), not guessed
     /// from silence: the debounce only has to cover the few events of one save.
     fn default() -> Self {
-        WatchConfig { roots: Vec::new(), debounce: Duration::from_millis(2), extensions: vec!["py".to_string()] }
+        WatchConfig {
+            roots: Vec::new(),
+            debounce: Duration::from_millis(2),
+            extensions: vec!["py".to_string()],
+            settles_at_once: None,
+        }
     }
 }
 

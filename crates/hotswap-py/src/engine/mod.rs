@@ -14,6 +14,7 @@ mod module_index;
 mod plan;
 mod records;
 mod rehome;
+mod retry;
 mod source_queue;
 
 use std::cell::OnceCell;
@@ -52,6 +53,9 @@ pub struct Engine {
     /// From the last full pass over `sys.modules`: its length, and the module names (with
     /// their `__file__`) of each canonical path.
     module_index: Mutex<Option<ModuleIndex>>,
+    /// The plan made when the watcher asked whether a save could go out at once, for the batch
+    /// that applies it (one parse per file version).
+    preplanned: Mutex<Option<plan::Preplanned>>,
 }
 
 /// A batch's files once planned: the edits to apply, the loaded files hotswap has no record of,
@@ -72,6 +76,7 @@ pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine {
     canonical: Mutex::new(HashMap::new()),
     queued: SourceQueue::default(),
     module_index: Mutex::new(None),
+    preplanned: Mutex::new(None),
 });
 
 impl Engine {
@@ -93,9 +98,11 @@ impl Engine {
                     self.rehome_modules(py, moved, &mut report);
                 }
                 let applied = self.apply(py, &work, &unrecorded, &mut report);
+                let batch: Vec<PathBuf> = work.iter().map(|w| w.path.clone()).collect();
                 // Before the GIL is released: a live loop that sees the new generation finds
                 // the new records too, so it never runs one more item with the old body.
                 self.commit_records(work, applied);
+                self.retry_importers(py, &batch, &mut report);
             })
         }
         let applied_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -44,7 +44,47 @@ pub(super) enum FileResult {
     Rejected,
 }
 
+/// A plan made ahead of its batch: for `path`'s content `hash`, against the record `running`.
+pub(super) struct Preplanned {
+    path: PathBuf,
+    hash: u64,
+    running: u64,
+    work: Box<FileWork>,
+}
+
 impl Engine {
+    /// Whether a save of `path` that just ended may be applied at once, before the debounce:
+    /// yes unless its plan runs something (a statement, a default, a decorator), which could
+    /// read a name that another file of the same save brings, or the file is not one the
+    /// program runs (a new module, a package replacing a module: its batch needs the rest of
+    /// the save). Called on the watcher thread; the plan is kept for the batch. Pure Rust.
+    pub fn settles_at_once(&self, path: &Path, content: &[u8]) -> bool {
+        let hash = hotswap_core::watch::content_hash(content);
+        let version = crate::interpreter::grammar();
+        let (running, planned) = {
+            let files = lock(&self.files);
+            let Some(record) = files.get(path) else { return false };
+            if record.hash == hash {
+                return true;
+            }
+            (record.hash, plan_edit(Running { text: &record.text, tree: record.tree.as_ref() }, content, version))
+        };
+        // Syntax errors and other codecs are planned again by the batch; nothing of them runs.
+        let Planned::Edit { text, tree, plan } = planned else { return true };
+        let alone = plan.runs_nothing();
+        let work = Box::new(FileWork { path: path.to_path_buf(), plan, text, tree, hash });
+        *lock(&self.preplanned) = Some(Preplanned { path: path.to_path_buf(), hash, running, work });
+        alone
+    }
+
+    /// The plan [`Engine::settles_at_once`] made for this content, if the record is still the
+    /// one it was planned against.
+    fn take_preplanned(&self, path: &Path, hash: u64, running: u64) -> Option<Box<FileWork>> {
+        let mut slot = lock(&self.preplanned);
+        let fits = slot.as_ref().is_some_and(|p| p.path == path && p.hash == hash && p.running == running);
+        fits.then(|| slot.take().map(|p| p.work)).flatten()
+    }
+
     /// Plans the new `content` of `path` against the text it runs. The record is read in place
     /// (planning is pure Rust: no Python runs while the records are locked).
     pub(super) fn plan_file(&self, path: &Path, content: &[u8], hash: u64) -> FilePlan {
@@ -54,6 +94,9 @@ impl Engine {
             let Some(record) = files.get(path) else { return FilePlan::Unrecorded };
             if record.hash == hash {
                 return FilePlan::Unchanged;
+            }
+            if let Some(work) = self.take_preplanned(path, hash, record.hash) {
+                return FilePlan::Edit(work);
             }
             plan_edit(Running { text: &record.text, tree: record.tree.as_ref() }, content, version)
         };

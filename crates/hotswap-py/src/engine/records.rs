@@ -20,6 +20,9 @@ pub(super) struct FileRecord {
     pub(super) tree: Option<DefinitionTree>,
     /// The text run before the last applied batch (for `hotswap --test --revert-on-fail`).
     pub(super) previous: Option<String>,
+    /// Steps of the last batch failed (their items are marked dirty in `tree`): they are
+    /// tried again by the next save of this file, or by a batch that changes a module it imports.
+    pub(super) retry: bool,
 }
 
 /// Bumped each time the engine records a newly applied source.
@@ -38,7 +41,7 @@ impl Engine {
         if replace || !files.contains_key(path) {
             files.insert(
                 path.to_path_buf(),
-                FileRecord { text, hash: content_hash(content), tree: None, previous: None },
+                FileRecord { text, hash: content_hash(content), tree: None, previous: None, retry: false },
             );
         }
         Ok(())
@@ -132,7 +135,10 @@ impl Engine {
             // With steps still to retry, the file is not up to date: the next reload of it plans
             // again, even with the same text, and tries the failed items (marked dirty) again.
             let hash = if failed.is_empty() { w.hash } else { !w.hash };
-            files.insert(w.path, FileRecord { text: w.text, hash, tree: Some(tree), previous });
+            files.insert(
+                w.path,
+                FileRecord { text: w.text, hash, tree: Some(tree), previous, retry: !failed.is_empty() },
+            );
             GENERATION.fetch_add(1, Ordering::SeqCst);
         }
     }
