@@ -97,8 +97,14 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, small sizes")
     parser.add_argument("--only", nargs="+", choices=MEASUREMENTS, metavar="NAME")
     parser.add_argument("--out", type=Path, default=BENCHES / "RESULTS.md")
+    parser.add_argument(
+        "--retarget",
+        action="store_true",
+        help="measure nothing: write the file again from its sections (after a merge, or a"
+        " change of benches/targets.py), with the targets table computed over them",
+    )
     args = parser.parse_args()
-    names = args.only or MEASUREMENTS
+    names = [] if args.retarget else (args.only or MEASUREMENTS)
     command = shlex.join(["python", "benches/run.py", *sys.argv[1:]])
     started = time.time()
     # Measurements not run now keep their last figures, so the file (and its targets) is whole.
@@ -128,6 +134,8 @@ def main() -> int:
             sections[name] = (doc, tables, error, "this run")
             sections = {n: sections[n] for n in MEASUREMENTS if n in sections}
             write_results(args.out, command, sections, started, args.quick)
+    if not names:
+        write_results(args.out, command, sections, started, args.quick)
     print(f"wrote {args.out} in {(time.time() - started) / 60:.1f} min")
     return 0
 
