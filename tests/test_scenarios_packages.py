@@ -138,7 +138,8 @@ SCENARIOS = [
         C,
         "importer_saved_before_its_provider_runs_its_import_once_the_provider_is_saved",
         {
-            "a.py": "from b import base\n\nTABLE = {'base': base}\n\ndef use():\n    return base()\n",
+            "a.py": "from b import base\n\nTABLE = {'base': base}\n\n"
+            "def use():\n    return base()\n",
             "b.py": "def base():\n    return 'b'\n",
         },
         "import a",
@@ -150,7 +151,11 @@ SCENARIOS = [
         ),
         E(
             B_NEW,
-            expect={"a.use()": "new", "sorted(a.TABLE)": ["added", "base"], "a.TABLE['added']()": "new"},
+            expect={
+                "a.use()": "new",
+                "sorted(a.TABLE)": ["added", "base"],
+                "a.TABLE['added']()": "new",
+            },
         ),
         watch=True,
     ),
