@@ -28,6 +28,11 @@ pub(super) struct Timings {
     pub burst_cap: Duration,
 }
 
+/// The least quiet a burst of several paths waits for: a checkout writes its files a fraction
+/// of a millisecond apart, and a writer descheduled for longer than this on a busy machine
+/// splits its save in two batches (whose second one runs again what the first could not).
+const BURST_QUIET_MIN: Duration = Duration::from_millis(10);
+
 /// Debounces beyond this are clamped: they would only be a misconfiguration, and deadlines far
 /// in the future could overflow `Instant`.
 const MAX_DEBOUNCE: Duration = Duration::from_secs(10);
@@ -40,7 +45,7 @@ impl Timings {
             debounce,
             writing: slow,
             grace: slow,
-            burst_quiet: slow,
+            burst_quiet: debounce.saturating_mul(5).max(BURST_QUIET_MIN),
             burst_cap: debounce.saturating_mul(100).max(Duration::from_millis(500)),
         }
     }
