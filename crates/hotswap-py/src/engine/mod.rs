@@ -370,6 +370,7 @@ pub struct ForkHold {
     _recording: MutexGuard<'static, ()>,
     _queued: MutexGuard<'static, Vec<(String, Vec<u8>)>>,
     _files: MutexGuard<'static, HashMap<PathBuf, FileRecord>>,
+    _preplanned: MutexGuard<'static, Option<plan::Preplanned>>,
     _canonical: MutexGuard<'static, HashMap<String, PathBuf>>,
     _busy: Option<MutexGuard<'static, Option<std::thread::ThreadId>>>,
     // Dropped last: releasing the turn locks `busy` again.
@@ -391,6 +392,8 @@ impl Engine {
             _recording: lock(&self.queued.recording),
             _queued: lock(&self.queued.paths),
             _files: lock(&self.files),
+            // After `files`: planning takes them in this order.
+            _preplanned: lock(&self.preplanned),
             _canonical: lock(&self.canonical),
             _busy: Some(busy),
             _turn: turn,
