@@ -218,17 +218,21 @@ def test_a_function_the_loop_calls_that_starts_raising_runs_once(project):
 def test_a_loop_that_moved_shows_its_own_lines_in_tracebacks(project):
     source = CALLS.replace("calls += 1", "calls += 1 // (command != 'boom')")
     project.write("app.py", source)
-    program = Lines(hotswap_cli("app.py"), project.root)
+    # -v: the loop says (at debug level) when it took its body at the new lines.
+    program = Lines(hotswap_cli("-v", "app.py"), project.root)
     try:
         send_until(program, "abc", "size", 3)  # running the text it started with
         moved = source.replace("return len(command)", "return len(command) * 2")
         moved = moved.replace("\ndef main", "A = 1\nB = 2\nC = 3\n\ndef main")
         project.write("app.py", moved, how="atomic")
         send_until(program, "abc", "size", 6)
-        # The engine counts an applied edit just after it applied it: one more item makes
-        # sure the loop has looked since.
-        program.send("abc")
-        assert [program.next(), program.next()][1]["size"] == 6
+        # The loop looks at the start of an iteration, and the engine counts an applied edit
+        # only once all of it is applied: items go on until the loop has taken the new lines.
+        deadline = time.monotonic() + TIMEOUT
+        while "live loop moved" not in program.stderr:
+            assert time.monotonic() < deadline, program.stderr
+            program.send("abc")
+            assert [program.next(), program.next()][1]["size"] == 6
         program.send("boom")
         assert program.proc.wait(timeout=TIMEOUT) == 1
         # Each frame shows the line that ran: the module's code and main() still run the text
