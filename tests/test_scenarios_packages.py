@@ -161,6 +161,18 @@ SCENARIOS = [
     ),
     S(
         C,
+        "package_import_of_a_module_not_yet_created_runs_once_the_module_is_saved",
+        {"pkg/__init__.py": "X = 1\n"},
+        "import pkg",
+        E(
+            ("pkg/__init__.py", "X = 1\n", "X = 1\nfrom .new import thing\n"),
+            errors=(("pkg/__init__.py", 2, "No module named"),),
+        ),
+        E(("pkg/new.py", "def thing():\n    return 'new'\n"), expect={"pkg.thing()": "new"}),
+        watch=True,
+    ),
+    S(
+        C,
         "batch_one_file_broken",
         AB,
         "import a, b",

@@ -98,7 +98,8 @@ impl Engine {
                     self.rehome_modules(py, moved, &mut report);
                 }
                 let applied = self.apply(py, &work, &unrecorded, &mut report);
-                let batch: Vec<PathBuf> = work.iter().map(|w| w.path.clone()).collect();
+                let batch: Vec<PathBuf> =
+                    work.iter().map(|w| w.path.clone()).chain(unrecorded.iter().map(|(p, _)| p.clone())).collect();
                 // Before the GIL is released: a live loop that sees the new generation finds
                 // the new records too, so it never runs one more item with the old body.
                 self.commit_records(work, applied);

@@ -36,7 +36,9 @@ impl Engine {
     }
 
     /// The files, outside `batch`, whose failed steps wait for a retry and that import one of
-    /// the modules loaded from `batch`: each as the text it runs, which plans only those steps.
+    /// the modules loaded from `batch`, or a module named as a file of `batch` that no module
+    /// was loaded from yet (`from .new import thing` saved before `new.py` was created): each as
+    /// the text it runs, which plans only those steps.
     pub(super) fn retries_for(&self, py: Python<'_>, batch: &[PathBuf]) -> Vec<FileEvent> {
         let waiting: Vec<(PathBuf, String, Vec<hotswap_core::imports::Import>)> = lock(&self.files)
             .iter()
@@ -49,12 +51,17 @@ impl Engine {
             return Vec::new();
         }
         let changed: HashSet<String> = self.module_names(py, batch).into_iter().map(|(name, _)| name).collect();
+        let new_names: HashSet<&str> =
+            batch.iter().filter(|p| !self.has_record(p)).filter_map(|p| module_stem(p)).collect();
         let mut out = Vec::new();
         for (path, text, imports) in waiting {
             let importer = self.module_names(py, std::slice::from_ref(&path));
             let imports_changed = importer.iter().any(|(name, is_package)| {
                 imports.iter().any(|import| {
-                    candidate_modules(name, *is_package, import).iter().any(|module| changed.contains(module))
+                    candidate_modules(name, *is_package, import).iter().any(|module| {
+                        let last = module.rsplit('.').next().unwrap_or(module);
+                        changed.contains(module) || new_names.contains(last)
+                    })
                 })
             });
             // A file in another encoding is not planned from its decoded text: it waits for its save.
@@ -73,4 +80,14 @@ impl Engine {
         let Ok(modules) = self.modules_from(py, &wanted) else { return Vec::new() };
         modules.values().flatten().map(|(module, _)| module_identity(module)).collect()
     }
+}
+
+/// The last part of the module name a file would be imported as: its stem, or its directory's
+/// name for a package's `__init__.py`.
+fn module_stem(path: &Path) -> Option<&str> {
+    let stem = path.file_stem()?.to_str()?;
+    if stem == "__init__" {
+        return path.parent()?.file_name()?.to_str();
+    }
+    Some(stem)
 }
