@@ -1,11 +1,13 @@
-"""batch: a branch switch. A git repository holds a generated package of 25 modules that import
-each other (`from pkg.m03 import LIMIT as PREV_LIMIT, scale`, `from pkg import m02 as grand`;
-classes, a dataclass, module constants read by other modules); its two branches differ in every
-module (about 500 changed lines: constants, function and method bodies, a few functions added
-and removed). The program imports the package and calls each module's ``version()`` every
-1 ms; the harness runs ``git checkout`` to the other branch and times from the start of the
-checkout to the first moment every module returns what a fresh start of that branch returns
-(lost = not seen within 5 s). The checkout's own duration is given too."""
+"""batch: a branch switch. A git repository holds a generated package of 100 modules; its two
+branches differ in 25 of them (about 500 changed lines: constants, function and method bodies,
+a few functions added and removed), which import each other (`from pkg.m03 import LIMIT as
+PREV_LIMIT, scale`, `from pkg import m02 as grand`; classes, a dataclass, module constants read
+by other modules); the 75 others, the same on both branches, import constants and functions
+from them. The program imports the package and calls every module's ``version()`` every 1 ms;
+the harness runs ``git checkout`` to the other branch and times from the start of the checkout
+to the first moment every module returns what a fresh start of that branch returns (lost = not
+seen within 5 s). hotswap's notes give its own account (batches per checkout, the engine's time
+per batch, from the reports); the checkout's own duration is given too."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from harness import (
 
 NAME = "batch"
 MODULES = 25
+UNCHANGED = 75  # the rest of the project: modules the checkout leaves alone, importing from it
 LOST_AFTER = 5.0
 GIVE_UP = 3  # lost checkouts in a row before a program stops trying
 BRANCHES = ("a", "b")
@@ -122,6 +125,26 @@ def module_source(k: int, branch: int) -> str:
     )
 
 
+def unchanged_source(i: int) -> str:
+    """A module both branches share that imports constants and functions from a changed one."""
+    k = i % MODULES
+    helpers = "".join(
+        f"\n\ndef helper{j}(items):\n"
+        f'    """Helper {j}: filters and scales."""\n'
+        f"    kept = [x for x in items if x % {j + 2}]\n"
+        f"    return [scale(x) + {j} for x in kept]\n"
+        for j in range(10)
+    )
+    return (
+        f'"""Module u{i:02d}: reads module {k}\'s constants."""\n\n'
+        f"from pkg.m{k:02d} import LIMIT, FACTOR, scale\n"
+        f"from pkg import m{k:02d}\n"
+        f"{helpers}\n\n"
+        "def version():\n"
+        f'    return f"{{LIMIT}}:{{FACTOR}}:{{scale(2)}}:{{m{k:02d}.TAG}}"\n'
+    )
+
+
 def git(root: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", *args],
@@ -149,9 +172,11 @@ class Repo:
 
     def __init__(self, ctx: Context) -> None:
         names = [f"pkg.m{k:02d}" for k in range(MODULES)]
+        names += [f"pkg.u{i:02d}" for i in range(UNCHANGED)]
         files = {"prog.py": PROGRAM, "modules.txt": "\n".join(names), "pkg/__init__.py": ""}
         files[".gitignore"] = "__pycache__/\n*.log\nexpected.json\nprog.py\nmodules.txt\n"
         files.update({f"pkg/m{k:02d}.py": module_source(k, 0) for k in range(MODULES)})
+        files.update({f"pkg/u{i:02d}.py": unchanged_source(i) for i in range(UNCHANGED)})
         self.root = ctx.project("batch", files)
         git(self.root, "init", "-q", "-b", "a")
         git(self.root, "add", "pkg", ".gitignore")
@@ -229,10 +254,13 @@ def batch_notes(runs: list) -> str:
 def run(ctx: Context) -> list:
     reps, switches = (1, 6) if ctx.quick else (3, 10)
     repo = Repo(ctx)
-    ctx.log(f"batch: {MODULES} modules, branches a and b differ by {repo.stat}")
+    ctx.log(f"batch: {MODULES + UNCHANGED} modules, branches a and b differ by {repo.stat}")
     one = partial(one_program, ctx, repo=repo, switches=switches)
     results, failures = repeat(ctx, "batch checkout", reps, one)
-    title = f"batch — git checkout between two branches, {MODULES} modules ({repo.stat})"
+    title = (
+        f"batch — git checkout between two branches: {MODULES} of {MODULES + UNCHANGED} "
+        f"modules change ({repo.stat})"
+    )
     table = Table(title, "ms, from the start of the checkout to every module on the new branch")
     for tool, runs in results.items():
         seen = Edits.total(r[0] for r in runs)
