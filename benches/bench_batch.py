@@ -35,6 +35,10 @@ NAME = "batch"
 MODULES = 25
 UNCHANGED = 75  # the rest of the project: modules the checkout leaves alone, importing from it
 LOST_AFTER = 5.0
+TITLE = (
+    f"batch — git checkout between two branches: {MODULES} of {MODULES + UNCHANGED} modules change"
+)
+CHECKOUT_TO_EFFECT = "ms, from the start of the checkout to every module on the new branch"
 GIVE_UP = 3  # lost checkouts in a row before a program stops trying
 BRANCHES = ("a", "b")
 
@@ -257,17 +261,12 @@ def run(ctx: Context) -> list:
     ctx.log(f"batch: {MODULES + UNCHANGED} modules, branches a and b differ by {repo.stat}")
     one = partial(one_program, ctx, repo=repo, switches=switches)
     results, failures = repeat(ctx, "batch checkout", reps, one)
-    title = (
-        f"batch — git checkout between two branches: {MODULES} of {MODULES + UNCHANGED} "
-        f"modules change ({repo.stat})"
-    )
-    table = Table(title, "ms, from the start of the checkout to every module on the new branch")
+    table = Table(TITLE, CHECKOUT_TO_EFFECT, note=f"the branches differ by {repo.stat}")
     for tool, runs in results.items():
         seen = Edits.total(r[0] for r in runs)
         extra = batch_notes(runs) if tool == "hotswap" else ""
         table.add(tool, seen.samples, join_notes(seen.notes(), extra, failed(failures[tool])))
-    checkout = Table(title, "ms, the `git checkout` command itself")
+    checkout = Table(TITLE, "ms, the `git checkout` command itself", reference="git")
     checkout.add("git", repo.checkout_ms)
-    checkout.reference = "git"
     ctx.drop(repo.root)
     return [table, checkout]

@@ -62,14 +62,20 @@ pub struct Importer<'py> {
     /// The module's file (canonical) and its `__file__` as Python spells it.
     pub path: std::path::PathBuf,
     pub filename: String,
-    pub text: String,
+    pub text: std::sync::Arc<str>,
     pub imports: OnceCell<Vec<Import>>,
+    /// Its `__name__` and whether it is a package, read once per batch on first need.
+    pub identity: OnceCell<(String, bool)>,
 }
 
 /// Names a batch re-bound in an importer: (index in the importers, the names).
 pub type Rebound = Vec<(usize, Vec<String>)>;
 
 impl Importer<'_> {
+    pub fn identity(&self) -> &(String, bool) {
+        self.identity.get_or_init(|| module_identity(&self.module))
+    }
+
     fn imports(&self) -> &[Import] {
         self.imports.get_or_init(|| {
             let version = crate::interpreter::grammar();
@@ -108,17 +114,17 @@ pub fn refresh_importers<'a, 'py: 'a>(
     }
     let importers = importers();
     for (patch, changed) in changes {
-        let (name, _) = module_identity(&patch.module);
-        let short = name.rsplit('.').next().unwrap_or(&name).to_string();
+        let name = &patch.name;
+        let short = name.rsplit('.').next().unwrap_or(name);
         for (index, importer) in importers.iter().enumerate() {
             if importer.module.is(&patch.module)
-                || !(importer.text.contains(&short) || importer.text.contains("from ."))
+                || !(importer.text.contains(short) || importer.text.contains("from ."))
             {
                 continue;
             }
-            let (importer_name, is_package) = module_identity(&importer.module);
+            let (importer_name, is_package) = importer.identity();
             for import in importer.imports() {
-                if resolve(&importer_name, is_package, import).as_deref() != Some(name.as_str()) {
+                if resolve(importer_name, *is_package, import).as_deref() != Some(name.as_str()) {
                     continue;
                 }
                 if let Some(read) = attributes_read(import, &patch.module, &changed, &importer.module) {

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard};
 use std::time::Instant;
 
 use hotswap_core::tree::DefinitionTree;
@@ -253,9 +253,9 @@ impl Engine {
         let mut out = Vec::new();
         for (path, mods) in &every {
             let (text, tree) = match work.iter().find(|w| &w.path == path) {
-                Some(w) => (w.text.clone(), Some(&w.tree)),
+                Some(w) => (Arc::clone(&w.text), Some(&w.tree)),
                 None => match files.get(path) {
-                    Some(record) => (record.text.clone(), record.tree.as_ref()),
+                    Some(record) => (Arc::clone(&record.text), record.tree.as_ref()),
                     None => continue,
                 },
             };
@@ -265,8 +265,9 @@ impl Engine {
                     module: module.clone(),
                     path: path.clone(),
                     filename: filename.clone(),
-                    text: text.clone(),
+                    text: Arc::clone(&text),
                     imports,
+                    identity: OnceCell::new(),
                 });
             }
         }
@@ -292,7 +293,7 @@ fn file_patches<'py>(
         for (module, filename) in mods {
             patches.push(FilePatch {
                 filename: filename.clone(),
-                text: w.text.clone(),
+                text: Arc::clone(&w.text),
                 display_path: display_path(&w.path),
                 plan: w.plan.clone(),
                 module: module.clone(),
