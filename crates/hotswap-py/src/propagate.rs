@@ -117,8 +117,7 @@ pub fn refresh_importers<'a, 'py: 'a>(
         let name = &patch.name;
         let short = name.rsplit('.').next().unwrap_or(name);
         for (index, importer) in importers.iter().enumerate() {
-            if importer.module.is(&patch.module)
-                || !(importer.text.contains(short) || importer.text.contains("from ."))
+            if importer.module.is(&patch.module) || !(importer.text.contains(short) || importer.text.contains("from ."))
             {
                 continue;
             }

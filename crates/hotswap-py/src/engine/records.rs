@@ -2,8 +2,8 @@
 //! before the last batch. Only locked for pure-Rust work (see the locking rules in `engine`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use hotswap_core::imports::Import;
 use hotswap_core::parse::{parse_definitions, parse_imports, runner_source};
