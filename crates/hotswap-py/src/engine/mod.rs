@@ -249,10 +249,11 @@ impl Engine {
     /// modules that imported a name the batch changed.
     fn importers<'py>(&self, py: Python<'py>, work: &[FileWork]) -> Vec<Importer<'py>> {
         let every = self.loaded_modules(py).unwrap_or_default();
+        let edited: HashMap<&Path, &FileWork> = work.iter().map(|w| (w.path.as_path(), w)).collect();
         let files = lock(&self.files);
         let mut out = Vec::new();
         for (path, mods) in &every {
-            let (text, tree) = match work.iter().find(|w| &w.path == path) {
+            let (text, tree) = match edited.get(path.as_path()) {
                 Some(w) => (Arc::clone(&w.text), Some(&w.tree)),
                 None => match files.get(path) {
                     Some(record) => (Arc::clone(&record.text), record.tree.as_ref()),
