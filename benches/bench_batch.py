@@ -7,7 +7,10 @@ from them. The program imports the package and calls every module's ``version()`
 the harness runs ``git checkout`` to the other branch and times from the start of the checkout
 to the first moment every module returns what a fresh start of that branch returns (lost = not
 seen within 5 s). hotswap's notes give its own account (batches per checkout, the engine's time
-per batch, from the reports); the checkout's own duration is given too."""
+per batch, from the reports); the checkout's own duration is given too. A tool that leaves a
+name imported from a changed module at its old value never reaches the branch it switches to,
+and then "reaches" the branch it switches back to (the old values are that branch's): its
+lost checkouts say so."""
 
 from __future__ import annotations
 
