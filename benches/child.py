@@ -48,14 +48,15 @@ def prepare() -> None:
         import floor  # noqa: F401
 
 
-def start():
-    """Start watching ROOT; returns (tick, seconds the start took)."""
+def start(on_reload=None):
+    """Start watching ROOT; returns (tick, seconds the start took). ``on_reload`` is given to
+    ``hotswap.watch`` (called with each batch's report); the peers have no such callback."""
     tick = _noop
     began = time.perf_counter()
     if TOOL == "hotswap":
         import hotswap
 
-        _keep.append(hotswap.watch(ROOT))
+        _keep.append(hotswap.watch(ROOT, on_reload=on_reload))
     elif TOOL == "jurigged":
         import jurigged
 

@@ -27,7 +27,17 @@ import previous  # noqa: E402
 import targets  # noqa: E402
 from harness import BENCHES, Context, kill_all  # noqa: E402
 
-MEASUREMENTS = ("latency", "filesize", "heap", "files", "startup", "cpu", "memory", "threads")
+MEASUREMENTS = (
+    "latency",
+    "filesize",
+    "heap",
+    "files",
+    "batch",
+    "startup",
+    "cpu",
+    "memory",
+    "threads",
+)
 
 
 def versions() -> str:

@@ -23,6 +23,32 @@ REL = {
 }
 
 SCENARIOS = [
+    # An importer whose own file was edited (the engine holds its parsed imports) still gets a
+    # name it imports, relatively or absolutely, when the module it comes from changes it; so
+    # does one never edited (found by its text).
+    S(
+        C,
+        "edited_and_unedited_importers_follow_a_changed_constant",
+        {
+            "pkg/__init__.py": "",
+            "pkg/b.py": "LIMIT = 1\n",
+            "pkg/a.py": "from .b import LIMIT\n\n\ndef use():\n    return LIMIT\n",
+            "pkg/c.py": "from pkg.b import LIMIT\n\n\ndef use():\n    return LIMIT\n",
+            "pkg/d.py": "from .b import LIMIT\n\n\ndef use():\n    return LIMIT\n",
+        },
+        "import pkg.a, pkg.c, pkg.d",
+        E(
+            ("pkg/a.py", "return LIMIT", "return LIMIT * 1"),
+            ("pkg/c.py", "return LIMIT", "return LIMIT * 1"),
+            expect={"(pkg.a.use(), pkg.c.use(), pkg.d.use())": [1, 1, 1]},
+        ),
+        E(
+            ("pkg/b.py", "LIMIT = 1", "LIMIT = 2"),
+            expect={"(pkg.a.use(), pkg.c.use(), pkg.d.use())": [2, 2, 2]},
+            updated=("pkg.a.LIMIT", "pkg.c.LIMIT", "pkg.d.LIMIT"),
+        ),
+        watch=True,
+    ),
     # httpx 0.26 -> 0.27: `USER_AGENT = f"python-httpx/{__version__}"` in `_client.py` computes
     # from a name `__version__.py` changed: it runs again, and so does what imports it.
     S(

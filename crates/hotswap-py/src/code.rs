@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyCode, PyDict, PyTuple};
 
 use crate::pyerr::lock;
@@ -27,13 +28,22 @@ pub fn set_compile_hook(filename: String, hook: Option<Py<PyAny>>) {
     };
 }
 
+/// The `builtins` module, imported once: `py.import` goes through the import machinery on every
+/// call, which costs about as much as compiling a one-line statement (a batch compiles and runs
+/// hundreds). Its attributes are still looked up on each use, so a patched `builtins.compile`
+/// is honoured as before.
+pub fn builtins(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    static BUILTINS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    Ok(BUILTINS.get_or_try_init(py, || py.import("builtins").map(Bound::unbind))?.bind(py))
+}
+
 pub fn exec<'py>(
     py: Python<'py>,
     code: &Bound<'py, PyAny>,
     globals: &Bound<'py, PyAny>,
     locals: &Bound<'py, PyAny>,
 ) -> PyResult<()> {
-    py.import("builtins")?.getattr("exec")?.call1((code, globals, locals))?;
+    builtins(py)?.getattr(intern!(py, "exec"))?.call1((code, globals, locals))?;
     Ok(())
 }
 
@@ -42,7 +52,7 @@ pub fn exec<'py>(
 pub fn compile<'py>(py: Python<'py>, source: &str, filename: &str, flags: i64) -> PyResult<Bound<'py, PyAny>> {
     let hook = lock(&COMPILE_HOOKS).get(filename).map(|hook| hook.clone_ref(py));
     let Some(hook) = hook else {
-        return py.import("builtins")?.getattr("compile")?.call1((source, filename, "exec", flags, true));
+        return builtins(py)?.getattr(intern!(py, "compile"))?.call1((source, filename, "exec", flags, true));
     };
     let code = hook.bind(py).call1((source, filename, flags))?;
     if !code.is_instance_of::<PyCode>() {

@@ -203,12 +203,22 @@ pub fn caches_in_front<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Vec<Boun
             break;
         }
         depth += 1;
+        if plain_function(&obj) {
+            break; // no cache here nor anything it wraps (and no exception raised to find out)
+        }
         if obj.hasattr(intern!(obj.py(), "cache_clear"))? && obj.hasattr(intern!(obj.py(), "cache_info"))? {
             out.push(obj.clone());
         }
         current = ["__wrapped__", "__func__", "fget", "func"].iter().find_map(|attr| obj.getattr(*attr).ok());
     }
     Ok(out)
+}
+
+/// A function with an empty `__dict__`: the attributes [`caches_in_front`] looks for cannot be
+/// on it (its type defines none of them), so looking for each would only raise AttributeErrors.
+fn plain_function(obj: &Bound<'_, PyAny>) -> bool {
+    obj.is_exact_instance_of::<PyFunction>()
+        && obj.getattr(intern!(obj.py(), "__dict__")).is_ok_and(|d| d.len().is_ok_and(|n| n == 0))
 }
 
 /// `value` is `target`, or holds it directly (list, tuple, set, dict values).

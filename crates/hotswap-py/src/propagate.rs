@@ -17,8 +17,25 @@ use crate::report::Report;
 /// A loaded module's name and whether it is a package (for relative imports).
 pub fn module_identity(module: &Bound<'_, PyAny>) -> (String, bool) {
     let name = module.getattr(intern!(module.py(), "__name__")).and_then(|n| n.extract::<String>()).unwrap_or_default();
-    let is_package = module.hasattr(intern!(module.py(), "__path__")).unwrap_or(false);
+    let is_package = has_path(module);
     (name, is_package)
+}
+
+/// `hasattr(module, "__path__")`, read from the module's `__dict__` when that is all `hasattr`
+/// would consult (a plain module without a module-level `__getattr__`): `hasattr` raises and
+/// drops an AttributeError for every module that is not a package.
+fn has_path(module: &Bound<'_, PyAny>) -> bool {
+    let py = module.py();
+    if module.is_exact_instance_of::<PyModule>() {
+        if let Ok(dict) = module.getattr(intern!(py, "__dict__")).and_then(|d| Ok(d.cast_into::<PyDict>()?)) {
+            match dict.contains(intern!(py, "__path__")) {
+                Ok(true) => return true,
+                Ok(false) if !dict.contains(intern!(py, "__getattr__")).unwrap_or(true) => return false,
+                _ => {}
+            }
+        }
+    }
+    module.hasattr(intern!(py, "__path__")).unwrap_or(false)
 }
 
 /// The waves to apply `patches` in: a module after the modules of the batch it imports, which
@@ -62,14 +79,38 @@ pub struct Importer<'py> {
     /// The module's file (canonical) and its `__file__` as Python spells it.
     pub path: std::path::PathBuf,
     pub filename: String,
-    pub text: String,
+    pub text: std::sync::Arc<str>,
     pub imports: OnceCell<Vec<Import>>,
+    /// Its `__name__` and whether it is a package, read once per batch on first need.
+    pub identity: OnceCell<(String, bool)>,
 }
 
 /// Names a batch re-bound in an importer: (index in the importers, the names).
 pub type Rebound = Vec<(usize, Vec<String>)>;
 
 impl Importer<'_> {
+    pub fn identity(&self) -> &(String, bool) {
+        self.identity.get_or_init(|| module_identity(&self.module))
+    }
+
+    /// Whether any of its imports can name a module whose last part is `short`. With its imports
+    /// known (from its parsed tree) they are what is checked; else its text is searched, so the
+    /// imports of a module that cannot be one are never parsed (every import of `m` spells `m`,
+    /// or is relative).
+    fn may_import(&self, short: &str) -> bool {
+        self.imports.get().is_some() || self.text.contains(short) || self.text.contains("from .")
+    }
+
+    /// Whether `import` refers to the module `name`: an absolute import by its spelling, a
+    /// relative one resolved from this module's name (read only then).
+    fn refers_to(&self, import: &Import, name: &str) -> bool {
+        if import.level == 0 {
+            return import.module == name;
+        }
+        let (importer_name, is_package) = self.identity();
+        resolve(importer_name, *is_package, import).as_deref() == Some(name)
+    }
+
     fn imports(&self) -> &[Import] {
         self.imports.get_or_init(|| {
             let version = crate::interpreter::grammar();
@@ -108,19 +149,17 @@ pub fn refresh_importers<'a, 'py: 'a>(
     }
     let importers = importers();
     for (patch, changed) in changes {
-        let (name, _) = module_identity(&patch.module);
-        let short = name.rsplit('.').next().unwrap_or(&name).to_string();
+        let name = &patch.name;
+        let short = name.rsplit('.').next().unwrap_or(name);
         for (index, importer) in importers.iter().enumerate() {
-            if importer.module.is(&patch.module)
-                || !(importer.text.contains(&short) || importer.text.contains("from ."))
-            {
+            if importer.module.is(&patch.module) || !importer.may_import(short) {
                 continue;
             }
-            let (importer_name, is_package) = module_identity(&importer.module);
             for import in importer.imports() {
-                if resolve(&importer_name, is_package, import).as_deref() != Some(name.as_str()) {
+                if !importer.refers_to(import, name) {
                     continue;
                 }
+                let (importer_name, _) = importer.identity();
                 if let Some(read) = attributes_read(import, &patch.module, &changed, &importer.module) {
                     rebound.push((index, read));
                     continue;

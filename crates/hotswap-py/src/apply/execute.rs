@@ -221,7 +221,7 @@ fn reapply_decorators<'py>(
     let globals = scope.module.getattr(intern!(scope.module.py(), "__dict__"))?;
     let locals = PyDict::new(py);
     copy_visible(scope, &planned.visible, &locals)?;
-    let builtins = py.import("builtins")?;
+    let builtins = crate::code::builtins(py)?;
     let mut result = class.clone().into_any();
     for expr in decorators.iter().rev() {
         let code =
@@ -260,7 +260,7 @@ fn redecorate<'py>(
         }
         None => globals.clone(),
     };
-    let builtins = py.import("builtins")?;
+    let builtins = crate::code::builtins(py)?;
     for expr in decorators.iter().rev() {
         let code = builtins.getattr(intern!(builtins.py(), "compile"))?.call1((
             format!("(\n{expr}\n)"),

@@ -45,8 +45,8 @@ pub struct FilePatch<'py> {
     pub module: Bound<'py, PyAny>,
     /// The module's `__name__`, read once.
     pub name: String,
-    /// The file's new text (for `linecache`, set in the commit).
-    pub text: String,
+    /// The file's new text (for `linecache`, set in the commit), shared with its record.
+    pub text: std::sync::Arc<str>,
 }
 
 /// What happened to one file.

@@ -10,7 +10,7 @@ use hotswap_core::tree::DefinitionTree;
 use super::plan::FileWork;
 use super::{display_path, Engine};
 use crate::apply::{apply_batch, FilePatch};
-use crate::propagate::{module_identity, refresh_importers, snapshot, sync_function_globals, Importer, Rebound};
+use crate::propagate::{refresh_importers, snapshot, sync_function_globals, Importer, Rebound};
 use crate::pyerr::lock;
 use crate::report::Report;
 use pyo3::prelude::*;
@@ -72,14 +72,14 @@ impl Engine {
         if plan.is_empty() {
             return None;
         }
-        let (name, _) = module_identity(&importer.module);
+        let name = importer.identity().0.clone();
         Some(FilePatch {
             filename: importer.filename.clone(),
             display_path: display_path(&importer.path),
             plan,
             module: importer.module.clone(),
             name,
-            text: importer.text.clone(),
+            text: std::sync::Arc::clone(&importer.text),
         })
     }
 }

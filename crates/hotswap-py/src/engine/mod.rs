@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard};
 use std::time::Instant;
 
 use hotswap_core::tree::DefinitionTree;
@@ -257,13 +257,14 @@ impl Engine {
     /// modules that imported a name the batch changed.
     fn importers<'py>(&self, py: Python<'py>, work: &[FileWork]) -> Vec<Importer<'py>> {
         let every = self.loaded_modules(py).unwrap_or_default();
+        let edited: HashMap<&Path, &FileWork> = work.iter().map(|w| (w.path.as_path(), w)).collect();
         let files = lock(&self.files);
         let mut out = Vec::new();
         for (path, mods) in &every {
-            let (text, tree) = match work.iter().find(|w| &w.path == path) {
-                Some(w) => (w.text.clone(), Some(&w.tree)),
+            let (text, tree) = match edited.get(path.as_path()) {
+                Some(w) => (Arc::clone(&w.text), Some(&w.tree)),
                 None => match files.get(path) {
-                    Some(record) => (record.text.clone(), record.tree.as_ref()),
+                    Some(record) => (Arc::clone(&record.text), record.tree.as_ref()),
                     None => continue,
                 },
             };
@@ -273,8 +274,9 @@ impl Engine {
                     module: module.clone(),
                     path: path.clone(),
                     filename: filename.clone(),
-                    text: text.clone(),
+                    text: Arc::clone(&text),
                     imports,
+                    identity: OnceCell::new(),
                 });
             }
         }
@@ -300,7 +302,7 @@ fn file_patches<'py>(
         for (module, filename) in mods {
             patches.push(FilePatch {
                 filename: filename.clone(),
-                text: w.text.clone(),
+                text: Arc::clone(&w.text),
                 display_path: display_path(&w.path),
                 plan: w.plan.clone(),
                 module: module.clone(),

@@ -2,6 +2,7 @@
 //! ([`plan_edit`]); only sources in an encoding that Rust does not decode go through Python.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use hotswap_core::pipeline::{plan_edit, plan_text, Planned, Running};
 use hotswap_core::plan::PatchPlan;
@@ -17,7 +18,7 @@ use crate::pyerr::{describe_exception, lock};
 pub(super) struct FileWork {
     pub(super) path: PathBuf,
     pub(super) plan: PatchPlan,
-    pub(super) text: String,
+    pub(super) text: Arc<str>,
     pub(super) tree: DefinitionTree,
     pub(super) hash: u64,
 }
@@ -72,7 +73,7 @@ impl Engine {
         // Syntax errors and other codecs are planned again by the batch; nothing of them runs.
         let Planned::Edit { text, tree, plan } = planned else { return true };
         let alone = plan.runs_nothing();
-        let work = Box::new(FileWork { path: path.to_path_buf(), plan, text, tree, hash });
+        let work = Box::new(FileWork { path: path.to_path_buf(), plan, text: text.into(), tree, hash });
         *lock(&self.preplanned) = Some(Preplanned { path: path.to_path_buf(), hash, running, work });
         alone
     }
@@ -113,7 +114,7 @@ impl Engine {
         };
         match planned {
             Planned::Edit { text, tree, plan } => {
-                FilePlan::Edit(Box::new(FileWork { path: path.to_path_buf(), plan, text, tree, hash }))
+                FilePlan::Edit(Box::new(FileWork { path: path.to_path_buf(), plan, text: text.into(), tree, hash }))
             }
             Planned::Syntax { text, issues } => FilePlan::Errors(syntax_errors(path, &text, issues)),
             Planned::Undecodable { line, message } => {

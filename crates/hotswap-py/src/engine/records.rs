@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use hotswap_core::imports::Import;
 use hotswap_core::parse::{parse_definitions, parse_imports, runner_source};
@@ -13,13 +14,15 @@ use super::plan::{decode_text, mark_dirty, FileResult, FileWork};
 use super::Engine;
 use crate::pyerr::lock;
 
-/// The source a file's module is running, and its parsed tree (parsed on first need).
+/// The source a file's module is running, and its parsed tree (parsed on first need). The
+/// texts are shared (`Arc`): a batch hands every loaded module's text to the importer search
+/// and each patch's text to `linecache` without copying them.
 pub(super) struct FileRecord {
-    pub(super) text: String,
+    pub(super) text: Arc<str>,
     pub(super) hash: u64,
     pub(super) tree: Option<DefinitionTree>,
     /// The text run before the last applied batch (for `hotswap --test --revert-on-fail`).
-    pub(super) previous: Option<String>,
+    pub(super) previous: Option<Arc<str>>,
     /// Steps of the last batch failed (their items are marked dirty in `tree`): they are
     /// tried again by the next save of this file, or by a batch that changes a module it imports.
     pub(super) retry: bool,
@@ -41,15 +44,22 @@ impl Engine {
         if replace || !files.contains_key(path) {
             files.insert(
                 path.to_path_buf(),
-                FileRecord { text, hash: content_hash(content), tree: None, previous: None, retry: false },
+                FileRecord { text: text.into(), hash: content_hash(content), tree: None, previous: None, retry: false },
             );
         }
         Ok(())
     }
 
     /// Parses the recorded text of `path` now, so its first edit parses only the new text.
+    /// A record that has its tree already is left alone (not parsed again on every batch that
+    /// asks: an unchanged importer's dependents are looked for in each batch that rebinds it).
     pub(super) fn parse_recorded(&self, path: &Path) {
-        let Some((hash, text)) = lock(&self.files).get(path).map(|r| (r.hash, r.text.clone())) else { return };
+        let Some((hash, text)) = lock(&self.files).get(path).and_then(|r| match r.tree {
+            Some(_) => None,
+            None => Some((r.hash, r.text.clone())),
+        }) else {
+            return;
+        };
         let version = crate::interpreter::grammar();
         let Ok(tree) = parse_definitions(&text, version) else { return };
         if let Some(record) = lock(&self.files).get_mut(path) {
@@ -62,13 +72,13 @@ impl Engine {
     /// The text the module loaded from `path` ran before the last batch that changed it.
     pub fn previous_text(&self, path: &Path) -> Option<String> {
         self.flush_queued();
-        lock(&self.files).get(path).and_then(|record| record.previous.clone())
+        lock(&self.files).get(path).and_then(|record| record.previous.as_deref().map(str::to_owned))
     }
 
     /// The text the module loaded from `path` runs, if recorded.
     pub fn recorded_text(&self, path: &Path) -> Option<String> {
         self.flush_queued();
-        lock(&self.files).get(path).map(|record| record.text.clone())
+        lock(&self.files).get(path).map(|record| record.text.to_string())
     }
 
     /// The import statements of the text `path` runs, from its parsed tree (parsed now when it
@@ -83,7 +93,7 @@ impl Engine {
             let record = files.get(path)?;
             match &record.tree {
                 Some(tree) => return Some(tree.imports.clone()),
-                None => record.text.clone(), // a syntax error: what the parser recovers
+                None => Arc::clone(&record.text), // a syntax error: what the parser recovers
             }
         };
         Some(parse_imports(&text, crate::interpreter::grammar()))

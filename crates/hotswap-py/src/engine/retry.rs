@@ -44,7 +44,7 @@ impl Engine {
             .iter()
             .filter(|(path, record)| record.retry && !batch.contains(path))
             .filter_map(|(path, record)| {
-                Some((path.clone(), record.text.clone(), record.tree.as_ref()?.imports.clone()))
+                Some((path.clone(), record.text.to_string(), record.tree.as_ref()?.imports.clone()))
             })
             .collect();
         if waiting.is_empty() {
