@@ -15,6 +15,7 @@
 
 mod commit;
 mod deleted;
+mod early;
 mod execute;
 mod prepare;
 
@@ -185,6 +186,11 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
         }
     }
 
+    for ((patch, prep), outcome) in patches.iter().zip(prepared.iter_mut()).zip(outcomes.iter_mut()) {
+        if let Some(prep) = prep {
+            early::bind_added_functions(py, patch, prep, outcome);
+        }
+    }
     let collector = commit::CollectorPaused::new(py);
     let quiet = crate::quiesce::wait_until_outside(py, &batch_modules(patches, &prepared));
     commit::commit(py, &prepared, patches, &mut outcomes);
