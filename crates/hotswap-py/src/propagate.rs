@@ -168,7 +168,11 @@ pub fn refresh_importers<'a, 'py: 'a>(
                 match result {
                     Ok(names) => {
                         for bound in &names {
-                            log::info!(target: "hotswap", "updated {importer_name}.{bound} (imported from {name})");
+                            log::log!(
+                                target: "hotswap",
+                                crate::report::item_level(),
+                                "updated {importer_name}.{bound} (imported from {name})"
+                            );
                             report.updated.push(format!("{importer_name}.{bound}"));
                         }
                         if !names.is_empty() {

@@ -26,6 +26,42 @@ pub fn set_message_format(format: &str) -> PyResult<()> {
     Ok(())
 }
 
+/// Above this many definitions updated, added or deleted in one batch (a checkout, a package
+/// upgrade), the log gives one line for the batch instead of one per definition; `-v` (debug)
+/// still lists each, and the report always does.
+pub const ITEMS_LISTED: usize = 20;
+
+thread_local! {
+    /// This thread runs a batch too big to log item by item (see [`ITEMS_LISTED`]).
+    static SUMMARIZED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The level of a per-definition log line ("updated m.f (m.py:3)") on this thread now.
+pub fn item_level() -> log::Level {
+    if SUMMARIZED.with(std::cell::Cell::get) {
+        log::Level::Debug
+    } else {
+        log::Level::Info
+    }
+}
+
+/// While alive, per-definition log lines on this thread are debug lines (a big batch).
+pub struct ItemsSummarized {
+    was: bool,
+}
+
+impl ItemsSummarized {
+    pub fn new(summarize: bool) -> Self {
+        ItemsSummarized { was: SUMMARIZED.with(|s| s.replace(summarize)) }
+    }
+}
+
+impl Drop for ItemsSummarized {
+    fn drop(&mut self) {
+        SUMMARIZED.with(|s| s.set(self.was));
+    }
+}
+
 /// One problem with one file: where, and what.
 #[pyclass(module = "hotswap._core", frozen, get_all)]
 #[derive(Clone, Debug)]

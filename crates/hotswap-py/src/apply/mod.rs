@@ -296,11 +296,11 @@ fn record_done(patch: &FilePatch<'_>, step: &PatchStep, report: &mut Report) {
     let place = format!("{}:{}", patch.display_path, line);
     match &step.action {
         StepAction::Delete { .. } => {
-            log::info!(target: "hotswap", "deleted {qualified} ({place})");
+            log::log!(target: "hotswap", crate::report::item_level(), "deleted {qualified} ({place})");
             report.deleted.push(qualified);
         }
         StepAction::Execute { .. } if step.lines.old.is_none() => {
-            log::info!(target: "hotswap", "added {qualified} ({place})");
+            log::log!(target: "hotswap", crate::report::item_level(), "added {qualified} ({place})");
             report.added.push(qualified);
         }
         StepAction::Skip => {
@@ -309,7 +309,7 @@ fn record_done(patch: &FilePatch<'_>, step: &PatchStep, report: &mut Report) {
             report.notes.push(format!("skipped {qualified} ({place}): {reason}"));
         }
         _ => {
-            log::info!(target: "hotswap", "updated {qualified} ({place})");
+            log::log!(target: "hotswap", crate::report::item_level(), "updated {qualified} ({place})");
             report.updated.push(qualified);
         }
     }

@@ -88,6 +88,9 @@ impl Engine {
         let mut report = Report { generation: BATCHES.fetch_add(1, Ordering::SeqCst) + 1, ..Report::default() };
         let Inputs { work, unrecorded, rehomed } = self.plan_inputs(inputs, &mut report);
         let planned_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let items: usize = work.iter().map(|w| w.plan.steps.iter().filter(|s| !s.action.is_move()).count()).sum();
+        let summarized = crate::report::ItemsSummarized::new(items > crate::report::ITEMS_LISTED);
+        let work_files = work.len();
         if work.is_empty() && unrecorded.is_empty() && rehomed.is_empty() {
             self.commit_records(work, Vec::new());
         } else {
@@ -106,6 +109,17 @@ impl Engine {
                 self.retry_importers(py, &batch, &mut report);
             })
         }
+        if items > crate::report::ITEMS_LISTED {
+            log::info!(
+                target: "hotswap",
+                "updated {}, added {}, deleted {} definitions in {work_files} file{} (each is logged at debug level, -v)",
+                report.updated.len(),
+                report.added.len(),
+                report.deleted.len(),
+                if work_files == 1 { "" } else { "s" },
+            );
+        }
+        drop(summarized);
         let applied_ms = started.elapsed().as_secs_f64() * 1000.0;
         report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         log::debug!(
