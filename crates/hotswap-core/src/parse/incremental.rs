@@ -51,6 +51,9 @@ fn reparse(old_text: &str, old_tree: &DefinitionTree, text: &str, target: Python
         return None;
     }
     let old_starts = line_starts(old_text);
+    if old_tree.line_count as usize != old_starts.len() - 1 {
+        return None; // not the tree of this text
+    }
     let new_starts = line_starts(text);
     let hunks = changed_lines(old_text, &old_starts, text, &new_starts, MAX_CHANGED_LINES)?;
     let old = Old { text: old_text, starts: &old_starts, tree: old_tree };
