@@ -70,14 +70,8 @@ pub fn future_flags(py: Python<'_>, features: &[String]) -> PyResult<i64> {
 }
 
 fn code_consts<'py>(code: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    let mut out = Vec::new();
-    for c in code.getattr(intern!(code.py(), "co_consts"))?.try_iter()? {
-        let c = c?;
-        if c.is_instance_of::<PyCode>() {
-            out.push(c);
-        }
-    }
-    Ok(out)
+    let consts = code.getattr(intern!(code.py(), "co_consts"))?.cast_into::<PyTuple>()?;
+    Ok(consts.iter().filter(|c| c.is_instance_of::<PyCode>()).collect())
 }
 
 fn not_found(what: &str) -> PyErr {

@@ -8,7 +8,7 @@ use std::ops::Range;
 pub(super) fn line_starts(text: &str) -> Vec<usize> {
     let mut starts = Vec::with_capacity(text.len() / 32 + 2);
     starts.push(0);
-    starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1));
+    starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
     if starts.last() != Some(&text.len()) {
         starts.push(text.len());
     }

@@ -4,6 +4,7 @@
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyList, PyString};
 
 use super::{FileOutcome, FilePatch, Prepared, Swap};
 use crate::pyerr::describe_exception;
@@ -94,10 +95,21 @@ pub(super) fn apply_swap<'py>(swap: &Swap<'py>, replaced: &mut Vec<Bound<'py, Py
 }
 
 /// `linecache` holds the text that runs: the entry has no mtime, so `checkcache` keeps it.
+/// Whether `str.splitlines(True)` splits `text` exactly where `\n` ends lines: it also splits at
+/// `\r`, `\v`, `\f`, `\x1c`-`\x1e`, `\x85`, U+2028 and U+2029.
+fn splits_only_at_newlines(text: &str) -> bool {
+    let ascii_break = |b: &u8| matches!(b, b'\r' | 0x0b | 0x0c | 0x1c..=0x1e);
+    !text.as_bytes().iter().any(ascii_break) && (text.is_ascii() || !text.contains(['\u{85}', '\u{2028}', '\u{2029}']))
+}
+
 pub(super) fn refresh_linecache(py: Python<'_>, filename: &str, text: &str) {
     let result: PyResult<()> = (|| {
         let linecache = py.import("linecache")?;
-        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let lines = match splits_only_at_newlines(text) {
+            // One string, split by Python: much cheaper than a string per line from here.
+            true => PyString::new(py, text).call_method1(intern!(py, "splitlines"), (true,))?,
+            false => PyList::new(py, text.split_inclusive('\n'))?.into_any(),
+        };
         let entry = (text.len(), py.None(), lines, filename);
         linecache.getattr(intern!(py, "cache"))?.set_item(filename, entry)?;
         Ok(())
