@@ -203,7 +203,7 @@ TARGETS: List[Target] = [
     ),
     Target(
         "50,000-line file: p50 (value and line-shift, the worse)",
-        80,
+        40,
         "ms",
         worst(
             median("filesize — 50,000-line module (+1,000,000 live objects), value edit", LAT),
