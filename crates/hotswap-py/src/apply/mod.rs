@@ -41,7 +41,8 @@ pub struct FilePatch<'py> {
     pub filename: String,
     /// For messages: relative to the working directory when possible.
     pub display_path: String,
-    pub plan: PatchPlan,
+    /// Shared with the file's planned work: a line shift in a big file plans thousands of steps.
+    pub plan: std::sync::Arc<PatchPlan>,
     pub module: Bound<'py, PyAny>,
     /// The module's `__name__`, read once.
     pub name: String,
@@ -277,7 +278,11 @@ fn after_commit<'py>(
 
 /// Reports a step as applied: moved, deleted, added, skipped or updated.
 fn record_done(patch: &FilePatch<'_>, step: &PatchStep, report: &mut Report) {
-    let qualified = format!("{}.{}", patch.name, step.dotted_name());
+    let qualified = match step.scope.is_empty() {
+        // Most steps of a line shift in a big file: one string, not three.
+        true => format!("{}.{}", patch.name, step.target.label()),
+        false => format!("{}.{}", patch.name, step.dotted_name()),
+    };
     let line = step.lines.shown();
     if matches!(step.action, StepAction::ShiftLines | StepAction::MoveClass) {
         // Often thousands per batch (everything below an inserted line): keep these cheap.

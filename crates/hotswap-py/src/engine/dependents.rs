@@ -76,7 +76,7 @@ impl Engine {
         Some(FilePatch {
             filename: importer.filename.clone(),
             display_path: display_path(&importer.path),
-            plan,
+            plan: plan.into(),
             module: importer.module.clone(),
             name,
             text: importer.text.clone(),

@@ -16,7 +16,7 @@ use crate::pyerr::{describe_exception, lock};
 /// One file's planned edit: the plan, and the text, tree and hash the file runs once applied.
 pub(super) struct FileWork {
     pub(super) path: PathBuf,
-    pub(super) plan: PatchPlan,
+    pub(super) plan: std::sync::Arc<PatchPlan>,
     pub(super) text: String,
     pub(super) tree: DefinitionTree,
     pub(super) hash: u64,
@@ -70,7 +70,7 @@ impl Engine {
         };
         match planned {
             Planned::Edit { text, tree, plan } => {
-                FilePlan::Edit(Box::new(FileWork { path: path.to_path_buf(), plan, text, tree, hash }))
+                FilePlan::Edit(Box::new(FileWork { path: path.to_path_buf(), plan: plan.into(), text, tree, hash }))
             }
             Planned::Syntax { text, issues } => FilePlan::Errors(syntax_errors(path, &text, issues)),
             Planned::Undecodable { line, message } => {
