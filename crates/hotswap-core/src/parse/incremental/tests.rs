@@ -2,6 +2,7 @@
 //! edits of real sources, each checked against a full parse.
 
 use super::*;
+use crate::diff::diff_with;
 
 const PY: PythonVersion = (3, 12);
 
@@ -167,7 +168,7 @@ fn random_edits_give_what_a_full_parse_gives() {
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let (mut cases, mut incremental) = (0usize, 0usize);
     for source in sources() {
-        for _ in 0..60 {
+        for _ in 0..45 {
             let mut text = source.to_string();
             let mut tree = parse_definitions(&text, PY).expect("the sources parse");
             for _ in 0..15 {
@@ -181,6 +182,11 @@ fn random_edits_give_what_a_full_parse_gives() {
                 if full.is_ok() {
                     cases += 1;
                     incremental += usize::from(reparse(&text, &tree, &new, PY).is_some());
+                }
+                if let Ok(new_tree) = &after {
+                    // Pairing the runs both versions share in place gives what matching by key gives.
+                    let (aligned, by_key) = (diff_with(&tree, new_tree, true), diff_with(&tree, new_tree, false));
+                    assert_eq!(aligned, by_key, "old:\n{text}\n---- new:\n{new}");
                 }
                 if let Ok(new_tree) = after {
                     (text, tree) = (new, new_tree);
