@@ -65,7 +65,7 @@ fn reparse(old_text: &str, old_tree: &DefinitionTree, text: &str, target: Python
         splice.keep(&old, region.items.start, shift);
         let first_line = region.lines.start.checked_add_signed(lines)?;
         let end_line = region.lines.end.checked_add_signed(lines + region.added_lines)?;
-        let slice = new_starts[first_line]..new_starts.get(end_line).copied().unwrap_or(text.len());
+        let slice = *new_starts.get(first_line)?..new_starts.get(end_line).copied().unwrap_or(text.len());
         let parsed = parse_slice(text, slice.clone(), first_line, target)?;
         if old_tree.items[region.items.clone()].iter().any(is_future_import) {
             return None;
@@ -73,7 +73,7 @@ fn reparse(old_text: &str, old_tree: &DefinitionTree, text: &str, target: Python
         splice.skip(&old, region.items.end);
         splice.insert(parsed);
         // Kept items below start as many bytes and lines further down as the slice grew.
-        bytes = slice.end as isize - old.starts[region.lines.end] as isize;
+        bytes = slice.end as isize - *old.starts.get(region.lines.end)? as isize;
         lines = end_line as isize - region.lines.end as isize;
     }
     splice.keep(&old, old_tree.items.len(), Shift { bytes, lines });
