@@ -48,6 +48,8 @@ pub struct FilePatch<'py> {
     pub name: String,
     /// The file's new text (for `linecache`, set in the commit).
     pub text: String,
+    /// The lines the edit left alone at both ends, when the previous text is known.
+    pub kept: Option<hotswap_core::kept::KeptLines>,
 }
 
 /// What happened to one file.
@@ -193,7 +195,7 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
     // Before any user code runs again: a traceback of the new code shows the new lines.
     for (patch, prep) in patches.iter().zip(&prepared) {
         if prep.is_some() {
-            commit::refresh_linecache(py, &patch.filename, &patch.text);
+            commit::refresh_linecache(py, &patch.filename, &patch.text, patch.kept.as_ref());
         }
     }
     let notes = quiet.notes(py);

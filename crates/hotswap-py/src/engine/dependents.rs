@@ -80,6 +80,7 @@ impl Engine {
             module: importer.module.clone(),
             name,
             text: importer.text.clone(),
+            kept: None,
         })
     }
 }

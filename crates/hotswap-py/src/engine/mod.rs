@@ -293,6 +293,7 @@ fn file_patches<'py>(
             patches.push(FilePatch {
                 filename: filename.clone(),
                 text: w.text.clone(),
+                kept: w.kept,
                 display_path: display_path(&w.path),
                 plan: w.plan.clone(),
                 module: module.clone(),
