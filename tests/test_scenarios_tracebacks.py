@@ -61,7 +61,10 @@ SCENARIOS = [
     S(
         C,
         "linecache_after_successive_edits",
-        {"m.py": "def a():\n    return 1\n\n\ndef b():\n    return 2\n\n\ndef c():\n    raise ValueError\n"},
+        {
+            "m.py": "def a():\n    return 1\n\n\ndef b():\n    return 2\n\n\n"
+            "def c():\n    raise ValueError\n"
+        },
         "import m, linecache\nlinecache.getline(m.__file__, 1)",
         E(
             ("m.py", "def a():", "X = 1\n\n\ndef a():"),
