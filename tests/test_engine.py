@@ -292,6 +292,28 @@ def test_failing_statement_is_reported_and_retried(project):
     assert prog.eval("mod.X") == 1.0
 
 
+def test_failed_statement_is_retried_by_an_edit_elsewhere(project):
+    """The next save retries a failed step even when it edits another item: the tree its
+    failed items were marked in is parsed again in full, not incrementally."""
+    source = (
+        "import pathlib\n"
+        "X = pathlib.Path(__file__).with_name('flag.txt').read_text()\n\n\n"
+        "def f():\n    return {}\n"
+    )
+    project.write("mod.py", "X = 'none'\n\n\ndef f():\n    return 0\n")
+    prog = project.start()
+    prog.exec("import mod")
+    project.write("mod.py", source.format(1))
+    report = prog.reload("mod.py")
+    assert report["errors"] and "FileNotFoundError" in report["errors"][0]["message"]
+    project.write("flag.txt", "ready")
+    project.write("mod.py", source.format(2))
+    report = prog.reload("mod.py")
+    assert not report["errors"]
+    assert prog.eval("mod.X") == "ready"
+    assert prog.eval("mod.f()") == 2
+
+
 def test_nested_closures_get_new_code(project):
     project.write(
         "mod.py",

@@ -60,6 +60,31 @@ SCENARIOS = [
     ),
     S(
         C,
+        "linecache_after_successive_edits",
+        {
+            "m.py": "def a():\n    return 1\n\n\ndef b():\n    return 2\n\n\n"
+            "def c():\n    raise ValueError\n"
+        },
+        "import m, linecache\nlinecache.getline(m.__file__, 1)",
+        E(
+            ("m.py", "def a():", "X = 1\n\n\ndef a():"),
+            ("m.py", "    raise ValueError", "    raise KeyError"),
+            expect={
+                "linecache.getlines(m.__file__) == open(m.__file__).read().splitlines(True)": True,
+                "tb_text(m.c)": "raise KeyError",
+            },
+        ),
+        E(
+            ("m.py", "    return 2", "    y = 2\n    return y"),
+            expect={
+                "linecache.getlines(m.__file__) == open(m.__file__).read().splitlines(True)": True,
+                "linecache.getline(m.__file__, 10)": "    return y\n",
+                "tb_line(m.c)": 14,
+            },
+        ),
+    ),
+    S(
+        C,
         "method_after_shift",
         {"m.py": "class K:\n    def f(self):\n        raise ValueError\n"},
         "import m\nk = m.K()",

@@ -7,6 +7,7 @@
 
 pub mod diff;
 pub mod imports;
+pub mod kept;
 pub mod names;
 pub mod parse;
 pub mod pipeline;

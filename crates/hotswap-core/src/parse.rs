@@ -32,7 +32,7 @@ pub(crate) use self::hash::FastMap;
 use self::hash::{hash_str, normalize_newlines, StableHasher};
 use self::reads::NameReads;
 use self::statements::{label, statement_kind, KeyAllocator};
-use crate::tree::{DefKind, Definition, DefinitionTree, Item, LineSpan, Statement, SyntaxIssue};
+use crate::tree::{DefKind, Definition, DefinitionTree, ImportSite, Item, LineSpan, Statement, SyntaxIssue};
 
 /// The Python version whose grammar the running interpreter accepts, as (major, minor).
 pub type PythonVersion = (u8, u8);
@@ -52,15 +52,7 @@ pub fn parse_definitions(source: &str, target: PythonVersion) -> Result<Definiti
     let version = ruff_python_ast::PythonVersion { major: target.0, minor: target.1 };
     let options = ParseOptions::from(Mode::Module).with_target_version(version);
     let parsed = parse_unchecked(text, options);
-    let index = LineIndex::from_source_text(text);
-    let mut builder = Builder {
-        text,
-        bom,
-        index,
-        issues: Vec::new(),
-        line_hints: [Cell::new(0), Cell::new(0)],
-        has_cr: text.contains('\r'),
-    };
+    let mut builder = Builder::new(text, bom);
 
     for error in parsed.errors() {
         builder.issue(error.location.start(), error.error.to_string());
@@ -84,11 +76,46 @@ pub fn parse_definitions(source: &str, target: PythonVersion) -> Result<Definiti
     }
     let line_count = builder.line_count();
     let docstring = docstring.map(|d| (builder.byte_range(d.range()), builder.span(d.range()).start));
-    let imports = reads::imports_of(body);
+    let (imports, import_sites) = import_sites_of(&body[usize::from(docstring.is_some())..]);
+    let imported = imported_names(&import_sites);
     let live_loops = builder.live_loops(body);
-    let imported = reads::module_import_binds(body);
     free_elsewhere(module, text.len());
-    Ok(DefinitionTree { items, line_count, docstring_hash, docstring, imports, imported, live_loops })
+    Ok(DefinitionTree {
+        items,
+        line_count,
+        docstring_hash,
+        docstring,
+        imports,
+        imported,
+        live_loops,
+        import_sites,
+        marked: false,
+    })
+}
+
+/// The imports of top-level statements `body` (the module docstring left out, so that indexes
+/// are those of [`DefinitionTree::items`]), and which statement holds which.
+fn import_sites_of(body: &[Stmt]) -> (Vec<crate::imports::Import>, Vec<ImportSite>) {
+    let mut imports = Vec::new();
+    let mut sites = Vec::new();
+    for (item, stmt) in body.iter().enumerate() {
+        let found = reads::imports_of(std::slice::from_ref(stmt));
+        if found.is_empty() {
+            continue;
+        }
+        let binds = reads::module_import_binds(std::slice::from_ref(stmt));
+        sites.push(ImportSite { item, count: found.len(), binds });
+        imports.extend(found);
+    }
+    (imports, sites)
+}
+
+/// [`DefinitionTree::imported`] from the import sites.
+fn imported_names(sites: &[ImportSite]) -> Vec<String> {
+    let mut names: Vec<String> = sites.iter().flat_map(|s| s.binds.iter().cloned()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// The import statements of `source` alone, for a module whose tree is not held: cheaper than
@@ -191,6 +218,17 @@ struct Builder<'s> {
 }
 
 impl<'s> Builder<'s> {
+    fn new(text: &'s str, bom: usize) -> Self {
+        Builder {
+            text,
+            bom,
+            index: LineIndex::from_source_text(text),
+            issues: Vec::new(),
+            line_hints: [Cell::new(0), Cell::new(0)],
+            has_cr: text.contains('\r'),
+        }
+    }
+
     fn issue(&mut self, offset: TextSize, message: String) {
         let (line, column) = self.line_column(offset);
         self.issues.push((offset, SyntaxIssue { line, column, message }));
@@ -532,10 +570,13 @@ impl<'s> Builder<'s> {
 
 mod binds;
 mod hash;
+mod incremental;
+mod lines;
 mod loops;
 mod reads;
 mod statements;
 
+pub use self::incremental::parse_definitions_after;
 pub use self::loops::{runner_source, RUNNER_BROKE, RUNNER_ITEMS};
 #[cfg(test)]
 mod tests;

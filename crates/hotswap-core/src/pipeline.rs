@@ -3,7 +3,7 @@
 //! tests cover exactly what ships.
 
 use crate::diff::diff_trees;
-use crate::parse::{parse_definitions, PythonVersion};
+use crate::parse::{parse_definitions, parse_definitions_after, PythonVersion};
 use crate::plan::{module_docstring_step, plan_patch, PatchPlan};
 use crate::source::{decode_source, DecodeError};
 use crate::tree::{DefinitionTree, SyntaxIssue};
@@ -43,7 +43,13 @@ pub fn plan_edit(old: Running<'_>, new_bytes: &[u8], version: PythonVersion) -> 
 
 /// Plans the edit from `old` to the already decoded `text`.
 pub fn plan_text(old: Running<'_>, text: String, version: PythonVersion) -> Planned {
-    let tree = match parse_definitions(&text, version) {
+    // One parse per file version: the running version's tree spares re-parsing what the edit
+    // did not touch.
+    let parsed = match old.tree {
+        Some(old_tree) => parse_definitions_after(old.text, old_tree, &text, version),
+        None => parse_definitions(&text, version),
+    };
+    let tree = match parsed {
         Ok(tree) => tree,
         Err(issues) => return Planned::Syntax { text, issues },
     };

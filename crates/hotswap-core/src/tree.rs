@@ -218,6 +218,23 @@ pub struct DefinitionTree {
     pub imported: Vec<String>,
     /// The loops a live loop can run (see [`LiveLoopSite`]), in source order.
     pub live_loops: Vec<LiveLoopSite>,
+    /// The top-level items holding import statements (at any depth), in order: what an
+    /// incremental re-parse needs to splice `imports` and `imported` without the syntax tree.
+    pub import_sites: Vec<ImportSite>,
+    /// Some hashes were altered after the parse (the applier marks items whose step failed, so
+    /// that the next save retries them): such a tree is no base for an incremental re-parse.
+    pub marked: bool,
+}
+
+/// The imports of one top-level item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportSite {
+    /// Index of the item in [`DefinitionTree::items`].
+    pub item: usize,
+    /// How many entries of [`DefinitionTree::imports`] it holds.
+    pub count: usize,
+    /// The names its imports bind at module scope (see [`DefinitionTree::imported`]), sorted.
+    pub binds: Vec<String>,
 }
 
 /// What makes a loop live.

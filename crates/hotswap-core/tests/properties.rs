@@ -31,10 +31,11 @@ fn parse(source: &str) -> Result<DefinitionTree, TestCaseError> {
         .map_err(|issues| TestCaseError::fail(format!("generated source does not parse: {issues:?}\n{source}")))
 }
 
-/// The plan the engine would make: through the same pipeline entry. `new` must be the tree of
-/// `new_source` (the pipeline parses it again, as the engine parses each new version once).
-fn plan(old: &DefinitionTree, new_source: &str, new: &DefinitionTree) -> PatchPlan {
-    match plan_text(Running { text: "", tree: Some(old) }, new_source.to_string(), PY) {
+/// The plan the engine would make: through the same pipeline entry. `old` must be the tree of
+/// `old_source` and `new` that of `new_source` (the pipeline parses the new version again,
+/// incrementally from the old one, as the engine parses each new version once).
+fn plan(old_source: &str, old: &DefinitionTree, new_source: &str, new: &DefinitionTree) -> PatchPlan {
+    match plan_text(Running { text: old_source, tree: Some(old) }, new_source.to_string(), PY) {
         Planned::Edit { plan, tree, .. } => {
             assert_eq!(&tree, new, "the pipeline parsed the new source differently");
             plan
@@ -356,8 +357,8 @@ proptest! {
             let _ = parse_definitions(&text, version);
         }
         if let (Ok(a), Ok(b)) = (parse_definitions(&old, PY), parse_definitions(&text, PY)) {
-            let _ = plan(&a, &text, &b);
-            let _ = plan(&b, &old, &a);
+            let _ = plan(&old, &a, &text, &b);
+            let _ = plan(&text, &b, &old, &a);
         }
     }
 
@@ -369,7 +370,7 @@ proptest! {
     fn plan_reproduces_new_bindings(case in case()) {
         let (old_source, new_source) = case.sources();
         let (old, new) = (parse(&old_source)?, parse(&new_source)?);
-        let plan = plan(&old, &new_source, &new);
+        let plan = plan(&old_source, &old, &new_source, &new);
         let (got, expected) = bindings_after(&old, &new, &plan)
             .map_err(|e| TestCaseError::fail(format!("{e}\n{plan:#?}")))?;
         prop_assert_eq!(got, expected, "plan: {:#?}", plan);
@@ -384,9 +385,9 @@ proptest! {
     fn changed_items_get_steps(case in case()) {
         let (old_source, new_source) = case.sources();
         let (old, new) = (parse(&old_source)?, parse(&new_source)?);
-        prop_assert!(plan(&old, &old_source, &old).is_empty());
-        prop_assert!(plan(&new, &new_source, &new).is_empty());
-        let plan = plan(&old, &new_source, &new);
+        prop_assert!(plan(&old_source, &old, &old_source, &old).is_empty());
+        prop_assert!(plan(&new_source, &new, &new_source, &new).is_empty());
+        let plan = plan(&old_source, &old, &new_source, &new);
         let mut expected = Vec::new();
         let sides = Sides { old_source: &old_source, new_source: &new_source };
         sides.expectations(&old.items, &new.items, &mut Vec::new(), true, &mut expected);
@@ -412,7 +413,7 @@ proptest! {
     fn compile_units_keep_lines(case in case()) {
         let (old_source, new_source) = case.sources();
         let (old, new) = (parse(&old_source)?, parse(&new_source)?);
-        for step in &plan(&old, &new_source, &new).steps {
+        for step in &plan(&old_source, &old, &new_source, &new).steps {
             if step.reason == Reason::ModuleDocstring {
                 check_docstring_unit(step, &new_source).map_err(|e| TestCaseError::fail(format!("{e}\nstep: {step:#?}")))?;
                 continue;

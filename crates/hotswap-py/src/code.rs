@@ -80,14 +80,8 @@ pub fn future_flags(py: Python<'_>, features: &[String]) -> PyResult<i64> {
 }
 
 fn code_consts<'py>(code: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    let mut out = Vec::new();
-    for c in code.getattr(intern!(code.py(), "co_consts"))?.try_iter()? {
-        let c = c?;
-        if c.is_instance_of::<PyCode>() {
-            out.push(c);
-        }
-    }
-    Ok(out)
+    let consts = code.getattr(intern!(code.py(), "co_consts"))?.cast_into::<PyTuple>()?;
+    Ok(consts.iter().filter(|c| c.is_instance_of::<PyCode>()).collect())
 }
 
 fn not_found(what: &str) -> PyErr {
@@ -180,20 +174,22 @@ pub fn nested_code_pairs<'py>(
     Ok(())
 }
 
-/// `code` with every line number moved by `delta`, nested code objects included. Line tables
-/// are relative to `co_firstlineno` on every supported version, so only that field changes.
-pub fn shift_lines<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, delta: i64) -> PyResult<Bound<'py, PyAny>> {
+/// `code` with every line number moved by `delta`, nested code objects included, and whether it
+/// holds nested code. Line tables are relative to `co_firstlineno` on every supported version,
+/// so only that field changes.
+pub fn shift_lines<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, delta: i64) -> PyResult<(Bound<'py, PyAny>, bool)> {
     let first: i64 = code.getattr(intern!(code.py(), "co_firstlineno"))?.extract()?;
     let kwargs = PyDict::new(py);
     kwargs.set_item(intern!(py, "co_firstlineno"), first + delta)?;
     // Most functions have no nested code: then the constants stay as they are.
     let consts = code.getattr(intern!(code.py(), "co_consts"))?.cast_into::<PyTuple>()?;
-    if consts.iter().any(|c| c.is_instance_of::<PyCode>()) {
+    let nested = consts.iter().any(|c| c.is_instance_of::<PyCode>());
+    if nested {
         let shifted = consts
             .iter()
-            .map(|c| if c.is_instance_of::<PyCode>() { shift_lines(py, &c, delta) } else { Ok(c) })
+            .map(|c| if c.is_instance_of::<PyCode>() { Ok(shift_lines(py, &c, delta)?.0) } else { Ok(c) })
             .collect::<PyResult<Vec<_>>>()?;
         kwargs.set_item(intern!(py, "co_consts"), PyTuple::new(py, shifted)?)?;
     }
-    code.call_method(intern!(py, "replace"), (), Some(&kwargs))
+    Ok((code.call_method(intern!(py, "replace"), (), Some(&kwargs))?, nested))
 }

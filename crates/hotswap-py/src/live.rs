@@ -97,7 +97,12 @@ fn class_behind<'py>(obj: &Bound<'py, PyAny>, name: &str, depth: u32) -> Option<
 pub fn namespace_get<'py>(scope: &Scope<'py>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
     let dict = match &scope.class {
         Some(class) => class.getattr(intern!(class.py(), "__dict__"))?,
-        None => scope.module.getattr(intern!(scope.module.py(), "__dict__"))?,
+        // A module's own dict, read without an attribute lookup or a KeyError per miss: a line
+        // shift looks up thousands of names here.
+        None => match scope.module.cast::<PyModule>() {
+            Ok(module) => return module.dict().get_item(name),
+            Err(_) => scope.module.getattr(intern!(scope.module.py(), "__dict__"))?,
+        },
     };
     match dict.get_item(scope.key(name).as_ref()) {
         Ok(value) => Ok(Some(value)),

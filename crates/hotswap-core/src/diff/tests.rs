@@ -360,3 +360,21 @@ fn degenerate_inputs() {
     let t = parse_definitions(&deep_target, (3, 12)).unwrap();
     assert_eq!(t.items[0].as_stmt().unwrap().binds, ["a"]);
 }
+
+#[test]
+fn runs_both_versions_share_pair_as_matching_by_key_does() {
+    let cases = [
+        ("def f(): pass\nx = 1\ndef f(): pass\n", "def f(): pass\ny = 1\ndef f(): pass\ndef f(): pass\n"),
+        ("def f(): pass\ndef g(): pass\ndef f(): return 1\n", "def f(): pass\ndef f(): return 1\n"),
+        ("class A: pass\ndef f(): pass\nz = 2\n", "def A(): pass\ndef f(): pass\nz = 3\n"),
+        ("a = 1\nb = 2\nc = 3\n", "a = 1\nc = 3\nb = 2\n"),
+        (
+            "def f(): pass\nclass C:\n    def m(self): pass\n    def n(self): pass\n",
+            "\ndef f(): pass\nclass C:\n    def n(self): pass\n    def m(self): pass\n",
+        ),
+    ];
+    for (old, new) in cases {
+        let (old, new) = (tree(old), tree(new));
+        assert_eq!(diff_with(&old, &new, true), diff_with(&old, &new, false));
+    }
+}

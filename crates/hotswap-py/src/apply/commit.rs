@@ -1,9 +1,11 @@
 //! Phase 2, commit: assignments only. No user code runs, so another thread sees either none of
 //! the batch or all of it.
 
+use hotswap_core::kept::KeptLines;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyList, PyString, PyTuple};
 
 use super::{FileOutcome, FilePatch, Prepared, Swap};
 use crate::pyerr::describe_exception;
@@ -93,13 +95,66 @@ pub(super) fn apply_swap<'py>(swap: &Swap<'py>, replaced: &mut Vec<Bound<'py, Py
     Ok(())
 }
 
+/// Whether `str.splitlines(True)` splits `text` exactly where `\n` ends lines: it also splits at
+/// `\r`, `\v`, `\f`, `\x1c`-`\x1e`, `\x85`, U+2028 and U+2029.
+fn splits_only_at_newlines(text: &str) -> bool {
+    let ascii_break = |b: &u8| matches!(b, b'\r' | 0x0b | 0x0c | 0x1c..=0x1e);
+    !text.as_bytes().iter().any(ascii_break) && (text.is_ascii() || !text.contains(['\u{85}', '\u{2028}', '\u{2029}']))
+}
+
+/// Every line of `text` as a new string.
+fn all_lines<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    match splits_only_at_newlines(text) {
+        // One string, split by Python: much cheaper than a string per line from here.
+        true => PyString::new(py, text).call_method1(intern!(py, "splitlines"), (true,)),
+        false => Ok(PyList::new(py, text.split_inclusive('\n'))?.into_any()),
+    }
+}
+
+/// The lines of `text` from the entry linecache holds for the previous text (the one hotswap
+/// set: its size and line count match, no mtime), keeping the strings of the lines the edit
+/// left alone at both ends; `None` when there is no such entry.
+fn lines_kept<'py>(
+    cache: &Bound<'py, PyAny>,
+    filename: &str,
+    text: &str,
+    kept: &KeptLines,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let Ok(entry) = cache.get_item(filename) else { return Ok(None) };
+    let Ok(entry) = entry.cast_into::<PyTuple>() else { return Ok(None) };
+    if entry.len() != 4
+        || !entry.get_item(1)?.is_none()
+        || entry.get_item(0)?.extract::<usize>().ok() != Some(kept.old_len)
+    {
+        return Ok(None);
+    }
+    let Ok(old) = entry.get_item(2)?.cast_into::<PyList>() else { return Ok(None) };
+    if old.len() != kept.old_lines {
+        return Ok(None);
+    }
+    let middle = text.get(kept.head_bytes..text.len() - kept.tail_bytes).unwrap_or_default();
+    let lines = old.get_slice(0, kept.head);
+    for line in middle.split_inclusive('\n') {
+        lines.append(line)?;
+    }
+    lines.call_method1(intern!(cache.py(), "extend"), (old.get_slice(kept.old_lines - kept.tail, kept.old_lines),))?;
+    Ok(Some(lines.into_any()))
+}
+
 /// `linecache` holds the text that runs: the entry has no mtime, so `checkcache` keeps it.
-pub(super) fn refresh_linecache(py: Python<'_>, filename: &str, text: &str) {
+/// `kept`: what the edit left alone since the previous text, whose lines may be reused.
+pub(super) fn refresh_linecache(py: Python<'_>, filename: &str, text: &str, kept: Option<&KeptLines>) {
     let result: PyResult<()> = (|| {
-        let linecache = py.import("linecache")?;
-        let lines: Vec<&str> = text.split_inclusive('\n').collect();
-        let entry = (text.len(), py.None(), lines, filename);
-        linecache.getattr(intern!(py, "cache"))?.set_item(filename, entry)?;
+        let cache = py.import("linecache")?.getattr(intern!(py, "cache"))?;
+        let reused = match kept {
+            Some(kept) => lines_kept(&cache, filename, text, kept)?,
+            None => None,
+        };
+        let lines = match reused {
+            Some(lines) => lines,
+            None => all_lines(py, text)?,
+        };
+        cache.set_item(filename, (text.len(), py.None(), lines, filename))?;
         Ok(())
     })();
     if let Err(err) = result {

@@ -42,12 +42,15 @@ pub struct FilePatch<'py> {
     pub filename: String,
     /// For messages: relative to the working directory when possible.
     pub display_path: String,
-    pub plan: PatchPlan,
+    /// Shared with the file's planned work: a line shift in a big file plans thousands of steps.
+    pub plan: std::sync::Arc<PatchPlan>,
     pub module: Bound<'py, PyAny>,
     /// The module's `__name__`, read once.
     pub name: String,
     /// The file's new text (for `linecache`, set in the commit), shared with its record.
     pub text: std::sync::Arc<str>,
+    /// The lines the edit left alone at both ends, when the previous text is known.
+    pub kept: Option<hotswap_core::kept::KeptLines>,
 }
 
 /// What happened to one file.
@@ -198,7 +201,7 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
     // Before any user code runs again: a traceback of the new code shows the new lines.
     for (patch, prep) in patches.iter().zip(&prepared) {
         if prep.is_some() {
-            commit::refresh_linecache(py, &patch.filename, &patch.text);
+            commit::refresh_linecache(py, &patch.filename, &patch.text, patch.kept.as_ref());
         }
     }
     let notes = quiet.notes(py);
@@ -283,7 +286,11 @@ fn after_commit<'py>(
 
 /// Reports a step as applied: moved, deleted, added, skipped or updated.
 fn record_done(patch: &FilePatch<'_>, step: &PatchStep, report: &mut Report) {
-    let qualified = format!("{}.{}", patch.name, step.dotted_name());
+    let qualified = match step.scope.is_empty() {
+        // Most steps of a line shift in a big file: one string, not three.
+        true => format!("{}.{}", patch.name, step.target.label()),
+        false => format!("{}.{}", patch.name, step.dotted_name()),
+    };
     let line = step.lines.shown();
     if matches!(step.action, StepAction::ShiftLines | StepAction::MoveClass) {
         // Often thousands per batch (everything below an inserted line): keep these cheap.

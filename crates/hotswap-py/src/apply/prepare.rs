@@ -39,6 +39,9 @@ struct CodeSwap<'py> {
     new: Bound<'py, PyAny>,
     fresh: Option<Bound<'py, PyAny>>,
     live: Bound<'py, PyAny>,
+    /// Whether the old code may hold nested code objects (closures made from them need the
+    /// matching new ones); false for a shifted function known to hold none.
+    nested: bool,
 }
 
 /// A changed function's unit compiled: the unit, the function's new code inside it, and the
@@ -353,7 +356,7 @@ impl<'py> Preparer<'_, 'py> {
             return Ok(());
         };
         let old = live.getattr(intern!(live.py(), "__code__")).map_err(&at)?;
-        self.code_pairs.push(CodeSwap { old, new: code, fresh: Some(fresh), live });
+        self.code_pairs.push(CodeSwap { old, new: code, fresh: Some(fresh), live, nested: true });
         if rebind {
             self.prepared.deferred.push(Deferred::Execute { step: index, code: unit, scope });
         } else {
@@ -402,8 +405,8 @@ impl<'py> Preparer<'_, 'py> {
         let old_line = step.lines.old.unwrap_or(0);
         if let Some(live) = live_function(scope, step.target.label(), old_line, &self.patch.filename).map_err(&at)? {
             let old_code = live.getattr(intern!(live.py(), "__code__")).map_err(&at)?;
-            let new_code = shift_lines(self.py, &old_code, delta).map_err(&at)?;
-            self.code_pairs.push(CodeSwap { old: old_code, new: new_code, fresh: None, live });
+            let (new_code, nested) = shift_lines(self.py, &old_code, delta).map_err(&at)?;
+            self.code_pairs.push(CodeSwap { old: old_code, new: new_code, fresh: None, live, nested });
         }
         self.prepared.done.push(index);
         Ok(())
@@ -489,7 +492,9 @@ impl<'py> Preparer<'_, 'py> {
         let mut check_freevars = Vec::new();
         for swap in std::mem::take(&mut self.code_pairs) {
             let mut pairs = Vec::new();
-            nested_code_pairs(&swap.old, &swap.new, &mut pairs).map_err(|e| (0, e))?;
+            if swap.nested {
+                nested_code_pairs(&swap.old, &swap.new, &mut pairs).map_err(|e| (0, e))?;
+            }
             let new_code = swap.fresh.is_some();
             lookups.push(Lookup { code: swap.old, known: Some(swap.live) });
             news.push(swap.new);
@@ -509,10 +514,12 @@ impl<'py> Preparer<'_, 'py> {
         let mut stale: Vec<Bound<'py, PyAny>> = Vec::new();
         for (i, functions) in running.into_iter().enumerate() {
             for function in functions {
-                let current = function.getattr(intern!(function.py(), "__code__")).map_err(|e| (0, e))?;
-                if check_freevars[i] && !same_freevars(&current, &news[i]) {
-                    stale.push(function);
-                    continue;
+                if check_freevars[i] {
+                    let current = function.getattr(intern!(function.py(), "__code__")).map_err(|e| (0, e))?;
+                    if !same_freevars(&current, &news[i]) {
+                        stale.push(function);
+                        continue;
+                    }
                 }
                 self.prepared.swaps.push(Swap { function, code: news[i].clone(), attrs: fresh_for[i].clone() });
             }

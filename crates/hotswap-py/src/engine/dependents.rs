@@ -76,10 +76,11 @@ impl Engine {
         Some(FilePatch {
             filename: importer.filename.clone(),
             display_path: display_path(&importer.path),
-            plan,
+            plan: plan.into(),
             module: importer.module.clone(),
             name,
             text: std::sync::Arc::clone(&importer.text),
+            kept: None,
         })
     }
 }

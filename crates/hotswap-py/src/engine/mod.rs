@@ -317,6 +317,7 @@ fn file_patches<'py>(
             patches.push(FilePatch {
                 filename: filename.clone(),
                 text: Arc::clone(&w.text),
+                kept: w.kept,
                 display_path: display_path(&w.path),
                 plan: w.plan.clone(),
                 module: module.clone(),

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use hotswap_core::kept::{kept_lines, KeptLines};
 use hotswap_core::pipeline::{plan_edit, plan_text, Planned, Running};
 use hotswap_core::plan::PatchPlan;
 use hotswap_core::source::{decode_source, DecodeError};
@@ -17,7 +18,9 @@ use crate::pyerr::{describe_exception, lock};
 /// One file's planned edit: the plan, and the text, tree and hash the file runs once applied.
 pub(super) struct FileWork {
     pub(super) path: PathBuf,
-    pub(super) plan: PatchPlan,
+    pub(super) plan: Arc<PatchPlan>,
+    /// The lines the edit left alone at both ends of the file (linecache keeps their strings).
+    pub(super) kept: Option<KeptLines>,
     pub(super) text: Arc<str>,
     pub(super) tree: DefinitionTree,
     pub(super) hash: u64,
@@ -62,18 +65,21 @@ impl Engine {
     pub fn settles_at_once(&self, path: &Path, content: &[u8]) -> bool {
         let hash = hotswap_core::watch::content_hash(content);
         let version = crate::interpreter::grammar();
-        let (running, planned) = {
+        let (running, planned, kept) = {
             let files = lock(&self.files);
             let Some(record) = files.get(path) else { return false };
             if record.hash == hash {
                 return true;
             }
-            (record.hash, plan_edit(Running { text: &record.text, tree: record.tree.as_ref() }, content, version))
+            let planned = plan_edit(Running { text: &record.text, tree: record.tree.as_ref() }, content, version);
+            let kept = kept_of(&planned, &record.text);
+            (record.hash, planned, kept)
         };
         // Syntax errors and other codecs are planned again by the batch; nothing of them runs.
         let Planned::Edit { text, tree, plan } = planned else { return true };
         let alone = plan.runs_nothing();
-        let work = Box::new(FileWork { path: path.to_path_buf(), plan, text: text.into(), tree, hash });
+        let work =
+            Box::new(FileWork { path: path.to_path_buf(), plan: plan.into(), text: text.into(), tree, hash, kept });
         *lock(&self.preplanned) = Some(Preplanned { path: path.to_path_buf(), hash, running, work });
         alone
     }
@@ -90,7 +96,7 @@ impl Engine {
     /// (planning is pure Rust: no Python runs while the records are locked).
     pub(super) fn plan_file(&self, path: &Path, content: &[u8], hash: u64) -> FilePlan {
         let version = crate::interpreter::grammar();
-        let planned = {
+        let (planned, kept) = {
             let files = lock(&self.files);
             let Some(record) = files.get(path) else { return FilePlan::Unrecorded };
             if record.hash == hash {
@@ -99,22 +105,27 @@ impl Engine {
             if let Some(work) = self.take_preplanned(path, hash, record.hash) {
                 return FilePlan::Edit(work);
             }
-            plan_edit(Running { text: &record.text, tree: record.tree.as_ref() }, content, version)
+            let planned = plan_edit(Running { text: &record.text, tree: record.tree.as_ref() }, content, version);
+            let kept = kept_of(&planned, &record.text);
+            (planned, kept)
         };
-        let planned = match planned {
+        let (planned, kept) = match planned {
             Planned::NeedsCodec { encoding } => match decode_with_python(content, &encoding) {
                 Ok(text) => {
                     let files = lock(&self.files);
                     let Some(record) = files.get(path) else { return FilePlan::Unrecorded };
-                    plan_text(Running { text: &record.text, tree: record.tree.as_ref() }, text, version)
+                    let planned = plan_text(Running { text: &record.text, tree: record.tree.as_ref() }, text, version);
+                    let kept = kept_of(&planned, &record.text);
+                    (planned, kept)
                 }
                 Err(message) => return FilePlan::Error { line: 0, message },
             },
-            planned => planned,
+            planned => (planned, kept),
         };
         match planned {
             Planned::Edit { text, tree, plan } => {
-                FilePlan::Edit(Box::new(FileWork { path: path.to_path_buf(), plan, text: text.into(), tree, hash }))
+                let path = path.to_path_buf();
+                FilePlan::Edit(Box::new(FileWork { path, plan: plan.into(), text: text.into(), tree, hash, kept }))
             }
             Planned::Syntax { text, issues } => FilePlan::Errors(syntax_errors(path, &text, issues)),
             Planned::Undecodable { line, message } => {
@@ -151,6 +162,14 @@ pub(super) fn mark_dirty(items: &mut [Item], scope: &[String], line: u32) {
 }
 
 const DIRTY: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The lines an edit's new text shares with `old` at both ends.
+fn kept_of(planned: &Planned, old: &str) -> Option<KeptLines> {
+    match planned {
+        Planned::Edit { text, .. } => Some(kept_lines(old, text)),
+        _ => None,
+    }
+}
 
 /// Source bytes → text: UTF-8, BOM and PEP 263 cookies for UTF-8/Latin-1/ASCII in Rust, any
 /// other declared encoding through Python's codecs. An error carries its line (0 if none).

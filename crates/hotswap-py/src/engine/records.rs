@@ -141,6 +141,7 @@ impl Engine {
             for step in failed {
                 mark_dirty(&mut tree.items, &step.scope, step.lines.shown());
             }
+            tree.marked |= !failed.is_empty();
             let previous = files.remove(&w.path).map(|old| old.text);
             // With steps still to retry, the file is not up to date: the next reload of it plans
             // again, even with the same text, and tries the failed items (marked dirty) again.
