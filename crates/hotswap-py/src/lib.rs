@@ -142,6 +142,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let version: (u8, u8) = (info.getattr("major")?.extract()?, info.getattr("minor")?.extract()?);
     interpreter::set_grammar(version);
     logbridge::install();
+    panics::prepare();
     m.add_class::<Report>()?;
     m.add_class::<ReportError>()?;
     m.add_class::<watcher::ReloadWatcher>()?;

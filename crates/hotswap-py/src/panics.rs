@@ -64,6 +64,14 @@ pub fn panic_message(panic: &(dyn Any + Send)) -> String {
         .unwrap_or_else(|| "a panic without a message".into())
 }
 
+/// Sets up the panic hook and reads the failpoint at import, on the importing thread: a
+/// one-time initialisation still running on another thread when the program forks would
+/// leave the child waiting for it forever.
+pub fn prepare() {
+    install_hook();
+    failpoint_set();
+}
+
 /// Keeps the default hook for panics outside guarded code; inside, records the place only, so
 /// the one message the user sees is the report's.
 fn install_hook() {
@@ -82,7 +90,7 @@ fn install_hook() {
 }
 
 /// Fault injection for the tests of this policy: `HOTSWAP_FAILPOINT=reload-panic` in the
-/// environment when the first batch runs makes every reload panic inside the guard.
+/// environment when the extension is imported makes every reload panic inside the guard.
 fn failpoint_set() -> bool {
     static SET: OnceLock<bool> = OnceLock::new();
     *SET.get_or_init(|| std::env::var_os("HOTSWAP_FAILPOINT").is_some_and(|v| v == "reload-panic"))
