@@ -15,10 +15,7 @@ drops its URL caches when a URLconf module changed.
 
 from __future__ import annotations
 
-import copy
 import functools
-import importlib.util
-import inspect
 import sys
 import weakref
 
@@ -29,6 +26,20 @@ from . import _log as log
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, Dict
+
+
+def _inspect():
+    # Imported on first use: inspect costs every program ~10 ms at start, and only the route
+    # updates after an edit need it.
+    import inspect
+
+    return inspect
+
+
+def _copy(obj):
+    import copy  # on first use, like inspect
+
+    return copy.copy(obj)
 
 
 def _werkzeug_serving(module) -> None:
@@ -114,7 +125,7 @@ def _fastapi_routing(module) -> None:
 
 def _signature_text(call) -> str:
     try:
-        return str(inspect.signature(call))
+        return str(_inspect().signature(call))
     except (TypeError, ValueError):  # no signature to read: FastAPI would have refused it
         return ""
 
@@ -184,7 +195,7 @@ def _forget_replaced_view(app, endpoint: str, view_func) -> None:
     # werkzeug's Map cannot remove a rule: a new map with the same settings gets the others
     # (``Rule.empty()`` is werkzeug's unbound copy of a rule, for reuse in another map).
     url_map = app.url_map
-    settings = inspect.signature(type(url_map).__init__).parameters
+    settings = _inspect().signature(type(url_map).__init__).parameters
     fresh = type(url_map)(
         **{
             name: getattr(url_map, name)
@@ -237,9 +248,11 @@ class _Finder:
         adjust = ADJUST.get(name)
         if adjust is None or name in self.finding:
             return None
+        from importlib.util import find_spec  # here: a framework is being imported
+
         self.finding.add(name)  # the search below asks this finder again: say no then
         try:
-            spec = importlib.util.find_spec(name)
+            spec = find_spec(name)
         finally:
             self.finding.discard(name)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
@@ -272,6 +285,7 @@ def after_batch(report) -> None:
 
 def _qualified_name(call) -> str:
     """``module.qualname`` of a handler or dependency, as the report names it."""
+    inspect = _inspect()
     target = inspect.unwrap(call) if inspect.isfunction(call) or inspect.ismethod(call) else call
     if not (inspect.isroutine(target) or inspect.isclass(target)):
         target = type(target)  # an instance whose __call__ is the dependency
@@ -364,7 +378,7 @@ def _copy_into_including_routers(built: list) -> list:
             if parent is None or not new:
                 continue
             known = {id(route) for route in parent.routes}
-            part = copy.copy(child)  # the router's settings, with only the new routes
+            part = _copy(child)  # the router's settings, with only the new routes
             part.routes = new
             for handlers in ("on_startup", "on_shutdown"):  # those ran already
                 if hasattr(part, handlers):
@@ -390,7 +404,7 @@ def _rebuild_fastapi_route(route, changed_name: str) -> bool:
     that fails to build (a parameter FastAPI rejects) keeps answering as before.
     """
     route_init, args, kwargs, before = vars(route)[_ROUTE_ARGS]
-    fresh = copy.copy(route)
+    fresh = _copy(route)
     try:
         route_init(fresh, *args, **kwargs)
     except Exception as exc:

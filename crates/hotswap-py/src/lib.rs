@@ -30,7 +30,7 @@ use hotswap_core::watch::{content_hash, FileEvent};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::engine::ENGINE;
+use crate::engine::{FileStamp, ImportedSource, ENGINE};
 use crate::report::{Report, ReportError};
 
 /// Records `content` as the source `path` runs (the CLI's script, `hotswap.patch`, children).
@@ -40,19 +40,26 @@ fn record_source(path: &str, content: &[u8]) -> PyResult<()> {
     ENGINE.record_source(&path, content, true).map_err(pyo3::exceptions::PyValueError::new_err)
 }
 
-/// Reads the module file at `path`, about to run, and queues its source to be recorded off
-/// this thread (the import hook calls this). An unreadable file is left unrecorded.
+/// Queues the source of a module about to run, to be recorded off this thread (the import
+/// hook calls this): `source`, the bytes Python compiled, or when it ran a `.pyc`, `stamp`, the
+/// file's stat that `.pyc` was validated against (device, inode, size, mtime and ctime in ns):
+/// the file is read later, and recorded if its stat is still that one.
 #[pyfunction]
-fn queue_source(path: &str) {
+fn queue_source(path: &str, source: Option<&[u8]>, stamp: Option<(u64, u64, u64, i64, i64)>) {
     // Relative (an empty `sys.path` entry): made absolute now, before the program can `chdir`.
     let file = if Path::new(path).is_absolute() {
         path.to_owned()
     } else {
         std::path::absolute(path).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| path.to_owned())
     };
-    if let Ok(content) = std::fs::read(&file) {
-        ENGINE.queue_source(file, content);
-    }
+    let source = match (source, stamp) {
+        (Some(bytes), _) => ImportedSource::Bytes(bytes.to_vec()),
+        (None, Some((device, inode, size, mtime_ns, ctime_ns))) => {
+            ImportedSource::Stamped(FileStamp { device, inode, size, mtime_ns, ctime_ns })
+        }
+        (None, None) => return,
+    };
+    ENGINE.queue_source(file, source);
 }
 
 /// Records, from disk, the source of every loaded module under `roots` that has no record yet.
@@ -69,7 +76,9 @@ fn record_loaded(py: Python<'_>, roots: Vec<String>) -> PyResult<usize> {
             continue;
         }
         if let Some(path) = ENGINE.canonical_path(&file) {
-            if roots.iter().any(|r| path.starts_with(r)) && !ENGINE.has_record(&path) {
+            // One whose file changed while it was imported: its first save says so instead.
+            let handled = ENGINE.has_record(&path) || ENGINE.changed_since_import(&path);
+            if roots.iter().any(|r| path.starts_with(r)) && !handled {
                 files.push(path);
             }
         }

@@ -1,0 +1,142 @@
+"""What the import hook records, and what hotswap's start costs a program.
+
+A module imported from a valid `.pyc` is recorded from its file by the recorder thread, which
+checks that the file's stat is still the one the `.pyc` was validated against; a file written
+in the last seconds is compiled from the bytes read, and those are recorded (the same-second
+`.pyc` case is in test_engine.py). Starting hotswap must not import modules a program does not
+need (each costs every program milliseconds).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+MOD_V1 = "def f():\n    return 'v1'\n"
+MOD_V2 = "def f():\n    return 'v2'\n"
+MOD_V3 = "def f():\n    return 'v2'\n\n\ndef extra():\n    return 3\n"
+RECENT_SECONDS = 2.0  # hotswap._importhook.RECENT_SECONDS
+
+
+def _cache_bytecode_and_age(root, names):
+    """Writes each module's `.pyc` (as a first run of the program would), then waits until the
+    files are old enough for the hook to trust their `.pyc`."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    code = "import " + ", ".join(names)
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, env=env, timeout=60)
+    assert len(list((root / "__pycache__").glob("*.pyc"))) == len(names)
+    newest = max(os.stat(root / f"{name}.py").st_ctime for name in names)
+    while time.time() - newest <= RECENT_SECONDS + 0.1:
+        time.sleep(0.05)
+
+
+def test_a_module_run_from_its_pyc_and_edited_before_watch_is_diffed_from_what_was_imported(
+    project,
+):
+    project.write("mod.py", MOD_V1)
+    _cache_bytecode_and_age(project.root, ["mod"])
+    prog = project.start()  # the api driver calls hotswap.install() first
+    prog.exec("import hotswap, mod")
+    assert prog.eval("mod.f()") == "v1"
+    assert prog.eval("hotswap._core.recorded_source(mod.__file__)") == MOD_V1
+    project.write("mod.py", MOD_V2)  # not watched yet: the program still runs v1
+    prog.watch()
+    project.write("mod.py", MOD_V3)
+    report = prog.wait_reload()
+    # Diffed against v1, the text that runs: f changed too, not only extra added.
+    assert report["updated"] == ["mod.f"] and report["added"] == ["mod.extra"], report
+    assert prog.eval("(mod.f(), mod.extra())") == ["v2", 3]
+
+
+def test_a_module_whose_file_changed_before_hotswap_read_it_is_reported_not_misapplied(project):
+    """The recorder reads a `.pyc`-run module's file after its import; if the file changed in
+    between, what the module runs is unknown: its first save is reported, later ones apply."""
+    project.write("mod.py", MOD_V1)
+    _cache_bytecode_and_age(project.root, ["mod"])
+    prog = project.start()
+    # As the hook queues it: the stat the `.pyc` was validated against, taken at the import.
+    prog.exec(
+        """
+        import os, hotswap
+        st = os.stat("mod.py")
+        stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        path = os.path.abspath("mod.py")
+        import mod
+        """
+    )
+    project.write("mod.py", MOD_V2 + "# written before hotswap read it\n")
+    prog.exec("hotswap._core.queue_source(path, None, stamp)")  # the import's stat, now stale
+    assert prog.eval("hotswap._core.recorded_source(path)") is None
+    prog.watch()  # records the loaded modules it has no record of: not this one
+    project.write("mod.py", MOD_V2)
+    report = prog.wait_reload()
+    assert report["updated"] == [], report
+    [error] = report["errors"]
+    assert "changed while the module was being imported" in error["message"], error
+    assert prog.eval("mod.f()") == "v1"
+    project.write("mod.py", MOD_V3)
+    report = prog.wait_reload()
+    assert report["added"] == ["mod.extra"] and not report["errors"], report
+
+
+def test_a_stamp_that_still_matches_records_the_file(project):
+    project.write("mod.py", MOD_V1)
+    _cache_bytecode_and_age(project.root, ["mod"])
+    prog = project.start()
+    prog.exec(
+        """
+        import os, hotswap
+        st = os.stat("mod.py")
+        path = os.path.abspath("mod.py")
+        stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        hotswap._core.queue_source(path, None, stamp)
+        """
+    )
+    assert prog.eval("hotswap._core.recorded_source(path)") == MOD_V1
+
+
+def _modules_after(argv, cwd, env=None) -> set:
+    out = subprocess.run(
+        argv, cwd=cwd, capture_output=True, text=True, timeout=60, env=env, check=True
+    )
+    return set(out.stdout.split())
+
+
+def test_hotswap_adds_few_modules_to_a_program_start(tmp_path):
+    """Each of these costs every program ~1-10 ms at start; they are imported when needed."""
+    (tmp_path / "prog.py").write_text(
+        "import sys\nprint(' '.join(sorted(sys.modules)))\n", encoding="utf-8"
+    )
+    plain = _modules_after([sys.executable, "prog.py"], tmp_path)
+    api = _modules_after(
+        [
+            sys.executable,
+            "-c",
+            "import hotswap, sys; hotswap.install('.'); hotswap.watch('.');"
+            "print(' '.join(sorted(sys.modules)))",
+        ],
+        tmp_path,
+    )
+    cli = _modules_after([sys.executable, "-m", "hotswap", "prog.py"], tmp_path)
+    costly = {
+        "threading",
+        "functools",
+        "collections",
+        "inspect",
+        "ast",
+        "tokenize",
+        "typing",
+        "traceback",
+        "linecache",
+        "code",
+        "ctypes",
+        "shutil",
+        "logging",
+        "re",
+        "copy",
+    }
+    assert (api - plain) & costly == set()
+    # `python -m` itself imports runpy, which brings functools and collections.
+    assert (cli - plain) & costly <= {"functools", "collections"}
