@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from importlib.machinery import (
     BYTECODE_SUFFIXES,
     EXTENSION_SUFFIXES,
@@ -39,12 +38,8 @@ def _holds_a_root(directory: str) -> bool:
     return any(root.startswith(prefix) for root in _roots)
 
 
-# A `.pyc` is trusted when its source's size and mtime (whole seconds) match: a same-size edit
-# in the second the `.pyc` was written runs the old bytecode while the new text is recorded.
-# Such a recent file is compiled from the bytes read, and those bytes are recorded. A file older
-# than this cannot be written again without its ctime changing, so its stat tells whether the
-# recorder's later read sees the version that was imported.
-RECENT_SECONDS = 2.0
+# Files written this recently are compiled from their source (see `source_stats` in lib.rs).
+RECENT_SECONDS = _core.RECENT_SECONDS
 
 
 class RecordingSourceLoader(SourceFileLoader):
@@ -52,7 +47,7 @@ class RecordingSourceLoader(SourceFileLoader):
     recorded: the stat its `.pyc` is validated against, and the bytes compiled when Python
     compiles the source instead."""
 
-    def _records(self) -> bool:
+    def _records(self, path: str) -> bool:
         return True
 
     def path_stats(self, path):
@@ -60,20 +55,14 @@ class RecordingSourceLoader(SourceFileLoader):
         `.pyc`), queued as the version of the file that runs. For a file written in the last
         seconds, an ``OSError`` instead: the loader then compiles the source it reads rather
         than trust a `.pyc` that cannot tell it apart (and ``source_to_code`` queues it)."""
-        st = os.stat(path)
-        if path == self.path:
-            if time.time() - max(st.st_mtime, st.st_ctime) < RECENT_SECONDS:
-                raise OSError("written in the last seconds: compiled from its source")
-            if self._records():
-                stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-                _core.queue_source(self.path, None, stamp)
-        return {"mtime": st.st_mtime, "size": st.st_size}
+        own = path == self.path
+        return _core.source_stats(path, own, own)
 
     def source_to_code(self, data, path, *args, **kwargs):
         """Compiles the source the loader read; those very bytes are queued (they replace
         the stat queued before, if the `.pyc` turned out stale)."""
         code = super().source_to_code(data, path, *args, **kwargs)
-        if path == self.path and isinstance(data, (bytes, bytearray)) and self._records():
+        if path == self.path and isinstance(data, (bytes, bytearray)) and self._records(path):
             _core.queue_source(self.path, bytes(data), None)
         return code
 
@@ -81,8 +70,12 @@ class RecordingSourceLoader(SourceFileLoader):
 class FilteringSourceLoader(RecordingSourceLoader):
     """For a directory above a watched root: records only the files under a root."""
 
-    def _records(self) -> bool:
-        return _under_roots(os.path.abspath(self.path))
+    def _records(self, path: str) -> bool:
+        return _under_roots(os.path.abspath(path))
+
+    def path_stats(self, path):
+        own = path == self.path
+        return _core.source_stats(path, own, own and self._records(path))
 
 
 def _finder_hook(source_loader):

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use hotswap_core::watch::{content_hash, FileEvent};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -46,12 +47,7 @@ fn record_source(path: &str, content: &[u8]) -> PyResult<()> {
 /// the file is read later, and recorded if its stat is still that one.
 #[pyfunction]
 fn queue_source(path: &str, source: Option<&[u8]>, stamp: Option<(u64, u64, u64, i64, i64)>) {
-    // Relative (an empty `sys.path` entry): made absolute now, before the program can `chdir`.
-    let file = if Path::new(path).is_absolute() {
-        path.to_owned()
-    } else {
-        std::path::absolute(path).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| path.to_owned())
-    };
+    let file = absolute_file(path);
     let source = match (source, stamp) {
         (Some(bytes), _) => ImportedSource::Bytes(bytes.to_vec()),
         (None, Some((device, inode, size, mtime_ns, ctime_ns))) => {
@@ -60,6 +56,47 @@ fn queue_source(path: &str, source: Option<&[u8]>, stamp: Option<(u64, u64, u64,
         (None, None) => return,
     };
     ENGINE.queue_source(file, source);
+}
+
+/// Files written this recently are compiled from their source, not run from a `.pyc`: Python
+/// trusts a `.pyc` whose source has the same size and mtime in whole seconds, so a same-size
+/// edit in the second it was written would run the old bytecode while the new text is recorded.
+/// A file older than this cannot be written again without its ctime changing, so its stat tells
+/// whether the recorder's later read sees the version that was imported.
+const RECENT_SECONDS: f64 = 2.0;
+
+/// The import hook's `path_stats`: the stat Python's loader validates a `.pyc` against, as
+/// `{"mtime": float, "size": int}`. For the module's own file (`own`): an `OSError` when it was
+/// written in the last [`RECENT_SECONDS`] (the loader then compiles the source it reads), else,
+/// when `record`, the stat is queued as the version of the file that runs.
+#[pyfunction]
+fn source_stats<'py>(py: Python<'py>, path: &str, own: bool, record: bool) -> PyResult<Bound<'py, PyDict>> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)?;
+    let mtime = meta.mtime() as f64 + meta.mtime_nsec() as f64 * 1e-9;
+    if own {
+        let ctime = meta.ctime() as f64 + meta.ctime_nsec() as f64 * 1e-9;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        if now - mtime.max(ctime) < RECENT_SECONDS {
+            return Err(pyo3::exceptions::PyOSError::new_err("written in the last seconds: compiled from its source"));
+        }
+        if record {
+            ENGINE.queue_source(absolute_file(path), ImportedSource::Stamped(FileStamp::of(&meta)));
+        }
+    }
+    let stats = PyDict::new(py);
+    stats.set_item(intern!(py, "mtime"), mtime)?;
+    stats.set_item(intern!(py, "size"), meta.size())?;
+    Ok(stats)
+}
+
+/// `path` made absolute now, before the program can `chdir` (a module found through an empty
+/// `sys.path` entry has a relative path).
+fn absolute_file(path: &str) -> String {
+    if Path::new(path).is_absolute() {
+        return path.to_owned();
+    }
+    std::path::absolute(path).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| path.to_owned())
 }
 
 /// Records, from disk, the source of every loaded module under `roots` that has no record yet.
@@ -71,16 +108,15 @@ fn record_loaded(py: Python<'_>, roots: Vec<String>) -> PyResult<usize> {
     let modules = py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?.copy()?;
     let mut files = Vec::new();
     for module in modules.values() {
-        let Ok(file) = module.getattr("__file__").and_then(|f| f.extract::<String>()) else { continue };
+        let Ok(Some(file)) = module.getattr_opt(intern!(py, "__file__")) else { continue };
+        let Ok(file) = file.extract::<String>() else { continue };
         if !file.ends_with(".py") {
             continue;
         }
-        if let Some(path) = ENGINE.canonical_path(&file) {
-            // One whose file changed while it was imported: its first save says so instead.
-            let handled = ENGINE.has_record(&path) || ENGINE.changed_since_import(&path);
-            if roots.iter().any(|r| path.starts_with(r)) && !handled {
-                files.push(path);
-            }
+        let Some(path) = ENGINE.canonical_path(&file) else { continue };
+        // One whose file changed while it was imported is left so: its first save says so.
+        if is_under(&path, &roots) && !ENGINE.has_record(&path) && !ENGINE.changed_since_import(&path) {
+            files.push(path);
         }
     }
     let count = py.detach(|| {
@@ -93,6 +129,17 @@ fn record_loaded(py: Python<'_>, roots: Vec<String>) -> PyResult<usize> {
             .count()
     });
     Ok(count)
+}
+
+/// Whether `path` is one of `roots` or below one (all canonical, so their bytes compare; cheaper
+/// than `Path::starts_with`, which walks components, for every loaded module).
+fn is_under(path: &Path, roots: &[PathBuf]) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let path = path.as_os_str().as_bytes();
+    roots.iter().any(|root| {
+        let root = root.as_os_str().as_bytes();
+        path.starts_with(root) && (path.len() == root.len() || root.ends_with(b"/") || path[root.len()] == b'/')
+    })
 }
 
 /// Reads `paths` now and applies them as one batch, as the watcher would.
@@ -156,6 +203,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<watcher::ReloadWatcher>()?;
     m.add_function(wrap_pyfunction!(record_source, m)?)?;
     m.add_function(wrap_pyfunction!(queue_source, m)?)?;
+    m.add_function(wrap_pyfunction!(source_stats, m)?)?;
+    m.add("RECENT_SECONDS", RECENT_SECONDS)?;
     m.add_function(wrap_pyfunction!(logbridge::set_log_threshold, m)?)?;
     m.add_function(wrap_pyfunction!(report::set_message_format, m)?)?;
     m.add_function(wrap_pyfunction!(record_loaded, m)?)?;

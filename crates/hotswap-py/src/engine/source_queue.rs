@@ -36,7 +36,7 @@ pub struct FileStamp {
 }
 
 impl FileStamp {
-    fn of(meta: &std::fs::Metadata) -> Self {
+    pub fn of(meta: &std::fs::Metadata) -> Self {
         FileStamp {
             device: meta.dev(),
             inode: meta.ino(),
@@ -139,7 +139,11 @@ impl Engine {
             };
             // Undecodable: left unrecorded, and reported when the file is edited.
             if self.record_source(&path, &content, true).is_ok() {
-                lock(&self.queued.changed).remove(&path);
+                let mut changed = lock(&self.queued.changed);
+                if !changed.is_empty() {
+                    changed.remove(&path);
+                }
+                drop(changed);
                 if content.len() >= LARGE_FILE {
                     self.parse_recorded(&path);
                 }
@@ -164,7 +168,8 @@ impl Engine {
     /// Whether the file at `path` changed between its module's import and the moment hotswap
     /// read it, so what the module runs is not known (as of the last flush).
     pub fn changed_since_import(&self, path: &Path) -> bool {
-        lock(&self.queued.changed).contains(path)
+        let changed = lock(&self.queued.changed);
+        !changed.is_empty() && changed.contains(path)
     }
 }
 
@@ -179,7 +184,13 @@ fn canonical_file(absolute: &Path, directories: &mut HashMap<OsString, Option<Pa
     if !directories.contains_key(directory.as_os_str()) {
         directories.insert(directory.as_os_str().to_owned(), std::fs::canonicalize(directory).ok());
     }
-    directories[directory.as_os_str()].as_ref().map(|directory| directory.join(name))
+    // Joined by hand: `Path::join` parses both and grows the buffer twice.
+    let directory = directories[directory.as_os_str()].as_ref()?;
+    let mut joined = OsString::with_capacity(directory.as_os_str().len() + 1 + name.len());
+    joined.push(directory.as_os_str());
+    joined.push("/");
+    joined.push(name);
+    Some(PathBuf::from(joined))
 }
 
 /// The file's bytes, if its stat after reading them still is `stamp` (taken on the open file,
