@@ -9,6 +9,7 @@ need (each costs every program milliseconds).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -140,3 +141,26 @@ def test_hotswap_adds_few_modules_to_a_program_start(tmp_path):
     assert (api - plain) & costly == set()
     # `python -m` itself imports runpy, which brings functools and collections.
     assert (cli - plain) & costly <= {"functools", "collections"}
+
+
+def test_the_framework_finder_is_only_installed_when_a_framework_can_be_imported(tmp_path):
+    """The finder that turns restart reloaders off is asked about every import: a program
+    that cannot import any of those frameworks does without it."""
+    probe = (
+        "import sys, hotswap._frameworks as f\n"
+        "sys.path[:] = [p for p in sys.path if '-packages' not in p] if sys.argv[1] == 'none' "
+        "else sys.path\n"
+        "f.install()\n"
+        "print(any(isinstance(x, f._Finder) for x in sys.meta_path))\n"
+    )
+    (tmp_path / "probe.py").write_text(probe, encoding="utf-8")
+    results = {}
+    for case in ("none", "all"):
+        out = subprocess.run(
+            [sys.executable, "probe.py", case], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        results[case] = out.stdout.strip()
+    frameworks = ("django", "werkzeug", "uvicorn", "fastapi", "flask")
+    installed = any(importlib.util.find_spec(name) is not None for name in frameworks)
+    assert results == {"none": "False", "all": str(installed)}

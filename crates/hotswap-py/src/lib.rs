@@ -63,7 +63,7 @@ fn queue_source(path: &str, source: Option<&[u8]>, stamp: Option<(u64, u64, u64,
 /// edit in the second it was written would run the old bytecode while the new text is recorded.
 /// A file older than this cannot be written again without its ctime changing, so its stat tells
 /// whether the recorder's later read sees the version that was imported.
-const RECENT_SECONDS: f64 = 2.0;
+pub(crate) const RECENT_SECONDS: f64 = 2.0;
 
 /// The import hook's `path_stats`: the stat Python's loader validates a `.pyc` against, as
 /// `{"mtime": float, "size": int}`. For the module's own file (`own`): an `OSError` when it was

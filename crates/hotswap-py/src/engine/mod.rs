@@ -368,7 +368,7 @@ impl Drop for GateTurn<'_> {
 /// child must not inherit a lock taken by a thread it does not have. Dropping it (in the parent
 /// and in the child) releases them.
 pub struct ForkHold {
-    _recording: MutexGuard<'static, ()>,
+    _recording: MutexGuard<'static, source_queue::Directories>,
     _queued: MutexGuard<'static, source_queue::Queued>,
     _files: MutexGuard<'static, HashMap<PathBuf, FileRecord>>,
     _canonical: MutexGuard<'static, HashMap<String, PathBuf>>,

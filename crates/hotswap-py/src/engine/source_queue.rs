@@ -64,8 +64,9 @@ pub type Queued = Vec<(String, ImportedSource)>;
 pub(super) struct SourceQueue {
     pub(super) paths: Mutex<Queued>,
     ready: Condvar,
-    /// Held while a batch of queued sources is recorded, so a flush waits for one in progress.
-    pub(super) recording: Mutex<()>,
+    /// Held while a batch of queued sources is recorded, so a flush waits for one in progress;
+    /// it guards what the recorder knows of the directories it reads from.
+    pub(super) recording: Mutex<Directories>,
     /// The process whose recorder thread is running (a forked child has none until it queues).
     recorder_pid: Mutex<Option<u32>>,
     /// Canonical paths of modules whose file changed between their import and the recorder's
@@ -115,17 +116,17 @@ impl Engine {
 
     /// Records every queued source now; waits for the recorder thread's batch in progress.
     pub fn flush_queued(&self) {
-        let _recording = lock(&self.queued.recording);
+        let mut directories = lock(&self.queued.recording);
         let queued = std::mem::take(&mut *lock(&self.queued.paths));
-        // Canonical directories of this batch: one `realpath` per directory, not per file.
-        let mut directories = HashMap::new();
+        // Directories of this batch, resolved once each (not once per file).
+        let mut resolved = HashMap::new();
         for (file, source) in queued {
             let absolute = match Path::new(&file).is_absolute() {
                 true => PathBuf::from(&file), // made so by `queue_source`: no need to normalise
                 false => std::path::absolute(&file).unwrap_or_else(|_| PathBuf::from(&file)),
             };
             // Deleted since its import: recorded under the path it had.
-            let canonical = canonical_file(&absolute, &mut directories);
+            let canonical = directories.canonical_file(&absolute, &mut resolved);
             let path = canonical.clone().unwrap_or(absolute);
             let content = match source {
                 ImportedSource::Bytes(bytes) => bytes,
@@ -173,24 +174,71 @@ impl Engine {
     }
 }
 
-/// `absolute` with every symbolic link resolved, resolving each directory once per batch; None
-/// when it does not exist.
-fn canonical_file(absolute: &Path, directories: &mut HashMap<OsString, Option<PathBuf>>) -> Option<PathBuf> {
-    let is_link = std::fs::symlink_metadata(absolute).ok()?.file_type().is_symlink();
-    let (Some(directory), Some(name), false) = (absolute.parent(), absolute.file_name(), is_link) else {
-        return std::fs::canonicalize(absolute).ok();
-    };
-    // Keyed by the bytes of the directory's name: hashing a `Path` walks its components.
-    if !directories.contains_key(directory.as_os_str()) {
-        directories.insert(directory.as_os_str().to_owned(), std::fs::canonicalize(directory).ok());
+/// What the recorder knows of the directories modules are imported from: the names of their
+/// entries that are symbolic links, as of the directory's mtime, so a file's canonical path is
+/// its directory's plus its name without a system call per file.
+#[derive(Default)]
+pub struct Directories {
+    links: HashMap<OsString, (i64, HashSet<OsString>)>,
+}
+
+/// A directory as one batch sees it: its canonical path, and which of its names are links
+/// (None when its listing could not be trusted: each file is then looked at itself).
+type Resolved = Option<(PathBuf, Option<HashSet<OsString>>)>;
+
+impl Directories {
+    /// `absolute` with every symbolic link resolved, resolving each directory once per batch;
+    /// None when it does not exist.
+    fn canonical_file(&mut self, absolute: &Path, batch: &mut HashMap<OsString, Resolved>) -> Option<PathBuf> {
+        let (Some(directory), Some(name)) = (absolute.parent(), absolute.file_name()) else {
+            return std::fs::canonicalize(absolute).ok();
+        };
+        // Keyed by the bytes of the directory's name: hashing a `Path` walks its components.
+        if !batch.contains_key(directory.as_os_str()) {
+            let resolved = std::fs::canonicalize(directory).ok().map(|real| (real, self.link_names(directory)));
+            batch.insert(directory.as_os_str().to_owned(), resolved);
+        }
+        let (real, links) = batch[directory.as_os_str()].as_ref()?;
+        let is_link = match links {
+            Some(links) => links.contains(name),
+            None => std::fs::symlink_metadata(absolute).ok()?.file_type().is_symlink(),
+        };
+        if is_link {
+            return std::fs::canonicalize(absolute).ok();
+        }
+        // Joined by hand: `Path::join` parses both and grows the buffer twice.
+        let mut joined = OsString::with_capacity(real.as_os_str().len() + 1 + name.len());
+        joined.push(real.as_os_str());
+        joined.push("/");
+        joined.push(name);
+        Some(PathBuf::from(joined))
     }
-    // Joined by hand: `Path::join` parses both and grows the buffer twice.
-    let directory = directories[directory.as_os_str()].as_ref()?;
-    let mut joined = OsString::with_capacity(directory.as_os_str().len() + 1 + name.len());
-    joined.push(directory.as_os_str());
-    joined.push("/");
-    joined.push(name);
-    Some(PathBuf::from(joined))
+
+    /// The names in `directory` that are symbolic links, listed again when its mtime changed.
+    /// A directory changed in the last seconds is not listed (an entry replaced by a link in the
+    /// same clock tick would leave its mtime as it was): its files are looked at one by one.
+    fn link_names(&mut self, directory: &Path) -> Option<HashSet<OsString>> {
+        let meta = std::fs::metadata(directory).ok()?;
+        let mtime_ns = meta.mtime().saturating_mul(1_000_000_000).saturating_add(meta.mtime_nsec());
+        let age = std::time::SystemTime::now().duration_since(meta.modified().ok()?).unwrap_or_default();
+        if age.as_secs_f64() < crate::RECENT_SECONDS {
+            return None;
+        }
+        if let Some((listed, names)) = self.links.get(directory.as_os_str()) {
+            if *listed == mtime_ns {
+                return Some(names.clone());
+            }
+        }
+        let mut names = HashSet::new();
+        for entry in std::fs::read_dir(directory).ok()? {
+            let entry = entry.ok()?;
+            if entry.file_type().ok()?.is_symlink() {
+                names.insert(entry.file_name());
+            }
+        }
+        self.links.insert(directory.as_os_str().to_owned(), (mtime_ns, names.clone()));
+        Some(names)
+    }
 }
 
 /// The file's bytes, if its stat after reading them still is `stamp` (taken on the open file,
