@@ -15,7 +15,6 @@ drops its URL caches when a URLconf module changed.
 
 from __future__ import annotations
 
-import functools
 import sys
 import weakref
 
@@ -36,6 +35,12 @@ def _inspect():
     return inspect
 
 
+def _wraps(wrapped):
+    import functools  # on first use, like inspect: it costs every program ~1 ms at start
+
+    return functools.wraps(wrapped)
+
+
 def _copy(obj):
     import copy  # on first use, like inspect
 
@@ -45,7 +50,7 @@ def _copy(obj):
 def _werkzeug_serving(module) -> None:
     original = module.run_simple
 
-    @functools.wraps(original)
+    @_wraps(original)
     def run_simple(*args, **kwargs):
         if kwargs.get("use_reloader"):
             log.info("werkzeug's restarting reloader is off: hotswap applies edits in place")
@@ -59,7 +64,7 @@ def _uvicorn_config(module) -> None:
     config = module.Config
     original = config.__init__
 
-    @functools.wraps(original)
+    @_wraps(original)
     def __init__(self, *args, **kwargs):
         original(self, *args, **kwargs)
         if getattr(self, "reload", False):
@@ -100,7 +105,7 @@ _fastapi_includes: list = []
 def _fastapi_routing(module) -> None:
     route_init = module.APIRoute.__init__
 
-    @functools.wraps(route_init)
+    @_wraps(route_init)
     def route_init_kept(self, *args, **kwargs):
         route_init(self, *args, **kwargs)
         vars(self)[_ROUTE_ARGS] = (route_init, args, kwargs, _signature_text(self.endpoint))
@@ -112,7 +117,7 @@ def _fastapi_routing(module) -> None:
     _keep_instances(module.APIRouter, _fastapi_routers)
     include = module.APIRouter.include_router
 
-    @functools.wraps(include)
+    @_wraps(include)
     def include_router_kept(self, router, *args, **kwargs):
         result = include(self, router, *args, **kwargs)
         if not any(getattr(route, "original_router", None) is router for route in self.routes):
@@ -137,7 +142,7 @@ def _fastapi_applications(module) -> None:
 def _keep_instances(cls, instances: weakref.WeakValueDictionary) -> None:
     original = cls.__init__
 
-    @functools.wraps(original)
+    @_wraps(original)
     def __init__(self, *args, **kwargs):
         original(self, *args, **kwargs)
         instances[id(self)] = self
@@ -155,7 +160,7 @@ def _flask_app(module) -> None:
     if hasattr(flask, "_check_setup_finished"):  # Flask 2.2+
         check = flask._check_setup_finished
 
-        @functools.wraps(check)
+        @_wraps(check)
         def check_setup_finished(self, f_name):
             if not _core.currently_reloading():
                 check(self, f_name)
@@ -164,7 +169,7 @@ def _flask_app(module) -> None:
     elif hasattr(flask, "_is_setup_finished"):  # Flask 2.0 and 2.1
         finished = flask._is_setup_finished
 
-        @functools.wraps(finished)
+        @_wraps(finished)
         def is_setup_finished(self):
             return finished(self) and not _core.currently_reloading()
 
@@ -177,7 +182,7 @@ def _replace_redecorated_views(flask) -> None:
     old rules go, as a restart would not create them (Flask would refuse the new function)."""
     add_url_rule = flask.add_url_rule
 
-    @functools.wraps(add_url_rule)
+    @_wraps(add_url_rule)
     def add_url_rule_replacing(self, rule, endpoint=None, view_func=None, *args, **kwargs):
         if view_func is not None and _core.currently_reloading():
             _forget_replaced_view(self, endpoint or view_func.__name__, view_func)
