@@ -143,15 +143,17 @@ def test_hotswap_adds_few_modules_to_a_program_start(tmp_path):
     assert (cli - run_as_module) & costly == set()
 
 
-def test_the_framework_finder_is_only_installed_when_a_framework_can_be_imported(tmp_path):
-    """The finder that turns restart reloaders off is asked about every import: a program
-    that cannot import any of those frameworks does without it."""
+def test_frameworks_are_adjusted_through_their_own_directories_only(tmp_path):
+    """The hook that turns restart reloaders off is asked once per directory, and only about
+    the directories of the frameworks installed: other imports do not go through it."""
     probe = (
         "import sys, hotswap._frameworks as f\n"
-        "sys.path[:] = [p for p in sys.path if '-packages' not in p] if sys.argv[1] == 'none' "
-        "else sys.path\n"
+        "if sys.argv[1] == 'none':\n"
+        "    sys.path[:] = [p for p in sys.path if '-packages' not in p]\n"
         "f.install()\n"
-        "print(any(isinstance(x, f._Finder) for x in sys.meta_path))\n"
+        "hooks = [h for h in sys.path_hooks if isinstance(h, f._PathHook)]\n"
+        "print(sorted(n for h in hooks for d in h.directories.values() for n in d))\n"
+        "print(any(type(finder).__module__ == f.__name__ for finder in sys.meta_path))\n"
     )
     (tmp_path / "probe.py").write_text(probe, encoding="utf-8")
     results = {}
@@ -160,7 +162,10 @@ def test_the_framework_finder_is_only_installed_when_a_framework_can_be_imported
             [sys.executable, "probe.py", case], cwd=tmp_path, capture_output=True, text=True
         )
         assert out.returncode == 0, out.stderr
-        results[case] = out.stdout.strip()
+        results[case] = out.stdout.split("\n")[:2]
     frameworks = ("django", "werkzeug", "uvicorn", "fastapi", "flask")
-    installed = any(importlib.util.find_spec(name) is not None for name in frameworks)
-    assert results == {"none": "False", "all": str(installed)}
+    installed = [name for name in frameworks if importlib.util.find_spec(name) is not None]
+    assert results["none"] == ["[]", "False"]
+    names = eval(results["all"][0])
+    assert {name.partition(".")[0] for name in names} == set(installed)
+    assert results["all"][1] == "False"  # nothing on sys.meta_path
