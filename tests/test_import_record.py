@@ -21,14 +21,18 @@ MOD_V3 = "def f():\n    return 'v2'\n\n\ndef extra():\n    return 3\n"
 RECENT_SECONDS = 2.0  # hotswap._importhook.RECENT_SECONDS
 
 
-def _cache_bytecode_and_age(root, names):
+def _cache_bytecode_and_age(root, names, directory=None):
     """Writes each module's `.pyc` (as a first run of the program would), then waits until the
-    files are old enough for the hook to trust their `.pyc`."""
+    files (and ``directory``, whose `__pycache__` was just made) are old enough for the hook to
+    trust their `.pyc` (and the recorder to keep the directory's listing)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     code = "import " + ", ".join(names)
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True, env=env, timeout=60)
-    assert len(list((root / "__pycache__").glob("*.pyc"))) == len(names)
-    newest = max(os.stat(root / f"{name}.py").st_ctime for name in names)
+    paths = [root / (name.replace(".", "/") + ".py") for name in names]
+    assert all(path.with_name("__pycache__").is_dir() for path in paths)
+    newest = max(os.stat(path).st_ctime for path in paths)
+    if directory is not None:
+        newest = max(newest, os.stat(directory).st_mtime)
     while time.time() - newest <= RECENT_SECONDS + 0.1:
         time.sleep(0.05)
 
@@ -169,3 +173,22 @@ def test_frameworks_are_adjusted_through_their_own_directories_only(tmp_path):
     names = eval(results["all"][0])
     assert {name.partition(".")[0] for name in names} == set(installed)
     assert results["all"][1] == "False"  # nothing on sys.meta_path
+
+
+def test_a_module_imported_through_a_symbolic_link_is_recorded_under_its_target(project):
+    """The recorder resolves each directory once and knows its links from a listing kept until
+    the directory changes: a module file that is a link is still recorded under the file it
+    points to, so a save of that file applies to the module."""
+    project.write("real/real_mod.py", MOD_V1)
+    project.write("links/__init__.py", "")
+    os.symlink(os.path.join("..", "real", "real_mod.py"), project.path("links/mod.py"))
+    _cache_bytecode_and_age(project.root, ["links.mod"], project.path("links"))
+    prog = project.start()
+    prog.exec("import hotswap, links.mod as mod")
+    real = str(project.path("real/real_mod.py").resolve())
+    assert prog.eval(f"hotswap._core.recorded_source({real!r})") == MOD_V1
+    prog.watch()
+    project.write("real/real_mod.py", MOD_V2)
+    report = prog.wait_reload()
+    assert report["updated"] == ["links.mod.f"], report
+    assert prog.eval("mod.f()") == "v2"
