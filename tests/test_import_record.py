@@ -192,3 +192,22 @@ def test_a_module_imported_through_a_symbolic_link_is_recorded_under_its_target(
     report = prog.wait_reload()
     assert report["updated"] == ["links.mod.f"], report
     assert prog.eval("mod.f()") == "v2"
+
+
+def test_a_module_in_a_directory_whose_name_is_not_utf8_imports_under_the_hook(tmp_path):
+    """File names are bytes on Linux: the hook passes paths to the extension as paths."""
+    directory = os.fsencode(tmp_path) + b"/dir\xff"
+    os.mkdir(directory)
+    with open(directory + b"/m.py", "w", encoding="utf-8") as f:
+        f.write("X = 1\n")
+    probe = (
+        "import os, sys, hotswap\n"
+        "hotswap.install('.')\n"
+        "sys.path.insert(0, os.fsdecode(os.fsencode(os.getcwd()) + b'/dir\\xff'))\n"
+        "import m\n"
+        "print(m.X)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert (out.returncode, out.stdout.strip()) == (0, "1"), out.stderr

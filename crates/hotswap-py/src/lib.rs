@@ -46,8 +46,8 @@ fn record_source(path: &str, content: &[u8]) -> PyResult<()> {
 /// file's stat that `.pyc` was validated against (device, inode, size, mtime and ctime in ns):
 /// the file is read later, and recorded if its stat is still that one.
 #[pyfunction]
-fn queue_source(path: &str, source: Option<&[u8]>, stamp: Option<(u64, u64, u64, i64, i64)>) {
-    let file = absolute_file(path);
+fn queue_source(path: PathBuf, source: Option<&[u8]>, stamp: Option<(u64, u64, u64, i64, i64)>) {
+    let file = absolute_file(&path);
     let source = match (source, stamp) {
         (Some(bytes), _) => ImportedSource::Bytes(bytes.to_vec()),
         (None, Some((device, inode, size, mtime_ns, ctime_ns))) => {
@@ -70,9 +70,9 @@ pub(crate) const RECENT_SECONDS: f64 = 2.0;
 /// written in the last [`RECENT_SECONDS`] (the loader then compiles the source it reads), else,
 /// when `record`, the stat is queued as the version of the file that runs.
 #[pyfunction]
-fn source_stats<'py>(py: Python<'py>, path: &str, own: bool, record: bool) -> PyResult<Bound<'py, PyDict>> {
+fn source_stats<'py>(py: Python<'py>, path: PathBuf, own: bool, record: bool) -> PyResult<Bound<'py, PyDict>> {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path)?;
+    let meta = std::fs::metadata(&path)?;
     let mtime = meta.mtime() as f64 + meta.mtime_nsec() as f64 * 1e-9;
     if own {
         let ctime = meta.ctime() as f64 + meta.ctime_nsec() as f64 * 1e-9;
@@ -81,7 +81,7 @@ fn source_stats<'py>(py: Python<'py>, path: &str, own: bool, record: bool) -> Py
             return Err(pyo3::exceptions::PyOSError::new_err("written in the last seconds: compiled from its source"));
         }
         if record {
-            ENGINE.queue_source(absolute_file(path), ImportedSource::Stamped(FileStamp::of(&meta)));
+            ENGINE.queue_source(absolute_file(&path), ImportedSource::Stamped(FileStamp::of(&meta)));
         }
     }
     let stats = PyDict::new(py);
@@ -94,7 +94,7 @@ fn source_stats<'py>(py: Python<'py>, path: &str, own: bool, record: bool) -> Py
 /// open, stat, one read, close (Python's `io.open_code` takes eight system calls, with its
 /// buffering, `isatty` check and seeks), which pays for the recorder's own read of the source.
 #[pyfunction]
-fn read_file<'py>(py: Python<'py>, path: &str) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+fn read_file<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
     use std::io::{ErrorKind, Read};
     let mut file = std::fs::File::open(path)?;
     let size = file.metadata()?.len() as usize;
@@ -116,12 +116,12 @@ fn read_file<'py>(py: Python<'py>, path: &str) -> PyResult<Bound<'py, pyo3::type
 }
 
 /// `path` made absolute now, before the program can `chdir` (a module found through an empty
-/// `sys.path` entry has a relative path).
-fn absolute_file(path: &str) -> String {
-    if Path::new(path).is_absolute() {
-        return path.to_owned();
+/// `sys.path` entry has a relative path). A path, not a string: file names need not be UTF-8.
+fn absolute_file(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        return path.to_path_buf();
     }
-    std::path::absolute(path).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| path.to_owned())
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Records, from disk, the source of every loaded module under `roots` that has no record yet.

@@ -54,8 +54,8 @@ pub enum ImportedSource {
     Stamped(FileStamp),
 }
 
-/// Queued sources: the module's file (as its `__file__` says) and its source.
-pub type Queued = Vec<(String, ImportedSource)>;
+/// Queued sources: the module's file (its `__file__`, made absolute) and its source.
+pub type Queued = Vec<(PathBuf, ImportedSource)>;
 
 /// Sources of modules being imported, waiting to be recorded.
 ///
@@ -84,7 +84,7 @@ impl Engine {
     /// Queues the source of a module being imported from `file` to be recorded (replacing any
     /// earlier record) by the recorder thread: reading, decoding, hashing and resolving the
     /// path happen there, off the importing thread.
-    pub fn queue_source(&'static self, file: String, source: ImportedSource) {
+    pub fn queue_source(&'static self, file: PathBuf, source: ImportedSource) {
         let first = {
             let mut paths = lock(&self.queued.paths);
             paths.push((file, source));
@@ -121,13 +121,9 @@ impl Engine {
         // Directories of this batch, resolved once each (not once per file).
         let mut resolved = HashMap::new();
         for (file, source) in queued {
-            let absolute = match Path::new(&file).is_absolute() {
-                true => PathBuf::from(&file), // made so by `queue_source`: no need to normalise
-                false => std::path::absolute(&file).unwrap_or_else(|_| PathBuf::from(&file)),
-            };
             // Deleted since its import: recorded under the path it had.
-            let canonical = directories.canonical_file(&absolute, &mut resolved);
-            let path = canonical.clone().unwrap_or(absolute);
+            let canonical = directories.canonical_file(&file, &mut resolved);
+            let path = canonical.clone().unwrap_or_else(|| file.clone());
             let content = match source {
                 ImportedSource::Bytes(bytes) => bytes,
                 ImportedSource::Stamped(stamp) => match read_unchanged(&path, stamp) {
@@ -150,8 +146,8 @@ impl Engine {
                 }
             }
             // The module's `__file__` is this string: batches and `watch()` need not stat it.
-            if let (Some(canonical), true) = (canonical, Path::new(&file).is_absolute()) {
-                lock(&self.canonical).insert(file, canonical);
+            if let (Some(canonical), Some(file)) = (canonical, file.to_str()) {
+                lock(&self.canonical).insert(file.to_owned(), canonical);
             }
         }
     }
