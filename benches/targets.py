@@ -249,15 +249,16 @@ TARGETS: List[Target] = [
             median("startup — importing 2,000 modules", "ms, wall time", "hotswap CLI"),
             median("startup — importing 2,000 modules", "ms, wall time", "python (no tool)"),
         ),
-        "callgrind: the main thread runs 3.9 % more instructions than plain python, 3.0 % of "
-        "them `python -m` itself (runpy imports importlib.util, contextlib, collections: "
-        "`python -m prog` costs that much over `python prog.py`); the import hook costs the "
-        "main thread nothing (its stat and its read of each `.pyc` take fewer system calls "
-        "than Python's own). The rest is on other threads: the recorder reads every module's "
-        "source (4 system calls, ~10k instructions each; about 10 ms of CPU for 2,000 modules "
-        "here, the bound: fidelity needs each source read once) and notify walks the tree at "
-        "`watch()` (~3 ms); on 2 cores that others load they compete with the main thread. "
-        "Wall time varies by ±10 % between runs on this shared machine",
+        "callgrind: the main thread runs 1.4 % fewer instructions than plain python (`python "
+        "-m` itself costs +3.0 %: runpy imports importlib.util, contextlib, collections) and "
+        "makes fewer system calls: the import hook's stat and its read of each `.pyc` are "
+        "cheaper than Python's own (`io.open_code`). What is left: `watch()` waits ~5 ms for "
+        "notify's recursive walk of the tree, which stats every entry and descends into "
+        "`__pycache__` (2,000 more); the recorder thread reads every module's source once "
+        "(fidelity needs it: 4 system calls, ~10k instructions and a third of a page of "
+        "memory each, ~7 ms of CPU here) and competes for the 2 cores when others load them; "
+        "page faults cost ~2.6 µs each on this VM (+1,100). Wall time varies by ±10 % between "
+        "runs on this shared machine",
     ),
     Target(
         "whole program importing 2,000 modules, API: wall time vs plain python",
@@ -267,10 +268,10 @@ TARGETS: List[Target] = [
             median("startup — importing 2,000 modules", "ms, wall time", "hotswap API"),
             median("startup — importing 2,000 modules", "ms, wall time", "python (no tool)"),
         ),
-        "callgrind: the main thread runs 0.3 % more instructions than plain python (`import "
-        "hotswap`, `install()`, `watch()`) and makes fewer system calls (the hook's stat and "
-        "read of each `.pyc` replace Python's own); what is left, as for the CLI, is on other "
-        "threads: the recorder's read of every source (~10 ms of CPU here), notify's walk (~3 ms)",
+        "callgrind: the main thread runs 5 % fewer instructions than plain python, and all "
+        "threads together 2 % fewer (the hook's stat and read of each `.pyc` are cheaper than "
+        "Python's own); what is left, as for the CLI: `watch()` waiting for notify's walk of "
+        "the tree (~5 ms), the recorder thread's read of every source, page faults",
     ),
     Target(
         "whole program importing 2,000 modules, CLI: peak RSS over plain python",
