@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 MOD_V1 = "def f():\n    return 'v1'\n"
 MOD_V2 = "def f():\n    return 'v2'\n"
 MOD_V3 = "def f():\n    return 'v2'\n\n\ndef extra():\n    return 3\n"
@@ -211,3 +213,19 @@ def test_a_module_in_a_directory_whose_name_is_not_utf8_imports_under_the_hook(t
         [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert (out.returncode, out.stdout.strip()) == (0, "1"), out.stderr
+
+
+def test_pkgutil_still_lists_the_modules_of_a_framework_package(tmp_path):
+    probe = (
+        "import pkgutil, sys, hotswap._frameworks as f\n"
+        "f.install()\n"
+        "import werkzeug\n"
+        "print(sorted(m.name for m in pkgutil.iter_modules(werkzeug.__path__)))\n"
+    )
+    if importlib.util.find_spec("werkzeug") is None:
+        pytest.skip("werkzeug is not installed")
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "serving" in out.stdout.split("'")

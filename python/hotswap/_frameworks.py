@@ -264,6 +264,13 @@ class _AdjustingFinder:
     def invalidate_caches(self) -> None:
         getattr(self.inner, "invalidate_caches", lambda: None)()
 
+    def iter_modules(self, prefix: str = ""):
+        """What ``pkgutil.iter_modules`` lists for the inner finder (it knows FileFinder's
+        type, not this one's)."""
+        import pkgutil
+
+        return pkgutil.iter_importer_modules(self.inner, prefix)
+
     def __getattr__(self, name: str):
         return getattr(self.inner, name)
 
