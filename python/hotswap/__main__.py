@@ -206,13 +206,15 @@ def _on_reload(opts: Options, cli_args: List[str], roots: List[str], events):
 
 def _run_program(opts: Options, watcher) -> int:
     """Run what the command line names under ``watcher``; the exit status."""
-    from . import _prompt, _run
+    from . import _run
 
     if opts.loop is not None:
         from ._devloop import run_loop
 
         return run_loop(opts.loop, opts.args, watcher)
     if opts.script is None and opts.module is None:
+        from . import _prompt  # here: it imports code, ctypes and shutil (~10 ms)
+
         sys.argv[:] = [""]
         sys.path[0] = ""
         namespace = _run.fresh_main(None).__dict__
@@ -236,6 +238,8 @@ def _run_program(opts: Options, watcher) -> int:
         if not opts.interactive:
             return status
     if opts.interactive:
+        from . import _prompt
+
         main_module = sys.modules.get("__main__")
         _prompt.interact(main_module.__dict__ if main_module is not None else {}, watcher.roots)
     return status

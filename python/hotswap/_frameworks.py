@@ -15,10 +15,6 @@ drops its URL caches when a URLconf module changed.
 
 from __future__ import annotations
 
-import copy
-import functools
-import importlib.util
-import inspect
 import sys
 import weakref
 
@@ -31,10 +27,30 @@ if TYPE_CHECKING:
     from typing import Callable, Dict
 
 
+def _inspect():
+    # Imported on first use: inspect costs every program ~10 ms at start, and only the route
+    # updates after an edit need it.
+    import inspect
+
+    return inspect
+
+
+def _wraps(wrapped):
+    import functools  # on first use, like inspect: it costs every program ~1 ms at start
+
+    return functools.wraps(wrapped)
+
+
+def _copy(obj):
+    import copy  # on first use, like inspect
+
+    return copy.copy(obj)
+
+
 def _werkzeug_serving(module) -> None:
     original = module.run_simple
 
-    @functools.wraps(original)
+    @_wraps(original)
     def run_simple(*args, **kwargs):
         if kwargs.get("use_reloader"):
             log.info("werkzeug's restarting reloader is off: hotswap applies edits in place")
@@ -48,7 +64,7 @@ def _uvicorn_config(module) -> None:
     config = module.Config
     original = config.__init__
 
-    @functools.wraps(original)
+    @_wraps(original)
     def __init__(self, *args, **kwargs):
         original(self, *args, **kwargs)
         if getattr(self, "reload", False):
@@ -89,7 +105,7 @@ _fastapi_includes: list = []
 def _fastapi_routing(module) -> None:
     route_init = module.APIRoute.__init__
 
-    @functools.wraps(route_init)
+    @_wraps(route_init)
     def route_init_kept(self, *args, **kwargs):
         route_init(self, *args, **kwargs)
         vars(self)[_ROUTE_ARGS] = (route_init, args, kwargs, _signature_text(self.endpoint))
@@ -101,7 +117,7 @@ def _fastapi_routing(module) -> None:
     _keep_instances(module.APIRouter, _fastapi_routers)
     include = module.APIRouter.include_router
 
-    @functools.wraps(include)
+    @_wraps(include)
     def include_router_kept(self, router, *args, **kwargs):
         result = include(self, router, *args, **kwargs)
         if not any(getattr(route, "original_router", None) is router for route in self.routes):
@@ -114,7 +130,7 @@ def _fastapi_routing(module) -> None:
 
 def _signature_text(call) -> str:
     try:
-        return str(inspect.signature(call))
+        return str(_inspect().signature(call))
     except (TypeError, ValueError):  # no signature to read: FastAPI would have refused it
         return ""
 
@@ -126,7 +142,7 @@ def _fastapi_applications(module) -> None:
 def _keep_instances(cls, instances: weakref.WeakValueDictionary) -> None:
     original = cls.__init__
 
-    @functools.wraps(original)
+    @_wraps(original)
     def __init__(self, *args, **kwargs):
         original(self, *args, **kwargs)
         instances[id(self)] = self
@@ -144,7 +160,7 @@ def _flask_app(module) -> None:
     if hasattr(flask, "_check_setup_finished"):  # Flask 2.2+
         check = flask._check_setup_finished
 
-        @functools.wraps(check)
+        @_wraps(check)
         def check_setup_finished(self, f_name):
             if not _core.currently_reloading():
                 check(self, f_name)
@@ -153,7 +169,7 @@ def _flask_app(module) -> None:
     elif hasattr(flask, "_is_setup_finished"):  # Flask 2.0 and 2.1
         finished = flask._is_setup_finished
 
-        @functools.wraps(finished)
+        @_wraps(finished)
         def is_setup_finished(self):
             return finished(self) and not _core.currently_reloading()
 
@@ -166,7 +182,7 @@ def _replace_redecorated_views(flask) -> None:
     old rules go, as a restart would not create them (Flask would refuse the new function)."""
     add_url_rule = flask.add_url_rule
 
-    @functools.wraps(add_url_rule)
+    @_wraps(add_url_rule)
     def add_url_rule_replacing(self, rule, endpoint=None, view_func=None, *args, **kwargs):
         if view_func is not None and _core.currently_reloading():
             _forget_replaced_view(self, endpoint or view_func.__name__, view_func)
@@ -184,7 +200,7 @@ def _forget_replaced_view(app, endpoint: str, view_func) -> None:
     # werkzeug's Map cannot remove a rule: a new map with the same settings gets the others
     # (``Rule.empty()`` is werkzeug's unbound copy of a rule, for reuse in another map).
     url_map = app.url_map
-    settings = inspect.signature(type(url_map).__init__).parameters
+    settings = _inspect().signature(type(url_map).__init__).parameters
     fresh = type(url_map)(
         **{
             name: getattr(url_map, name)
@@ -229,23 +245,76 @@ class _Loader:
             log.debug("could not adjust %s: %s", module.__name__, exc)
 
 
-class _Finder:
-    def __init__(self) -> None:
-        self.finding: set = set()
+class _AdjustingFinder:
+    """The finder of a framework's package directory, as the other path hooks make it, with
+    the loader of each module to adjust wrapped."""
 
-    def find_spec(self, name, path, target=None):
-        adjust = ADJUST.get(name)
-        if adjust is None or name in self.finding:
-            return None
-        self.finding.add(name)  # the search below asks this finder again: say no then
-        try:
-            spec = importlib.util.find_spec(name)
-        finally:
-            self.finding.discard(name)
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return None
+    def __init__(self, inner, modules: Dict[str, Callable]) -> None:
+        self.inner = inner
+        self.modules = modules
+
+    def find_spec(self, name, target=None):
+        spec = self.inner.find_spec(name, target)
+        adjust = self.modules.get(name)
+        if adjust is None or spec is None or not hasattr(spec.loader, "exec_module"):
+            return spec
         spec.loader = _Loader(spec.loader, adjust)
         return spec
+
+    def invalidate_caches(self) -> None:
+        getattr(self.inner, "invalidate_caches", lambda: None)()
+
+    def iter_modules(self, prefix: str = ""):
+        """What ``pkgutil.iter_modules`` lists for the inner finder (it knows FileFinder's
+        type, not this one's)."""
+        import pkgutil
+
+        return pkgutil.iter_importer_modules(self.inner, prefix)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+
+class _PathHook:
+    """A path hook for the directories holding the modules of ADJUST: only imports from those
+    directories go through it (Python asks a path hook once per directory, where a finder on
+    ``sys.meta_path`` would be asked about every import, a few microseconds each)."""
+
+    def __init__(self, directories: Dict[str, Dict[str, Callable]]) -> None:
+        self.directories = directories
+
+    def __call__(self, entry):
+        import os
+
+        modules = self.directories.get(os.path.abspath(entry)) if isinstance(entry, str) else None
+        if modules is None:
+            raise ImportError("not a framework's directory")
+        for hook in sys.path_hooks:  # the finder Python would make without this hook
+            if hook is self:
+                continue
+            try:
+                return _AdjustingFinder(hook(entry), modules)
+            except ImportError:
+                continue
+        raise ImportError("no finder for " + entry)
+
+
+def _framework_directories() -> Dict[str, Dict[str, Callable]]:
+    """Directory → {module name: adjust} for the modules of ADJUST that can be imported."""
+    import os
+    from importlib.machinery import PathFinder
+
+    directories: Dict[str, Dict[str, Callable]] = {}
+    for name, adjust in ADJUST.items():
+        top, _, rest = name.partition(".")
+        spec = PathFinder.find_spec(top)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        inside = rest.split(".")[:-1]  # django.utils.autoreload: the utils directory
+        for location in spec.submodule_search_locations:
+            directory = os.path.abspath(os.path.join(location, *inside))
+            directories.setdefault(directory, {})[name] = adjust
+    return directories
 
 
 def install() -> None:
@@ -253,8 +322,14 @@ def install() -> None:
     for name, adjust in ADJUST.items():
         if name in sys.modules:
             adjust(sys.modules[name])
-    if not any(isinstance(f, _Finder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _Finder())
+    if any(isinstance(hook, _PathHook) for hook in sys.path_hooks):
+        return
+    directories = _framework_directories()
+    if not directories:
+        return
+    sys.path_hooks.insert(0, _PathHook(directories))
+    for directory in directories:  # finders made before the hook existed are made again
+        sys.path_importer_cache.pop(directory, None)
 
 
 def after_batch(report) -> None:
@@ -272,6 +347,7 @@ def after_batch(report) -> None:
 
 def _qualified_name(call) -> str:
     """``module.qualname`` of a handler or dependency, as the report names it."""
+    inspect = _inspect()
     target = inspect.unwrap(call) if inspect.isfunction(call) or inspect.ismethod(call) else call
     if not (inspect.isroutine(target) or inspect.isclass(target)):
         target = type(target)  # an instance whose __call__ is the dependency
@@ -364,7 +440,7 @@ def _copy_into_including_routers(built: list) -> list:
             if parent is None or not new:
                 continue
             known = {id(route) for route in parent.routes}
-            part = copy.copy(child)  # the router's settings, with only the new routes
+            part = _copy(child)  # the router's settings, with only the new routes
             part.routes = new
             for handlers in ("on_startup", "on_shutdown"):  # those ran already
                 if hasattr(part, handlers):
@@ -390,7 +466,7 @@ def _rebuild_fastapi_route(route, changed_name: str) -> bool:
     that fails to build (a parameter FastAPI rejects) keeps answering as before.
     """
     route_init, args, kwargs, before = vars(route)[_ROUTE_ARGS]
-    fresh = copy.copy(route)
+    fresh = _copy(route)
     try:
         route_init(fresh, *args, **kwargs)
     except Exception as exc:

@@ -1,17 +1,18 @@
 """Import hook that records each module's source as it is imported (see ``hotswap.install``).
 
-Python caches bytecode, so the source of a module is not always read when it is imported. The
-hook reads the file of each module imported from under the watched roots right before its code
-runs, so the first edit is diffed against what really runs; the extension decodes and records
-it on a thread of its own. Directories that have nothing to do with the roots (the standard
-library, site-packages) keep Python's own finder and cost nothing.
+Python caches bytecode, so the source of a module is not always read when it is imported. For
+each module imported from under the watched roots the hook hands the extension what the code
+that runs was compiled from, at no more cost than Python's own loader: the source bytes when
+Python read them (no `.pyc`, a stale one, a file written in the last seconds), otherwise the
+stat Python validated the `.pyc` against; the extension's recorder thread then reads the file
+and records it only if its stat is still that one. Directories that have nothing to do with
+the roots (the standard library, site-packages) keep Python's own finder and cost nothing.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import time
 from importlib.machinery import (
     BYTECODE_SUFFIXES,
     EXTENSION_SUFFIXES,
@@ -37,41 +38,51 @@ def _holds_a_root(directory: str) -> bool:
     return any(root.startswith(prefix) for root in _roots)
 
 
-# A `.pyc` is trusted when its source's size and mtime (whole seconds) match: a same-size edit
-# in the second the `.pyc` was written runs the old bytecode while the new text is recorded.
-RECENT_SECONDS = 2.0
+# Files written this recently are compiled from their source (see `source_stats` in lib.rs).
+RECENT_SECONDS = _core.RECENT_SECONDS
 
 
-class FreshCodeLoader(SourceFileLoader):
-    """Compiles a source written in the last seconds from its text instead of trusting a `.pyc`
-    whose timestamp cannot tell it apart."""
+class RecordingSourceLoader(SourceFileLoader):
+    """Loads a module from a directory under a watched root and queues what it runs to be
+    recorded: the stat its `.pyc` is validated against, and the bytes compiled when Python
+    compiles the source instead."""
 
-    def get_code(self, fullname):
-        path = self.get_filename(fullname)
-        try:
-            recent = time.time() - os.stat(path).st_mtime < RECENT_SECONDS
-        except OSError:
-            recent = False
-        if not recent:
-            return super().get_code(fullname)
-        return self.source_to_code(self.get_data(path), path)
+    def _records(self, path: str) -> bool:
+        return True
+
+    def path_stats(self, path):
+        """The one stat Python's loader takes (``SourceLoader.get_code`` compares it with the
+        `.pyc`), queued as the version of the file that runs. For a file written in the last
+        seconds, an ``OSError`` instead: the loader then compiles the source it reads rather
+        than trust a `.pyc` that cannot tell it apart (and ``source_to_code`` queues it)."""
+        own = path == self.path
+        return _core.source_stats(path, own, own)
+
+    def get_data(self, path):
+        """The file's bytes (the `.pyc`, or the source), read in Rust with half the system
+        calls of Python's own ``io.open_code``: this pays for the recorder's read. (So a
+        ``PyFile_SetOpenCodeHook`` hook or an ``open`` audit hook does not see the files of the
+        watched roots; it still sees every other.)"""
+        return _core.read_file(path)
+
+    def source_to_code(self, data, path, *args, **kwargs):
+        """Compiles the source the loader read; those very bytes are queued (they replace
+        the stat queued before, if the `.pyc` turned out stale)."""
+        code = super().source_to_code(data, path, *args, **kwargs)
+        if path == self.path and isinstance(data, (bytes, bytearray)) and self._records(path):
+            _core.queue_source(self.path, bytes(data), None)
+        return code
 
 
-class RecordingSourceLoader(FreshCodeLoader):
-    """Loads a module from a directory under a watched root, queueing its source to be recorded."""
-
-    def exec_module(self, module):  # noqa: D401 - loader protocol
-        _core.queue_source(self.path)
-        super().exec_module(module)
-
-
-class FilteringSourceLoader(FreshCodeLoader):
+class FilteringSourceLoader(RecordingSourceLoader):
     """For a directory above a watched root: records only the files under a root."""
 
-    def exec_module(self, module):  # noqa: D401 - loader protocol
-        if _under_roots(os.path.abspath(self.path)):
-            _core.queue_source(self.path)
-        super().exec_module(module)
+    def _records(self, path: str) -> bool:
+        return _under_roots(os.path.abspath(path))
+
+    def path_stats(self, path):
+        own = path == self.path
+        return _core.source_stats(path, own, own and self._records(path))
 
 
 def _finder_hook(source_loader):

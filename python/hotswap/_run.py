@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import importlib
-import importlib.util
 import os
 import sys
 import types
@@ -107,11 +106,9 @@ def run_script(script: str, args: List[str], live_loops: bool = False) -> types.
     main = fresh_main(path)
     _core.record_source(path, source)
     code = _compile_main(source, path, live_loops)
-    from importlib.util import decode_source
-
     from . import _tracebacks
 
-    _tracebacks.remember(code, decode_source(source))  # its lines may move while it runs
+    _tracebacks.remember(code, source)  # its lines may move while it runs
     exec(code, main.__dict__)
     return main
 
@@ -158,6 +155,8 @@ def _main_file(name: str) -> Optional[str]:
     """The file ``python -m name`` runs: the module's, or its ``__main__.py`` for a package
     (recording the package's ``__init__.py`` instead would lose the first edit of the file
     that runs)."""
+    import importlib.util
+
     try:
         spec = importlib.util.find_spec(name)
     except ModuleNotFoundError as exc:

@@ -9,28 +9,48 @@ compiled from; when the program dies, a frame running that code shows its line f
 
 from __future__ import annotations
 
-import linecache
 import sys
-import traceback
-from types import CodeType, TracebackType
+from types import CodeType
 
-# typing is only imported by type checkers: importing it costs every program ~2 ms.
+# typing is only imported by type checkers: importing it costs every program ~2 ms. So are
+# linecache and traceback (imported when a traceback is shown: every program would pay ~2 ms).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import traceback
+    from types import TracebackType
     from typing import Dict, List, Optional, Set, Tuple
 
-# id(code) -> (code, the lines of the text it was compiled from); the code is kept so its id
-# is never reused by another object.
-_SOURCES: Dict[int, Tuple[CodeType, List[str]]] = {}
+
+class _Text:
+    """The source some code was compiled from, decoded when a traceback first needs its lines
+    (decoding imports tokenize, which would cost every program ~3 ms at start)."""
+
+    __slots__ = ("source", "decoded")
+
+    def __init__(self, source: bytes) -> None:
+        self.source = source
+        self.decoded: Optional[List[str]] = None
+
+    def lines(self) -> List[str]:
+        if self.decoded is None:
+            from importlib.util import decode_source
+
+            self.decoded = decode_source(self.source).splitlines(keepends=True)
+        return self.decoded
 
 
-def remember(code: CodeType, text: str) -> None:
-    """``code`` (and the code nested in it) was compiled from ``text``."""
-    lines = text.splitlines(keepends=True)
+# id(code) -> (code, the text it was compiled from); the code is kept so its id is never
+# reused by another object.
+_SOURCES: Dict[int, Tuple[CodeType, _Text]] = {}
+
+
+def remember(code: CodeType, source: bytes) -> None:
+    """``code`` (and the code nested in it) was compiled from ``source`` (a file's bytes)."""
+    text = _Text(source)
     stack = [code]
     while stack:
         current = stack.pop()
-        _SOURCES[id(current)] = (current, lines)
+        _SOURCES[id(current)] = (current, text)
         stack.extend(const for const in current.co_consts if isinstance(const, CodeType))
 
 
@@ -40,7 +60,9 @@ def _ran(tb: TracebackType, first: int, last: int) -> Optional[str]:
     known = _SOURCES.get(id(tb.tb_frame.f_code))
     if known is None or known[0] is not tb.tb_frame.f_code:
         return None
-    lines = known[1]
+    import linecache
+
+    lines = known[1].lines()
     filename = tb.tb_frame.f_code.co_filename
     if not 0 < first <= len(lines) or lines[first - 1] == linecache.getline(filename, first):
         return None
@@ -49,6 +71,8 @@ def _ran(tb: TracebackType, first: int, last: int) -> Optional[str]:
 
 def _summary(tb: TracebackType, frame: traceback.FrameSummary) -> traceback.FrameSummary:
     """``frame`` with the line its code ran, when that is not the current text's."""
+    import traceback
+
     end = getattr(frame, "end_lineno", None) or frame.lineno
     ran = _ran(tb, frame.lineno, end if sys.version_info >= (3, 13) else frame.lineno)
     if ran is None:
@@ -73,6 +97,8 @@ def _summary(tb: TracebackType, frame: traceback.FrameSummary) -> traceback.Fram
 
 def _fix(error: traceback.TracebackException, exc: BaseException, seen: Set[int]) -> bool:
     """Puts the lines that ran into ``error`` and its chained exceptions; True if any changed."""
+    import traceback
+
     if id(exc) in seen:
         return False
     seen.add(id(exc))
@@ -103,6 +129,8 @@ def show(exc: BaseException, tb: Optional[TracebackType]) -> None:
     """Prints ``exc`` as ``sys.excepthook`` does, with the lines that ran; a hook the program
     set is called as it is."""
     if _SOURCES and sys.excepthook is sys.__excepthook__:
+        import traceback
+
         error = traceback.TracebackException(type(exc), exc, tb)
         if _fix(error, exc, set()):
             print("".join(error.format()), end="", file=sys.stderr)

@@ -38,7 +38,9 @@ pub fn decode_source(bytes: &[u8]) -> Result<String, DecodeError> {
         Some(rest) => (rest, true),
         None => (bytes, false),
     };
-    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+    // `contains` searches a word at a time (every module is checked at start-up).
+    if bytes.contains(&0) {
+        let pos = bytes.iter().position(|&b| b == 0).unwrap_or_default();
         return Err(DecodeError::Binary { line: line_of(bytes, pos) });
     }
     let declared = if had_bom { None } else { coding_cookie(bytes) };
@@ -79,15 +81,15 @@ fn coding_cookie(bytes: &[u8]) -> Option<String> {
     let mut lines = bytes.split(|&b| b == b'\n');
     for _ in 0..2 {
         let line = lines.next()?;
-        let trimmed = line.iter().skip_while(|b| matches!(b, b' ' | b'\t' | b'\x0c'));
-        let trimmed: Vec<u8> = trimmed.copied().collect();
+        let indent = line.iter().take_while(|b| matches!(b, b' ' | b'\t' | b'\x0c')).count();
+        let trimmed = &line[indent..];
         if trimmed.first() != Some(&b'#') {
             if trimmed.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
             }
             return None;
         }
-        let text = String::from_utf8_lossy(&trimmed);
+        let text = String::from_utf8_lossy(trimmed);
         if let Some(at) = text.find("coding") {
             let rest = &text[at + "coding".len()..];
             if let Some(rest) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('=')) {

@@ -40,6 +40,7 @@ pub use records::source_generation;
 use records::FileRecord;
 use rehome::Rehomed;
 use source_queue::SourceQueue;
+pub use source_queue::{FileStamp, ImportedSource};
 
 /// The process's one engine ([`ENGINE`]); its methods are spread over the rooms by job.
 pub struct Engine {
@@ -47,8 +48,8 @@ pub struct Engine {
     gate: Gate,
     /// `__file__` string → canonical path, so a batch does not stat every module again.
     canonical: Mutex<HashMap<String, PathBuf>>,
-    /// Sources the import hook read: recorded by a background thread, so importing a module
-    /// costs the program one read of its file and a queue push.
+    /// Sources of imported modules: read and recorded by a background thread, so importing a
+    /// module costs the program a queue push.
     queued: SourceQueue,
     /// From the last full pass over `sys.modules`: its length, and the module names (with
     /// their `__file__`) of each canonical path.
@@ -255,11 +256,18 @@ impl Engine {
                     );
                     continue;
                 }
+                let why = if lock(&self.queued.changed).remove(path) {
+                    "its file changed while the module was being imported, before hotswap read it"
+                } else {
+                    "it was imported before hotswap.install() or watch()"
+                };
                 report.error(
                     &display_path(path),
                     0,
-                    "hotswap has no record of the source this module was loaded from (it was imported \
-                     before hotswap.install() or watch()); the current text is recorded and later saves apply",
+                    format!(
+                        "hotswap has no record of the source this module was loaded from ({why}); the current \
+                         text is recorded and later saves apply"
+                    ),
                 );
             } else {
                 log::debug!(target: "hotswap", "{} is not imported; nothing to update", display_path(path));
@@ -385,8 +393,8 @@ impl Drop for GateTurn<'_> {
 /// child must not inherit a lock taken by a thread it does not have. Dropping it (in the parent
 /// and in the child) releases them.
 pub struct ForkHold {
-    _recording: MutexGuard<'static, ()>,
-    _queued: MutexGuard<'static, Vec<(String, Vec<u8>)>>,
+    _recording: MutexGuard<'static, source_queue::Directories>,
+    _queued: MutexGuard<'static, source_queue::Queued>,
     _files: MutexGuard<'static, HashMap<PathBuf, FileRecord>>,
     _preplanned: MutexGuard<'static, Option<plan::Preplanned>>,
     _canonical: MutexGuard<'static, HashMap<String, PathBuf>>,
