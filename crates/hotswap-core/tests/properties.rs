@@ -130,20 +130,8 @@ struct Sides<'s> {
 impl Sides<'_> {
     /// `unique`: every class of `scope` is the only class of its name in its own scope.
     fn expectations(&self, old: &[Item], new: &[Item], scope: &mut Vec<String>, unique: bool, out: &mut Vec<Expected>) {
-        let mut old_defs = HashMap::new();
-        let mut old_stmts = HashMap::new();
+        let (old_defs, old_stmts) = index_items(old);
         let mut seen: HashMap<&str, usize> = HashMap::new();
-        for (i, item) in old.iter().enumerate() {
-            match item {
-                Item::Def(d) => {
-                    let n = seen.entry(d.name.as_str()).or_default();
-                    old_defs.insert((d.name.as_str(), *n), i);
-                    *n += 1;
-                }
-                Item::Stmt(s) => drop(old_stmts.insert(s.key.as_str(), i)),
-            }
-        }
-        seen.clear();
         let mut matched = vec![false; old.len()];
         let mut expect = |expect, name: Option<&str>, old_line, new_line| {
             let name = name.map(str::to_string);
@@ -215,6 +203,26 @@ impl Sides<'_> {
             scope.pop();
         }
     }
+}
+
+/// The items of one side by how the diff matches them: definitions by (name, occurrence),
+/// statements by key.
+#[allow(clippy::type_complexity)]
+fn index_items(items: &[Item]) -> (HashMap<(&str, usize), usize>, HashMap<&str, usize>) {
+    let mut defs = HashMap::new();
+    let mut stmts = HashMap::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Item::Def(d) => {
+                let n = seen.entry(d.name.as_str()).or_default();
+                defs.insert((d.name.as_str(), *n), i);
+                *n += 1;
+            }
+            Item::Stmt(s) => drop(stmts.insert(s.key.as_str(), i)),
+        }
+    }
+    (defs, stmts)
 }
 
 fn satisfies(e: &Expected, step: &PatchStep) -> bool {
