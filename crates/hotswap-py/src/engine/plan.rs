@@ -64,15 +64,13 @@ impl Engine {
     /// the save). Called on the watcher thread; the plan is kept for the batch. Pure Rust.
     pub fn settles_at_once(&self, path: &Path, content: &[u8]) -> bool {
         let hash = hotswap_core::watch::content_hash(content);
-        let version = crate::interpreter::grammar();
         let (running, planned, kept) = {
             let files = lock(&self.files);
             let Some(record) = files.get(path) else { return false };
             if record.hash == hash {
                 return true;
             }
-            let planned = plan_edit(Running { text: &record.text, tree: record.tree.as_ref() }, content, version);
-            let kept = kept_of(&planned, &record.text);
+            let (planned, kept) = plan_against(record, content);
             (record.hash, planned, kept)
         };
         // Syntax errors and other codecs are planned again by the batch; nothing of them runs.
@@ -105,9 +103,7 @@ impl Engine {
             if let Some(work) = self.take_preplanned(path, hash, record.hash) {
                 return FilePlan::Edit(work);
             }
-            let planned = plan_edit(Running { text: &record.text, tree: record.tree.as_ref() }, content, version);
-            let kept = kept_of(&planned, &record.text);
-            (planned, kept)
+            plan_against(record, content)
         };
         let (planned, kept) = match planned {
             Planned::NeedsCodec { encoding } => match decode_with_python(content, &encoding) {
@@ -164,6 +160,14 @@ pub(super) fn mark_dirty(items: &mut [Item], scope: &[String], line: u32) {
 const DIRTY: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The lines an edit's new text shares with `old` at both ends.
+/// The plan of `content` against the text `record` runs, and the lines the edit left alone.
+fn plan_against(record: &super::records::FileRecord, content: &[u8]) -> (Planned, Option<KeptLines>) {
+    let running = Running { text: &record.text, tree: record.tree.as_ref() };
+    let planned = plan_edit(running, content, crate::interpreter::grammar());
+    let kept = kept_of(&planned, &record.text);
+    (planned, kept)
+}
+
 fn kept_of(planned: &Planned, old: &str) -> Option<KeptLines> {
     match planned {
         Planned::Edit { text, .. } => Some(kept_lines(old, text)),
