@@ -91,12 +91,11 @@ def test_busy_thread_never_sees_a_mixed_outer_call(project):
         notes += watcher_notes(prog) if sync else []
         state = prog.eval("caller.state")
         # A batch committed while the worker was inside (its thread got no CPU through the
-        # whole bound) says so; only such a batch may have been seen half applied. One mixed
-        # call without a note was seen once in CI on 3.9 under load (1 in 1.9M outer calls),
-        # not reproduced and not explained (README, "Missing or limited today"): tolerated
-        # once per run, far below the ~9 per 30 edits the control test finds without the wait.
+        # whole bound) says so; only such a batch may have been seen half applied. (The first
+        # batch of a process once let go of the GIL in the middle of its commit, making pyo3's
+        # interned names: thousands of mixed calls on a loaded machine; see attr_names.rs.)
         said = [n for n in notes if "thread 'busy'" in n and "inside caller.outer" in n]
-        assert state["mixed"] <= len(said) + 1, (sync, state, notes)
+        assert state["mixed"] <= len(said), (sync, state, notes)
         assert len(said) <= 3, (sync, notes)
         assert state["versions"] >= 10, (sync, state)  # the worker ran between the edits
         prog.close()

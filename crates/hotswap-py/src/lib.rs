@@ -3,6 +3,7 @@
 //! functions ([`inventory`]) and the watcher thread's bridge into Python ([`watcher`]).
 
 mod apply;
+mod attr_names;
 mod classes;
 mod code;
 mod engine;

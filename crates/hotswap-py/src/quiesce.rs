@@ -25,11 +25,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFunction, PyModule, PyTuple, PyType};
 
+use crate::attr_names::AttrNames;
 use crate::pyerr::{describe_exception, lock};
 
 /// The bound when `HOTSWAP_QUIESCE_MS` is not set.
@@ -164,13 +164,13 @@ impl Quiet<'_> {
 /// bound. Halfway, frames there since the first look are parked (when their thread ran
 /// meanwhile) and the wait goes on for the others (a request above a parked server loop).
 /// Returns with the GIL held and no Python code run since the last look.
-pub fn wait_until_outside<'py>(py: Python<'py>, batch: &BatchModules<'py>) -> Quiet<'py> {
+pub fn wait_until_outside<'py>(py: Python<'py>, names: &AttrNames, batch: &BatchModules<'py>) -> Quiet<'py> {
     let bound = bound();
     let mut quiet = Quiet::default();
     if bound.is_zero() || batch.files.is_empty() {
         return quiet;
     }
-    let mut reader = match StackReader::new(py, batch) {
+    let mut reader = match StackReader::new(py, names, batch) {
         Ok(reader) => reader,
         Err(err) => {
             log::debug!(target: "hotswap", "threads' stacks not read: {}", describe_exception(py, &err));
@@ -265,6 +265,8 @@ struct Look {
 /// Python code once made, so that no other thread moves between a look and the commit.
 struct StackReader<'a, 'py> {
     py: Python<'py>,
+    /// Made before the first look: `intern!` lets go of the GIL the first time.
+    names: &'a AttrNames,
     batch: &'a BatchModules<'py>,
     /// Read (importing `dis`) only once a frame is parked: before a look, never during one.
     opcodes: Option<&'static Opcodes>,
@@ -277,9 +279,10 @@ struct StackReader<'a, 'py> {
 }
 
 impl<'a, 'py> StackReader<'a, 'py> {
-    fn new(py: Python<'py>, batch: &'a BatchModules<'py>) -> PyResult<Self> {
+    fn new(py: Python<'py>, names: &'a AttrNames, batch: &'a BatchModules<'py>) -> PyResult<Self> {
         let mut reader = StackReader {
             py,
+            names,
             batch,
             opcodes: None,
             get_ident: py.import("_thread")?.getattr("get_ident")?,
@@ -316,7 +319,7 @@ impl<'a, 'py> StackReader<'a, 'py> {
             if thread == me {
                 continue;
             }
-            let lasti: i64 = top.getattr(intern!(py, "f_lasti"))?.extract()?;
+            let lasti: i64 = top.getattr(self.names.f_lasti.bind(py))?.extract()?;
             look.places.insert(thread, (top.as_ptr() as usize, lasti));
             let mut inside = Inside { thread, frames: Vec::new(), place: String::new() };
             let mut frame = top;
@@ -328,10 +331,10 @@ impl<'a, 'py> StackReader<'a, 'py> {
                     && (!parked.contains(&(thread, key)) || self.on_batch_line(&frame)?);
                 if counts {
                     inside.frames.push(key);
-                    inside.place = place(py, &frame);
+                    inside.place = place(py, self.names, &frame);
                     held.push(frame.clone());
                 }
-                frame = frame.getattr(intern!(py, "f_back"))?;
+                frame = frame.getattr(self.names.f_back.bind(py))?;
             }
             if !inside.frames.is_empty() {
                 look.inside.push(inside);
@@ -343,14 +346,14 @@ impl<'a, 'py> StackReader<'a, 'py> {
     /// Whether `frame` runs code of the batch's modules, or code that calls them directly.
     fn counts(&mut self, frame: &Bound<'py, PyAny>) -> PyResult<bool> {
         let py = self.py;
-        let code = frame.getattr(intern!(py, "f_code"))?;
+        let code = frame.getattr(self.names.f_code.bind(py))?;
         if let Some(&verdict) = self.verdicts.get(&(code.as_ptr() as usize)) {
             return Ok(verdict);
         }
-        let flags: u32 = code.getattr(intern!(py, "co_flags"))?.extract()?;
+        let flags: u32 = code.getattr(self.names.co_flags.bind(py))?.extract()?;
         let verdict = if flags & CO_OPTIMIZED == 0 {
             false
-        } else if self.batch.files.contains(code.getattr(intern!(py, "co_filename"))?.extract::<&str>()?) {
+        } else if self.batch.files.contains(code.getattr(self.names.co_filename.bind(py))?.extract::<&str>()?) {
             true
         } else {
             self.batch_names(frame, &code)?.contains(&true)
@@ -363,10 +366,10 @@ impl<'a, 'py> StackReader<'a, 'py> {
     /// batch's modules or to a function or class defined in them.
     fn batch_names(&self, frame: &Bound<'py, PyAny>, code: &Bound<'py, PyAny>) -> PyResult<Vec<bool>> {
         let py = self.py;
-        let Ok(globals) = frame.getattr(intern!(py, "f_globals"))?.cast_into::<PyDict>() else {
+        let Ok(globals) = frame.getattr(self.names.f_globals.bind(py))?.cast_into::<PyDict>() else {
             return Ok(Vec::new());
         };
-        let names = code.getattr(intern!(py, "co_names"))?.cast_into::<PyTuple>()?;
+        let names = code.getattr(self.names.co_names.bind(py))?.cast_into::<PyTuple>()?;
         names
             .iter()
             .map(|name| match globals.get_item(&name)? {
@@ -381,10 +384,10 @@ impl<'a, 'py> StackReader<'a, 'py> {
         Ok(if value.is_instance_of::<PyModule>() {
             self.batch.modules.iter().any(|m| m.is(value))
         } else if value.is_instance_of::<PyFunction>() {
-            let filename = value.getattr(intern!(py, "__code__"))?.getattr(intern!(py, "co_filename"))?;
+            let filename = value.getattr(self.names.code.bind(py))?.getattr(self.names.co_filename.bind(py))?;
             filename.extract::<&str>().is_ok_and(|f| self.batch.files.contains(f))
         } else if value.is_instance_of::<PyType>() {
-            let module = value.getattr(intern!(py, "__module__")).ok();
+            let module = value.getattr(self.names.module.bind(py)).ok();
             module.and_then(|m| m.extract::<String>().ok()).is_some_and(|m| self.batch.names.contains(&m))
         } else {
             false
@@ -394,10 +397,10 @@ impl<'a, 'py> StackReader<'a, 'py> {
     /// Whether a parked frame is running a statement that reads one of the batch's names.
     fn on_batch_line(&mut self, frame: &Bound<'py, PyAny>) -> PyResult<bool> {
         let py = self.py;
-        let Some(line) = frame.getattr(intern!(py, "f_lineno"))?.extract::<Option<i64>>()? else {
+        let Some(line) = frame.getattr(self.names.f_lineno.bind(py))?.extract::<Option<i64>>()? else {
             return Ok(false);
         };
-        let code = frame.getattr(intern!(py, "f_code"))?;
+        let code = frame.getattr(self.names.f_code.bind(py))?;
         let key = code.as_ptr() as usize;
         // Opcodes not read yet (a frame parked by another thread's wait): the frame counts.
         let Some(opcodes) = self.opcodes else { return Ok(true) };
@@ -419,7 +422,7 @@ impl<'a, 'py> StackReader<'a, 'py> {
         if !hits.contains(&true) {
             return Ok(HashSet::new());
         }
-        let raw: Vec<u8> = code.getattr(intern!(py, "co_code"))?.extract()?;
+        let raw: Vec<u8> = code.getattr(self.names.co_code.bind(py))?.extract()?;
         let offsets = global_loads(&raw, opcodes, &hits);
         let table = LineTable::read(code)?;
         Ok(offsets.into_iter().filter_map(|offset| table.line_at(offset)).collect())
@@ -516,18 +519,18 @@ impl LineTable {
 }
 
 /// `module.qualified_name` of the function a frame runs, for the report.
-fn place(py: Python<'_>, frame: &Bound<'_, PyAny>) -> String {
+fn place(py: Python<'_>, names: &AttrNames, frame: &Bound<'_, PyAny>) -> String {
     let module = frame
-        .getattr(intern!(py, "f_globals"))
-        .and_then(|g| g.get_item("__name__"))
+        .getattr(names.f_globals.bind(py))
+        .and_then(|g| g.get_item(names.name.bind(py)))
         .and_then(|n| n.extract::<String>())
         .unwrap_or_else(|_| "?".into());
-    let code = frame.getattr(intern!(py, "f_code"));
+    let code = frame.getattr(names.f_code.bind(py));
     // `co_qualname` is 3.11+; `co_name` before.
     let name = code
         .as_ref()
         .ok()
-        .and_then(|c| c.getattr("co_qualname").or_else(|_| c.getattr(intern!(py, "co_name"))).ok())
+        .and_then(|c| c.getattr(names.co_qualname.bind(py)).or_else(|_| c.getattr(names.co_name.bind(py))).ok())
         .and_then(|n| n.extract::<String>().ok())
         .unwrap_or_else(|| "?".into());
     format!("{module}.{name}")

@@ -8,6 +8,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyString, PyTuple};
 
 use super::{FileOutcome, FilePatch, Prepared, Swap};
+use crate::attr_names::AttrNames;
 use crate::pyerr::describe_exception;
 
 /// The cycle collector paused from before the last look at the other threads' stacks until
@@ -41,9 +42,12 @@ impl Drop for CollectorPaused<'_> {
     }
 }
 
-/// Phase 2: assignments only (the caller holds the cycle collector paused).
+/// Phase 2: assignments only (the caller holds the cycle collector paused). `names` were made
+/// before the last look: nothing here may let go of the GIL, nor run Python code (an error is
+/// described once the commit is done).
 pub(super) fn commit<'py>(
     py: Python<'py>,
+    names: &AttrNames,
     prepared: &[Option<Prepared<'py>>],
     patches: &[FilePatch<'py>],
     outcomes: &mut [FileOutcome],
@@ -51,45 +55,54 @@ pub(super) fn commit<'py>(
     // Replaced values are released only after the last swap: freeing one could run a user
     // finalizer (`__del__`), which must not see half a batch.
     let mut replaced = Vec::new();
-    for ((prep, patch), outcome) in prepared.iter().zip(patches).zip(outcomes.iter_mut()) {
+    let mut failed: Vec<(usize, &'static str, PyErr)> = Vec::new();
+    for (file, prep) in prepared.iter().enumerate() {
         let Some(prep) = prep else { continue };
         for swap in &prep.swaps {
-            if let Err(err) = apply_swap(swap, &mut replaced) {
-                let message = format!("could not update code: {}", describe_exception(py, &err));
-                outcome.report.error(&patch.display_path, 0, message);
+            if let Err(err) = apply_swap(names, swap, &mut replaced) {
+                failed.push((file, "could not update code: ", err));
             }
         }
         for (class, attr, value) in &prep.class_attrs {
             replaced.extend(class.getattr(*attr).ok());
             if let Err(err) = class.setattr(*attr, value) {
-                outcome.report.error(&patch.display_path, 0, describe_exception(py, &err));
+                failed.push((file, "", err));
             }
         }
     }
     drop(replaced);
+    for (file, prefix, err) in failed {
+        let message = format!("{prefix}{}", describe_exception(py, &err));
+        outcomes[file].report.error(&patches[file].display_path, 0, message);
+    }
 }
 
 /// Sets the new code (and defaults, annotations, docstring) on a live function; the values it
 /// replaces go to `replaced`, for the caller to release when it is safe.
-pub(super) fn apply_swap<'py>(swap: &Swap<'py>, replaced: &mut Vec<Bound<'py, PyAny>>) -> PyResult<()> {
+pub(super) fn apply_swap<'py>(
+    names: &AttrNames,
+    swap: &Swap<'py>,
+    replaced: &mut Vec<Bound<'py, PyAny>>,
+) -> PyResult<()> {
     let function = &swap.function;
-    replaced.push(function.getattr(intern!(function.py(), "__code__"))?);
-    function.setattr(intern!(function.py(), "__code__"), swap.code.clone())?;
-    let mut set = |attr: &str, value: Bound<'py, PyAny>| -> PyResult<()> {
-        replaced.extend(function.getattr(attr).ok());
-        function.setattr(attr, value)
+    let py = function.py();
+    replaced.push(function.getattr(names.code.bind(py))?);
+    function.setattr(names.code.bind(py), swap.code.clone())?;
+    let mut set = |attr: &Py<PyString>, value: Bound<'py, PyAny>| -> PyResult<()> {
+        replaced.extend(function.getattr(attr.bind(py)).ok());
+        function.setattr(attr.bind(py), value)
     };
     if let Some(fresh) = &swap.attrs {
-        for attr in ["__defaults__", "__kwdefaults__", "__doc__", "__type_params__"] {
-            if let Ok(value) = fresh.getattr(attr) {
+        for attr in [&names.defaults, &names.kwdefaults, &names.doc, &names.type_params] {
+            if let Ok(value) = fresh.getattr(attr.bind(py)) {
                 set(attr, value)?;
             }
         }
         // 3.14+ evaluates annotations lazily through `__annotate__`; copy that, not the result.
-        if fresh.hasattr(intern!(fresh.py(), "__annotate__"))? {
-            set("__annotate__", fresh.getattr(intern!(fresh.py(), "__annotate__"))?)?;
+        if fresh.hasattr(names.annotate.bind(py))? {
+            set(&names.annotate, fresh.getattr(names.annotate.bind(py))?)?;
         } else {
-            set("__annotations__", fresh.getattr(intern!(fresh.py(), "__annotations__"))?)?;
+            set(&names.annotations, fresh.getattr(names.annotations.bind(py))?)?;
         }
     }
     Ok(())

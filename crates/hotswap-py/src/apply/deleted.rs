@@ -62,7 +62,11 @@ pub(super) fn restore<'py>(new: &Bound<'py, PyAny>, name: &str) -> PyResult<Opti
     };
     let code = new.getattr(intern!(new.py(), "__code__"))?;
     let mut replaced = Vec::new();
-    apply_swap(&Swap { function: old.clone(), code, attrs: Some(new.clone()) }, &mut replaced)?;
+    apply_swap(
+        crate::attr_names::AttrNames::get(new.py()),
+        &Swap { function: old.clone(), code, attrs: Some(new.clone()) },
+        &mut replaced,
+    )?;
     Ok(Some(old))
 }
 
@@ -88,6 +92,10 @@ pub(super) fn adopt<'py>(
         return Ok(None);
     }
     let mut replaced = Vec::new();
-    apply_swap(&Swap { function: previous.clone(), code, attrs: Some(new.clone()) }, &mut replaced)?;
+    apply_swap(
+        crate::attr_names::AttrNames::get(new.py()),
+        &Swap { function: previous.clone(), code, attrs: Some(new.clone()) },
+        &mut replaced,
+    )?;
     Ok(Some(previous.clone()))
 }

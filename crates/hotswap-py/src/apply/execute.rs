@@ -85,8 +85,13 @@ pub(super) fn execute<'py>(
             }
             Deferred::LateUpdate { step, function, code, bare, scope } => {
                 let mut replaced = Vec::new();
-                let result = fresh_function(py, &bare, &scope, &patch.plan.steps[step])
-                    .and_then(|fresh| apply_swap(&Swap { function, code, attrs: Some(fresh) }, &mut replaced));
+                let result = fresh_function(py, &bare, &scope, &patch.plan.steps[step]).and_then(|fresh| {
+                    apply_swap(
+                        crate::attr_names::AttrNames::get(py),
+                        &Swap { function, code, attrs: Some(fresh) },
+                        &mut replaced,
+                    )
+                });
                 drop(replaced);
                 let rebinds = matches!(patch.plan.steps[step].action, StepAction::UpdateFunction { rebind: true, .. });
                 if rebinds && result.is_ok() {

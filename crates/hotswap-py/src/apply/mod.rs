@@ -26,6 +26,7 @@ use hotswap_core::plan::{Failures, PatchPlan, PatchStep, StepAction};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
+use crate::attr_names::AttrNames;
 use crate::classes::reset_abc_caches;
 use crate::hooks::{class_hooks, run_module_hooks, AFTER_HOOKS, BEFORE_HOOKS};
 use crate::live::Scope;
@@ -194,9 +195,11 @@ pub fn apply_batch<'py>(py: Python<'py>, patches: &[FilePatch<'py>]) -> Vec<File
             early::bind_added_functions(py, patch, prep, outcome);
         }
     }
+    // Made before the first look: making them later could hand the GIL to another thread.
+    let names = AttrNames::get(py);
     let collector = commit::CollectorPaused::new(py);
-    let quiet = crate::quiesce::wait_until_outside(py, &batch_modules(patches, &prepared));
-    commit::commit(py, &prepared, patches, &mut outcomes);
+    let quiet = crate::quiesce::wait_until_outside(py, names, &batch_modules(patches, &prepared));
+    commit::commit(py, names, &prepared, patches, &mut outcomes);
     drop(collector);
     // Before any user code runs again: a traceback of the new code shows the new lines.
     for (patch, prep) in patches.iter().zip(&prepared) {
