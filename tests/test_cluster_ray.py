@@ -54,6 +54,12 @@ actors = [counters.Counter.remote() for _ in range(2)]
 for a in actors:
     ray.get(a.bump.remote())
 actor_pids = sorted(ray.get([a.pid.remote() for a in actors]))
+# Both actors' receivers poll before the first save: a batch expects answers from those that do.
+import time
+deadline = time.monotonic() + 60
+while not set(actor_pids) <= {int(w.rsplit(":", 1)[1]) for w in link.receivers()}:
+    assert time.monotonic() < deadline, link.receivers()
+    time.sleep(0.05)
 
 def bumps():
     return ray.get([a.bump.remote() for a in actors], timeout=60)

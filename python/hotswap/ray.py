@@ -77,9 +77,16 @@ class SourceHub:
             self.batches.pop(generation - KEPT_BATCHES, None)
             self.newest = newest
             self._cond().notify_all()
+        return len(self._alive())
+
+    def _alive(self) -> List[str]:
         now = time.monotonic()
-        alive = [w for w, seen in self.last_seen.items() if now - seen < POLL_SECONDS + 1.0]
-        return len(set(alive) | {w for w, n in self.polling.items() if n})
+        alive = {w for w, seen in self.last_seen.items() if now - seen < POLL_SECONDS + 1.0}
+        return sorted(alive | {w for w, n in self.polling.items() if n})
+
+    async def receivers(self) -> List[str]:
+        """The workers polling now or lately: those a batch expects an answer from."""
+        return self._alive()
 
     async def snapshot(self) -> tuple:
         """Every source sent so far, for a worker that starts now."""
@@ -402,6 +409,12 @@ class RayLink:
     def wait_for_batch(self, timeout=None) -> ClusterReport:
         """The report of the next batch the workers answered, waiting up to ``timeout`` s."""
         return self.publisher.wait_for_batch(timeout)
+
+    def receivers(self) -> List[str]:
+        """The ids of the workers whose receivers polled lately: the ones the next batch waits
+        for. A worker that has not polled yet (it started a moment ago) catches up when it
+        does, and is not counted in that batch's report."""
+        return self._ray.get(self.hub.receivers.remote())
 
     def stop(self) -> None:
         """Stop watching (the workers keep the code they run)."""
