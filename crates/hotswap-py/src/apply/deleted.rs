@@ -11,6 +11,7 @@ use pyo3::types::PyFunction;
 
 use super::commit::apply_swap;
 use super::Swap;
+use crate::attr_names::AttrNames;
 
 /// How many deleted functions are remembered (the oldest is forgotten first).
 const REMEMBERED: usize = 64;
@@ -63,7 +64,7 @@ pub(super) fn restore<'py>(new: &Bound<'py, PyAny>, name: &str) -> PyResult<Opti
     let code = new.getattr(intern!(new.py(), "__code__"))?;
     let mut replaced = Vec::new();
     apply_swap(
-        crate::attr_names::AttrNames::get(new.py()),
+        AttrNames::get(new.py()),
         &Swap { function: old.clone(), code, attrs: Some(new.clone()) },
         &mut replaced,
     )?;
@@ -93,7 +94,7 @@ pub(super) fn adopt<'py>(
     }
     let mut replaced = Vec::new();
     apply_swap(
-        crate::attr_names::AttrNames::get(new.py()),
+        AttrNames::get(new.py()),
         &Swap { function: previous.clone(), code, attrs: Some(new.clone()) },
         &mut replaced,
     )?;

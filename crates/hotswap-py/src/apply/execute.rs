@@ -12,6 +12,7 @@ use pyo3::types::{PyDict, PyFunction, PyType};
 use super::commit::apply_swap;
 use super::deleted;
 use super::{record_done, Deferred, FileOutcome, FilePatch, Rebuild, Swap, RELOADING};
+use crate::attr_names::AttrNames;
 use crate::classes::{has_own_metaclass, transplant, Rebuilt};
 use crate::code::{exec, find_class_body};
 use crate::live::{namespace_get, Scope};
@@ -86,11 +87,7 @@ pub(super) fn execute<'py>(
             Deferred::LateUpdate { step, function, code, bare, scope } => {
                 let mut replaced = Vec::new();
                 let result = fresh_function(py, &bare, &scope, &patch.plan.steps[step]).and_then(|fresh| {
-                    apply_swap(
-                        crate::attr_names::AttrNames::get(py),
-                        &Swap { function, code, attrs: Some(fresh) },
-                        &mut replaced,
-                    )
+                    apply_swap(AttrNames::get(py), &Swap { function, code, attrs: Some(fresh) }, &mut replaced)
                 });
                 drop(replaced);
                 let rebinds = matches!(patch.plan.steps[step].action, StepAction::UpdateFunction { rebind: true, .. });
