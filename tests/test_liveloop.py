@@ -31,14 +31,6 @@ main()
 """
 
 
-def wait_stderr(program: Lines, text: str) -> None:
-    """stderr is read by another thread: wait for ``text`` to arrive."""
-    deadline = time.monotonic() + TIMEOUT
-    while text not in program.stderr:
-        assert time.monotonic() < deadline, program.stderr
-        time.sleep(0.01)
-
-
 def iterate_until_step(program: Lines, command: str, key: str, step: int) -> dict:
     """Iterates until ``key`` grows by ``step`` in one iteration (the new body ran)."""
     deadline = time.monotonic() + TIMEOUT
@@ -71,7 +63,7 @@ def test_running_loop_takes_its_new_body_with_locals_intact(project):
         assert after["after"] == line["total"] + 100 and after["command"] == "stop"
         assert after["history"][-1] == "c"
         assert program.proc.wait(timeout=TIMEOUT) == 0, program.stderr
-        wait_stderr(program, "live loop runs its new body")
+        program.wait_stderr("live loop runs its new body")
     finally:
         program.close()
 
@@ -93,7 +85,7 @@ def test_new_body_that_raises_in_its_own_code_is_set_aside_once(project):
             # The previous body ran the failed item, from the locals before it; each item once.
             assert program.next() == {"total": len(sent), "history": sent}
             time.sleep(0.05)
-        wait_stderr(program, "app.py:11: the live loop's new body raised ZeroDivisionError")
+        program.wait_stderr("app.py:11: the live loop's new body raised ZeroDivisionError")
         assert program.stderr.count("raised ZeroDivisionError") == 1, program.stderr
         assert program.stderr.count("runs its new body") == 1, program.stderr
         assert "the previous body runs this item again" in program.stderr
@@ -162,6 +154,7 @@ def test_only_an_edit_of_the_loop_itself_gives_it_a_new_body(project):
                 break
             previous = calls
             assert time.monotonic() < deadline, program.stderr
+        program.wait_stderr("runs its new body")
         assert program.stderr.count("runs its new body") == 1, program.stderr
     finally:
         program.close()
@@ -266,7 +259,7 @@ def test_new_body_with_return_is_refused_and_the_old_one_keeps_running(project):
             program.send("b")
             assert program.next()["total"] < 100
             time.sleep(0.02)
-        wait_stderr(program, "app.py:10: the live loop's new body uses return")
+        program.wait_stderr("app.py:10: the live loop's new body uses return")
     finally:
         program.close()
 

@@ -94,7 +94,10 @@ class Lines:
         self.lines: queue.Queue = queue.Queue()
         self.err: list = []
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=lambda: self.err.extend(self.proc.stderr), daemon=True).start()
+        self._err_reader = threading.Thread(
+            target=lambda: self.err.extend(self.proc.stderr), daemon=True
+        )
+        self._err_reader.start()
 
     def _read(self):
         for line in self.proc.stdout:
@@ -119,7 +122,17 @@ class Lines:
 
     @property
     def stderr(self) -> str:
+        """What stderr said so far; all of it once the process has exited."""
+        if self.proc.poll() is not None:
+            self._err_reader.join(timeout=TIMEOUT)
         return "".join(self.err)
+
+    def wait_stderr(self, text: str, count: int = 1) -> None:
+        """stderr is read by another thread, behind stdout: waits for ``text`` ``count`` times."""
+        deadline = time.monotonic() + TIMEOUT
+        while self.stderr.count(text) < count:
+            assert time.monotonic() < deadline, self.stderr
+            time.sleep(0.01)
 
     def close(self):
         if self.proc.poll() is None:
