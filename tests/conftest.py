@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,13 @@ import pytest
 
 HERE = Path(__file__).parent
 TIMEOUT = float(os.environ.get("HOTSWAP_TEST_TIMEOUT", "15"))
+
+
+def pytest_configure(config):
+    # A suite started as a background job inherits SIGINT ignored, and so would every program
+    # it starts (exec keeps an ignored signal ignored): the Ctrl-C tests need it delivered.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class ProgramError(AssertionError):
