@@ -154,7 +154,8 @@ def test_thread_parked_in_a_module_function_waits_once_at_most_the_bound(project
     [note] = report["notes"]
     assert re.fullmatch(
         r"applied while thread 'srv' \(\d+\) was inside server\.serve_forever "
-        r"\(waited \d+ ms for it to leave\); calls already running finish on the old code",
+        r"\(waited \d+ ms for it to leave\); calls already running finish on the old code, "
+        r"against the module as this save leaves it",
         note,
     ), note
     # Parked halfway through the bound, then the request it was handling was waited for.

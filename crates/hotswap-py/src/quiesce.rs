@@ -123,7 +123,7 @@ pub fn update_parked(parked: &mut Vec<FrameKey>, seen: &HashSet<FrameKey>, new: 
 pub fn note(thread: &str, place: &str, waited: Duration) -> String {
     format!(
         "applied while thread {thread} was inside {place} (waited {} ms for it to leave); calls already \
-         running finish on the old code",
+         running finish on the old code, against the module as this save leaves it",
         waited.as_millis()
     )
 }
@@ -636,7 +636,7 @@ mod tests {
         assert_eq!(
             text,
             "applied while thread 'worker' (7) was inside app.serve (waited 51 ms for it to leave); \
-             calls already running finish on the old code"
+             calls already running finish on the old code, against the module as this save leaves it"
         );
     }
 }
