@@ -228,6 +228,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Report>()?;
     m.add_class::<ReportError>()?;
     m.add_class::<watcher::ReloadWatcher>()?;
+    m.add_function(wrap_pyfunction!(watcher::stop_watchers, m)?)?;
     m.add_function(wrap_pyfunction!(record_source, m)?)?;
     m.add_function(wrap_pyfunction!(queue_source, m)?)?;
     m.add_function(wrap_pyfunction!(source_stats, m)?)?;
