@@ -35,13 +35,19 @@ PROGRAM = textwrap.dedent(
 )
 
 
-def test_watchers_stop_at_interpreter_exit(tmp_path):
+def run_program(tmp_path, source: str) -> subprocess.CompletedProcess:
+    """Runs ``source`` as a script beside a module ``mod`` whose ``f()`` returns 'v1'."""
     (tmp_path / "mod.py").write_text("def f():\n    return 'v1'\n")
-    (tmp_path / "prog.py").write_text(PROGRAM)
+    (tmp_path / "prog.py").write_text(source)
     done = subprocess.run(
         [sys.executable, "prog.py"], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT
     )
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_watchers_stop_at_interpreter_exit(tmp_path):
+    done = run_program(tmp_path, PROGRAM)
     assert done.stdout.splitlines() == [
         "running: True",
         "running at exit: False",
@@ -50,15 +56,11 @@ def test_watchers_stop_at_interpreter_exit(tmp_path):
 
 
 def test_a_watcher_stopped_by_hand_and_exit_both_stop_it_once(tmp_path):
-    (tmp_path / "mod.py").write_text("def f():\n    return 'v1'\n")
-    (tmp_path / "prog.py").write_text(
+    done = run_program(
+        tmp_path,
         "import os, sys\nsys.path.insert(0, os.getcwd())\nimport hotswap\n"
         "w1 = hotswap.watch(os.getcwd())\nw2 = hotswap.watch(os.getcwd())\nw1.stop()\n"
-        "print('stopped by hand:', w1.running, w2.running)\n"
+        "print('stopped by hand:', w1.running, w2.running)\n",
     )
-    done = subprocess.run(
-        [sys.executable, "prog.py"], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT
-    )
-    assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "stopped by hand: False True"
     assert done.stderr == ""
