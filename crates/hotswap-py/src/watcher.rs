@@ -30,6 +30,13 @@ pub struct Live {
     pub delivery: Arc<Delivery>,
 }
 
+impl Live {
+    /// The running core watcher, taken out so that it is stopped once; `None` once stopped.
+    fn take_running(&self) -> Option<watch::FileWatcher> {
+        self.inner.lock().ok().and_then(|mut w| w.take())
+    }
+}
+
 /// Every watcher not yet dropped. Only locked with the GIL held.
 static LIVE: Mutex<Vec<Weak<Live>>> = Mutex::new(Vec::new());
 
@@ -47,8 +54,7 @@ pub fn live_watchers() -> Vec<Arc<Live>> {
 /// exits at once), whereas stopped here it closes while Python finalizes.
 #[pyfunction]
 pub fn stop_watchers(py: Python<'_>) {
-    let running: Vec<watch::FileWatcher> =
-        live_watchers().iter().filter_map(|live| live.inner.lock().ok().and_then(|mut w| w.take())).collect();
+    let running: Vec<watch::FileWatcher> = live_watchers().iter().filter_map(|live| live.take_running()).collect();
     py.detach(move || {
         for mut inner in running {
             inner.stop();
@@ -59,11 +65,14 @@ pub fn stop_watchers(py: Python<'_>) {
 /// Registers [`stop_watchers`] with `atexit`, once per process.
 fn stop_at_exit(py: Python<'_>) -> PyResult<()> {
     static REGISTERED: AtomicBool = AtomicBool::new(false);
-    if REGISTERED.swap(true, Ordering::SeqCst) {
+    if REGISTERED.load(Ordering::SeqCst) {
         return Ok(());
     }
     let stop = wrap_pyfunction!(stop_watchers, py)?;
     py.import("atexit")?.call_method1("register", (stop,))?;
+    // Only once it is registered: a failure is tried again by the next watcher. Two watchers
+    // racing here may register it twice, which is harmless (stopping is idempotent).
+    REGISTERED.store(true, Ordering::SeqCst);
     Ok(())
 }
 
@@ -158,8 +167,7 @@ impl ReloadWatcher {
 
     /// Stops watching; idempotent.
     fn stop(&self, py: Python<'_>) {
-        let taken = self.live.inner.lock().ok().and_then(|mut w| w.take());
-        if let Some(mut inner) = taken {
+        if let Some(mut inner) = self.live.take_running() {
             py.detach(move || inner.stop());
         }
     }
@@ -169,8 +177,7 @@ impl Drop for ReloadWatcher {
     /// A watcher dropped without `stop()` is stopped on another thread: the caller may hold the
     /// GIL, and the watcher thread may be waiting for it to finish a reload.
     fn drop(&mut self) {
-        let taken = self.live.inner.lock().ok().and_then(|mut w| w.take());
-        if let Some(mut inner) = taken {
+        if let Some(mut inner) = self.live.take_running() {
             let _ = std::thread::Builder::new().name("hotswap-stop".into()).spawn(move || inner.stop());
         }
     }
